@@ -1,0 +1,3 @@
+from sheets_kpi.cli import main
+
+raise SystemExit(main())

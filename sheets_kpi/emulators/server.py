@@ -1,0 +1,153 @@
+"""A threaded local HTTP server shared by both emulators, with a request log and a control plane.
+
+An emulator is an `App`: a callable from a parsed `Request` to a `Response`. The server owns the
+socket, the request log behind `GET /_emulator/stats` and `POST /_emulator/stats/reset`, and
+starting on port 0 so tests never fight over ports.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: list[tuple[str, str]]
+    headers: dict[str, str]
+    body: bytes
+    base_url: str
+
+    def json(self) -> object:
+        return json.loads(self.body or b"null")
+
+    def first(self, name: str, default: str | None = None) -> str | None:
+        return next((v for k, v in self.query if k == name), default)
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    drop_connection: bool = False
+    delay_seconds: float = 0.0
+
+    @classmethod
+    def json(cls, status: int, payload: object, content_type: str = "application/json") -> Response:
+        body = json.dumps(payload, ensure_ascii=False).encode()
+        return cls(status, body, {"Content-Type": f"{content_type}; charset=UTF-8"})
+
+
+App = Callable[[Request], Response]
+
+
+@dataclass
+class LoggedRequest:
+    method: str
+    path: str
+    query: str
+    status: int
+
+
+class EmulatorServer:
+    """Serve `app` on 127.0.0.1 in a background thread; `url` is ready once `start()` returns."""
+
+    def __init__(self, app: App, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.app = app
+        self.log: list[LoggedRequest] = []
+        self._lock = threading.Lock()
+        self._httpd = ThreadingHTTPServer((host, port), self._handler_class())
+        self._httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> EmulatorServer:
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._httpd.serve_forever()
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        if self._thread:
+            self._thread.join(timeout=5)
+
+    def stats(self) -> dict[str, object]:
+        with self._lock:
+            entries = [vars(entry).copy() for entry in self.log]
+        return {"requests": entries, "count": len(entries)}
+
+    def reset_stats(self) -> None:
+        with self._lock:
+            self.log.clear()
+
+    def _record(self, request: Request, status: int) -> None:
+        query = "&".join(f"{k}={v}" for k, v in request.query)
+        with self._lock:
+            self.log.append(LoggedRequest(request.method, request.path, query, status))
+
+    def _dispatch(self, request: Request) -> Response:
+        if request.path == "/_emulator/stats":
+            if request.method == "GET":
+                return Response.json(200, self.stats())
+            self.reset_stats()
+            return Response(204)
+        response = self.app(request)
+        self._record(request, response.status)
+        return response
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+                """Silence the default stderr access log; the request log replaces it."""
+
+            def _handle(self) -> None:
+                parts = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                host = self.headers.get("Host") or "{}:{}".format(*server._httpd.server_address[:2])
+                request = Request(
+                    method=self.command,
+                    path=parts.path,
+                    query=parse_qsl(parts.query, keep_blank_values=True),
+                    headers={k.lower(): v for k, v in self.headers.items()},
+                    body=body,
+                    base_url=f"http://{host}",
+                )
+                response = server._dispatch(request)
+                if response.delay_seconds:
+                    time.sleep(response.delay_seconds)
+                if response.drop_connection:
+                    self.close_connection = True
+                    self.connection.close()
+                    return
+                self.send_response(response.status)
+                for name, value in response.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(response.body)))
+                self.end_headers()
+                if response.body and self.command != "HEAD":
+                    self.wfile.write(response.body)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
+
+        return Handler
