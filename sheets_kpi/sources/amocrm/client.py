@@ -1,0 +1,199 @@
+"""The only caller of the amoCRM API: rate limit, auth header, retries, page walks."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Protocol
+from urllib.parse import parse_qsl, urlsplit
+
+import requests
+
+from sheets_kpi.errors import FatalSourceError, RetriableSourceError
+
+log = logging.getLogger(__name__)
+
+RETRIABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+#: amoCRM caps list pages at 250 items, and the events feed at 100 (a larger limit silently
+#: returns 50 and no next link).
+PAGE_LIMIT = 250
+EVENTS_PAGE_LIMIT = 100
+
+
+class Auth(Protocol):
+    def header(self) -> str: ...
+
+    def on_unauthorized(self) -> None: ...
+
+
+class RateLimiter:
+    """Space requests at least 1/rate seconds apart, shared by every thread of the process."""
+
+    def __init__(
+        self,
+        rate: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._interval = 1.0 / rate
+        self._clock = clock
+        self._sleep = sleep
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        with self._lock:
+            now = self._clock()
+            wait = self._next - now
+            self._next = max(now, self._next) + self._interval
+        if wait > 0:
+            self._sleep(wait)
+
+
+class AmoClient:
+    """GET amoCRM API v4 resources; 204 means an empty answer, not an error."""
+
+    def __init__(
+        self,
+        base_url: str,
+        auth: Auth,
+        session: requests.Session | None = None,
+        requests_per_second: float = 7,
+        max_retries: int = 5,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 30.0,
+        timeout: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.session = session or requests.Session()
+        self.requests_made = 0
+        self._auth = auth
+        self._limiter = RateLimiter(requests_per_second, sleep=sleep)
+        self._max_retries = max_retries
+        self._backoff_base = backoff_base
+        self._backoff_cap = backoff_cap
+        self._timeout = timeout
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+
+    def get(self, path: str, params: list[tuple[str, str]] | None = None) -> dict | None:
+        """One resource or page; retries transient failures, refreshes auth once after a 401."""
+        url = f"{self.base_url}{path}"
+        refreshed = False
+        attempt = 0
+        while True:
+            self._limiter.acquire()
+            self.requests_made += 1
+            try:
+                response = self.session.get(
+                    url,
+                    params=params,
+                    headers={
+                        "Authorization": self._auth.header(),
+                        "Accept": "application/hal+json",
+                    },
+                    timeout=self._timeout,
+                )
+            except requests.ConnectionError as err:
+                attempt = self._backoff(
+                    attempt, None, f"connection error ({type(err).__name__})", path
+                )
+                continue
+            except requests.Timeout:
+                attempt = self._backoff(attempt, None, "timeout", path)
+                continue
+            status = response.status_code
+            log.debug("HTTP GET %s -> %d", path, status)
+            if status == 204:
+                return None
+            if status == 200:
+                return response.json()
+            if status == 401 and not refreshed:
+                refreshed = True
+                self._auth.on_unauthorized()
+                continue
+            if status in RETRIABLE_STATUSES:
+                attempt = self._backoff(attempt, response, f"HTTP {status}", path)
+                continue
+            raise FatalSourceError(_fatal_message(response, path))
+
+    def pages(
+        self, path: str, key: str, params: list[tuple[str, str]], limit: int = PAGE_LIMIT
+    ) -> Iterator[list[dict]]:
+        """Walk a list by `_links.next` until a 204, an empty page or no next link."""
+        query: list[tuple[str, str]] = [*params, ("limit", str(limit)), ("page", "1")]
+        seen: set[tuple[tuple[str, str], ...]] = set()
+        while True:
+            fingerprint = tuple(sorted(query))
+            if fingerprint in seen:
+                log.warning("amoCRM next link repeats a page of %s; stopping the walk", path)
+                return
+            seen.add(fingerprint)
+            payload = self.get(path, query)
+            items = ((payload or {}).get("_embedded") or {}).get(key) or []
+            if not items:
+                return
+            yield items
+            next_href = ((payload or {}).get("_links") or {}).get("next", {}).get("href")
+            if not next_href:
+                return
+            query = parse_qsl(urlsplit(next_href).query, keep_blank_values=True)
+
+    def _backoff(
+        self, attempt: int, response: requests.Response | None, reason: str, path: str
+    ) -> int:
+        if attempt >= self._max_retries:
+            raise RetriableSourceError(
+                f"amoCRM kept failing on {path} ({reason}) after {attempt + 1} attempts; "
+                "the next cycle will resume from the saved cursor"
+            )
+        delay = _retry_after(response)
+        if delay is None:
+            delay = min(self._backoff_cap, self._backoff_base * 2**attempt)
+            delay *= self._rng.uniform(0.5, 1.0)
+        log.warning("amoCRM %s on %s; retry %d in %.1f s", reason, path, attempt + 1, delay)
+        self._sleep(delay)
+        return attempt + 1
+
+
+def _retry_after(response: requests.Response | None) -> float | None:
+    if response is None:
+        return None
+    value = response.headers.get("Retry-After", "")
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def _fatal_message(response: requests.Response, path: str) -> str:
+    status = response.status_code
+    content_type = response.headers.get("Content-Type", "")
+    problem: dict = {}
+    if "json" in content_type:
+        try:
+            problem = response.json()
+        except ValueError:
+            problem = {}
+    if status == 401:
+        return (
+            f"amoCRM still answers 401 Unauthorized on {path} after a token refresh: "
+            "run `sheets-kpi auth` (OAuth) or replace the long-lived token"
+        )
+    if status == 403 and not problem:
+        return (
+            "amoCRM blocked this account or IP (HTTP 403 with an HTML page): stop the worker, "
+            "lower amocrm.requests_per_second and contact amoCRM support to lift the block"
+        )
+    detail = problem.get("detail") or problem.get("title") or response.text[:200]
+    if status == 403:
+        return (
+            f"amoCRM denied access to {path} (HTTP 403: {detail}): "
+            "use a token of an account administrator"
+        )
+    return f"amoCRM rejected GET {path} with HTTP {status}: {detail}"

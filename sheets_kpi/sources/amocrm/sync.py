@@ -1,0 +1,360 @@
+"""Incremental sync of amoCRM into the store: one cursor per stream, advanced with each page."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sheets_kpi.config import AmoConfig
+from sheets_kpi.sources.amocrm import models
+from sheets_kpi.sources.amocrm.client import EVENTS_PAGE_LIMIT, PAGE_LIMIT, AmoClient
+from sheets_kpi.store.db import Store, UpsertCount
+from sheets_kpi.text import phone_digits
+
+log = logging.getLogger(__name__)
+
+Row = dict[str, Any]
+#: Event types the KPI engine reads (stage moves, ownership, calls, task completion, deletions).
+EVENT_TYPES = (
+    "lead_added",
+    "lead_status_changed",
+    "entity_responsible_changed",
+    "incoming_call",
+    "outgoing_call",
+    "task_completed",
+    "lead_deleted",
+    "lead_restored",
+)
+CALL_NOTE_TYPES = ("call_in", "call_out")
+#: progress(stream, fraction of the time range covered 0..1, items so far)
+Progress = Callable[[str, float, int], None]
+
+
+@dataclass(frozen=True)
+class Stream:
+    """One incremental list: where it lives, how it is ordered and how an item becomes a row."""
+
+    name: str
+    path: str
+    key: str
+    table: str
+    cursor_field: str
+    model: type[models.AmoModel]
+    normalise: Callable[[Any, dict], Row]
+    params: tuple[tuple[str, str], ...] = ()
+    limit: int = PAGE_LIMIT
+
+
+@dataclass
+class SyncReport:
+    requests: int = 0
+    new: int = 0
+    updated: int = 0
+    seconds: float = 0.0
+    backfill: bool = False
+    per_stream: dict[str, UpsertCount] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        return (
+            f"synced: {self.requests} amoCRM requests, {self.new} new and {self.updated} updated "
+            f"entities in {self.seconds:.1f} s"
+        )
+
+
+def sync(
+    client: AmoClient,
+    store: Store,
+    settings: AmoConfig,
+    now: int | None = None,
+    reconcile_days: int | None = None,
+    progress: Progress | None = None,
+) -> SyncReport:
+    """Pull everything changed since the cursors; `reconcile_days` re-reads that many days."""
+    started = time.monotonic()
+    requests_before = client.requests_made
+    now = int(time.time()) if now is None else now
+    report = SyncReport()
+    for name, count in _sync_dictionaries(client, store).items():
+        report.per_stream[name] = count
+    for stream in STREAMS:
+        cursor = store.cursor(stream.name)
+        report.backfill |= cursor is None
+        start = _start(cursor, now, settings, reconcile_days)
+        report.per_stream[stream.name] = _sync_stream(client, store, stream, start, now, progress)
+    total = sum(report.per_stream.values(), UpsertCount())
+    report.new, report.updated = total.new, total.updated
+    report.requests = client.requests_made - requests_before
+    report.seconds = time.monotonic() - started
+    log.info(report.summary())
+    return report
+
+
+def _start(cursor: int | None, now: int, settings: AmoConfig, reconcile_days: int | None) -> int:
+    if cursor is None:
+        return now - settings.backfill_days * 86400
+    start = cursor - settings.overlap_minutes * 60
+    if reconcile_days:
+        start = min(start, now - reconcile_days * 86400)
+    return start
+
+
+def _sync_stream(
+    client: AmoClient,
+    store: Store,
+    stream: Stream,
+    start: int,
+    now: int,
+    progress: Progress | None,
+) -> UpsertCount:
+    params = [
+        *stream.params,
+        (f"filter[{stream.cursor_field}][from]", str(start)),
+        (f"order[{stream.cursor_field}]", "asc"),
+    ]
+    count = UpsertCount()
+    seen = 0
+    for page in client.pages(stream.path, stream.key, params, limit=stream.limit):
+        rows = [
+            stream.normalise(m, raw)
+            for m, raw in models.parse_items(stream.model, page, stream.key)
+        ]
+        page_cursor = max(_int(item.get(stream.cursor_field)) for item in page)
+        with store.transaction():
+            count += store.upsert(stream.table, rows)
+            _after_page(store, stream, rows)
+            store.set_cursor(stream.name, page_cursor)
+        seen += len(page)
+        if progress:
+            span = max(1, now - start)
+            progress(stream.name, min(1.0, max(0.0, (page_cursor - start) / span)), seen)
+    if progress:
+        progress(stream.name, 1.0, seen)
+    return count
+
+
+def _after_page(store: Store, stream: Stream, rows: list[Row]) -> None:
+    if stream.table != "events":
+        return
+    deleted = [row["entity_id"] for row in rows if row["type"] == "lead_deleted"]
+    if deleted:
+        store.mark_deleted("leads", deleted)
+
+
+def _sync_dictionaries(client: AmoClient, store: Store) -> dict[str, UpsertCount]:
+    """Users and pipelines are small: re-read them whole every cycle."""
+    users: list[Row] = []
+    for page in client.pages("/api/v4/users", "users", [("with", "group,role,user_rank")]):
+        users += [_user_row(m, raw) for m, raw in models.parse_items(models.User, page, "users")]
+    payload = client.get("/api/v4/leads/pipelines") or {}
+    items = (payload.get("_embedded") or {}).get("pipelines") or []
+    pipelines = models.parse_items(models.Pipeline, items, "pipelines")
+    statuses = [
+        {"pipeline_id": p.id, "status_id": s["id"], "name": s.get("name"), "sort": s.get("sort")}
+        for p, raw in pipelines
+        for s in (raw.get("_embedded") or {}).get("statuses") or []
+        if isinstance(s, dict) and "id" in s
+    ]
+    with store.transaction():
+        user_count = store.upsert("users", users)
+        pipeline_count = store.upsert("pipelines", [_pipeline_row(m, raw) for m, raw in pipelines])
+        store.upsert("statuses", statuses)
+    return {"users": user_count, "pipelines": pipeline_count}
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _raw(raw: dict) -> str:
+    return json.dumps(raw, ensure_ascii=False, separators=(",", ":"))
+
+
+def _synced() -> int:
+    return int(time.time())
+
+
+def _user_row(user: models.User, raw: dict) -> Row:
+    groups = (raw.get("_embedded") or {}).get("groups") or []
+    group = groups[0] if groups and isinstance(groups[0], dict) else {}
+    return {
+        "id": user.id,
+        "name": user.name,
+        "email": user.email,
+        "group_id": group.get("id", user.rights.get("group_id")),
+        "group_name": group.get("name"),
+        "is_active": int(bool(user.rights.get("is_active", True))),
+        "rank": user.rank or raw.get("user_rank"),
+        "raw": _raw(raw),
+        "synced_at": _synced(),
+    }
+
+
+def _pipeline_row(pipeline: models.Pipeline, raw: dict) -> Row:
+    return {
+        "id": pipeline.id,
+        "name": pipeline.name,
+        "sort": pipeline.sort,
+        "is_archive": int(pipeline.is_archive),
+        "raw": _raw(raw),
+        "synced_at": _synced(),
+    }
+
+
+def _linked_id(raw: dict, key: str, prefer_main: bool = False) -> int | None:
+    linked = [x for x in (raw.get("_embedded") or {}).get(key) or [] if isinstance(x, dict)]
+    if prefer_main:
+        linked.sort(key=lambda x: not x.get("is_main"))
+    return linked[0].get("id") if linked else None
+
+
+def _lead_row(lead: models.Lead, raw: dict) -> Row:
+    return {
+        "id": lead.id,
+        "name": lead.name,
+        "price": lead.price or 0,
+        "responsible_user_id": lead.responsible_user_id,
+        "status_id": lead.status_id,
+        "pipeline_id": lead.pipeline_id,
+        "created_at": lead.created_at,
+        "updated_at": lead.updated_at,
+        "closed_at": lead.closed_at,
+        "is_deleted": int(lead.is_deleted),
+        "contact_id": _linked_id(raw, "contacts", prefer_main=True),
+        "company_id": _linked_id(raw, "companies"),
+        "raw": _raw(raw),
+        "synced_at": _synced(),
+    }
+
+
+def _client_row(client: models.Contact, raw: dict) -> Row:
+    phones = [
+        phone_digits(value.get("value"))
+        for cf in client.custom_fields_values or []
+        if cf.get("field_code") == "PHONE"
+        for value in cf.get("values") or []
+        if isinstance(value, dict)
+    ]
+    return {
+        "id": client.id,
+        "name": client.name,
+        "responsible_user_id": client.responsible_user_id,
+        "created_at": client.created_at,
+        "updated_at": client.updated_at,
+        "is_deleted": int(client.is_deleted),
+        "phones": ",".join(p for p in phones if p),
+        "raw": _raw(raw),
+        "synced_at": _synced(),
+    }
+
+
+def _task_row(task: models.Task, raw: dict) -> Row:
+    return {
+        "id": task.id,
+        "responsible_user_id": task.responsible_user_id,
+        "entity_type": task.entity_type,
+        "entity_id": task.entity_id,
+        "is_completed": int(task.is_completed),
+        "complete_till": task.complete_till,
+        "created_at": task.created_at,
+        "updated_at": task.updated_at,
+        "raw": _raw(raw),
+        "synced_at": _synced(),
+    }
+
+
+def _note_row(entity_type: str) -> Callable[[models.Note, dict], Row]:
+    def row(note: models.Note, raw: dict) -> Row:
+        return {
+            "entity_type": entity_type,
+            "id": note.id,
+            "entity_id": note.entity_id,
+            "note_type": note.note_type,
+            "responsible_user_id": note.responsible_user_id,
+            "created_by": note.created_by,
+            "created_at": note.created_at,
+            "updated_at": note.updated_at,
+            "raw": _raw(raw),
+            "synced_at": _synced(),
+        }
+
+    return row
+
+
+def _event_row(event: models.Event, raw: dict) -> Row:
+    return {
+        "id": event.id,
+        "type": event.type,
+        "entity_type": event.entity_type,
+        "entity_id": event.entity_id,
+        "created_by": event.created_by,
+        "created_at": event.created_at,
+        "raw": _raw(raw),
+        "synced_at": _synced(),
+    }
+
+
+def _notes_stream(entity_type: str) -> Stream:
+    return Stream(
+        name=f"notes:{entity_type}",
+        path=f"/api/v4/{entity_type}/notes",
+        key="notes",
+        table="notes",
+        cursor_field="updated_at",
+        model=models.Note,
+        normalise=_note_row(entity_type),
+        params=tuple(("filter[note_type][]", t) for t in CALL_NOTE_TYPES),
+    )
+
+
+STREAMS: tuple[Stream, ...] = (
+    Stream(
+        "leads",
+        "/api/v4/leads",
+        "leads",
+        "leads",
+        "updated_at",
+        models.Lead,
+        _lead_row,
+        (("with", "contacts"),),
+    ),
+    Stream(
+        "contacts",
+        "/api/v4/contacts",
+        "contacts",
+        "contacts",
+        "updated_at",
+        models.Contact,
+        _client_row,
+    ),
+    Stream(
+        "companies",
+        "/api/v4/companies",
+        "companies",
+        "companies",
+        "updated_at",
+        models.Company,
+        _client_row,
+    ),
+    Stream("tasks", "/api/v4/tasks", "tasks", "tasks", "updated_at", models.Task, _task_row),
+    _notes_stream("leads"),
+    _notes_stream("contacts"),
+    _notes_stream("companies"),
+    Stream(
+        "events",
+        "/api/v4/events",
+        "events",
+        "events",
+        "created_at",
+        models.Event,
+        _event_row,
+        tuple(("filter[type][]", t) for t in EVENT_TYPES),
+        EVENTS_PAGE_LIMIT,
+    ),
+)

@@ -1,0 +1,177 @@
+"""The SQLite store, the only module that talks SQL: entities, cursors, run log, violations."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sheets_kpi.errors import StoreError
+from sheets_kpi.store.schema import ENTITY_TABLES, MIGRATIONS
+
+_PRIMARY_KEYS = {"notes": ("entity_type", "id"), "statuses": ("pipeline_id", "status_id")}
+
+
+@dataclass(frozen=True)
+class UpsertCount:
+    new: int = 0
+    updated: int = 0
+
+    def __add__(self, other: UpsertCount) -> UpsertCount:
+        return UpsertCount(self.new + other.new, self.updated + other.updated)
+
+
+class Store:
+    """Open (and migrate) the store; `":memory:"` gives a throwaway one for tests."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        try:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute("PRAGMA busy_timeout=10000")
+            self._migrate()
+        except sqlite3.Error as err:
+            raise StoreError(f"{self.path}: cannot open the store ({err})") from err
+        self._lock = threading.RLock()
+        self._depth = 0
+
+    def close(self) -> None:
+        self._conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All or nothing; nested calls join the outer transaction."""
+        with self._lock:
+            outer = self._depth == 0
+            if outer:
+                self._conn.execute("BEGIN IMMEDIATE")
+            self._depth += 1
+            try:
+                yield
+            except BaseException:
+                self._depth -= 1
+                if outer:
+                    self._conn.execute("ROLLBACK")
+                raise
+            self._depth -= 1
+            if outer:
+                self._conn.execute("COMMIT")
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    def select(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[str], list[tuple]]:
+        """Rows with their column labels, for building frames."""
+        with self._lock:
+            cursor = self._conn.execute(sql, params)
+            return [d[0] for d in cursor.description], cursor.fetchall()
+
+    def columns(self, table: str) -> list[str]:
+        return [row[1] for row in self.query(f"PRAGMA table_info({table})")]
+
+    def upsert(self, table: str, rows: list[dict[str, Any]]) -> UpsertCount:
+        """Insert or replace rows by primary key; report how many ids were new."""
+        if not rows:
+            return UpsertCount()
+        keys = _PRIMARY_KEYS.get(table, ("id",))
+        names = list(rows[0])
+        existing = self._existing_keys(table, keys, rows)
+        placeholders = ", ".join("?" for _ in names)
+        updates = ", ".join(f"{n}=excluded.{n}" for n in names if n not in keys)
+        sql = (
+            f"INSERT INTO {table} ({', '.join(names)}) VALUES ({placeholders}) "
+            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
+        )
+        with self.transaction():
+            self._conn.executemany(sql, [tuple(row[n] for n in names) for row in rows])
+        new = sum(1 for row in rows if tuple(row[k] for k in keys) not in existing)
+        return UpsertCount(new=new, updated=len(rows) - new)
+
+    def _existing_keys(self, table: str, keys: tuple[str, ...], rows: list[dict]) -> set[tuple]:
+        if keys == ("id",):
+            ids = [row["id"] for row in rows]
+            found: set[tuple] = set()
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ", ".join("?" for _ in chunk)
+                found.update(self.query(f"SELECT id FROM {table} WHERE id IN ({marks})", chunk))
+            return found
+        return set(self.query(f"SELECT {', '.join(keys)} FROM {table}"))
+
+    def mark_deleted(self, table: str, ids: list[int]) -> None:
+        with self.transaction():
+            self._conn.executemany(
+                f"UPDATE {table} SET is_deleted = 1 WHERE id = ?", [(i,) for i in ids]
+            )
+
+    def cursor(self, entity: str) -> int | None:
+        rows = self.query("SELECT value FROM sync_cursor WHERE entity = ?", (entity,))
+        return rows[0][0] if rows else None
+
+    def set_cursor(self, entity: str, value: int) -> None:
+        """Move a cursor forward only; call it inside the transaction that stored the page."""
+        with self.transaction():
+            self._conn.execute(
+                "INSERT INTO sync_cursor (entity, value) VALUES (?, ?) ON CONFLICT (entity) "
+                "DO UPDATE SET value = max(value, excluded.value)",
+                (entity, value),
+            )
+
+    def cursors(self) -> dict[str, int]:
+        return dict(self.query("SELECT entity, value FROM sync_cursor ORDER BY entity"))
+
+    def counts(self) -> dict[str, int]:
+        return {table: self.query(f"SELECT count(*) FROM {table}")[0][0] for table in ENTITY_TABLES}
+
+    def start_run(self, started_at: int) -> int:
+        with self.transaction():
+            cur = self._conn.execute(
+                "INSERT INTO run (started_at, status) VALUES (?, 'running')", (started_at,)
+            )
+        return int(cur.lastrowid or 0)
+
+    def finish_run(self, run_id: int, **fields: Any) -> None:
+        names = ", ".join(f"{name} = ?" for name in fields)
+        with self.transaction():
+            self._conn.execute(f"UPDATE run SET {names} WHERE id = ?", (*fields.values(), run_id))
+
+    def runs(self, limit: int = 200) -> list[dict[str, Any]]:
+        names = self.columns("run")
+        rows = self.query(f"SELECT * FROM run ORDER BY id DESC LIMIT {int(limit)}")
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
+    def record_violations(self, current: set[tuple[int, str]], now: int) -> None:
+        """Open a violation the first time a (lead, rule) is seen; resolve it once it is gone."""
+        with self.transaction():
+            open_rows = set(
+                self.query("SELECT lead_id, rule FROM deal_violation WHERE resolved_at IS NULL")
+            )
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO deal_violation (lead_id, rule, first_seen_at) "
+                "VALUES (?, ?, ?)",
+                [(lead, rule, now) for lead, rule in sorted(current - open_rows)],
+            )
+            self._conn.executemany(
+                "UPDATE deal_violation SET resolved_at = ? WHERE lead_id = ? AND rule = ? "
+                "AND resolved_at IS NULL",
+                [(now, lead, rule) for lead, rule in sorted(open_rows - current)],
+            )
+
+    def _migrate(self) -> None:
+        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise StoreError(
+                f"{self.path}: the store was written by a newer sheets-kpi (schema {version}); "
+                "upgrade sheets-kpi"
+            )
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            self._conn.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")

@@ -1,0 +1,110 @@
+"""Store → pandas: the single SQL-to-frame boundary, producing the engine's amoCRM inputs."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from sheets_kpi.store.db import Store
+from sheets_kpi.text import phone_digits
+
+_TIMES = (
+    "created_at",
+    "updated_at",
+    "closed_at",
+    "complete_till",
+    "completed_at",
+    "first_seen_at",
+    "resolved_at",
+)
+_NULLABLE_IDS = (
+    "group_id",
+    "contact_id",
+    "company_id",
+    "before_pipeline_id",
+    "before_status_id",
+    "before_user_id",
+    "after_user_id",
+    "call_status",
+    "entity_id",
+    "created_by",
+)
+
+SQL = {
+    "users": """
+        SELECT id AS user_id, name, email, group_id, group_name, is_active, rank FROM users""",
+    "statuses": """
+        SELECT s.pipeline_id, p.name AS pipeline_name, s.status_id, s.name AS status_name, s.sort
+        FROM statuses s JOIN pipelines p ON p.id = s.pipeline_id""",
+    "leads": """
+        SELECT id AS lead_id, name, price, responsible_user_id, pipeline_id, status_id, created_at,
+               updated_at, closed_at, is_deleted, contact_id, company_id,
+               json_extract(raw, '$.custom_fields_values') AS custom_fields
+        FROM leads""",
+    "stage_changes": """
+        SELECT id AS event_id, entity_id AS lead_id, created_at, created_by,
+               json_extract(raw, '$.value_after[0].lead_status.pipeline_id') AS pipeline_id,
+               json_extract(raw, '$.value_after[0].lead_status.id') AS status_id,
+               json_extract(raw, '$.value_before[0].lead_status.pipeline_id') AS before_pipeline_id,
+               json_extract(raw, '$.value_before[0].lead_status.id') AS before_status_id
+        FROM events WHERE type = 'lead_status_changed' AND entity_type = 'lead'""",
+    "responsible_changes": """
+        SELECT id AS event_id, entity_id AS lead_id, created_at,
+               json_extract(raw, '$.value_before[0].responsible_user.id') AS before_user_id,
+               json_extract(raw, '$.value_after[0].responsible_user.id') AS after_user_id
+        FROM events WHERE type = 'entity_responsible_changed' AND entity_type = 'lead'""",
+    "calls": """
+        SELECT n.id AS note_id, n.created_at,
+               CASE n.note_type WHEN 'call_in' THEN 'in' ELSE 'out' END AS direction,
+               coalesce(n.responsible_user_id, n.created_by) AS user_id,
+               n.entity_type, n.entity_id,
+               CASE n.entity_type WHEN 'contacts' THEN n.entity_id
+                    WHEN 'leads' THEN l.contact_id END AS contact_id,
+               json_extract(n.raw, '$.params.phone') AS phone,
+               coalesce(json_extract(n.raw, '$.params.duration'), 0) AS duration,
+               json_extract(n.raw, '$.params.call_status') AS call_status
+        FROM notes n LEFT JOIN leads l ON n.entity_type = 'leads' AND l.id = n.entity_id
+        WHERE n.note_type IN ('call_in', 'call_out')""",
+    "tasks": """
+        SELECT t.id AS task_id, t.responsible_user_id, t.entity_type, t.entity_id, t.created_at,
+               t.complete_till, t.is_completed, c.completed_at
+        FROM tasks t LEFT JOIN (
+            SELECT entity_id, min(created_at) AS completed_at FROM events
+            WHERE type = 'task_completed' GROUP BY entity_id) c ON c.entity_id = t.id""",
+    "deal_violations": "SELECT lead_id, rule, first_seen_at, resolved_at FROM deal_violation",
+}
+
+
+def amocrm_frames(store: Store) -> dict[str, pd.DataFrame]:
+    """Every amoCRM input frame of docs/architecture.md, typed (UTC timestamps, nullable ids)."""
+    frames = {}
+    for name, sql in SQL.items():
+        columns, rows = store.select(sql)
+        frames[name] = _typed(pd.DataFrame.from_records(rows, columns=columns))
+    frames["leads"]["custom_fields"] = frames["leads"]["custom_fields"].map(_custom_fields)
+    frames["calls"]["phone"] = frames["calls"]["phone"].map(phone_digits)
+    return frames
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    for column in frame.columns:
+        if column in _TIMES:
+            frame[column] = pd.to_datetime(frame[column], unit="s", utc=True)
+        elif column in _NULLABLE_IDS:
+            frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("Int64")
+        elif column in ("is_active", "is_deleted", "is_completed"):
+            frame[column] = frame[column].fillna(0).astype(bool)
+    return frame
+
+
+def _custom_fields(raw: str | None) -> dict[str, object]:
+    """Field name → first value; a missing or empty field is simply absent."""
+    if not raw:
+        return {}
+    fields = {}
+    for field in json.loads(raw):
+        values = field.get("values") or []
+        if values and isinstance(values[0], dict) and values[0].get("value") not in (None, ""):
+            fields[str(field.get("field_name") or field.get("field_id"))] = values[0]["value"]
+    return fields

@@ -1,0 +1,55 @@
+"""Ordered schema migrations; `PRAGMA user_version` records how many have been applied."""
+
+from __future__ import annotations
+
+ENTITY_TABLES = ("users", "pipelines", "leads", "contacts", "companies", "tasks", "notes", "events")
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY, name TEXT, email TEXT, group_id INTEGER, group_name TEXT,
+        is_active INTEGER, rank TEXT, raw TEXT NOT NULL, synced_at INTEGER NOT NULL);
+    CREATE TABLE pipelines (
+        id INTEGER PRIMARY KEY, name TEXT, sort INTEGER, is_archive INTEGER,
+        raw TEXT NOT NULL, synced_at INTEGER NOT NULL);
+    CREATE TABLE statuses (
+        pipeline_id INTEGER NOT NULL, status_id INTEGER NOT NULL, name TEXT, sort INTEGER,
+        PRIMARY KEY (pipeline_id, status_id));
+    CREATE TABLE leads (
+        id INTEGER PRIMARY KEY, name TEXT, price REAL, responsible_user_id INTEGER,
+        status_id INTEGER, pipeline_id INTEGER, created_at INTEGER, updated_at INTEGER,
+        closed_at INTEGER, is_deleted INTEGER NOT NULL DEFAULT 0, contact_id INTEGER,
+        company_id INTEGER, raw TEXT NOT NULL, synced_at INTEGER NOT NULL);
+    CREATE INDEX leads_updated ON leads (updated_at);
+    CREATE TABLE contacts (
+        id INTEGER PRIMARY KEY, name TEXT, responsible_user_id INTEGER, created_at INTEGER,
+        updated_at INTEGER, is_deleted INTEGER NOT NULL DEFAULT 0, phones TEXT,
+        raw TEXT NOT NULL, synced_at INTEGER NOT NULL);
+    CREATE TABLE companies (
+        id INTEGER PRIMARY KEY, name TEXT, responsible_user_id INTEGER, created_at INTEGER,
+        updated_at INTEGER, is_deleted INTEGER NOT NULL DEFAULT 0, phones TEXT,
+        raw TEXT NOT NULL, synced_at INTEGER NOT NULL);
+    CREATE TABLE tasks (
+        id INTEGER PRIMARY KEY, responsible_user_id INTEGER, entity_type TEXT, entity_id INTEGER,
+        is_completed INTEGER, complete_till INTEGER, created_at INTEGER, updated_at INTEGER,
+        raw TEXT NOT NULL, synced_at INTEGER NOT NULL);
+    CREATE TABLE notes (
+        entity_type TEXT NOT NULL, id INTEGER NOT NULL, entity_id INTEGER, note_type TEXT,
+        responsible_user_id INTEGER, created_by INTEGER, created_at INTEGER, updated_at INTEGER,
+        raw TEXT NOT NULL, synced_at INTEGER NOT NULL, PRIMARY KEY (entity_type, id));
+    CREATE TABLE events (
+        id TEXT PRIMARY KEY, type TEXT NOT NULL, entity_type TEXT, entity_id INTEGER,
+        created_by INTEGER, created_at INTEGER NOT NULL, raw TEXT NOT NULL,
+        synced_at INTEGER NOT NULL);
+    CREATE INDEX events_type_created ON events (type, created_at);
+    CREATE TABLE sync_cursor (entity TEXT PRIMARY KEY, value INTEGER NOT NULL);
+    CREATE TABLE run (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, started_at INTEGER NOT NULL, finished_at INTEGER,
+        status TEXT NOT NULL, amocrm_requests INTEGER DEFAULT 0, entities_new INTEGER DEFAULT 0,
+        entities_updated INTEGER DEFAULT 0, sheets_read_requests INTEGER DEFAULT 0,
+        sheets_write_requests INTEGER DEFAULT 0, rows_written INTEGER DEFAULT 0, error TEXT);
+    CREATE TABLE deal_violation (
+        lead_id INTEGER NOT NULL, rule TEXT NOT NULL, first_seen_at INTEGER NOT NULL,
+        resolved_at INTEGER, PRIMARY KEY (lead_id, rule, first_seen_at));
+    """,
+)
