@@ -2,9 +2,173 @@
 
 from __future__ import annotations
 
+import argparse
+import logging
 import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from sheets_kpi.config import Config, load_config
+from sheets_kpi.errors import ConfigError, SheetsKpiError
+from sheets_kpi.logs import setup_logging
+
+log = logging.getLogger(__name__)
+
+Command = Callable[[argparse.Namespace], int]
 
 
 def main(argv: list[str] | None = None) -> int:
-    print("sheets-kpi: not implemented yet", file=sys.stderr)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    setup_logging(as_json=args.log_json, verbose=args.verbose)
+    try:
+        return int(args.run(args))
+    except ConfigError as err:
+        print(f"sheets-kpi: config error: {err}", file=sys.stderr)
+        return 2
+    except SheetsKpiError as err:
+        print(f"sheets-kpi: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _config(args: argparse.Namespace) -> Config:
+    return load_config(args.config)
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from sheets_kpi.sources.amocrm import make_client
+    from sheets_kpi.sources.amocrm.sync import sync
+    from sheets_kpi.store.db import Store
+
+    config = _config(args)
+    store = Store(config.store)
+    client = make_client(config.amocrm)
+    bar = ProgressBar(sys.stderr)
+    report = sync(client, store, config.amocrm, progress=bar.update)
+    bar.close()
+    print(report.summary())
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from sheets_kpi.store.db import Store
+
+    config = _config(args)
+    if not Path(config.store).exists():
+        print(f"no store yet at {config.store}: run `sheets-kpi sync` or `sheets-kpi run`")
+        return 0
+    store = Store(config.store)
+    print(f"store {config.store}")
+    for table, count in store.counts().items():
+        print(f"  {table:<10} {count:>9}")
+    print("cursors")
+    for entity, value in store.cursors().items():
+        print(f"  {entity:<18} {_when(value)}")
+    runs = store.runs(limit=10)
+    print("last runs" if runs else "no runs yet")
+    for run in runs:
+        seconds = (run["finished_at"] or run["started_at"]) - run["started_at"]
+        print(
+            f"  #{run['id']} {_when(run['started_at'])} {run['status']:<7} {seconds:>4}s "
+            f"amoCRM {run['amocrm_requests']} req, Sheets {run['sheets_read_requests']}r/"
+            f"{run['sheets_write_requests']}w, issues {run['issues']}"
+            + (f", error: {run['error']}" if run["error"] else "")
+        )
+    return 0
+
+
+def _when(timestamp: int | None) -> str:
+    from datetime import UTC, datetime
+
+    if timestamp is None:
+        return "-"
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def cmd_emulate(args: argparse.Namespace) -> int:
+    if args.service == "amocrm":
+        from sheets_kpi.emulators.amocrm import serve_from_args
+    else:
+        from sheets_kpi.emulators.sheets import serve_from_args
+    return serve_from_args(args)
+
+
+def not_yet(args: argparse.Namespace) -> int:
+    print(f"sheets-kpi {args.command}: not available in this version yet", file=sys.stderr)
     return 1
+
+
+class ProgressBar:
+    """One line per stream on a terminal; a few milestone lines when logs go to a file."""
+
+    WIDTH = 30
+
+    def __init__(self, stream: object) -> None:
+        self._stream = stream
+        self._tty = bool(getattr(stream, "isatty", lambda: False)())
+        self._last: dict[str, int] = {}
+
+    def update(self, name: str, fraction: float, items: int) -> None:
+        step = int(fraction * 10)
+        if not self._tty and self._last.get(name, -1) >= step:
+            return
+        self._last[name] = step
+        filled = int(fraction * self.WIDTH)
+        line = f"{name:<16} [{'#' * filled}{'.' * (self.WIDTH - filled)}] {fraction:4.0%} {items} items"
+        end = "\r" if self._tty and fraction < 1 else "\n"
+        print(line, end=end, file=self._stream, flush=True)  # type: ignore[call-overload]
+
+    def close(self) -> None:
+        self._last.clear()
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sheets-kpi", description="amoCRM activity → KPIs, bonuses and leaderboards in Sheets"
+    )
+    parser.add_argument("--config", default="config.yaml", help="path to config.yaml")
+    parser.add_argument("--log-json", action="store_true", help="log JSON lines")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    commands = parser.add_subparsers(dest="command", metavar="command")
+
+    def add(name: str, run: Command, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(run=run)
+        return sub
+
+    demo = add("demo", not_yet, "run the whole pipeline against the built-in emulators")
+    demo.add_argument("--managers", type=int, default=12)
+    demo.add_argument("--months", type=int, default=3)
+    demo.add_argument("--cycles", type=int, default=1)
+    demo.add_argument("--out", default="demo")
+    add("init", not_yet, "create or upgrade the input tabs and prefill the roster")
+    add("auth", not_yet, "authorise the amoCRM OAuth integration and store the tokens")
+    add("sync", cmd_sync, "pull amoCRM into the local store")
+    add("run", not_yet, "one full cycle: sync, read inputs, compute, write")
+    add("serve", not_yet, "the scheduled worker")
+    add("status", cmd_status, "last runs, cursors and store contents")
+    add("doctor", not_yet, "check config, credentials, connectivity and sheet access")
+    emulate = add("emulate", cmd_emulate, "run an emulator in the foreground")
+    services = emulate.add_subparsers(dest="service", required=True, metavar="service")
+    amo = services.add_parser("amocrm", help="amoCRM API v4 emulator")
+    amo.add_argument("--port", type=int, default=8081)
+    source = amo.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", help="account snapshot JSON (docs/amocrm-snapshot.md)")
+    source.add_argument("--generate", choices=["agency"], help="generate an account")
+    amo.add_argument("--managers", type=int, default=12)
+    amo.add_argument("--months", type=int, default=3)
+    amo.add_argument("--seed", type=int, default=1)
+    amo.add_argument("--faults", default="", help="e.g. 429=0.05,500=0.02,reset=0.01,slow=0.05")
+    amo.add_argument("--rps", type=float, default=7)
+    amo.add_argument("--live", action="store_true", help="keep adding activity as time passes")
+    sheets = services.add_parser("sheets", help="Google Sheets API v4 emulator")
+    sheets.add_argument("--port", type=int, default=8082)
+    sheets.add_argument("--state", help="persist spreadsheets to this JSON file")
+    sheets.add_argument("--latency-ms", type=int, default=0)
+    sheets.add_argument("--quota-per-minute", type=int, default=None)
+    return parser

@@ -47,7 +47,8 @@ MIGRATIONS: tuple[str, ...] = (
         id INTEGER PRIMARY KEY AUTOINCREMENT, started_at INTEGER NOT NULL, finished_at INTEGER,
         status TEXT NOT NULL, amocrm_requests INTEGER DEFAULT 0, entities_new INTEGER DEFAULT 0,
         entities_updated INTEGER DEFAULT 0, sheets_read_requests INTEGER DEFAULT 0,
-        sheets_write_requests INTEGER DEFAULT 0, rows_written INTEGER DEFAULT 0, error TEXT);
+        sheets_write_requests INTEGER DEFAULT 0, rows_written INTEGER DEFAULT 0,
+        issues INTEGER DEFAULT 0, error TEXT);
     CREATE TABLE deal_violation (
         lead_id INTEGER NOT NULL, rule TEXT NOT NULL, first_seen_at INTEGER NOT NULL,
         resolved_at INTEGER, PRIMARY KEY (lead_id, rule, first_seen_at));

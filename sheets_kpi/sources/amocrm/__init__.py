@@ -1,0 +1,22 @@
+"""amoCRM source: API client and incremental sync into the store."""
+
+from __future__ import annotations
+
+import requests
+
+from sheets_kpi.config import AmoConfig
+from sheets_kpi.sources.amocrm.auth import make_auth
+from sheets_kpi.sources.amocrm.client import AmoClient
+
+
+def make_client(settings: AmoConfig, session: requests.Session | None = None) -> AmoClient:
+    """The client the config describes, sharing one session between API calls and token refresh."""
+    session = session or requests.Session()
+    return AmoClient(
+        settings.base_url,
+        make_auth(settings.base_url, settings.auth, session),
+        session=session,
+        requests_per_second=settings.requests_per_second,
+        max_retries=settings.max_retries,
+        timeout=settings.timeout_seconds,
+    )

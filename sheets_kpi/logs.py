@@ -1,0 +1,50 @@
+"""Logging setup: readable lines or JSON, with tokens and secrets redacted from every record."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+
+_SECRETS = re.compile(
+    r"(?i)(bearer\s+|(?:access_token|refresh_token|client_secret|code|private_key)[\"']?\s*[:=]\s*[\"']?)"
+    r"[A-Za-z0-9._~+/=-]{6,}"
+)
+
+
+def redact(text: str) -> str:
+    return _SECRETS.sub(lambda m: f"{m.group(1)}***", text)
+
+
+class _RedactingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(record.getMessage())
+        record.args = ()
+        return True
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        payload = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            payload["error"] = redact(self.formatException(record.exc_info))
+        return json.dumps(payload, ensure_ascii=False)
+
+
+def setup_logging(as_json: bool = False, verbose: bool = False) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(_RedactingFilter())
+    handler.setFormatter(
+        _JsonFormatter() if as_json else logging.Formatter("%(asctime)s %(levelname)s %(message)s")
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    for noisy in ("urllib3", "google", "gspread"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

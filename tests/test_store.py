@@ -1,0 +1,98 @@
+"""The store: upserts by id, forward-only cursors, violation bookkeeping, migrations."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from sheets_kpi.errors import StoreError
+from sheets_kpi.store.db import Store, UpsertCount
+
+
+def lead(lead_id: int, updated_at: int, price: float = 0) -> dict:
+    return {
+        "id": lead_id,
+        "name": f"Deal {lead_id}",
+        "price": price,
+        "responsible_user_id": 1,
+        "status_id": 10,
+        "pipeline_id": 1,
+        "created_at": 1,
+        "updated_at": updated_at,
+        "closed_at": None,
+        "is_deleted": 0,
+        "contact_id": None,
+        "company_id": None,
+        "raw": "{}",
+        "synced_at": 0,
+    }
+
+
+def test_upsert_counts_new_and_updated_and_keeps_latest_values() -> None:
+    store = Store(":memory:")
+    assert store.upsert("leads", [lead(1, 100), lead(2, 100)]) == UpsertCount(new=2, updated=0)
+    assert store.upsert("leads", [lead(2, 200, price=5), lead(3, 200)]) == UpsertCount(1, 1)
+    assert store.query("SELECT id, price, updated_at FROM leads ORDER BY id") == [
+        (1, 0.0, 100),
+        (2, 5.0, 200),
+        (3, 0.0, 200),
+    ]
+
+
+def test_cursor_only_moves_forward() -> None:
+    store = Store(":memory:")
+    assert store.cursor("leads") is None
+    store.set_cursor("leads", 500)
+    store.set_cursor("leads", 400)
+    assert store.cursor("leads") == 500
+
+
+def test_transaction_rolls_back_page_and_cursor_together() -> None:
+    store = Store(":memory:")
+    with pytest.raises(RuntimeError), store.transaction():
+        store.upsert("leads", [lead(1, 100)])
+        store.set_cursor("leads", 100)
+        raise RuntimeError("crash mid-page")
+    assert store.counts()["leads"] == 0
+    assert store.cursor("leads") is None
+
+
+def test_violations_open_once_and_resolve_when_gone() -> None:
+    store = Store(":memory:")
+    store.record_violations({(1, "no_next_task"), (2, "stale_stage")}, now=100)
+    store.record_violations({(1, "no_next_task")}, now=200)
+    store.record_violations({(1, "no_next_task"), (2, "stale_stage")}, now=300)
+    rows = store.query(
+        "SELECT lead_id, rule, first_seen_at, resolved_at FROM deal_violation "
+        "ORDER BY lead_id, first_seen_at"
+    )
+    assert rows == [
+        (1, "no_next_task", 100, None),
+        (2, "stale_stage", 100, 200),
+        (2, "stale_stage", 300, None),
+    ]
+
+
+def test_runs_are_logged_newest_first(tmp_path) -> None:
+    store = Store(tmp_path / "s.db")
+    first = store.start_run(10)
+    store.finish_run(first, status="ok", finished_at=12, amocrm_requests=3)
+    second = store.start_run(20)
+    assert [r["id"] for r in store.runs()] == [second, first]
+    assert store.runs()[1]["amocrm_requests"] == 3
+
+
+def test_store_is_wal_and_reopens(tmp_path) -> None:
+    path = tmp_path / "s.db"
+    Store(path).upsert("leads", [lead(1, 1)])
+    assert Store(path).counts()["leads"] == 1
+    assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_newer_schema_is_refused(tmp_path) -> None:
+    path = tmp_path / "s.db"
+    Store(path).close()
+    sqlite3.connect(path).execute("PRAGMA user_version = 99")
+    with pytest.raises(StoreError, match="newer sheets-kpi"):
+        Store(path)
