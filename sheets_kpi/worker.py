@@ -1,0 +1,123 @@
+"""`sheets-kpi serve`: a cycle every N minutes, the nightly reconcile, one worker at a time.
+
+schedule does not catch job exceptions, so every job is wrapped; the nightly run is decided in the
+configured time zone (schedule's own `at(tz=...)` would need pytz) by the regular job itself.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import signal
+import threading
+from collections.abc import Callable
+from datetime import date, datetime, time
+from pathlib import Path
+from types import FrameType
+from zoneinfo import ZoneInfo
+
+import schedule
+
+from sheets_kpi.errors import SheetsKpiError
+
+log = logging.getLogger(__name__)
+
+#: cycle(reconcile, stop) runs one cycle; it checks `stop` between steps.
+Cycle = Callable[[bool, threading.Event], object]
+
+
+class WorkerLock:
+    """An exclusive lock file holding the worker's pid; a second worker refuses to start."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd = -1
+
+    def __enter__(self) -> WorkerLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o644)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(self._fd, 32, 0).decode(errors="replace").strip() or "?"
+            os.close(self._fd)
+            raise SheetsKpiError(
+                f"another sheets-kpi worker (pid {holder}) holds {self.path}; "
+                "stop it first or point this one at another store"
+            ) from None
+        os.ftruncate(self._fd, 0)
+        os.pwrite(self._fd, str(os.getpid()).encode(), 0)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        os.close(self._fd)
+
+
+class Worker:
+    def __init__(
+        self,
+        cycle: Cycle,
+        every_minutes: float,
+        reconcile_at: str,
+        zone: ZoneInfo,
+        lock_path: Path,
+        now: Callable[[], datetime] = lambda: datetime.now().astimezone(),
+    ) -> None:
+        self._cycle = cycle
+        self._every = every_minutes
+        self._reconcile_at = time.fromisoformat(reconcile_at)
+        self._zone = zone
+        self._lock_path = lock_path
+        self._now = now
+        self._last_reconcile: date | None = None
+        self.stop = threading.Event()
+        self.cycles = 0
+
+    def run(self) -> int:
+        """Loop until SIGTERM/SIGINT; the first signal lets the current step finish."""
+        with WorkerLock(self._lock_path):
+            previous = {
+                sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)
+            }
+            try:
+                scheduler = schedule.Scheduler()
+                scheduler.every(self._every * 60).seconds.do(self._job)
+                local = self._local_now()
+                if local.time() >= self._reconcile_at:
+                    self._last_reconcile = local.date()
+                self._job()
+                while not self.stop.is_set():
+                    scheduler.run_pending()
+                    idle = scheduler.idle_seconds
+                    self.stop.wait(max(0.05, min(idle if idle is not None else 1.0, 1.0)))
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+        log.info("worker stopped after %d cycle(s)", self.cycles)
+        return 0
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if self.stop.is_set():
+            raise SystemExit(1)
+        log.info(
+            "%s received: finishing the current step, then stopping", signal.Signals(signum).name
+        )
+        self.stop.set()
+
+    def _local_now(self) -> datetime:
+        return self._now().astimezone(self._zone)
+
+    def _job(self) -> None:
+        if self.stop.is_set():
+            return
+        local = self._local_now()
+        reconcile = local.time() >= self._reconcile_at and self._last_reconcile != local.date()
+        try:
+            self._cycle(reconcile, self.stop)
+            if reconcile:
+                self._last_reconcile = local.date()
+        except Exception:
+            log.exception("cycle failed; the next one will retry")
+        self.cycles += 1
