@@ -55,6 +55,32 @@ def cmd_sync(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_auth(args: argparse.Namespace) -> int:
+    import secrets
+
+    import requests
+
+    from sheets_kpi.sources.amocrm.auth import OAuth2
+
+    config = _config(args)
+    oauth = config.amocrm.auth.oauth
+    if oauth is None:
+        print("amocrm.auth uses a long-lived token: nothing to authorise")
+        return 0
+    code = args.code
+    if not code:
+        print(
+            "Open this link as an amoCRM administrator, allow access, and copy the `code` "
+            "parameter of the page you are redirected to (valid for 20 minutes):\n"
+            f"  https://www.amocrm.ru/oauth?client_id={oauth.client_id}"
+            f"&state={secrets.token_urlsafe(8)}&mode=post_message"
+        )
+        code = input("code: ").strip()
+    OAuth2(config.amocrm.base_url, oauth, requests.Session()).exchange_code(code)
+    print(f"amoCRM tokens saved to {oauth.token_file}")
+    return 0
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from sheets_kpi.store.db import Store
 
@@ -119,7 +145,8 @@ class ProgressBar:
             return
         self._last[name] = step
         filled = int(fraction * self.WIDTH)
-        line = f"{name:<16} [{'#' * filled}{'.' * (self.WIDTH - filled)}] {fraction:4.0%} {items} items"
+        bar = "#" * filled + "." * (self.WIDTH - filled)
+        line = f"{name:<16} [{bar}] {fraction:4.0%} {items} items"
         end = "\r" if self._tty and fraction < 1 else "\n"
         print(line, end=end, file=self._stream, flush=True)  # type: ignore[call-overload]
 
@@ -147,7 +174,8 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--cycles", type=int, default=1)
     demo.add_argument("--out", default="demo")
     add("init", not_yet, "create or upgrade the input tabs and prefill the roster")
-    add("auth", not_yet, "authorise the amoCRM OAuth integration and store the tokens")
+    auth = add("auth", cmd_auth, "authorise the amoCRM OAuth integration and store the tokens")
+    auth.add_argument("--code", help="the authorisation code (asked for when omitted)")
     add("sync", cmd_sync, "pull amoCRM into the local store")
     add("run", not_yet, "one full cycle: sync, read inputs, compute, write")
     add("serve", not_yet, "the scheduled worker")
