@@ -108,6 +108,15 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from sheets_kpi.doctor import run_checks
+
+    checks = run_checks(args.config)
+    for check in checks:
+        print(check.line())
+    return 0 if all(check.ok for check in checks) else 1
+
+
 def _when(timestamp: int | None) -> str:
     from datetime import UTC, datetime
 
@@ -180,7 +189,7 @@ def _parser() -> argparse.ArgumentParser:
     add("run", not_yet, "one full cycle: sync, read inputs, compute, write")
     add("serve", not_yet, "the scheduled worker")
     add("status", cmd_status, "last runs, cursors and store contents")
-    add("doctor", not_yet, "check config, credentials, connectivity and sheet access")
+    add("doctor", cmd_doctor, "check config, credentials, connectivity and sheet access")
     emulate = add("emulate", cmd_emulate, "run an emulator in the foreground")
     services = emulate.add_subparsers(dest="service", required=True, metavar="service")
     amo = services.add_parser("amocrm", help="amoCRM API v4 emulator")

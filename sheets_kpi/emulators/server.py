@@ -117,7 +117,7 @@ class EmulatorServer:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: object) -> None:
                 """Silence the default stderr access log; the request log replaces it."""
 
             def _handle(self) -> None:

@@ -1,0 +1,100 @@
+"""`sheets-kpi doctor`: each check prints one line, and a failing one says what to do."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from sheets_kpi.config import Config, load_config
+from sheets_kpi.errors import SheetsKpiError
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+    def line(self) -> str:
+        return f"{'ok  ' if self.ok else 'FAIL'} {self.name:<12} {self.detail}"
+
+
+def run_checks(config_path: str | Path) -> list[Check]:
+    """Stop after the config check fails: nothing else can be checked without it."""
+    try:
+        config = load_config(config_path)
+    except SheetsKpiError as err:
+        return [Check("config", False, f"{err}")]
+    checks = [Check("config", True, f"{config_path} is valid")]
+    for name, probe in _probes(config):
+        try:
+            detail = probe()
+            checks.append(Check(name, True, detail))
+        except SheetsKpiError as err:
+            checks.append(Check(name, False, str(err)))
+        except Exception as err:  # doctor reports anything unexpected as a failure
+            checks.append(Check(name, False, f"{type(err).__name__}: {err}"))
+    return checks
+
+
+def _probes(config: Config) -> Iterator[tuple[str, Callable[[], str]]]:
+    yield "store", lambda: _check_store(config)
+    yield "amoCRM", lambda: _check_amocrm(config)
+    yield "amoCRM users", lambda: _check_amocrm_users(config)
+    if not config.google.endpoint:
+        yield "credentials", lambda: _check_credentials(config)
+    yield "spreadsheet", lambda: _check_spreadsheet(config)
+
+
+def _check_store(config: Config) -> str:
+    from sheets_kpi.store.db import Store
+
+    Store(config.store).close()
+    folder = Path(config.store).parent
+    if not os.access(folder, os.W_OK):
+        raise SheetsKpiError(f"{folder} is not writable: give the worker's user write access")
+    return f"{config.store} opens and is writable"
+
+
+def _check_amocrm(config: Config) -> str:
+    from sheets_kpi.sources.amocrm import make_client
+
+    client = make_client(config.amocrm)
+    account = client.get("/api/v4/account") or {}
+    return f"{config.amocrm.base_url} answers; account {account.get('name', '?')!r}"
+
+
+def _check_amocrm_users(config: Config) -> str:
+    from sheets_kpi.sources.amocrm import make_client
+
+    client = make_client(config.amocrm)
+    payload = client.get("/api/v4/users", [("limit", "1")]) or {}
+    count = len((payload.get("_embedded") or {}).get("users") or [])
+    return f"the token may list users ({count} on the first page)"
+
+
+def _check_credentials(config: Config) -> str:
+    path = Path(config.google.credentials)
+    if not path.exists():
+        raise SheetsKpiError(
+            f"{path} does not exist: create a service-account JSON key in Google Cloud Console "
+            "(README, Real setup step 2) and save it there"
+        )
+    try:
+        key = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as err:
+        raise SheetsKpiError(f"{path} is not valid JSON ({err}): download the key again") from err
+    if key.get("type") != "service_account" or "client_email" not in key:
+        raise SheetsKpiError(f"{path} is not a service-account key (type must be service_account)")
+    return f"service account {key['client_email']} (share the spreadsheet with it)"
+
+
+def _check_spreadsheet(config: Config) -> str:
+    from sheets_kpi.sheets.client import open_spreadsheet
+
+    spreadsheet = open_spreadsheet(config.google)
+    titles = [ws.title for ws in spreadsheet.worksheets()]
+    return f"{spreadsheet.title!r} opens; {len(titles)} tab(s)"
