@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -127,10 +128,35 @@ def _when(timestamp: int | None) -> str:
 
 def cmd_emulate(args: argparse.Namespace) -> int:
     if args.service == "amocrm":
-        from sheets_kpi.emulators.amocrm import serve_from_args
+        from sheets_kpi.emulators.amocrm import Faults, load_or_generate, serve
+
+        state = load_or_generate(args.data, args.managers, args.months, args.seed)
+        try:
+            faults = Faults.parse(args.faults, seed=args.seed)
+        except ValueError as err:
+            raise ConfigError(f"--faults: {err}") from err
+        server = serve(
+            state,
+            port=args.port,
+            rps=args.rps,
+            faults=faults,
+            live_every_seconds=5 if args.live else None,
+        )
     else:
-        from sheets_kpi.emulators.sheets import serve_from_args
-    return serve_from_args(args)
+        from sheets_kpi.emulators.sheets import serve as serve_sheets
+
+        server = serve_sheets(
+            port=args.port,
+            state_file=args.state,
+            latency_ms=args.latency_ms,
+            quota_per_minute=args.quota_per_minute,
+        )
+    print(f"{args.service} emulator on {server.url} (Ctrl+C to stop)", flush=True)
+    try:
+        threading.Event().wait()
+    finally:
+        server.stop()
+    return 0
 
 
 def not_yet(args: argparse.Namespace) -> int:

@@ -98,9 +98,9 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _custom_fields(raw: str | None) -> dict[str, object]:
+def _custom_fields(raw: object) -> dict[str, object]:
     """Field name → first value; a missing or empty field is simply absent."""
-    if not raw:
+    if not isinstance(raw, str) or not raw:
         return {}
     fields = {}
     for field in json.loads(raw):
