@@ -1,0 +1,33 @@
+"""Shared fixtures: emulators on port 0, the shipped config pointed at them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sheets_kpi.config import Config, load_config
+from sheets_kpi.emulators.amocrm import DEMO_TOKEN, AmoState, generate_agency, serve
+from sheets_kpi.emulators.server import EmulatorServer
+
+ROOT = Path(__file__).resolve().parents[1]
+#: A fixed instant (2026-11-18 10:13 UTC) so generated accounts are identical run to run.
+NOW = 1_795_000_000
+
+
+@pytest.fixture(scope="session")
+def agency() -> AmoState:
+    return generate_agency(managers=8, months=2, seed=7, now=NOW)
+
+
+@pytest.fixture
+def amo_server(agency: AmoState) -> Iterator[EmulatorServer]:
+    server = serve(AmoState(agency.snapshot()), rps=1000)
+    yield server
+    server.stop()
+
+
+def shipped_config(**amocrm: object) -> Config:
+    config = load_config(ROOT / "config.yaml", env={"AMO_TOKEN": DEMO_TOKEN})
+    return config.model_copy(update={"amocrm": config.amocrm.model_copy(update=amocrm)})

@@ -1,0 +1,303 @@
+"""The real amoCRM client and sync, over HTTP, against the emulator."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+import pytest
+import requests
+
+from sheets_kpi.config import OAuthConfig
+from sheets_kpi.emulators.amocrm import (
+    DEMO_CLIENT_ID,
+    DEMO_CLIENT_SECRET,
+    DEMO_REDIRECT_URI,
+    DEMO_TOKEN,
+    AmoState,
+    Faults,
+    serve,
+)
+from sheets_kpi.errors import AuthError, RetriableSourceError
+from sheets_kpi.sources.amocrm.auth import LongLivedToken, OAuth2
+from sheets_kpi.sources.amocrm.client import AmoClient
+from sheets_kpi.sources.amocrm.sync import STREAMS, sync
+from sheets_kpi.store.db import Store
+from tests.conftest import NOW, shipped_config
+
+
+def no_sleep(seconds: float) -> None:
+    """Retries in these tests are about counts, not waiting."""
+
+
+def leads_state(count: int) -> AmoState:
+    leads = [
+        {
+            "id": i,
+            "name": f"Deal {i}",
+            "price": 1000,
+            "responsible_user_id": 1,
+            "status_id": 10,
+            "pipeline_id": 1,
+            "created_at": NOW - 1000 + i,
+            "updated_at": NOW - 1000 + i,
+            "is_deleted": False,
+        }
+        for i in range(1, count + 1)
+    ]
+    return AmoState({"leads": leads})
+
+
+def client_for(server, **kwargs) -> AmoClient:
+    kwargs.setdefault("requests_per_second", 1000)
+    kwargs.setdefault("sleep", no_sleep)
+    return AmoClient(server.url, LongLivedToken(DEMO_TOKEN), **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("count", "pages", "requests_made"),
+    [(600, [250, 250, 100], 3), (500, [250, 250], 3), (0, [], 1)],
+)
+def test_pages_cross_the_250_boundary_and_stop_on_204(count, pages, requests_made) -> None:
+    server = serve(leads_state(count), rps=1000)
+    try:
+        client = client_for(server)
+        walked = [len(page) for page in client.pages("/api/v4/leads", "leads", [])]
+        assert walked == pages
+        assert client.requests_made == requests_made
+        statuses = [r["status"] for r in server.stats()["requests"]]
+        assert statuses[-1] == (204 if count % 250 == 0 else 200)
+    finally:
+        server.stop()
+
+
+def test_unknown_id_is_204_and_reads_as_none() -> None:
+    server = serve(leads_state(3), rps=1000)
+    try:
+        client = client_for(server)
+        assert client.get("/api/v4/leads/2")["id"] == 2
+        assert client.get("/api/v4/leads/999") is None
+    finally:
+        server.stop()
+
+
+def test_429_is_retried_after_retry_after() -> None:
+    server = serve(leads_state(5), rps=3)
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        time.sleep(seconds)
+
+    try:
+        client = client_for(server, sleep=sleep)
+        results = [client.get(f"/api/v4/leads/{i}")["id"] for i in range(1, 6)]
+        assert results == [1, 2, 3, 4, 5]
+        assert 1.0 in slept
+        assert [r["status"] for r in server.stats()["requests"]].count(429) >= 1
+    finally:
+        server.stop()
+
+
+def test_5xx_and_connection_resets_are_retried_to_the_same_result() -> None:
+    server = serve(
+        leads_state(600), rps=1000, faults=Faults({"500": 0.3, "502": 0.1, "reset": 0.2}, seed=3)
+    )
+    try:
+        client = client_for(server, max_retries=10)
+        ids = [lead["id"] for page in client.pages("/api/v4/leads", "leads", []) for lead in page]
+        assert ids == list(range(1, 601))
+        assert client.requests_made > 3
+    finally:
+        server.stop()
+
+
+def test_retries_are_bounded() -> None:
+    server = serve(leads_state(1), rps=1000, faults=Faults({"503": 1.0}))
+    try:
+        client = client_for(server, max_retries=3)
+        with pytest.raises(RetriableSourceError, match="after 4 attempts"):
+            client.get("/api/v4/leads")
+        assert client.requests_made == 4
+    finally:
+        server.stop()
+
+
+def test_events_limit_above_100_gives_50_and_no_next(agency: AmoState) -> None:
+    server = serve(AmoState(agency.snapshot()), rps=1000)
+    try:
+        body = requests.get(
+            f"{server.url}/api/v4/events",
+            params={"limit": 250},
+            headers={"Authorization": f"Bearer {DEMO_TOKEN}"},
+            timeout=10,
+        ).json()
+        assert len(body["_embedded"]["events"]) == 50
+        assert "next" not in body["_links"]
+    finally:
+        server.stop()
+
+
+def oauth_client(server, state: AmoState, tmp_path) -> tuple[AmoClient, OAuth2, OAuthConfig]:
+    settings = OAuthConfig(
+        client_id=DEMO_CLIENT_ID,
+        client_secret=DEMO_CLIENT_SECRET,
+        redirect_uri=DEMO_REDIRECT_URI,
+        token_file=tmp_path / "amo.json",
+    )
+    session = requests.Session()
+    auth = OAuth2(server.url, settings, session)
+    auth.exchange_code(state.tokens.mint_code(DEMO_CLIENT_ID, state.now()))
+    client = AmoClient(server.url, auth, session=session, requests_per_second=1000, sleep=no_sleep)
+    return client, auth, settings
+
+
+def token_post(server, refresh_token: str) -> requests.Response:
+    return requests.post(
+        f"{server.url}/oauth2/access_token",
+        timeout=10,
+        json={
+            "client_id": DEMO_CLIENT_ID,
+            "client_secret": DEMO_CLIENT_SECRET,
+            "grant_type": "refresh_token",
+            "refresh_token": refresh_token,
+            "redirect_uri": DEMO_REDIRECT_URI,
+        },
+    )
+
+
+def test_expired_access_token_is_refreshed_and_rotation_persisted(tmp_path) -> None:
+    state = leads_state(2)
+    server = serve(state, rps=1000)
+    try:
+        client, _, settings = oauth_client(server, state, tmp_path)
+        first = json.loads(settings.token_file.read_text())
+        assert client.get("/api/v4/leads/1")["id"] == 1
+        state.advance(86400 + 1)
+        assert client.get("/api/v4/leads/1")["id"] == 1
+        second = json.loads(settings.token_file.read_text())
+        assert second["refresh_token"] != first["refresh_token"]
+        assert (settings.token_file.stat().st_mode & 0o777) == 0o600
+        reused = token_post(server, first["refresh_token"])
+        assert reused.status_code == 401
+        assert reused.json()["hint"] == "Token has been revoked"
+        statuses = [r["status"] for r in server.stats()["requests"] if r["path"] != "/_emulator"]
+        assert statuses.count(401) == 2
+    finally:
+        server.stop()
+
+
+def test_rejected_refresh_stops_with_one_clear_message(tmp_path) -> None:
+    state = leads_state(1)
+    server = serve(state, rps=1000)
+    try:
+        client, _, settings = oauth_client(server, state, tmp_path)
+        stolen = json.loads(settings.token_file.read_text())["refresh_token"]
+        assert token_post(server, stolen).status_code == 200
+        state.advance(86400 + 1)
+        with pytest.raises(AuthError, match=r"refused the refresh token .* `sheets-kpi auth`"):
+            client.get("/api/v4/leads/1")
+    finally:
+        server.stop()
+
+
+def test_expired_long_lived_token_says_how_to_replace_it() -> None:
+    state = leads_state(1)
+    token = state.tokens.mint_long_lived(state.now(), lifetime=60)
+    server = serve(state, rps=1000)
+    try:
+        state.advance(120)
+        client = AmoClient(server.url, LongLivedToken(token), sleep=no_sleep)
+        with pytest.raises(AuthError, match="Keys and scopes"):
+            client.get("/api/v4/leads/1")
+    finally:
+        server.stop()
+
+
+def store_ids(store: Store, table: str) -> list:
+    return [row[0] for row in store.query(f"SELECT id FROM {table} ORDER BY id")]
+
+
+def emulator_ids(state: AmoState, kind: str) -> list:
+    if kind == "events":
+        return sorted(e["id"] for e in state.events)
+    if kind == "notes":
+        return sorted(n["id"] for notes in state.notes.values() for n in notes.values())
+    return sorted(i for i, item in state.entities[kind].items() if not item.get("is_deleted"))
+
+
+def test_full_sync_matches_the_emulator_exactly(amo_server) -> None:
+    state = amo_server.app.state
+    settings = shipped_config(base_url=amo_server.url, requests_per_second=1000).amocrm
+    store = Store(":memory:")
+    client = client_for(amo_server)
+    report = sync(client, store, settings, now=NOW)
+    assert report.backfill
+    for kind in ("leads", "contacts", "companies", "tasks", "events"):
+        assert store_ids(store, kind) == emulator_ids(state, kind), kind
+    assert sorted(store_ids(store, "notes")) == emulator_ids(state, "notes")
+    assert report.new == sum(store.counts().values())
+
+
+def test_crash_after_page_k_resumes_without_loss_or_duplicates(amo_server, monkeypatch) -> None:
+    state = amo_server.app.state
+    settings = shipped_config(base_url=amo_server.url, requests_per_second=1000).amocrm
+    store = Store(":memory:")
+    client = client_for(amo_server)
+    real_pages = AmoClient.pages
+
+    def crashing_pages(self, path, key, params, limit=250):
+        for number, page in enumerate(real_pages(self, path, key, params, limit), start=1):
+            if path == "/api/v4/events" and number == 3:
+                raise ConnectionError("worker killed mid-sync")
+            yield page
+
+    monkeypatch.setattr(AmoClient, "pages", crashing_pages)
+    with pytest.raises(ConnectionError):
+        sync(client, store, settings, now=NOW)
+    assert 0 < len(store_ids(store, "events")) < len(state.events)
+    assert store.cursor("events") is not None
+    monkeypatch.setattr(AmoClient, "pages", real_pages)
+    sync(client, store, settings, now=NOW)
+    assert store_ids(store, "events") == emulator_ids(state, "events")
+    assert store_ids(store, "leads") == emulator_ids(state, "leads")
+
+
+def test_incremental_sync_fetches_only_what_changed(amo_server) -> None:
+    state = amo_server.app.state
+    settings = shipped_config(base_url=amo_server.url, requests_per_second=1000).amocrm
+    store = Store(":memory:")
+    client = client_for(amo_server)
+    sync(client, store, settings, now=NOW)
+    lead = next(i for i in state.entities["leads"].values() if i["status_id"] not in (142, 143))
+    user = lead["responsible_user_id"]
+    later = max(e["created_at"] for e in state.events) + 3600
+    state.move_lead(lead["id"], 143, user, at=later)
+    state.add_call("contacts", 999_999, user, "in", "+79990001122", 0, 6, at=later)
+    amo_server.reset_stats()
+    report = sync(client, store, settings, now=later + 60)
+    assert report.new == 3  # the call note and its event, the status event
+    streamed = sum(report.per_stream[stream.name].updated for stream in STREAMS)
+    assert streamed <= 10  # the moved lead plus what the 5-minute overlap re-reads
+    assert report.requests == 2 + len(STREAMS)  # users, pipelines, one page per stream
+    assert store.query("SELECT status_id FROM leads WHERE id = ?", (lead["id"],)) == [(143,)]
+    event_query = next(
+        r["query"] for r in amo_server.stats()["requests"] if r["path"] == "/api/v4/events"
+    )
+    assert "filter[created_at][from]" in event_query
+
+
+def test_malformed_item_is_skipped_alone(caplog) -> None:
+    state = leads_state(3)
+    state.entities["leads"][2]["created_at"] = "yesterday"
+    server = serve(state, rps=1000)
+    try:
+        settings = shipped_config(base_url=server.url).amocrm
+        store = Store(":memory:")
+        with caplog.at_level(logging.WARNING):
+            sync(client_for(server), store, settings, now=NOW)
+        assert store_ids(store, "leads") == [1, 3]
+        assert "skipped amoCRM leads id=2" in caplog.text
+    finally:
+        server.stop()
