@@ -83,7 +83,7 @@ class AmoState:
                 "custom_fields": self.custom_fields,
                 **{kind: list(items.values()) for kind, items in self.entities.items()},
                 "notes": {kind: list(items.values()) for kind, items in self.notes.items()},
-                "events": self.events,
+                "events": self._sorted_events(),
                 "tokens": {
                     "long_lived": {
                         t: e for t, e in self.tokens.long_lived.items() if t != DEMO_TOKEN
@@ -119,10 +119,7 @@ class AmoState:
         filters = q.parse_brackets(query, "filter")
         with_ = {w.strip() for w in ",".join(v for k, v in query if k == "with").split(",")}
         if kind == "events":
-            if not self._events_sorted:
-                self.events.sort(key=lambda e: e["id"])
-                self._events_sorted = True
-            items = self.events
+            items = self._sorted_events()
             predicates = _event_predicates(filters)
             default_order = ("created_at", "desc")
         else:
@@ -291,6 +288,14 @@ class AmoState:
         lead["is_deleted"] = True
         lead["updated_at"] = self.now()
         self.add_event("lead_deleted", "lead", lead_id, by)
+
+    def _sorted_events(self) -> list[Item]:
+        """Events are appended out of order while generating; sort once, on first read."""
+        with self.lock:
+            if not self._events_sorted:
+                self.events.sort(key=lambda e: e["id"])
+                self._events_sorted = True
+            return self.events
 
     def _changed(self) -> None:
         self._version += 1
