@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -20,6 +20,8 @@ from pydantic import (
 
 from sheets_kpi.errors import ConfigError
 
+_ID = r"^[a-z][a-z0-9_]*$"
+_TIME = r"^([01]\d|2[0-3]):[0-5]\d$"
 _ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _METRIC_PATTERN = re.compile(r"^(?P<name>[a-z_]+)(?:\((?P<arg>[A-Za-z0-9_]+)\))?$")
 
@@ -127,7 +129,7 @@ class GoogleConfig(Model):
 
 
 class KpiConfig(Model):
-    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    id: str = Field(pattern=_ID)
     metric: str
     title: str | None = None
     title_en: str | None = None
@@ -175,7 +177,7 @@ class BonusConfig(Model):
 
 
 class DepartmentConfig(Model):
-    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    id: str = Field(pattern=_ID)
     title: str | None = None
     title_en: str | None = None
     cap: float = Field(default=1.5, ge=1)
@@ -201,7 +203,7 @@ class RulesConfig(Model):
 
 class ScheduleConfig(Model):
     every_minutes: int = Field(default=15, ge=1, le=1440)
-    full_recompute_at: str = Field(default="03:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    full_recompute_at: str = Field(default="03:00", pattern=_TIME)
     reconcile_days: int = Field(default=7, ge=0, le=365)
 
 
@@ -228,7 +230,9 @@ class Config(Model):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError("unknown time zone; expected an IANA name like Europe/Moscow") from None
+            raise ValueError(
+                "unknown time zone; expected an IANA name like Europe/Moscow"
+            ) from None
         return value
 
     @field_validator("departments")
@@ -337,6 +341,10 @@ _MESSAGES = {
     "string_too_short": "must not be empty",
     "string_pattern_mismatch": "must match {pattern}",
 }
+_PATTERNS = {
+    _ID: "must be snake_case (a-z, 0-9, _)",
+    _TIME: "must be a time HH:MM (00:00-23:59)",
+}
 
 
 def _describe(name: str, error: Any) -> str:
@@ -351,13 +359,16 @@ def _describe(name: str, error: Any) -> str:
         message = str(ctx.get("error", error["msg"]))
         if re.match(r"^[a-z_]+(\[\d+\]|\.[a-z_]+)+: ", message):
             return f"{name}: {message}"
+    elif kind == "string_pattern_mismatch" and ctx.get("pattern") in _PATTERNS:
+        message = _PATTERNS[ctx["pattern"]]
     elif kind in _MESSAGES:
         message = _MESSAGES[kind].format(**ctx)
     else:
         message = error["msg"][:1].lower() + error["msg"][1:]
-    if kind == "missing":
+    shown = repr(error.get("input"))
+    if kind == "missing" or "got " in message or len(shown) > 80:
         return f"{name}: {_path(loc)}: {message}"
-    return f"{name}: {_path(loc)}: {message}, got {error['input']!r}"
+    return f"{name}: {_path(loc)}: {message}, got {shown}"
 
 
 def _plain(value: Any) -> Any:
@@ -380,9 +391,7 @@ def _resolve_paths(config: Config, base_dir: Path) -> Config:
         oauth = amocrm.auth.oauth.model_copy(
             update={"token_file": under(amocrm.auth.oauth.token_file)}
         )
-        amocrm = amocrm.model_copy(
-            update={"auth": amocrm.auth.model_copy(update={"oauth": oauth})}
-        )
+        amocrm = amocrm.model_copy(update={"auth": amocrm.auth.model_copy(update={"oauth": oauth})})
     return config.model_copy(
         update={"store": under(config.store), "google": google, "amocrm": amocrm}
     )
