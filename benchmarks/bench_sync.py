@@ -1,0 +1,75 @@
+"""Backfill a generated agency through the real client at amoCRM's 7 requests per second.
+
+Prints, per stream, the requests made against the minimum ⌈items/limit⌉, the wall time against
+requests/7 rps, and peak memory. Usage:
+
+    python benchmarks/bench_sync.py --managers 48 --months 6 [--rps 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import resource
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+from sheets_kpi.config import AmoConfig
+from sheets_kpi.emulators.amocrm import DEMO_TOKEN, generate_agency, serve
+from sheets_kpi.sources.amocrm import make_client
+from sheets_kpi.sources.amocrm.sync import STREAMS, sync
+from sheets_kpi.store.db import Store
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--managers", type=int, default=48)
+    parser.add_argument("--months", type=int, default=6)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--rps", type=float, default=7)
+    args = parser.parse_args()
+
+    started = time.perf_counter()
+    state = generate_agency(args.managers, args.months, args.seed)
+    generated = time.perf_counter() - started
+    server = serve(state, rps=args.rps)
+    settings = AmoConfig(
+        base_url=server.url,
+        auth={"long_lived_token": DEMO_TOKEN},
+        requests_per_second=args.rps,
+        backfill_days=args.months * 31 + 1,
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        store = Store(Path(folder) / "bench.db")
+        client = make_client(settings)
+        started = time.perf_counter()
+        report = sync(client, store, settings)
+        wall = time.perf_counter() - started
+        counts = store.counts()
+    server.stop()
+
+    made = Counter(entry["path"] for entry in server.stats()["requests"])
+    print(f"agency: {args.managers} managers, {args.months} months, generated in {generated:.1f} s")
+    print(f"{'stream':<18}{'items':>9}{'requests':>10}{'minimum':>9}")
+    minimum_total = 2  # users (one page) and pipelines (a dictionary)
+    for stream in STREAMS:
+        note_entity = stream.path.split("/")[3] if stream.table == "notes" else ""
+        items = len(state.select(stream.table, list(stream.params), note_entity))
+        minimum = max(1, math.ceil(items / stream.limit))
+        minimum_total += minimum
+        print(f"{stream.name:<18}{items:>9}{made[stream.path]:>10}{minimum:>9}")
+    dictionaries = made["/api/v4/users"] + made["/api/v4/leads/pipelines"]
+    print(f"{'users+pipelines':<18}{'':>9}{dictionaries:>10}{2:>9}")
+    detail = ", ".join(f"{table} {count}" for table, count in counts.items())
+    print(f"entities synced: {sum(counts.values())} ({detail})")
+    print(f"requests: {report.requests} made, {minimum_total} minimum")
+    print(
+        f"wall time: {wall:.1f} s; requests/{args.rps:g} rps = {report.requests / args.rps:.1f} s"
+    )
+    print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
