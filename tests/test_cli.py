@@ -1,0 +1,88 @@
+"""The command line: exit codes, sync with its summary, the emulator in the foreground."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import requests
+import yaml
+
+from sheets_kpi.cli import main
+from sheets_kpi.emulators.amocrm import DEMO_TOKEN
+from tests.conftest import ROOT
+
+
+def write_config(tmp_path, **amocrm) -> str:
+    data = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+    data["amocrm"].update(amocrm)
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return str(path)
+
+
+def test_config_error_exits_2_with_the_path(tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("AMO_TOKEN", DEMO_TOKEN)
+    config = write_config(tmp_path, requests_per_second=-1)
+    assert main(["--config", config, "sync"]) == 2
+    assert "amocrm.requests_per_second: must be > 0, got -1" in capsys.readouterr().err
+
+
+def test_sync_prints_progress_and_a_one_line_summary(tmp_path, capsys, monkeypatch, amo_server):
+    monkeypatch.setenv("AMO_TOKEN", DEMO_TOKEN)
+    config = write_config(
+        tmp_path, base_url=amo_server.url, requests_per_second=50, backfill_days=3650
+    )
+    assert main(["--config", config, "sync"]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("synced: ") and "amoCRM requests" in out
+    assert "events" in err and "100%" in err
+    assert main(["--config", config, "status"]) == 0
+    assert "cursors" in capsys.readouterr().out
+
+
+def test_sync_with_a_bad_token_exits_1_saying_what_to_do(
+    tmp_path, capsys, monkeypatch, amo_server
+) -> None:
+    monkeypatch.setenv("AMO_TOKEN", "revoked")
+    config = write_config(tmp_path, base_url=amo_server.url)
+    assert main(["--config", config, "sync"]) == 1
+    assert "Keys and scopes" in capsys.readouterr().err
+
+
+def test_emulate_amocrm_serves_a_snapshot_file(tmp_path, agency) -> None:
+    snapshot = tmp_path / "account.json"
+    snapshot.write_text(json.dumps(agency.snapshot(), ensure_ascii=False), encoding="utf-8")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sheets_kpi",
+            "emulate",
+            "amocrm",
+            "--port",
+            "0",
+            "--data",
+            str(snapshot),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = process.stdout.readline()
+        url = line.split(" on ")[1].split()[0]
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            response = requests.get(
+                f"{url}/api/v4/leads/pipelines",
+                timeout=5,
+                headers={"Authorization": f"Bearer {DEMO_TOKEN}"},
+            )
+            if response.ok:
+                break
+        assert response.json()["_total_items"] == 2
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
