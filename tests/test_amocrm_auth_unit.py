@@ -31,7 +31,7 @@ def test_rate_limiter_spaces_requests() -> None:
     limiter = RateLimiter(4, clock=lambda: now[0], sleep=sleep)
     for _ in range(5):
         limiter.acquire()
-    assert slept == [0.25, 0.25, 0.25, 0.25]
+    assert slept == [round(1 / 3.8, 6)] * 4  # 4 per second with 5 % headroom
 
 
 def test_secrets_are_redacted() -> None:
