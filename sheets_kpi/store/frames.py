@@ -42,6 +42,10 @@ SQL = {
                updated_at, closed_at, is_deleted, contact_id, company_id,
                json_extract(raw, '$.custom_fields_values') AS custom_fields
         FROM leads""",
+    "clients": """
+        SELECT 'contact' AS client_type, id AS client_id, responsible_user_id FROM contacts
+        UNION ALL
+        SELECT 'company', id, responsible_user_id FROM companies""",
     "stage_changes": """
         SELECT id AS event_id, entity_id AS lead_id, created_at, created_by,
                json_extract(raw, '$.value_after[0].lead_status.pipeline_id') AS pipeline_id,

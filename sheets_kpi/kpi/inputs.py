@@ -1,0 +1,178 @@
+"""The engine's inputs: amoCRM frames from the store plus validated Sheets frames."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import pandas as pd
+
+UTC = "datetime64[ns, UTC]"
+
+#: Column → dtype of every input frame (docs/architecture.md is the prose of this table).
+SCHEMAS: dict[str, dict[str, str]] = {
+    "users": {
+        "user_id": "int64",
+        "name": "object",
+        "email": "object",
+        "group_id": "Int64",
+        "group_name": "object",
+        "is_active": "bool",
+        "rank": "object",
+    },
+    "statuses": {
+        "pipeline_id": "int64",
+        "pipeline_name": "object",
+        "status_id": "int64",
+        "status_name": "object",
+        "sort": "int64",
+    },
+    "leads": {
+        "lead_id": "int64",
+        "name": "object",
+        "price": "float64",
+        "responsible_user_id": "Int64",
+        "pipeline_id": "Int64",
+        "status_id": "Int64",
+        "created_at": UTC,
+        "updated_at": UTC,
+        "closed_at": UTC,
+        "is_deleted": "bool",
+        "contact_id": "Int64",
+        "company_id": "Int64",
+        "custom_fields": "object",
+    },
+    "clients": {"client_type": "object", "client_id": "int64", "responsible_user_id": "Int64"},
+    "stage_changes": {
+        "event_id": "object",
+        "lead_id": "int64",
+        "created_at": UTC,
+        "created_by": "Int64",
+        "pipeline_id": "Int64",
+        "status_id": "Int64",
+        "before_pipeline_id": "Int64",
+        "before_status_id": "Int64",
+    },
+    "responsible_changes": {
+        "event_id": "object",
+        "lead_id": "int64",
+        "created_at": UTC,
+        "before_user_id": "Int64",
+        "after_user_id": "Int64",
+    },
+    "calls": {
+        "note_id": "int64",
+        "created_at": UTC,
+        "direction": "object",
+        "user_id": "Int64",
+        "entity_type": "object",
+        "entity_id": "Int64",
+        "contact_id": "Int64",
+        "phone": "object",
+        "duration": "int64",
+        "call_status": "Int64",
+    },
+    "tasks": {
+        "task_id": "int64",
+        "responsible_user_id": "Int64",
+        "entity_type": "object",
+        "entity_id": "Int64",
+        "created_at": UTC,
+        "complete_till": UTC,
+        "is_completed": "bool",
+        "completed_at": UTC,
+    },
+    "deal_violations": {
+        "lead_id": "int64",
+        "rule": "object",
+        "first_seen_at": UTC,
+        "resolved_at": UTC,
+    },
+    "roster": {
+        "manager_id": "int64",
+        "name": "object",
+        "department": "object",
+        "seniority": "object",
+        "email": "object",
+        "personal_spreadsheet": "object",
+        "active": "bool",
+        "bonus_base": "float64",
+    },
+    "plans": {
+        "period": "object",
+        "manager_id": "Int64",
+        "department": "object",
+        "kpi": "object",
+        "plan": "float64",
+    },
+    "scores": {
+        "date": "datetime64[ns]",
+        "manager_id": "int64",
+        "kind": "object",
+        "score": "float64",
+        "ref": "object",
+    },
+    "violations": {
+        "date": "datetime64[ns]",
+        "manager_id": "int64",
+        "type": "object",
+        "ref": "object",
+    },
+    "appeals": {
+        "date": "datetime64[ns]",
+        "manager_id": "int64",
+        "ref": "object",
+        "outcome": "object",
+    },
+}
+
+
+def frame(name: str, rows: list[dict] | None = None) -> pd.DataFrame:
+    """A frame of the named schema; missing columns are filled, dtypes enforced."""
+    schema = SCHEMAS[name]
+    data = pd.DataFrame(rows or [], columns=list(schema))
+    for column, dtype in schema.items():
+        if dtype == UTC:
+            data[column] = pd.to_datetime(data[column], utc=True)
+        elif dtype == "datetime64[ns]":
+            data[column] = pd.to_datetime(data[column])
+        elif dtype == "bool":
+            data[column] = data[column].fillna(False).astype(bool)
+        elif dtype == "object":
+            data[column] = data[column].astype(object)
+        else:
+            data[column] = data[column].astype(dtype)
+    return data
+
+
+@dataclass
+class Inputs:
+    users: pd.DataFrame
+    statuses: pd.DataFrame
+    leads: pd.DataFrame
+    clients: pd.DataFrame
+    stage_changes: pd.DataFrame
+    responsible_changes: pd.DataFrame
+    calls: pd.DataFrame
+    tasks: pd.DataFrame
+    deal_violations: pd.DataFrame
+    roster: pd.DataFrame
+    plans: pd.DataFrame
+    scores: pd.DataFrame
+    violations: pd.DataFrame
+    appeals: pd.DataFrame
+
+    @classmethod
+    def build(cls, **frames: pd.DataFrame | list[dict]) -> Inputs:
+        """Inputs from frames or row lists; anything not given is an empty frame."""
+        names = [f.name for f in fields(cls)]
+        unknown = set(frames) - set(names)
+        if unknown:
+            raise TypeError(f"unknown input frames: {sorted(unknown)}")
+        return cls(
+            **{
+                name: frame(name, value)
+                if isinstance(value := frames.get(name), list | None)
+                else value
+                for name in names
+            }
+        )
