@@ -34,6 +34,8 @@ def closed_deals(
     repeat = pd.Series(False, index=closed.index)
     for key in ("contact_id", "company_id"):
         first_win = won_all.dropna(subset=[key]).groupby(key)["closed_at"].min()
+        if first_win.empty:
+            continue
         repeat |= (closed[key].map(first_win) < closed["created_at"]).fillna(False).astype(bool)
     closed["client_type"] = np.where(repeat, "repeat", "new")
     closed["won"] = (closed["status_id"] == WON).astype(int)

@@ -54,4 +54,4 @@ class Period:
 
 def week_start(dates: pd.Series) -> pd.Series:
     """Monday of each date's ISO week."""
-    return dates - pd.to_timedelta(dates.dt.weekday, unit="D")
+    return dates - pd.to_timedelta(dates.dt.day_of_week, unit="D")
