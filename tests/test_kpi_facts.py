@@ -8,9 +8,6 @@ import pandas as pd
 import pytest
 
 from tests.kpi_fixtures import (
-    A,
-    B,
-    C,
     LOST,
     NEW,
     PROPOSAL,
@@ -18,6 +15,9 @@ from tests.kpi_fixtures import (
     UPSELL,
     UPSELL_TALK,
     WON,
+    A,
+    B,
+    C,
     call,
     config,
     fact,
