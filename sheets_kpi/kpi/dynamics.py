@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sheets_kpi.kpi.facts import sum_num_den
 from sheets_kpi.kpi.periods import week_start
 
 WEEKS = 12
@@ -20,12 +21,8 @@ def weekly(
     kpis = catalogue[["department", "kpi", "metric", "ratio"]]
     window = window.merge(kpis, on=["department", "metric"])
     keys = ["week_start", "department", "kpi", "ratio"]
-    per_manager = window.groupby([*keys, "manager_id"], as_index=False).agg(
-        num=("num", "sum"), den=("den", lambda d: d.sum(min_count=1))
-    )
-    total = window.groupby(keys, as_index=False).agg(
-        num=("num", "sum"), den=("den", lambda d: d.sum(min_count=1))
-    )
+    per_manager = sum_num_den(window, [*keys, "manager_id"])
+    total = sum_num_den(window, keys)
     total["manager_id"] = pd.NA
     out = pd.concat([per_manager, total], ignore_index=True)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -45,10 +45,15 @@ def daily_facts(inputs: Inputs, config: Config, now: pd.Timestamp) -> pd.DataFra
     facts = pd.concat(parts, ignore_index=True)
     facts = facts.dropna(subset=["manager_id"])
     facts["manager_id"] = facts["manager_id"].astype("int64")
-    grouped = facts.groupby(["date", "manager_id", "metric"], as_index=False, sort=True).agg(
-        num=("num", "sum"), den=("den", lambda d: d.sum(min_count=1))
-    )
-    return grouped[FACT_COLUMNS]
+    return sum_num_den(facts, ["date", "manager_id", "metric"])[FACT_COLUMNS]
+
+
+def sum_num_den(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Sum num and den per group; den stays empty where no row of the group had one."""
+    grouped = frame.groupby(keys, sort=True)
+    out = grouped["num"].sum().to_frame()
+    out["den"] = grouped["den"].sum(min_count=1)
+    return out.reset_index()
 
 
 def _facts(

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from sheets_kpi.config import Config
-from sheets_kpi.kpi.facts import RATIO_METRICS
+from sheets_kpi.kpi.facts import RATIO_METRICS, sum_num_den
 
 
 def kpi_catalogue(config: Config, locale: str) -> pd.DataFrame:
@@ -40,11 +40,7 @@ def kpi_facts(
 ) -> pd.DataFrame:
     """Each manager × their department's KPIs, with num, den and fact over [start, end]."""
     window = daily[(daily["date"] >= start) & (daily["date"] <= end)]
-    sums = (
-        window.groupby(["manager_id", "metric"])
-        .agg(num=("num", "sum"), den=("den", lambda d: d.sum(min_count=1)))
-        .reset_index()
-    )
+    sums = sum_num_den(window, ["manager_id", "metric"])
     table = managers[["manager_id", "department"]].merge(catalogue, on="department")
     table = table.merge(sums, on=["manager_id", "metric"], how="left")
     table["num"] = table["num"].fillna(0.0)
