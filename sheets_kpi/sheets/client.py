@@ -1,0 +1,140 @@
+"""gspread wiring: service-account auth or an emulator endpoint, bounded retries, call counts."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import gspread
+import requests
+from gspread.exceptions import APIError
+
+from sheets_kpi.config import GoogleConfig
+from sheets_kpi.errors import SheetsError
+
+log = logging.getLogger(__name__)
+
+SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
+GOOGLE_HOSTS = ("https://sheets.googleapis.com", "https://www.googleapis.com")
+RETRY_CODES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+class EndpointSession(requests.Session):
+    """Send gspread's Google URLs to `endpoint` (the emulator); no credentials are involved."""
+
+    def __init__(self, endpoint: str) -> None:
+        super().__init__()
+        self.endpoint = endpoint.rstrip("/")
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any):  # type: ignore[override]
+        text = url.decode() if isinstance(url, bytes) else url
+        for host in GOOGLE_HOSTS:
+            if text.startswith(host):
+                text = self.endpoint + text[len(host) :]
+                break
+        return super().request(method, text, *args, **kwargs)
+
+
+class CountingHTTPClient(gspread.HTTPClient):
+    """gspread's HTTP client with bounded, jittered retries and read/write request counts.
+
+    gspread 6.2.1's BackOffHTTPClient never stops retrying; this one gives up after
+    `max_attempts` and honours Retry-After.
+    """
+
+    max_attempts = 5
+    base_seconds = 1.0
+    cap_seconds = 32.0
+    sleep = staticmethod(time.sleep)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.reads = 0
+        self.writes = 0
+
+    def request(self, method: str, endpoint: str, *args: Any, **kwargs: Any):  # type: ignore[override]
+        for attempt in range(1, self.max_attempts + 1):
+            if method.upper() == "GET":
+                self.reads += 1
+            else:
+                self.writes += 1
+            try:
+                return super().request(method, endpoint, *args, **kwargs)
+            except APIError as err:
+                code = err.code if isinstance(err.code, int) else -1
+                if code not in RETRY_CODES or attempt == self.max_attempts:
+                    raise
+                delay = _retry_after(err.response) or random.uniform(
+                    self.base_seconds, min(self.cap_seconds, self.base_seconds * 2**attempt)
+                )
+                log.warning("Google Sheets HTTP %s; retry %d in %.1f s", code, attempt, delay)
+                self.sleep(delay)
+        raise AssertionError("unreachable")
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After", "")
+    return float(value) if value.replace(".", "", 1).isdigit() else None
+
+
+def make_client(google: GoogleConfig) -> gspread.Client:
+    """An emulator client when `google.endpoint` is set, else service-account credentials."""
+    if google.endpoint:
+        client = gspread.Client(
+            auth=None, session=EndpointSession(google.endpoint), http_client=CountingHTTPClient
+        )
+    else:
+        client = gspread.Client(
+            auth=_credentials(Path(google.credentials)), http_client=CountingHTTPClient
+        )
+    client.set_timeout((10, 120))
+    return client
+
+
+def _credentials(path: Path) -> Any:
+    from google.oauth2.service_account import Credentials
+
+    if not path.exists():
+        raise SheetsError(
+            f"{path} does not exist: create a service-account JSON key (README, Real setup "
+            "step 2), save it there, and share the spreadsheet with its client_email"
+        )
+    try:
+        return Credentials.from_service_account_file(str(path), scopes=SCOPES)
+    except (ValueError, KeyError) as err:
+        raise SheetsError(f"{path} is not a usable service-account key ({err})") from err
+
+
+def service_account_email(google: GoogleConfig) -> str:
+    """The identity that must have edit access (and is kept as a protected-range editor)."""
+    if google.endpoint:
+        return "sheets-kpi@emulator.iam.gserviceaccount.com"
+    try:
+        return json.loads(Path(google.credentials).read_text(encoding="utf-8"))["client_email"]
+    except (OSError, ValueError, KeyError):
+        return ""
+
+
+def open_spreadsheet(google: GoogleConfig, client: gspread.Client | None = None):
+    """Open by id with one metadata read, turning 403/404 into what-to-do messages."""
+    client = client or make_client(google)
+    try:
+        return client.open_by_key(google.spreadsheet_id)
+    except gspread.exceptions.SpreadsheetNotFound as err:
+        raise SheetsError(
+            f"spreadsheet {google.spreadsheet_id!r} was not found: check google.spreadsheet "
+            "(the id is the part of the URL after /d/)"
+        ) from err
+    except PermissionError as err:
+        raise SheetsError(
+            f"no access to spreadsheet {google.spreadsheet_id!r}: share it as Editor with "
+            f"{service_account_email(google) or 'the service account client_email'}"
+        ) from err
+    except APIError as err:
+        raise SheetsError(f"Google Sheets refused to open the spreadsheet: {err}") from err
+    except requests.RequestException as err:
+        raise SheetsError(f"cannot reach Google Sheets ({err}); the next cycle retries") from err

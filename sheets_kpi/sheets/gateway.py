@@ -1,0 +1,135 @@
+"""One cycle's conversation with Google Sheets: one metadata read, one batchGet, one batch write.
+
+Built on gspread's HTTP client (which carries our bounded retries and request counts).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pandas as pd
+import requests
+from gspread.exceptions import APIError
+
+from sheets_kpi.config import Config, GoogleConfig
+from sheets_kpi.errors import SheetsError
+from sheets_kpi.sheets.client import CountingHTTPClient, make_client, service_account_email
+from sheets_kpi.sheets.inputs import TABS, ParsedInputs, find_title, parse_inputs
+from sheets_kpi.sheets.layout import TabLayout
+from sheets_kpi.sheets.writer import WriteReport, write_tabs
+
+log = logging.getLogger(__name__)
+METADATA_FIELDS = (
+    "spreadsheetId,properties.title,sheets(properties,developerMetadata,"
+    "protectedRanges,conditionalFormats,charts)"
+)
+
+
+class SheetsGateway:
+    def __init__(self, google: GoogleConfig, client: Any = None) -> None:
+        self.google = google
+        self.client = client or make_client(google)
+        self.http: CountingHTTPClient = self.client.http_client
+        self.editors = [e for e in [service_account_email(google), *google.supervisors] if e]
+        self._metadata: dict[str, dict[str, Any]] = {}
+
+    def counts(self) -> tuple[int, int]:
+        return self.http.reads, self.http.writes
+
+    def reset_counts(self) -> None:
+        self.http.reads = self.http.writes = 0
+        self._metadata.clear()
+
+    def metadata(self, spreadsheet_id: str | None = None, fresh: bool = False) -> dict[str, Any]:
+        """Tabs, markers, rules and protections, read once per cycle and spreadsheet."""
+        spreadsheet_id = spreadsheet_id or self.google.spreadsheet_id
+        if fresh or spreadsheet_id not in self._metadata:
+            self._metadata[spreadsheet_id] = self._call(
+                spreadsheet_id,
+                self.http.fetch_sheet_metadata,
+                spreadsheet_id,
+                params={"fields": METADATA_FIELDS},
+            )
+        return self._metadata[spreadsheet_id]
+
+    def titles(self, spreadsheet_id: str | None = None) -> list[str]:
+        return [s["properties"]["title"] for s in self.metadata(spreadsheet_id)["sheets"]]
+
+    def read_grids(self) -> dict[str, list[list[Any]]]:
+        """Every input tab that exists, in one values.batchGet, as typed cells."""
+        existing = self.titles()
+        found = {spec.key: title for spec in TABS if (title := find_title(spec, existing))}
+        if not found:
+            return {}
+        ranges = ["'" + title.replace("'", "''") + "'" for title in found.values()]
+        payload = self._call(
+            self.google.spreadsheet_id,
+            self.http.values_batch_get,
+            self.google.spreadsheet_id,
+            ranges,
+            params={
+                "valueRenderOption": "UNFORMATTED_VALUE",
+                "dateTimeRenderOption": "SERIAL_NUMBER",
+            },
+        )
+        return {
+            key: value_range.get("values", [])
+            for key, value_range in zip(found, payload.get("valueRanges", []), strict=True)
+        }
+
+    def read_inputs(self, config: Config) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+        parsed: ParsedInputs = parse_inputs(self.read_grids(), config)
+        return parsed.frames, parsed.issues
+
+    def write(self, layouts: list[TabLayout], spreadsheet_id: str | None = None) -> WriteReport:
+        spreadsheet_id = spreadsheet_id or self.google.spreadsheet_id
+        metadata = self.metadata(spreadsheet_id)
+        report = write_tabs(
+            lambda body: self._call(spreadsheet_id, self.http.batch_update, spreadsheet_id, body),
+            metadata,
+            layouts,
+            self.editors,
+        )
+        if report.batches:
+            self._metadata.pop(spreadsheet_id, None)
+        return report
+
+    def append_row(self, title: str, row: list[Any]) -> None:
+        """One values.append (RAW) below the table of `title`."""
+        spreadsheet_id = self.google.spreadsheet_id
+        rng = "'" + title.replace("'", "''") + "'!A1"
+        self._call(
+            spreadsheet_id,
+            self.http.values_append,
+            spreadsheet_id,
+            rng,
+            params={"valueInputOption": "RAW", "insertDataOption": "INSERT_ROWS"},
+            body={"values": [row]},
+        )
+
+    def _call(self, spreadsheet_id: str, method: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            response = method(*args, **kwargs)
+        except APIError as err:
+            raise SheetsError(_explain(err, spreadsheet_id, self.editors)) from err
+        except requests.RequestException as err:
+            raise SheetsError(
+                f"cannot reach Google Sheets ({err}); the next cycle retries"
+            ) from err
+        return response.json() if hasattr(response, "json") else response
+
+
+def _explain(err: APIError, spreadsheet_id: str, editors: list[str]) -> str:
+    code = err.code
+    if code == 404:
+        return (
+            f"spreadsheet {spreadsheet_id!r} was not found: check google.spreadsheet "
+            "(the id is the part of the URL after /d/)"
+        )
+    if code == 403:
+        who = editors[0] if editors else "the service account's client_email"
+        return f"no access to spreadsheet {spreadsheet_id!r}: share it as Editor with {who}"
+    if code == 429:
+        return "Google Sheets quota exhausted after retries; the next cycle writes again"
+    return f"Google Sheets answered HTTP {code}: {err.error.get('message', err)}"

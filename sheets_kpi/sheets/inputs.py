@@ -1,0 +1,434 @@
+"""Input tabs (SPEC §6): their columns in both locales, and turning raw cells into frames.
+
+`parse_inputs` is pure: it takes the cells of one `values.batchGet` and returns the engine's
+frames plus one data issue per unusable row; everything usable is kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from sheets_kpi.config import Config
+from sheets_kpi.kpi.inputs import frame
+from sheets_kpi.sheets import parse
+from sheets_kpi.sheets.parse import ParseError
+
+ISSUE_COLUMNS = ["severity", "source", "where", "value", "message"]
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    ru: str
+    en: str
+    required: bool = True
+
+    def names(self) -> set[str]:
+        return {parse.normalise(n) for n in (self.key, self.ru, self.en)}
+
+
+@dataclass(frozen=True)
+class InputTab:
+    key: str
+    ru: str
+    en: str
+    columns: tuple[Column, ...]
+
+    def title(self, locale: str) -> str:
+        return self.en if locale == "en" else self.ru
+
+
+MANAGER = Column("manager", "Менеджер", "Manager")
+DATE = Column("date", "Дата", "Date")
+REF = Column("ref", "Ссылка", "Ref", required=False)
+COMMENT = Column("comment", "Комментарий", "Comment", required=False)
+TABS = (
+    InputTab(
+        "roster",
+        "Сотрудники",
+        "Managers",
+        (
+            Column("amo_user_id", "ID amoCRM", "amoCRM user id"),
+            Column("name", "Имя", "Name"),
+            Column("department", "Отдел", "Department"),
+            Column("seniority", "Опыт", "Seniority"),
+            Column("email", "Email", "Email", required=False),
+            Column(
+                "personal_spreadsheet", "Личная таблица", "Personal spreadsheet", required=False
+            ),
+            Column("active", "Активен", "Active", required=False),
+            Column("bonus_base", "База бонуса", "Bonus base", required=False),
+        ),
+    ),
+    InputTab(
+        "plans",
+        "Планы",
+        "Plans",
+        (
+            Column("period", "Период", "Period"),
+            Column("manager", "Менеджер", "Manager", False),
+            Column("department", "Отдел", "Department", required=False),
+            Column("kpi", "Показатель", "KPI"),
+            Column("plan", "План", "Plan"),
+        ),
+    ),
+    InputTab(
+        "scores",
+        "Оценки",
+        "Scores",
+        (
+            DATE,
+            MANAGER,
+            Column("kind", "Вид", "Kind"),
+            Column("score", "Оценка", "Score"),
+            REF,
+            COMMENT,
+        ),
+    ),
+    InputTab(
+        "violations",
+        "Нарушения",
+        "Violations",
+        (DATE, MANAGER, Column("type", "Тип", "Type"), REF, COMMENT),
+    ),
+    InputTab(
+        "appeals",
+        "Апелляции",
+        "Appeals",
+        (DATE, MANAGER, REF, Column("outcome", "Итог", "Outcome")),
+    ),
+)
+SENIORITY = {
+    "junior": "junior",
+    "джуниор": "junior",
+    "младший": "junior",
+    "jun": "junior",
+    "senior": "senior",
+    "сеньор": "senior",
+    "синьор": "senior",
+    "старший": "senior",
+    "sen": "senior",
+}
+KINDS = {
+    "call_quality": "call_quality",
+    "callquality": "call_quality",
+    "качествозвонков": "call_quality",
+    "качество": "call_quality",
+    "nps": "nps",
+}
+VIOLATION_TYPES = {
+    "deal": "deal",
+    "сделка": "deal",
+    "control": "control",
+    "контроль": "control",
+    "regulation": "regulation",
+    "регламент": "regulation",
+}
+OUTCOMES = {
+    "won": "won",
+    "выиграна": "won",
+    "выигран": "won",
+    "принята": "won",
+    "lost": "lost",
+    "проиграна": "lost",
+    "проигран": "lost",
+    "отклонена": "lost",
+    "pending": "pending",
+    "нарассмотрении": "pending",
+    "ожидает": "pending",
+}
+
+
+class _RowIssue(Exception):
+    def __init__(self, column: str, value: Any, message: str) -> None:
+        super().__init__(message)
+        self.column, self.value, self.message = column, value, message
+
+
+class _Tab:
+    """One tab's rows as dicts keyed by column key, with its issue sink."""
+
+    def __init__(
+        self, spec: InputTab, title: str, grid: list[list[Any]], issues: list[dict]
+    ) -> None:
+        self.spec, self.title, self.issues = spec, title, issues
+        self.positions: dict[str, int] = {}
+        header = grid[0] if grid else []
+        for index, name in enumerate(header):
+            for column in spec.columns:
+                if parse.normalise(name) in column.names() and column.key not in self.positions:
+                    self.positions[column.key] = index
+        self.rows = grid[1:]
+        self.missing = [c for c in spec.columns if c.required and c.key not in self.positions]
+        if grid and self.missing:
+            names = ", ".join(c.ru if title == spec.ru else c.en for c in self.missing)
+            self.issue("error", "header", "", f"missing column(s): {names}; the tab is skipped")
+
+    def issue(self, severity: str, where: str, value: Any, message: str) -> None:
+        shown = "" if value is None else str(value)
+        self.issues.append(
+            {
+                "severity": severity,
+                "source": self.title,
+                "where": where,
+                "value": shown,
+                "message": message,
+            }
+        )
+
+    def records(self) -> list[tuple[int, dict[str, Any]]]:
+        """(sheet row number, {column key: cell}) of the non-blank, non-comment rows."""
+        if self.missing:
+            return []
+        out = []
+        for offset, row in enumerate(self.rows, start=2):
+            cells = {key: row[i] if i < len(row) else None for key, i in self.positions.items()}
+            filled = [v for v in row if not parse.is_blank(v)]
+            if not filled or str(filled[0]).lstrip().startswith("#"):
+                continue
+            out.append((offset, cells))
+        return out
+
+    def each(self, build: Callable[[dict[str, Any]], dict[str, Any]]) -> list[tuple[int, dict]]:
+        rows = []
+        for number, cells in self.records():
+            try:
+                rows.append((number, build(cells)))
+            except _RowIssue as problem:
+                self.issue(
+                    "error",
+                    f"row {number}, column {problem.column}",
+                    problem.value,
+                    f"{problem.message}; the row is skipped",
+                )
+        return rows
+
+
+def field(
+    cells: dict[str, Any], key: str, parser: Callable[[Any], Any], required: bool = True
+) -> Any:
+    value = cells.get(key)
+    if parse.is_blank(value):
+        if required:
+            raise _RowIssue(key, value, "is empty")
+        return None
+    try:
+        return parser(value)
+    except ParseError as err:
+        raise _RowIssue(key, value, str(err)) from None
+
+
+@dataclass
+class ParsedInputs:
+    frames: dict[str, pd.DataFrame]
+    issues: pd.DataFrame
+
+
+def tab_titles(locale: str) -> dict[str, str]:
+    return {spec.key: spec.title(locale) for spec in TABS}
+
+
+def find_title(spec: InputTab, existing: list[str]) -> str | None:
+    """The tab in either locale, case and spaces ignored."""
+    wanted = {parse.normalise(spec.ru), parse.normalise(spec.en)}
+    return next((t for t in existing if parse.normalise(t) in wanted), None)
+
+
+def parse_inputs(grids: dict[str, list[list[Any]]], config: Config) -> ParsedInputs:
+    """`grids` maps input tab key → its cells (row 1 = header), missing tabs absent."""
+    issues: list[dict] = []
+    tabs = {}
+    for spec in TABS:
+        title = spec.title(config.locale)
+        if spec.key not in grids:
+            issues.append(
+                {
+                    "severity": "error",
+                    "source": title,
+                    "where": "tab",
+                    "value": "",
+                    "message": "the tab is missing: run `sheets-kpi init`",
+                }
+            )
+        tabs[spec.key] = _Tab(spec, title, grids.get(spec.key, []), issues)
+    roster = _roster(tabs["roster"], config)
+    people = _People(roster)
+    frames = {
+        "roster": frame("roster", roster),
+        "plans": frame("plans", _plans(tabs["plans"], config, people)),
+        "scores": frame("scores", _scores(tabs["scores"], config, people)),
+        "violations": frame(
+            "violations",
+            _simple(tabs["violations"], people, "type", VIOLATION_TYPES, "violation type"),
+        ),
+        "appeals": frame(
+            "appeals", _simple(tabs["appeals"], people, "outcome", OUTCOMES, "appeal outcome")
+        ),
+    }
+    return ParsedInputs(frames, pd.DataFrame(issues, columns=ISSUE_COLUMNS))
+
+
+def _departments(config: Config) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for dept in config.departments:
+        for spelling in (dept.id, dept.title, dept.title_en):
+            if spelling:
+                names[parse.normalise(spelling)] = dept.id
+    return names
+
+
+def _roster(tab: _Tab, config: Config) -> list[dict]:
+    departments = _departments(config)
+
+    def build(cells: dict[str, Any]) -> dict[str, Any]:
+        user_id = field(cells, "amo_user_id", parse.number)
+        if user_id != int(user_id) or user_id <= 0:
+            raise _RowIssue("amo_user_id", cells["amo_user_id"], "must be a whole amoCRM user id")
+        base = field(cells, "bonus_base", parse.number, required=False)
+        if base is not None and base < 0:
+            raise _RowIssue("bonus_base", cells["bonus_base"], "must be >= 0")
+        return {
+            "manager_id": int(user_id),
+            "name": str(field(cells, "name", str)).strip(),
+            "department": field(
+                cells, "department", lambda v: parse.choice(v, departments, "department")
+            ),
+            "seniority": field(
+                cells, "seniority", lambda v: parse.choice(v, SENIORITY, "seniority")
+            ),
+            "email": str(cells.get("email") or ""),
+            "personal_spreadsheet": str(cells.get("personal_spreadsheet") or ""),
+            "active": field(cells, "active", parse.boolean, required=False) is not False,
+            "bonus_base": float("nan") if base is None else base,
+        }
+
+    rows = tab.each(build)
+    seen: dict[int, int] = {}
+    for number, row in rows:
+        if row["manager_id"] in seen:
+            tab.issue(
+                "warning",
+                f"row {number}, column amo_user_id",
+                row["manager_id"],
+                f"the same amoCRM user as row {seen[row['manager_id']]}; the last row wins",
+            )
+        seen[row["manager_id"]] = number
+    return list({row["manager_id"]: row for _, row in rows}.values())
+
+
+class _People:
+    """Find a manager by amoCRM id or exact name (case and spaces ignored)."""
+
+    def __init__(self, roster: list[dict]) -> None:
+        self.ids = {row["manager_id"]: row for row in roster}
+        self.by_name: dict[str, list[dict]] = {}
+        for row in roster:
+            self.by_name.setdefault(parse.normalise(row["name"]), []).append(row)
+
+    def find(self, value: Any) -> dict:
+        if (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and int(value) in self.ids
+        ):
+            return self.ids[int(value)]
+        text = str(value).strip()
+        if text.isdigit() and int(text) in self.ids:
+            return self.ids[int(text)]
+        matches = self.by_name.get(parse.normalise(text), [])
+        if len(matches) > 1:
+            ids = ", ".join(str(m["manager_id"]) for m in matches)
+            raise ParseError(f"{text!r} matches several managers (ids {ids}); use the id")
+        if not matches:
+            raise ParseError(f"unknown manager {text!r}: not in the roster by id or exact name")
+        return matches[0]
+
+
+def _plans(tab: _Tab, config: Config, people: _People) -> list[dict]:
+    departments = _departments(config)
+    units = {(d.id, k.id): k.unit for d in config.departments for k in d.kpis}
+
+    def build(cells: dict[str, Any]) -> dict[str, Any]:
+        month = field(cells, "period", parse.period)
+        manager = field(cells, "manager", people.find, required=False)
+        department = (
+            manager["department"]
+            if manager
+            else field(cells, "department", lambda v: parse.choice(v, departments, "department"))
+        )
+        kpi = field(cells, "kpi", lambda v: _kpi(v, department, config))
+        parser = parse.share if units[(department, kpi)] == "share" else parse.number
+        plan = field(cells, "plan", parser)
+        if plan < 0:
+            raise _RowIssue("plan", cells["plan"], "a plan cannot be negative")
+        return {
+            "period": month,
+            "manager_id": manager["manager_id"] if manager else None,
+            "department": department,
+            "kpi": kpi,
+            "plan": plan,
+        }
+
+    rows = tab.each(build)
+    latest: dict[tuple, tuple[int, dict]] = {}
+    for number, row in rows:
+        key = (row["period"], row["manager_id"], row["department"], row["kpi"])
+        if key in latest:
+            tab.issue(
+                "warning",
+                f"row {number}",
+                row["plan"],
+                f"duplicate plan for {row['kpi']} in {row['period']} (also row "
+                f"{latest[key][0]}); the last row wins",
+            )
+        latest[key] = (number, row)
+    return [row for _, row in latest.values()]
+
+
+def _kpi(value: Any, department: str, config: Config) -> str:
+    dept = config.department(department)
+    options = {}
+    for kpi in dept.kpis:
+        for spelling in (kpi.id, kpi.title, kpi.title_en):
+            if spelling:
+                options[parse.normalise(spelling)] = kpi.id
+    return parse.choice(value, options, f"KPI of {department}")
+
+
+def _scores(tab: _Tab, config: Config, people: _People) -> list[dict]:
+    low, high = config.analytics.call_quality_scale
+
+    def build(cells: dict[str, Any]) -> dict[str, Any]:
+        day = field(cells, "date", parse.date)
+        manager = field(cells, "manager", people.find)
+        kind = field(cells, "kind", lambda v: parse.choice(v, KINDS, "score kind"))
+        score = field(cells, "score", parse.number)
+        if kind == "nps" and (score != int(score) or not 0 <= score <= 10):
+            raise _RowIssue("score", cells["score"], "an NPS answer is a whole number 0..10")
+        if kind == "call_quality" and not low <= score <= high:
+            raise _RowIssue("score", cells["score"], f"call quality is scored {low:g}..{high:g}")
+        return {
+            "date": pd.Timestamp(day),
+            "manager_id": manager["manager_id"],
+            "kind": kind,
+            "score": score,
+            "ref": str(cells.get("ref") or ""),
+        }
+
+    return [row for _, row in tab.each(build)]
+
+
+def _simple(tab: _Tab, people: _People, key: str, options: dict[str, str], what: str) -> list[dict]:
+    def build(cells: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "date": pd.Timestamp(field(cells, "date", parse.date)),
+            "manager_id": field(cells, "manager", people.find)["manager_id"],
+            key: field(cells, key, lambda v: parse.choice(v, options, what)),
+            "ref": str(cells.get("ref") or ""),
+        }
+
+    return [row for _, row in tab.each(build)]

@@ -1,0 +1,291 @@
+"""Declarative output tabs and their rendering into `spreadsheets.batchUpdate` requests (pure).
+
+A tab is written whole with `updateCells` (userEnteredValue string/number/bool: the RAW
+equivalent, so `=IMPORTXML(...)` stays text) in the same atomic batch that sizes, formats and
+protects it. The tool marks its tabs with developer metadata `sheets-kpi` = content hash, which
+is how it recognises its own tabs and skips unchanged ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+MARKER = "sheets-kpi"
+RED = {"red": 0.96, "green": 0.8, "blue": 0.8}
+AMBER = {"red": 1.0, "green": 0.92, "blue": 0.7}
+GREEN = {"red": 0.8, "green": 0.92, "blue": 0.8}
+HEADER = {"red": 0.93, "green": 0.93, "blue": 0.93}
+
+
+@dataclass(frozen=True)
+class Block:
+    """A rectangle (0-based, end-exclusive) with a number pattern, e.g. `#,##0 "₽"`, `0.0%`."""
+
+    row0: int
+    col0: int
+    row1: int
+    col1: int
+    pattern: str = ""
+    bold: bool = False
+
+    def grid(self, sheet_id: int) -> dict[str, int]:
+        return {
+            "sheetId": sheet_id,
+            "startRowIndex": self.row0,
+            "endRowIndex": self.row1,
+            "startColumnIndex": self.col0,
+            "endColumnIndex": self.col1,
+        }
+
+
+@dataclass(frozen=True)
+class LineChart:
+    title: str
+    domain_col: int
+    series_cols: tuple[int, ...]
+    row0: int
+    row1: int
+    anchor_row: int
+    anchor_col: int
+
+
+@dataclass
+class TabLayout:
+    title: str
+    rows: list[list[Any]]
+    frozen_rows: int = 1
+    formats: list[Block] = field(default_factory=list)
+    achievement: list[Block] = field(default_factory=list)
+    gate: float = 0.7
+    protected: bool = True
+    chart: LineChart | None = None
+    volatile_columns: tuple[int, ...] = ()
+    append_only: bool = False
+
+    @property
+    def width(self) -> int:
+        return max((len(r) for r in self.rows), default=1) or 1
+
+    def digest(self) -> str:
+        """Content hash; volatile columns (timestamps) do not count as a change."""
+        rows = [
+            [None if i in self.volatile_columns else _plain(v) for i, v in enumerate(r)]
+            for r in self.rows
+        ]
+        payload = [
+            self.title,
+            rows,
+            self.frozen_rows,
+            [vars(b) for b in self.formats],
+            [vars(b) for b in self.achievement],
+            self.gate,
+            self.protected,
+            vars(self.chart) if self.chart else None,
+            self.append_only,
+        ]
+        return hashlib.sha256(json.dumps(payload, default=str).encode()).hexdigest()[:20]
+
+
+def sheet_id_for(title: str, taken: set[int]) -> int:
+    """A stable id from the title, so a new tab can be built in the same batch that adds it."""
+    candidate = zlib.crc32(title.encode()) & 0x7FFFFFFF or 1
+    while candidate in taken:
+        candidate = (candidate + 1) & 0x7FFFFFFF or 1
+    return candidate
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def cell(value: Any) -> dict[str, Any]:
+    value = _plain(value)
+    if value is None or value == "":
+        return {}
+    if isinstance(value, bool):
+        return {"userEnteredValue": {"boolValue": value}}
+    if isinstance(value, int | float):
+        return {"userEnteredValue": {"numberValue": value}}
+    return {"userEnteredValue": {"stringValue": str(value)}}
+
+
+def content_requests(
+    layout: TabLayout, sheet_id: int, editors: list[str], existing_rows: int
+) -> list[dict[str, Any]]:
+    """Size, values, formats, colour rules, protection and chart of one of our tabs."""
+    width = layout.width
+    height = max(len(layout.rows), layout.frozen_rows + 1)
+    grid: dict[str, Any] = {"columnCount": width, "frozenRowCount": layout.frozen_rows}
+    rows = layout.rows
+    if layout.append_only:
+        grid["rowCount"] = max(existing_rows, height)
+        rows = rows[: layout.frozen_rows]
+    else:
+        grid["rowCount"] = height
+    fields = "gridProperties(rowCount,columnCount,frozenRowCount)"
+    requests: list[dict[str, Any]] = [
+        {
+            "updateSheetProperties": {
+                "properties": {"sheetId": sheet_id, "gridProperties": grid},
+                "fields": fields,
+            }
+        },
+        {
+            "updateCells": {
+                "start": {"sheetId": sheet_id, "rowIndex": 0, "columnIndex": 0},
+                "rows": [{"values": [cell(v) for v in _pad(r, width)]} for r in rows],
+                "fields": "userEnteredValue",
+            }
+        },
+        {
+            "repeatCell": {
+                "range": Block(0, 0, height, width).grid(sheet_id),
+                "cell": {"userEnteredFormat": {}},
+                "fields": "userEnteredFormat",
+            }
+        },
+    ]
+    header = Block(0, 0, layout.frozen_rows, width, bold=True)
+    for block in [header, *layout.formats]:
+        fmt: dict[str, Any] = {}
+        if block.pattern:
+            fmt["numberFormat"] = {"type": "NUMBER", "pattern": block.pattern}
+        if block.bold:
+            fmt["textFormat"] = {"bold": True}
+            fmt["backgroundColor"] = HEADER
+        names = ",".join(k for k in ("numberFormat", "textFormat", "backgroundColor") if k in fmt)
+        requests.append(
+            {
+                "repeatCell": {
+                    "range": block.grid(sheet_id),
+                    "cell": {"userEnteredFormat": fmt},
+                    "fields": f"userEnteredFormat({names})",
+                }
+            }
+        )
+    for block in layout.achievement:
+        for index, (kind, value, colour) in enumerate(
+            [
+                ("NUMBER_LESS", layout.gate, RED),
+                ("NUMBER_LESS", 1, AMBER),
+                ("NUMBER_GREATER_THAN_EQ", 1, GREEN),
+            ]
+        ):
+            requests.append(
+                {
+                    "addConditionalFormatRule": {
+                        "index": index,
+                        "rule": {
+                            "ranges": [block.grid(sheet_id)],
+                            "booleanRule": {
+                                "condition": {
+                                    "type": kind,
+                                    "values": [{"userEnteredValue": str(value)}],
+                                },
+                                "format": {"backgroundColor": colour},
+                            },
+                        },
+                    }
+                }
+            )
+    if layout.protected:
+        requests.append(
+            {
+                "addProtectedRange": {
+                    "protectedRange": {
+                        "range": {"sheetId": sheet_id},
+                        "description": MARKER,
+                        "warningOnly": False,
+                        "editors": {"users": editors},
+                    }
+                }
+            }
+        )
+    if layout.chart:
+        requests.append({"addChart": {"chart": _chart(layout.chart, sheet_id)}})
+    return requests
+
+
+def _pad(row: list[Any], width: int) -> list[Any]:
+    return list(row) + [None] * (width - len(row))
+
+
+def _chart(chart: LineChart, sheet_id: int) -> dict[str, Any]:
+    def source(col: int) -> dict[str, Any]:
+        return {
+            "sourceRange": {"sources": [Block(chart.row0, col, chart.row1, col + 1).grid(sheet_id)]}
+        }
+
+    return {
+        "spec": {
+            "title": chart.title,
+            "basicChart": {
+                "chartType": "LINE",
+                "legendPosition": "BOTTOM_LEGEND",
+                "headerCount": 1,
+                "domains": [{"domain": source(chart.domain_col)}],
+                "series": [
+                    {"series": source(col), "targetAxis": "LEFT_AXIS"} for col in chart.series_cols
+                ],
+            },
+        },
+        "position": {
+            "overlayPosition": {
+                "anchorCell": {
+                    "sheetId": sheet_id,
+                    "rowIndex": chart.anchor_row,
+                    "columnIndex": chart.anchor_col,
+                },
+                "widthPixels": 720,
+                "heightPixels": 360,
+            }
+        },
+    }
+
+
+def cleanup_requests(sheet: dict[str, Any]) -> list[dict[str, Any]]:
+    """Remove our previous rules, protections, charts and marker from a tab before rebuilding."""
+    sheet_id = sheet["properties"]["sheetId"]
+    requests: list[dict[str, Any]] = [
+        {"deleteConditionalFormatRule": {"sheetId": sheet_id, "index": 0}}
+        for _ in sheet.get("conditionalFormats", [])
+    ]
+    requests += [
+        {"deleteProtectedRange": {"protectedRangeId": p["protectedRangeId"]}}
+        for p in sheet.get("protectedRanges", [])
+    ]
+    requests += [
+        {"deleteEmbeddedObject": {"objectId": c["chartId"]}} for c in sheet.get("charts", [])
+    ]
+    requests += [
+        {
+            "deleteDeveloperMetadata": {
+                "dataFilter": {"developerMetadataLookup": {"metadataId": m["metadataId"]}}
+            }
+        }
+        for m in sheet.get("developerMetadata", [])
+        if m.get("metadataKey") == MARKER
+    ]
+    return requests
+
+
+def marker_request(sheet_id: int, digest: str) -> dict[str, Any]:
+    return {
+        "createDeveloperMetadata": {
+            "developerMetadata": {
+                "metadataKey": MARKER,
+                "metadataValue": digest,
+                "visibility": "DOCUMENT",
+                "location": {"sheetId": sheet_id},
+            }
+        }
+    }

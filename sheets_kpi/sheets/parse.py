@@ -1,0 +1,191 @@
+"""Cell parsers for what supervisors type (SPEC §6); each raises ParseError with the reason."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+EPOCH = dt.date(1899, 12, 30)
+_SPACES = re.compile(r"[\s\u00a0\u202f\u2009\u2007']")
+MONTHS = {
+    **{
+        name: i
+        for i, name in enumerate(
+            [
+                "январь",
+                "февраль",
+                "март",
+                "апрель",
+                "май",
+                "июнь",
+                "июль",
+                "август",
+                "сентябрь",
+                "октябрь",
+                "ноябрь",
+                "декабрь",
+            ],
+            start=1,
+        )
+    },
+    **{
+        name: i
+        for i, name in enumerate(
+            [
+                "января",
+                "февраля",
+                "марта",
+                "апреля",
+                "мая",
+                "июня",
+                "июля",
+                "августа",
+                "сентября",
+                "октября",
+                "ноября",
+                "декабря",
+            ],
+            start=1,
+        )
+    },
+    **{
+        name: i
+        for i, name in enumerate(
+            [
+                "january",
+                "february",
+                "march",
+                "april",
+                "may",
+                "june",
+                "july",
+                "august",
+                "september",
+                "october",
+                "november",
+                "december",
+            ],
+            start=1,
+        )
+    },
+}
+TRUE = {"да", "yes", "true", "1", "✓", "✔", "x", "y", "д", "истина", "активен", "active"}
+FALSE = {"нет", "no", "false", "0", "н", "n", "ложь", "-", "неактивен", "inactive"}
+
+
+class ParseError(ValueError):
+    """Why a cell cannot be used; the reader turns it into a data issue."""
+
+
+def is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() == "")
+
+
+def number(value: Any) -> float:
+    """`4,5`, `4.5`, `1 234,5` (spaces or NBSP as thousands), `95%` → 0.95, `-3`."""
+    if isinstance(value, bool):
+        raise ParseError("expected a number, got true/false")
+    if isinstance(value, int | float):
+        return float(value)
+    text = _SPACES.sub("", str(value))
+    percent = text.endswith("%")
+    text = text.rstrip("%").replace("−", "-").replace("₽", "").replace("руб.", "")
+    if "," in text and "." in text:
+        text = (
+            text.replace(",", "")
+            if text.rfind(".") > text.rfind(",")
+            else text.replace(".", "").replace(",", ".")
+        )
+    elif text.count(",") == 1:
+        text = text.replace(",", ".")
+    try:
+        result = float(text)
+    except ValueError:
+        raise ParseError(f"expected a number, got {value!r}") from None
+    if result != result or result in (float("inf"), float("-inf")):
+        raise ParseError(f"expected a number, got {value!r}")
+    return result / 100 if percent else result
+
+
+def share(value: Any) -> float:
+    """A share column: `95%` and `0.95` both mean 0.95; a bare number above 1 is a percent."""
+    result = number(value)
+    return result / 100 if result > 1 else result
+
+
+def date(value: Any) -> dt.date:
+    """ISO `2026-11-03`, `03.11.2026`, `3.11.26`, or a Sheets serial number."""
+    if isinstance(value, bool):
+        raise ParseError("expected a date, got true/false")
+    if isinstance(value, int | float):
+        if not 1 <= value <= 2958465:
+            raise ParseError(f"expected a date, got the number {value!r}")
+        return EPOCH + dt.timedelta(days=int(value))
+    text = str(value).strip()
+    for pattern in (
+        "%Y-%m-%d",
+        "%d.%m.%Y",
+        "%d.%m.%y",
+        "%d/%m/%Y",
+        "%Y-%m-%d %H:%M:%S",
+        "%d.%m.%Y %H:%M",
+    ):
+        try:
+            return dt.datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    raise ParseError(f"expected a date like 2026-11-03 or 03.11.2026, got {value!r}")
+
+
+def period(value: Any) -> str:
+    """`2026-11`, `11.2026`, `ноябрь 2026`, `November 2026`, or any date in the month."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        day = date(value)
+        return f"{day.year:04d}-{day.month:02d}"
+    text = " ".join(str(value).strip().lower().split())
+    if match := re.fullmatch(r"(\d{4})-(\d{1,2})", text):
+        year, month = int(match[1]), int(match[2])
+    elif match := re.fullmatch(r"(\d{1,2})[./](\d{4})", text):
+        year, month = int(match[2]), int(match[1])
+    elif (match := re.fullmatch(r"([a-zа-яё]+)\s+(\d{4})(?:\s*г\.?)?", text)) and match[
+        1
+    ] in MONTHS:
+        year, month = int(match[2]), MONTHS[match[1]]
+    else:
+        try:
+            day = date(value)
+        except ParseError:
+            raise ParseError(
+                f"expected a month like 2026-11, 11.2026 or ноябрь 2026, got {value!r}"
+            ) from None
+        year, month = day.year, day.month
+    if not 1 <= month <= 12:
+        raise ParseError(f"month must be 1..12, got {value!r}")
+    return f"{year:04d}-{month:02d}"
+
+
+def boolean(value: Any, default: bool = True) -> bool:
+    if is_blank(value):
+        return default
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in TRUE:
+        return True
+    if text in FALSE:
+        return False
+    raise ParseError(f"expected да/нет (yes/no), got {value!r}")
+
+
+def choice(value: Any, options: dict[str, str], what: str) -> str:
+    """Map any accepted spelling (case and spaces ignored) to its canonical value."""
+    key = normalise(value)
+    if key in options:
+        return options[key]
+    allowed = ", ".join(sorted(set(options.values())))
+    raise ParseError(f"unknown {what} {value!r}; expected one of {allowed}")
+
+
+def normalise(value: Any) -> str:
+    return re.sub(r"[\s_\u00a0]+", "", str(value or "")).lower().replace("ё", "е")
