@@ -1,0 +1,488 @@
+"""What supervisors type, and what the reader makes of it: a value or one exact data issue."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import pandas as pd
+import pytest
+
+from sheets_kpi.sheets import parse
+from sheets_kpi.sheets.inputs import parse_inputs
+from sheets_kpi.sheets.parse import ParseError
+from tests.conftest import shipped_config
+
+NBSP, NNBSP = "\u00a0", "\u202f"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("4,5", 4.5),
+        ("4.5", 4.5),
+        (4.5, 4.5),
+        (12, 12.0),
+        ("95%", 0.95),
+        ("12,5 %", 0.125),
+        (f"1{NBSP}234{NBSP}567", 1234567.0),
+        (f"1{NNBSP}500{NNBSP}000,50", 1500000.5),
+        ("1 234,5", 1234.5),
+        ("1,234.5", 1234.5),
+        ("1.234,5", 1234.5),
+        ("-3", -3.0),
+        ("−3", -3.0),  # a typographic minus
+        ("150 000 ₽", 150000.0),
+        (" 7 ", 7.0),
+    ],
+)
+def test_numbers(text, expected) -> None:
+    assert parse.number(text) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("десять", "expected a number, got 'десять'"),
+        ("1,2,3", "expected a number, got '1,2,3'"),
+        (True, "expected a number, got true/false"),
+        ("nan", "expected a number, got 'nan'"),
+        ("", "expected a number, got ''"),
+    ],
+)
+def test_not_numbers(text, message) -> None:
+    with pytest.raises(ParseError) as caught:
+        parse.number(text)
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(("text", "expected"), [("90%", 0.9), ("0.9", 0.9), (90, 0.9), (1, 1.0)])
+def test_shares(text, expected) -> None:
+    assert parse.share(text) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2026-11-03", dt.date(2026, 11, 3)),
+        ("03.11.2026", dt.date(2026, 11, 3)),
+        ("3.11.26", dt.date(2026, 11, 3)),
+        (46329, dt.date(2026, 11, 3)),  # a Sheets serial day (1899-12-30 + 46329)
+        (46329.75, dt.date(2026, 11, 3)),  # with a time of day
+        ("03.11.2026 14:30", dt.date(2026, 11, 3)),
+    ],
+)
+def test_dates(value, expected) -> None:
+    assert parse.date(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("31.02.2026", "expected a date like 2026-11-03 or 03.11.2026, got '31.02.2026'"),
+        ("вчера", "expected a date like 2026-11-03 or 03.11.2026, got 'вчера'"),
+        (-5, "expected a date, got the number -5"),
+    ],
+)
+def test_not_dates(value, message) -> None:
+    with pytest.raises(ParseError) as caught:
+        parse.date(value)
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2026-11", "2026-11"),
+        ("11.2026", "2026-11"),
+        ("ноябрь 2026", "2026-11"),
+        ("Ноября 2026 г.", "2026-11"),
+        ("November 2026", "2026-11"),
+        ("2026-11-15", "2026-11"),
+        (46329, "2026-11"),
+    ],
+)
+def test_periods(value, expected) -> None:
+    assert parse.period(value) == expected
+
+
+def test_bad_period() -> None:
+    with pytest.raises(ParseError, match="expected a month like 2026-11, 11.2026 or ноябрь 2026"):
+        parse.period("осень")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("да", True), ("Нет", False), ("", True), (False, False), ("✓", True), ("no", False)],
+)
+def test_booleans(value, expected) -> None:
+    assert parse.boolean(value) is expected
+
+
+ROSTER_HEAD = ["ID amoCRM", "Имя", "Отдел", "Опыт", "Активен", "База бонуса"]
+ROSTER = [
+    ROSTER_HEAD,
+    [1001, "Анна Петрова", "Продажи", "сеньор", "да", ""],
+    [1002, "Борис Козлов", "sales", "junior", "", "40 000"],
+    [1003, "Вера  Попова", "Лидогенерация", "Junior", "нет", ""],
+    [1004, "Глеб Орлов", "Продажи", "senior", "", ""],
+    [1005, "Глеб Орлов", "accounts", "senior", "", ""],
+]
+
+
+def read(**grids) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    grids.setdefault("roster", ROSTER)
+    for key in ("plans", "scores", "violations", "appeals"):
+        grids.setdefault(key, [["x"]])
+    parsed = parse_inputs(grids, shipped_config())
+    issues = parsed.issues[~parsed.issues["message"].str.startswith("missing column")]
+    return parsed.frames, issues
+
+
+def one_issue(issues: pd.DataFrame) -> tuple[str, str, str, str]:
+    assert len(issues) == 1, issues.to_string()
+    row = issues.iloc[0]
+    return row["source"], row["where"], row["value"], row["message"]
+
+
+PLAN_HEAD = ["Период", "Менеджер", "Отдел", "Показатель", "План"]
+
+
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        (
+            ["2026-11", "", "Продажи", "sales_rub", f"1{NBSP}500{NBSP}000"],
+            ("2026-11", None, "sales", "sales_rub", 1500000.0),
+        ),
+        (
+            ["ноябрь 2026", 1001, "", "КП отправлено", "20"],
+            ("2026-11", 1001, "sales", "proposals", 20.0),
+        ),  # the KPI by its title
+        (
+            ["11.2026", "анна  петрова", "", "proposals", 20],
+            ("2026-11", 1001, "sales", "proposals", 20.0),
+        ),  # a name, case and spaces ignored
+        (
+            ["2026-11", "1002", "", "deals_correct_share", "90%"],
+            ("2026-11", 1002, "sales", "deals_correct_share", 0.9),
+        ),
+        (
+            ["2026-11", 1002, "", "deals_correct_share", 90],
+            ("2026-11", 1002, "sales", "deals_correct_share", 0.9),
+        ),  # a share typed as 90
+        (
+            ["2026-11", 1003, "", "callback_minutes", "12,5"],
+            ("2026-11", 1003, "leadgen", "callback_minutes", 12.5),
+        ),
+        (["2026-11", "", "sales", "sales_rub", 0], ("2026-11", None, "sales", "sales_rub", 0.0)),
+    ],
+)
+def test_plan_rows_that_parse(row, expected) -> None:
+    frames, issues = read(plans=[PLAN_HEAD, row])
+    assert issues.empty, issues.to_string()
+    plan = frames["plans"].iloc[0]
+    got = (
+        plan["period"],
+        None if pd.isna(plan["manager_id"]) else int(plan["manager_id"]),
+        plan["department"],
+        plan["kpi"],
+        plan["plan"],
+    )
+    assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("row", "issue"),
+    [
+        (
+            ["2026-13", 1001, "", "proposals", 5],
+            (
+                "row 2, column period",
+                "2026-13",
+                "month must be 1..12, got '2026-13'; the row is skipped",
+            ),
+        ),
+        (
+            ["2026-11", "Дмитрий", "", "proposals", 5],
+            (
+                "row 2, column manager",
+                "Дмитрий",
+                "unknown manager 'Дмитрий': not in the roster by id or exact name; the row is skipped",
+            ),
+        ),
+        (
+            ["2026-11", "Глеб Орлов", "", "proposals", 5],
+            (
+                "row 2, column manager",
+                "Глеб Орлов",
+                "'Глеб Орлов' matches several managers (ids 1004, 1005); use the id; the row is "
+                "skipped",
+            ),
+        ),
+        (
+            ["2026-11", 9999, "", "proposals", 5],
+            (
+                "row 2, column manager",
+                "9999",
+                "unknown manager '9999': not in the roster by id or exact name; the row is skipped",
+            ),
+        ),
+        (
+            ["2026-11", 1001, "", "звонки", 5],
+            (
+                "row 2, column kpi",
+                "звонки",
+                "unknown KPI of sales 'звонки'; expected one of call_quality, deals_correct_share, "
+                "proposals, sales_rub, tasks_overdue_share; the row is skipped",
+            ),
+        ),
+        (
+            ["2026-11", 1001, "", "proposals", "двадцать"],
+            (
+                "row 2, column plan",
+                "двадцать",
+                "expected a number, got 'двадцать'; the row is skipped",
+            ),
+        ),
+        (
+            ["2026-11", 1001, "", "proposals", -4],
+            ("row 2, column plan", "-4", "a plan cannot be negative; the row is skipped"),
+        ),
+        (
+            ["2026-11", 1001, "", "proposals", ""],
+            ("row 2, column plan", "", "is empty; the row is skipped"),
+        ),
+        (
+            ["2026-11", "", "", "proposals", 5],
+            ("row 2, column department", "", "is empty; the row is skipped"),
+        ),
+        (
+            ["2026-11", "", "Маркетинг", "proposals", 5],
+            (
+                "row 2, column department",
+                "Маркетинг",
+                "unknown department 'Маркетинг'; expected one of accounts, leadgen, quality, sales; "
+                "the row is skipped",
+            ),
+        ),
+    ],
+)
+def test_plan_rows_that_become_issues(row, issue) -> None:
+    frames, issues = read(plans=[PLAN_HEAD, row])
+    assert frames["plans"].empty
+    assert one_issue(issues) == ("Планы", *issue)
+
+
+def test_duplicate_plans_last_wins_with_an_issue() -> None:
+    frames, issues = read(
+        plans=[
+            PLAN_HEAD,
+            ["2026-11", 1001, "", "proposals", 10],
+            [],
+            ["11.2026", 1001, "", "proposals", 12],
+        ]
+    )
+    assert frames["plans"]["plan"].tolist() == [12.0]
+    assert one_issue(issues) == (
+        "Планы",
+        "row 4",
+        "12.0",
+        "duplicate plan for proposals in 2026-11 (also row 2); the last row wins",
+    )
+
+
+def test_blank_and_comment_rows_are_skipped_silently() -> None:
+    frames, issues = read(
+        plans=[
+            PLAN_HEAD,
+            [],
+            ["", "", "", "", ""],
+            ["# пример", "", "", "", ""],
+            [None, "  "],
+            ["2026-11", 1001, "", "proposals", 3],
+        ]
+    )
+    assert len(frames["plans"]) == 1 and issues.empty
+
+
+def test_columns_are_found_by_header_in_any_order_case_and_locale() -> None:
+    head = ["  PLAN ", "kpi", "Manager", "period", "Комментарий"]
+    frames, issues = read(plans=[head, [7, "proposals", 1001, "2026-11", "любой текст"]])
+    assert issues.empty and frames["plans"]["plan"].tolist() == [7.0]
+
+
+def test_missing_column_skips_the_tab_with_one_issue() -> None:
+    parsed = parse_inputs(
+        {"roster": ROSTER, "plans": [["Период", "Менеджер", "План"], ["2026-11", 1001, 5]]},
+        shipped_config(),
+    )
+    issue = parsed.issues[parsed.issues["source"] == "Планы"].iloc[0]
+    assert issue["message"] == "missing column(s): Показатель; the tab is skipped"
+
+
+def test_missing_tab_is_one_issue() -> None:
+    parsed = parse_inputs({"roster": ROSTER}, shipped_config())
+    assert "the tab is missing: run `sheets-kpi init`" in parsed.issues["message"].tolist()
+
+
+@pytest.mark.parametrize(
+    ("row", "issue"),
+    [
+        (
+            ["x1001", "Имя", "sales", "junior", "", ""],
+            (
+                "row 2, column amo_user_id",
+                "x1001",
+                "expected a number, got 'x1001'; the row is skipped",
+            ),
+        ),
+        (
+            [1001.5, "Имя", "sales", "junior", "", ""],
+            (
+                "row 2, column amo_user_id",
+                "1001.5",
+                "must be a whole amoCRM user id; the row is skipped",
+            ),
+        ),
+        (
+            [1010, "Имя", "sales", "мидл", "", ""],
+            (
+                "row 2, column seniority",
+                "мидл",
+                "unknown seniority 'мидл'; expected one of junior, senior; the row is skipped",
+            ),
+        ),
+        (
+            [1010, "Имя", "sales", "junior", "иногда", ""],
+            (
+                "row 2, column active",
+                "иногда",
+                "expected да/нет (yes/no), got 'иногда'; the row is skipped",
+            ),
+        ),
+        (
+            [1010, "Имя", "sales", "junior", "", "-5"],
+            ("row 2, column bonus_base", "-5", "must be >= 0; the row is skipped"),
+        ),
+        (
+            [1010, "", "sales", "junior", "", ""],
+            ("row 2, column name", "", "is empty; the row is skipped"),
+        ),
+    ],
+)
+def test_roster_rows_that_become_issues(row, issue) -> None:
+    frames, issues = read(roster=[ROSTER_HEAD, row])
+    assert frames["roster"].empty
+    assert one_issue(issues) == ("Сотрудники", *issue)
+
+
+def test_roster_values() -> None:
+    frames, issues = read()
+    roster = frames["roster"].set_index("manager_id")
+    assert roster.loc[1002, "bonus_base"] == 40000
+    assert math.isnan(roster.loc[1001, "bonus_base"])
+    assert roster.loc[1003, ["department", "seniority", "active"]].tolist() == [
+        "leadgen",
+        "junior",
+        False,
+    ]
+    assert issues.empty
+
+
+def test_duplicate_roster_user_last_wins() -> None:
+    frames, issues = read(
+        roster=[
+            ROSTER_HEAD,
+            [1001, "Анна", "sales", "junior", "", ""],
+            [1001, "Анна П.", "sales", "senior", "", ""],
+        ]
+    )
+    assert frames["roster"]["name"].tolist() == ["Анна П."]
+    assert one_issue(issues)[3] == "the same amoCRM user as row 2; the last row wins"
+
+
+SCORE_HEAD = ["Дата", "Менеджер", "Вид", "Оценка"]
+
+
+@pytest.mark.parametrize(
+    ("row", "issue"),
+    [
+        (
+            [46329, 1001, "nps", 11],
+            (
+                "row 2, column score",
+                "11",
+                "an NPS answer is a whole number 0..10; the row is skipped",
+            ),
+        ),
+        (
+            [46329, 1001, "nps", 7.5],
+            (
+                "row 2, column score",
+                "7.5",
+                "an NPS answer is a whole number 0..10; the row is skipped",
+            ),
+        ),
+        (
+            [46329, 1001, "call_quality", 120],
+            ("row 2, column score", "120", "call quality is scored 0..100; the row is skipped"),
+        ),
+        (
+            [46329, 1001, "оценка", 50],
+            (
+                "row 2, column kind",
+                "оценка",
+                "unknown score kind 'оценка'; expected one of call_quality, nps; the row is skipped",
+            ),
+        ),
+        (
+            ["завтра", 1001, "nps", 9],
+            (
+                "row 2, column date",
+                "завтра",
+                "expected a date like 2026-11-03 or 03.11.2026, got 'завтра'; the row is skipped",
+            ),
+        ),
+    ],
+)
+def test_score_rows_that_become_issues(row, issue) -> None:
+    frames, issues = read(scores=[SCORE_HEAD, row])
+    assert frames["scores"].empty
+    assert one_issue(issues) == ("Оценки", *issue)
+
+
+def test_score_rows_that_parse() -> None:
+    frames, issues = read(
+        scores=[
+            SCORE_HEAD,
+            ["03.11.2026", "Анна Петрова", "Качество звонков", "85,5"],
+            [46329, 1002, "NPS", 9],
+        ]
+    )
+    assert issues.empty
+    assert frames["scores"][["kind", "score"]].values.tolist() == [
+        ["call_quality", 85.5],
+        ["nps", 9.0],
+    ]
+    assert frames["scores"]["date"].tolist() == [pd.Timestamp("2026-11-03")] * 2
+
+
+def test_violations_and_appeals() -> None:
+    frames, issues = read(
+        violations=[
+            ["Дата", "Менеджер", "Тип", "Ссылка"],
+            ["2026-11-03", 1001, "Контроль", "#1"],
+            ["2026-11-03", 1001, "опоздание", "#2"],
+        ],
+        appeals=[["Дата", "Менеджер", "Ссылка", "Итог"], ["2026-11-04", 1001, "#1", "проиграна"]],
+    )
+    assert frames["violations"]["type"].tolist() == ["control"]
+    assert frames["appeals"]["outcome"].tolist() == ["lost"]
+    assert one_issue(issues) == (
+        "Нарушения",
+        "row 3, column type",
+        "опоздание",
+        "unknown violation type 'опоздание'; expected one of control, "
+        "deal, regulation; the row is skipped",
+    )
