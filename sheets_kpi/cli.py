@@ -82,6 +82,76 @@ def cmd_auth(args: argparse.Namespace) -> int:
     return 0
 
 
+def _worker_parts(config: Config):
+    from sheets_kpi.sheets.gateway import SheetsGateway
+    from sheets_kpi.sources.amocrm import make_client
+    from sheets_kpi.store.db import Store
+
+    return Store(config.store), make_client(config.amocrm), SheetsGateway(config.google)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from sheets_kpi.cycle import run_cycle
+
+    config = _config(args)
+    store, amo, sheets = _worker_parts(config)
+    report = run_cycle(config, store, amo, sheets)
+    print(
+        f"cycle {report.status} in {report.seconds:.1f} s: amoCRM {report.amocrm_requests} "
+        f"requests ({report.entities_new} new, {report.entities_updated} updated), Sheets "
+        f"{report.sheets_read_requests} read / {report.sheets_write_requests} write, "
+        f"{report.rows_written} rows, {report.issues} data issue(s)"
+    )
+    if report.error:
+        print(f"sheets-kpi: {report.error}", file=sys.stderr)
+    return 0 if report.status == "ok" else 1
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from sheets_kpi.cycle import run_cycle
+    from sheets_kpi.worker import Worker
+
+    config = _config(args)
+    store, amo, sheets = _worker_parts(config)
+    every = args.every_minutes or config.schedule.every_minutes
+    worker = Worker(
+        lambda reconcile, stop: run_cycle(
+            config, store, amo, sheets, reconcile=reconcile, stop=stop
+        ),
+        every_minutes=every,
+        reconcile_at=config.schedule.full_recompute_at,
+        zone=config.zone,
+        lock_path=Path(str(config.store) + ".lock"),
+    )
+    log.info("worker started: a cycle every %g minute(s)", every)
+    return worker.run()
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from sheets_kpi.sheets.init_tabs import init_inputs
+    from sheets_kpi.sources.amocrm.sync import sync_dictionaries
+    from sheets_kpi.store.frames import amocrm_frames
+
+    config = _config(args)
+    store, amo, sheets = _worker_parts(config)
+    sync_dictionaries(amo, store)
+    report = init_inputs(sheets, config, amocrm_frames(store)["users"])
+    created = ", ".join(report.created) or "none"
+    added = "; ".join(f"{t}: {', '.join(c)}" for t, c in report.columns_added.items()) or "none"
+    print(
+        f"input tabs created: {created}; columns added: {added}; "
+        f"managers added to the roster: {report.managers_added}"
+    )
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from sheets_kpi.demo import run_demo
+
+    summary = run_demo(args.config, args.managers, args.months, args.cycles, args.out)
+    return 0 if all(c["status"] == "ok" for c in summary["cycles"]) else 1
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from sheets_kpi.store.db import Store
 
@@ -159,11 +229,6 @@ def cmd_emulate(args: argparse.Namespace) -> int:
     return 0
 
 
-def not_yet(args: argparse.Namespace) -> int:
-    print(f"sheets-kpi {args.command}: not available in this version yet", file=sys.stderr)
-    return 1
-
-
 class ProgressBar:
     """One line per stream on a terminal; a few milestone lines when logs go to a file."""
 
@@ -203,17 +268,18 @@ def _parser() -> argparse.ArgumentParser:
         sub.set_defaults(run=run)
         return sub
 
-    demo = add("demo", not_yet, "run the whole pipeline against the built-in emulators")
+    demo = add("demo", cmd_demo, "run the whole pipeline against the built-in emulators")
     demo.add_argument("--managers", type=int, default=12)
     demo.add_argument("--months", type=int, default=3)
     demo.add_argument("--cycles", type=int, default=1)
     demo.add_argument("--out", default="demo")
-    add("init", not_yet, "create or upgrade the input tabs and prefill the roster")
+    add("init", cmd_init, "create or upgrade the input tabs and prefill the roster")
     auth = add("auth", cmd_auth, "authorise the amoCRM OAuth integration and store the tokens")
     auth.add_argument("--code", help="the authorisation code (asked for when omitted)")
     add("sync", cmd_sync, "pull amoCRM into the local store")
-    add("run", not_yet, "one full cycle: sync, read inputs, compute, write")
-    add("serve", not_yet, "the scheduled worker")
+    add("run", cmd_run, "one full cycle: sync, read inputs, compute, write")
+    serve = add("serve", cmd_serve, "the scheduled worker")
+    serve.add_argument("--every-minutes", type=float, help="override schedule.every_minutes")
     add("status", cmd_status, "last runs, cursors and store contents")
     add("doctor", cmd_doctor, "check config, credentials, connectivity and sheet access")
     emulate = add("emulate", cmd_emulate, "run an emulator in the foreground")

@@ -29,6 +29,7 @@ NAN = float("nan")
         (20, 20, "higher", 1.0),  # f = p
         (30, 20, "higher", 1.5),  # 30 / 20, capping happens in the score
         (0, 20, "higher", 0.0),  # zero fact
+        (-20, 30, "higher", 0.0),  # a negative NPS never gives a negative achievement
         (5, 0, "higher", 1.0),  # plan 0, higher: any fact meets it (documented choice)
         (0, 0, "higher", 1.0),
         (0.95, 0.9, "higher", 0.95 / 0.9),  # share KPI

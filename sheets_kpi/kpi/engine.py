@@ -43,6 +43,8 @@ KPI_COLUMNS = [
     "bonus",
     "still_needed",
     "forecast_fact",
+    "num",
+    "den",
 ]
 MANAGER_COLUMNS = [
     "manager_id",

@@ -66,16 +66,17 @@ def resolve_plans(table: pd.DataFrame, plans: pd.DataFrame, period: str) -> pd.S
 
 
 def achievement(fact: pd.Series, plan: pd.Series, direction: pd.Series) -> pd.Series:
-    """higher: f/p; lower: max(0, 2 − f/p), and for p = 0: 1 if f = 0 else 0.
+    """higher: max(0, f/p); lower: max(0, 2 − f/p), and for p = 0: 1 if f = 0 else 0.
 
-    A higher-is-better KPI with plan 0 is met by any fact (achievement 1). No plan or no fact
+    A negative fact (NPS) gives 0, never a negative achievement. A higher-is-better KPI with
+    plan 0 is met by any fact (achievement 1). No plan or no fact
     (a share with nothing to divide) gives no achievement: the KPI is left out of the score.
     """
     f = fact.to_numpy(dtype=float)
     p = plan.to_numpy(dtype=float)
     lower = (direction == "lower").to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
-        higher_value = np.where(p > 0, f / p, 1.0)
+        higher_value = np.where(p > 0, np.maximum(0.0, f / p), 1.0)
         lower_value = np.where(p > 0, np.maximum(0.0, 2.0 - f / p), np.where(f == 0, 1.0, 0.0))
     value = np.where(lower, lower_value, higher_value)
     value = np.where(np.isnan(f) | np.isnan(p), np.nan, value)

@@ -85,15 +85,15 @@ class SheetsGateway:
     def write(self, layouts: list[TabLayout], spreadsheet_id: str | None = None) -> WriteReport:
         spreadsheet_id = spreadsheet_id or self.google.spreadsheet_id
         metadata = self.metadata(spreadsheet_id)
-        report = write_tabs(
-            lambda body: self._call(spreadsheet_id, self.http.batch_update, spreadsheet_id, body),
-            metadata,
-            layouts,
-            self.editors,
+        return write_tabs(
+            lambda body: self.update(body, spreadsheet_id), metadata, layouts, self.editors
         )
-        if report.batches:
-            self._metadata.pop(spreadsheet_id, None)
-        return report
+
+    def update(self, body: dict[str, Any], spreadsheet_id: str | None = None) -> Any:
+        """One spreadsheets.batchUpdate; the cached metadata is stale afterwards."""
+        spreadsheet_id = spreadsheet_id or self.google.spreadsheet_id
+        self._metadata.pop(spreadsheet_id, None)
+        return self._call(spreadsheet_id, self.http.batch_update, spreadsheet_id, body)
 
     def append_row(self, title: str, row: list[Any]) -> None:
         """One values.append (RAW) below the table of `title`."""

@@ -166,6 +166,22 @@ class Store:
                 [(now, lead, rule) for lead, rule in sorted(open_rows - current)],
             )
 
+    def first_seen(self, keys: list[str], now: int) -> dict[str, int]:
+        """When each data issue was first reported (new keys are stamped `now`)."""
+        with self.transaction():
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO issue_seen (key, first_seen) VALUES (?, ?)",
+                [(key, now) for key in keys],
+            )
+        found: dict[str, int] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            found.update(
+                self.query(f"SELECT key, first_seen FROM issue_seen WHERE key IN ({marks})", chunk)
+            )
+        return found
+
     def _migrate(self) -> None:
         version = self._conn.execute("PRAGMA user_version").fetchone()[0]
         if version > len(MIGRATIONS):

@@ -53,4 +53,7 @@ MIGRATIONS: tuple[str, ...] = (
         lead_id INTEGER NOT NULL, rule TEXT NOT NULL, first_seen_at INTEGER NOT NULL,
         resolved_at INTEGER, PRIMARY KEY (lead_id, rule, first_seen_at));
     """,
+    """
+    CREATE TABLE issue_seen (key TEXT PRIMARY KEY, first_seen INTEGER NOT NULL);
+    """,
 )

@@ -78,7 +78,7 @@ def sync(
     requests_before = client.requests_made
     now = int(time.time()) if now is None else now
     report = SyncReport()
-    for name, count in _sync_dictionaries(client, store).items():
+    for name, count in sync_dictionaries(client, store).items():
         report.per_stream[name] = count
     for stream in STREAMS:
         cursor = store.cursor(stream.name)
@@ -144,7 +144,7 @@ def _after_page(store: Store, stream: Stream, rows: list[Row]) -> None:
         store.mark_deleted("leads", deleted)
 
 
-def _sync_dictionaries(client: AmoClient, store: Store) -> dict[str, UpsertCount]:
+def sync_dictionaries(client: AmoClient, store: Store) -> dict[str, UpsertCount]:
     """Users and pipelines are small: re-read them whole every cycle."""
     users: list[Row] = []
     for page in client.pages("/api/v4/users", "users", [("with", "group,role,user_rank")]):

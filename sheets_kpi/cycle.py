@@ -1,0 +1,207 @@
+"""One cycle: sync → read inputs → compute → write, recorded in the store's run log.
+
+A failing sync does not stop the cycle: the output is recomputed from what the store already
+holds and the run is marked failed with the reason. A failing Sheets read stops before anything
+is written, so supervisors' inputs and the last good output stay as they are.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pandas as pd
+
+from sheets_kpi.config import Config
+from sheets_kpi.errors import SheetsKpiError, SourceError
+from sheets_kpi.kpi.engine import ISSUE_COLUMNS, compute
+from sheets_kpi.kpi.inputs import Inputs
+from sheets_kpi.kpi.rules import evaluate_deal_rules
+from sheets_kpi.locale import label
+from sheets_kpi.reports import build_layouts
+from sheets_kpi.sheets.gateway import SheetsGateway
+from sheets_kpi.sources.amocrm.client import AmoClient
+from sheets_kpi.sources.amocrm.sync import sync
+from sheets_kpi.store.db import Store
+from sheets_kpi.store.frames import amocrm_frames
+
+log = logging.getLogger(__name__)
+
+
+class Stopped(SheetsKpiError):
+    """A stop was requested between steps; nothing half-written is left behind."""
+
+
+@dataclass
+class CycleReport:
+    run_id: int = 0
+    status: str = "ok"
+    seconds: float = 0.0
+    amocrm_requests: int = 0
+    entities_new: int = 0
+    entities_updated: int = 0
+    sheets_read_requests: int = 0
+    sheets_write_requests: int = 0
+    rows_written: int = 0
+    issues: int = 0
+    error: str | None = None
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "status": self.status,
+            "seconds": self.seconds,
+            "amocrm_requests": self.amocrm_requests,
+            "sheets_read_requests": self.sheets_read_requests,
+            "sheets_write_requests": self.sheets_write_requests,
+        }
+
+
+def run_cycle(
+    config: Config,
+    store: Store,
+    amo: AmoClient,
+    sheets: SheetsGateway,
+    now: datetime | None = None,
+    reconcile: bool = False,
+    stop: threading.Event | None = None,
+) -> CycleReport:
+    now = now or datetime.now(UTC)
+    started = time.monotonic()
+    report = CycleReport(run_id=store.start_run(int(now.timestamp())))
+    sheets.reset_counts()
+    amo_before = amo.requests_made
+    sync_issue: list[dict[str, object]] = []
+    try:
+        _sync(config, store, amo, now, reconcile, report, sync_issue)
+        _check(stop)
+        inputs, input_issues = sheets.read_inputs(config)
+        _check(stop)
+        results = _compute(config, store, inputs, now)
+        issues = _issues(
+            store,
+            [input_issues, results.issues, pd.DataFrame(sync_issue, columns=ISSUE_COLUMNS)],
+            now,
+        )
+        report.issues = len(issues)
+        _check(stop)
+        output = build_layouts(results, issues, config, now, inputs["roster"])
+        written = sheets.write(output.main)
+        for spreadsheet_id, layouts in output.personal.items():
+            written.rows_written += sheets.write(layouts, spreadsheet_id).rows_written
+        report.rows_written = written.rows_written
+    except SheetsKpiError as err:
+        report.status, report.error = "failed", str(err)
+        log.error("cycle failed: %s", err)
+    finally:
+        report.amocrm_requests = amo.requests_made - amo_before
+        report.seconds = round(time.monotonic() - started, 2)
+        _finish(config, store, sheets, report, now)
+    return report
+
+
+def _sync(
+    config: Config,
+    store: Store,
+    amo: AmoClient,
+    now: datetime,
+    reconcile: bool,
+    report: CycleReport,
+    issues: list[dict[str, object]],
+) -> None:
+    try:
+        result = sync(
+            amo,
+            store,
+            config.amocrm,
+            now=int(now.timestamp()),
+            reconcile_days=config.schedule.reconcile_days if reconcile else None,
+        )
+        report.entities_new, report.entities_updated = result.new, result.updated
+    except SourceError as err:
+        report.status, report.error = "failed", f"amoCRM sync: {err}"
+        log.error("amoCRM sync failed; computing from the stored data: %s", err)
+        issues.append(
+            {
+                "severity": "error",
+                "source": "amoCRM",
+                "where": "sync",
+                "value": "",
+                "message": str(err),
+            }
+        )
+
+
+def _compute(config: Config, store: Store, inputs: dict[str, pd.DataFrame], now: datetime):
+    frames = amocrm_frames(store)
+    moment = pd.Timestamp(now)
+    current = evaluate_deal_rules(
+        frames["leads"],
+        frames["tasks"],
+        frames["statuses"],
+        frames["stage_changes"],
+        config.rules,
+        moment,
+    )
+    store.record_violations(
+        {(int(lead), rule) for lead, rule in current.itertuples(index=False)}, int(now.timestamp())
+    )
+    frames["deal_violations"] = amocrm_frames(store)["deal_violations"]
+    return compute(Inputs.build(**frames, **inputs), config, moment)
+
+
+def _issues(store: Store, parts: list[pd.DataFrame], now: datetime) -> pd.DataFrame:
+    issues = pd.concat([p for p in parts if not p.empty] or [parts[0]], ignore_index=True)
+    keys = (
+        issues["source"].astype(str)
+        + "|"
+        + issues["where"].astype(str)
+        + "|"
+        + issues["message"].astype(str)
+    ).tolist()
+    seen = store.first_seen(keys, int(now.timestamp()))
+    issues["first_seen"] = [
+        datetime.fromtimestamp(seen[k], UTC).strftime("%Y-%m-%d %H:%M") for k in keys
+    ]
+    return issues
+
+
+def _check(stop: threading.Event | None) -> None:
+    if stop is not None and stop.is_set():
+        raise Stopped("stopped on request between steps")
+
+
+def _finish(
+    config: Config, store: Store, sheets: SheetsGateway, report: CycleReport, now: datetime
+) -> None:
+    reads, writes = sheets.counts()
+    row = [
+        now.strftime("%Y-%m-%d %H:%M:%S"),
+        report.seconds,
+        report.amocrm_requests,
+        f"{report.entities_new} / {report.entities_updated}",
+        f"{reads}r / {writes + 1}w",
+        report.rows_written,
+        report.status,
+        report.error or "",
+    ]
+    try:
+        sheets.append_row(label(config.locale, "tab.log"), row)
+    except SheetsKpiError as err:
+        log.warning("could not append to the run log tab: %s", err)
+    report.sheets_read_requests, report.sheets_write_requests = sheets.counts()
+    store.finish_run(
+        report.run_id,
+        finished_at=int(now.timestamp() + report.seconds),
+        status=report.status,
+        amocrm_requests=report.amocrm_requests,
+        entities_new=report.entities_new,
+        entities_updated=report.entities_updated,
+        sheets_read_requests=report.sheets_read_requests,
+        sheets_write_requests=report.sheets_write_requests,
+        rows_written=report.rows_written,
+        issues=report.issues,
+        error=report.error,
+    )

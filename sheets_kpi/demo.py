@@ -1,0 +1,185 @@
+"""`sheets-kpi demo`: the whole pipeline, offline, against both emulators with a generated agency.
+
+It plays every role: amoCRM (the generated account), the supervisor (plans, scores, violations
+and appeals typed into the input tabs) and the worker (init, then cycles).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sheets_kpi.config import Config, load_config
+from sheets_kpi.cycle import CycleReport, run_cycle
+from sheets_kpi.emulators import amocrm as amo_emulator
+from sheets_kpi.emulators import sheets as sheets_emulator
+from sheets_kpi.emulators.amocrm.generate import live_tick
+from sheets_kpi.kpi.engine import compute
+from sheets_kpi.kpi.inputs import Inputs
+from sheets_kpi.sheets.gateway import SheetsGateway
+from sheets_kpi.sheets.init_tabs import init_inputs
+from sheets_kpi.sources.amocrm import make_client
+from sheets_kpi.sources.amocrm.sync import sync
+from sheets_kpi.store.db import Store
+from sheets_kpi.store.frames import amocrm_frames
+
+#: The demo pulls from a local emulator, so it may go faster than amoCRM's 7 requests/s.
+DEMO_RPS = 50
+
+
+def run_demo(
+    config_path: str | Path,
+    managers: int,
+    months: int,
+    cycles: int,
+    out: str | Path,
+    seed: int = 1,
+    echo: Any = print,
+) -> dict[str, Any]:
+    out = Path(out)
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    env = {**os.environ, "AMO_TOKEN": amo_emulator.DEMO_TOKEN}
+    base = load_config(config_path, env=env)
+    echo(f"generating an agency: {managers} managers, {months} months of activity")
+    account = amo_emulator.generate_agency(managers=managers, months=months, seed=seed)
+    amo_server = amo_emulator.serve(account, rps=DEMO_RPS)
+    sheets_state = sheets_emulator.SheetsState(out / "sheets_state.json", seed=seed)
+    sheets_state.create_spreadsheet("sheets-kpi demo", base.google.spreadsheet_id)
+    sheets_server = sheets_emulator.serve(state=sheets_state)
+    try:
+        config = _pointed(base, amo_server.url, sheets_server.url, out, months)
+        store = Store(config.store)
+        amo = make_client(config.amocrm)
+        gateway = SheetsGateway(config.google)
+        echo("amoCRM → store: first sync (backfill)")
+        sync(amo, store, config.amocrm)
+        init = init_inputs(gateway, config, amocrm_frames(store)["users"])
+        echo(f"input tabs created: {', '.join(init.created)}; roster: {init.managers_added}")
+        _type_supervisor_inputs(gateway, config, store, random.Random(seed))
+        reports: list[CycleReport] = []
+        for number in range(1, cycles + 1):
+            if number > 1:
+                for _ in range(5):
+                    live_tick(account, random.Random(number))
+            report = run_cycle(config, store, amo, gateway)
+            reports.append(report)
+            echo(
+                f"cycle {number}: {report.status} in {report.seconds:.1f} s, amoCRM "
+                f"{report.amocrm_requests} requests, Sheets {report.sheets_read_requests} "
+                f"read / {report.sheets_write_requests} write, {report.rows_written} rows"
+                + (f" — {report.error}" if report.error else "")
+            )
+        path = sheets_emulator.export_xlsx(
+            sheets_state.get(config.google.spreadsheet_id), out / "kpi.xlsx"
+        )
+        summary = {"cycles": [r.summary() for r in reports]}
+        (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+        _print_leaderboards(store, gateway, config, echo)
+        echo(f"\nspreadsheet exported to {path}; run summary in {out / 'summary.json'}")
+        return summary
+    finally:
+        amo_server.stop()
+        sheets_server.stop()
+
+
+def _pointed(config: Config, amo_url: str, sheets_url: str, out: Path, months: int) -> Config:
+    amocrm = config.amocrm.model_copy(
+        update={
+            "base_url": amo_url,
+            "requests_per_second": DEMO_RPS,
+            "backfill_days": months * 31 + 1,
+        }
+    )
+    google = config.google.model_copy(update={"endpoint": sheets_url})
+    return config.model_copy(
+        update={"amocrm": amocrm, "google": google, "store": out / "sheets_kpi.db"}
+    )
+
+
+def _type_supervisor_inputs(
+    gateway: SheetsGateway, config: Config, store: Store, rng: random.Random
+) -> None:
+    """Plans near each department's current pace, plus scores, violations and appeals."""
+    frames, _ = gateway.read_inputs(config)
+    roster = frames["roster"]
+    today = datetime.now(UTC)
+    period = today.strftime("%Y-%m")
+    rows: dict[str, list[list[Any]]] = {"plans": [], "scores": [], "violations": [], "appeals": []}
+    for manager in roster.itertuples():
+        for days_ago in range(0, 25, 3):
+            day = (today - timedelta(days=days_ago)).strftime("%Y-%m-%d")
+            if manager.department in ("leadgen", "sales"):
+                rows["scores"].append(
+                    [day, manager.manager_id, "call_quality", rng.randint(55, 98)]
+                )
+            if manager.department == "accounts":
+                rows["scores"].append([day, manager.manager_id, "nps", rng.randint(4, 10)])
+            if manager.department == "quality" and rng.random() < 0.4:
+                rows["violations"].append(
+                    [day, manager.manager_id, rng.choice(["control", "regulation"]), "", ""]
+                )
+            if manager.department == "quality" and rng.random() < 0.2:
+                rows["appeals"].append(
+                    [day, manager.manager_id, "", rng.choice(["won", "lost", "pending"])]
+                )
+    _append(gateway, config, "scores", rows["scores"])
+    _append(gateway, config, "violations", rows["violations"])
+    _append(gateway, config, "appeals", rows["appeals"])
+    frames, _ = gateway.read_inputs(config)
+    results = compute(Inputs.build(**amocrm_frames(store), **frames), config, pd.Timestamp(today))
+    for dept in config.departments:
+        kpis = results.kpi[results.kpi["department"] == dept.id]
+        for kpi in dept.kpis:
+            facts = kpis.loc[kpis["kpi"] == kpi.id, "forecast_fact"].dropna()
+            typical = float(facts.median()) if len(facts) else 0.0
+            factor = 1.1 if kpi.direction == "higher" else 0.9
+            fallback = 0 if kpi.direction == "lower" else 1
+            plan = typical * factor if typical > 0 else fallback
+            if kpi.unit in ("count", "rub") and plan > 0:
+                plan = max(1, round(plan, -3 if kpi.unit == "rub" else 0))
+            rows["plans"].append([period, "", dept.id, kpi.id, round(plan, 3)])
+    _append(gateway, config, "plans", rows["plans"])
+
+
+def _append(gateway: SheetsGateway, config: Config, key: str, rows: list[list[Any]]) -> None:
+    if not rows:
+        return
+    from sheets_kpi.sheets.inputs import TABS
+
+    spec = next(t for t in TABS if t.key == key)
+    title = spec.title(config.locale)
+    gateway.http.values_append(
+        config.google.spreadsheet_id,
+        f"'{title}'!A1",
+        params={"valueInputOption": "RAW"},
+        body={"values": rows},
+    )
+
+
+def _print_leaderboards(store: Store, gateway: SheetsGateway, config: Config, echo: Any) -> None:
+    from sheets_kpi.reports import dept_title
+
+    frames, _ = gateway.read_inputs(config)
+    results = compute(
+        Inputs.build(**amocrm_frames(store), **frames), config, pd.Timestamp(datetime.now(UTC))
+    )
+    for dept in config.departments:
+        echo(f"\n{dept_title(dept, config.locale)}")
+        managers = results.managers[results.managers["department"] == dept.id]
+        for m in managers.itertuples():
+            rank = "—" if pd.isna(m.rank) else f"{int(m.rank)}."
+            score = "—" if pd.isna(m.score) else f"{m.score:.2f}"
+            echo(
+                f"  {rank:>3} {m.manager:<24} score {score:>5}   bonus {m.bonus:>9,.0f} ₽".replace(
+                    ",", " "
+                )
+            )
