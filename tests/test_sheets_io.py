@@ -190,7 +190,7 @@ def test_endpoint_mode_sends_no_credentials(emulator) -> None:
 
 
 def test_init_creates_inputs_reads_them_in_one_batch_get_and_is_idempotent(emulator) -> None:
-    server, state = emulator
+    server, _ = emulator
     config = shipped_config()
     config = config.model_copy(
         update={

@@ -107,7 +107,7 @@ def test_periods(value, expected) -> None:
 
 
 def test_bad_period() -> None:
-    with pytest.raises(ParseError, match="expected a month like 2026-11, 11.2026 or ноябрь 2026"):
+    with pytest.raises(ParseError, match=r"expected a month like 2026-11, 11\.2026 or ноябрь 2026"):
         parse.period("осень")
 
 
@@ -208,7 +208,8 @@ def test_plan_rows_that_parse(row, expected) -> None:
             (
                 "row 2, column manager",
                 "Дмитрий",
-                "unknown manager 'Дмитрий': not in the roster by id or exact name; the row is skipped",
+                "unknown manager 'Дмитрий': not in the roster by id or exact name; "
+                "the row is skipped",
             ),
         ),
         (
@@ -262,7 +263,8 @@ def test_plan_rows_that_parse(row, expected) -> None:
             (
                 "row 2, column department",
                 "Маркетинг",
-                "unknown department 'Маркетинг'; expected one of accounts, leadgen, quality, sales; "
+                "unknown department 'Маркетинг'; expected one of accounts, leadgen, quality, "
+                "sales; "
                 "the row is skipped",
             ),
         ),
@@ -433,7 +435,8 @@ SCORE_HEAD = ["Дата", "Менеджер", "Вид", "Оценка"]
             (
                 "row 2, column kind",
                 "оценка",
-                "unknown score kind 'оценка'; expected one of call_quality, nps; the row is skipped",
+                "unknown score kind 'оценка'; expected one of call_quality, nps; "
+                "the row is skipped",
             ),
         ),
         (
