@@ -17,6 +17,7 @@ from sheets_kpi.emulators.sheets.state import (
     SheetsState,
     Spreadsheet,
     invalid,
+    proto3,
 )
 
 Reply = dict[str, Any] | None
@@ -142,6 +143,10 @@ def update_sheet_properties(state, book, payload, where) -> Reply:
     if "fields" not in payload:
         raise invalid(f"Invalid {where}: Must specify at least one field.")
     _mask_update(sheet.properties, props, payload["fields"])
+    if "index" in payload["fields"] or payload["fields"].strip() == "*":
+        book.sheets.remove(sheet)
+        book.sheets.insert(min(sheet.properties.get("index", 0), len(book.sheets)), sheet)
+        _reindex(book)
     grid = sheet.properties["gridProperties"]
     if grid.get("frozenRowCount", 0) > grid["rowCount"]:
         raise invalid(f"Invalid {where}: frozen rows exceed the grid")
@@ -207,7 +212,7 @@ def add_protected_range(state, book, payload, where) -> Reply:
     protected["requestingUserCanEdit"] = True
     protected = {k: v for k, v in protected.items() if v is not None}
     sheet.extras.setdefault("protectedRanges", []).append(protected)
-    return {"protectedRange": {**protected, "editors": {}}}
+    return {"protectedRange": proto3({**protected, "editors": {}})}
 
 
 def _find(book: Spreadsheet, key: str, id_key: str, wanted: int, where: str) -> tuple[Sheet, int]:
@@ -364,7 +369,7 @@ def add_named_range(state, book, payload, where) -> Reply:
     named = {**payload["namedRange"]}
     named.setdefault("namedRangeId", str(state.new_id()))
     book.named_ranges.append(named)
-    return {"namedRange": named}
+    return {"namedRange": proto3(named)}
 
 
 def delete_named_range(state, book, payload, where) -> Reply:

@@ -93,7 +93,7 @@ class SheetsApp:
         with self.state.lock:
             book = self.state.get(book_id)
             if rest == "" and request.method == "GET":
-                return _json(_mask(book.to_api(), request.first("fields")))
+                return _json(_mask(_only_ranges(book, request), request.first("fields")))
             if rest == ":batchUpdate" and request.method == "POST":
                 return self._atomic(
                     book, lambda copy_: batch.apply(self.state, copy_, _body(request))
@@ -227,6 +227,16 @@ class SheetsApp:
                 return _error(err)
             return Response(200, export_bytes(book), {"Content-Type": XLSX})
         return _error(ApiError(404, "Requested entity was not found.", "NOT_FOUND"))
+
+
+def _only_ranges(book: Spreadsheet, request: Request) -> dict[str, Any]:
+    """With `ranges`, only the sheets those ranges name are returned."""
+    payload = book.to_api()
+    ranges = [v for k, v in request.query if k == "ranges"]
+    if ranges:
+        titles = {book.resolve(r)[0].title for r in ranges}
+        payload["sheets"] = [s for s in payload["sheets"] if s["properties"]["title"] in titles]
+    return payload
 
 
 def _file(book: Spreadsheet) -> dict[str, Any]:

@@ -30,6 +30,23 @@ def invalid(message: str) -> ApiError:
     return ApiError(400, message, "INVALID_ARGUMENT")
 
 
+def proto3(value: Any) -> Any:
+    """Drop unset members the way the API's JSON does: false, empty, and a GridRange's sheetId 0."""
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            item = proto3(item)
+            if item is False or item is None or item == {} or item == []:
+                continue
+            if key in ("sheetId", "index") and item == 0:
+                continue
+            out[key] = item
+        return out
+    if isinstance(value, list):
+        return [proto3(item) for item in value]
+    return value
+
+
 @dataclass
 class Sheet:
     properties: dict[str, Any]
@@ -57,10 +74,13 @@ class Sheet:
 
         Formats, validation and widths are kept under `_` keys: stored, not echoed.
         """
-        out: dict[str, Any] = {"properties": copy.deepcopy(self.properties)}
+        properties = proto3(self.properties)
+        properties.setdefault("index", self.properties["index"])
+        properties["sheetId"] = self.sheet_id
+        out: dict[str, Any] = {"properties": properties}
         for key, value in self.extras.items():
             if value and not key.startswith("_"):
-                out[key] = copy.deepcopy(value)
+                out[key] = proto3(value)
         return out
 
 

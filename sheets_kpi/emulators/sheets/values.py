@@ -43,14 +43,14 @@ def _trim_row(row: list[Any]) -> list[Any]:
     return row
 
 
-def write(
+def write_cells(
     book: Spreadsheet,
     text: str,
     rows: Any,
     option: str,
     major: str | None = None,
     field: str = "values",
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], set[tuple[str, int, int]]]:
     """Write a ValueRange at the range's top-left; an explicit range must hold the values."""
     if option not in INPUT_OPTIONS:
         raise invalid("'valueInputOption' is required but not specified")
@@ -74,55 +74,66 @@ def write(
             f"max columns: {sheet.cols}"
         )
     convert = cells.user_entered if option == "USER_ENTERED" else cells.raw
-    updated = 0
+    touched: set[tuple[int, int]] = set()
     for i, row in enumerate(rows):
         for j, value in enumerate(row):
             if value is None:
                 continue
-            updated += 1
+            touched.add((r0 + i, c0 + j))
             if value == "":
                 sheet.cells.pop((r0 + i, c0 + j), None)
             else:
                 sheet.cells[(r0 + i, c0 + j)] = convert(value)
     book.modified = time.time()
-    result = {
+    result: dict[str, Any] = {
         "spreadsheetId": book.spreadsheet_id,
-        "updatedRows": height,
-        "updatedColumns": width,
-        "updatedCells": updated,
+        "updatedRows": len({r for r, _ in touched}),
+        "updatedColumns": len({c for _, c in touched}),
+        "updatedCells": len(touched),
     }
     if height and width:
         result["updatedRange"] = a1.format_range(sheet.title, r0, c0, r0 + height, c0 + width)
-    return result
+    return result, {(sheet.title, r, c) for r, c in touched}
+
+
+def write(
+    book: Spreadsheet,
+    text: str,
+    rows: Any,
+    option: str,
+    major: str | None = None,
+    field: str = "values",
+) -> dict[str, Any]:
+    return write_cells(book, text, rows, option, major, field)[0]
 
 
 def batch_write(book: Spreadsheet, body: dict[str, Any]) -> dict[str, Any]:
+    """Counts are of distinct rows, columns and cells touched, as the API reports them."""
     option = body.get("valueInputOption")
-    responses = []
+    responses, written = [], set()
     for index, item in enumerate(body.get("data") or []):
         try:
-            responses.append(
-                write(
-                    book,
-                    item.get("range", ""),
-                    item.get("values"),
-                    option,
-                    item.get("majorDimension"),
-                    f"data[{index}].values",
-                )
+            response, cells_written = write_cells(
+                book,
+                item.get("range", ""),
+                item.get("values"),
+                option,
+                item.get("majorDimension"),
+                f"data[{index}].values",
             )
         except Exception as err:
             message = getattr(err, "message", str(err))
             raise invalid(f"Invalid data[{index}]: {message}") from err
-    total = {
-        "totalUpdatedRows": sum(r.get("updatedRows", 0) for r in responses),
-        "totalUpdatedColumns": sum(r.get("updatedColumns", 0) for r in responses),
-        "totalUpdatedCells": sum(r.get("updatedCells", 0) for r in responses),
-        "totalUpdatedSheets": len(
-            {r.get("updatedRange", "").rpartition("!")[0] for r in responses}
-        ),
+        responses.append(response)
+        written |= cells_written
+    return {
+        "spreadsheetId": book.spreadsheet_id,
+        "totalUpdatedRows": len({(t, r) for t, r, _ in written}),
+        "totalUpdatedColumns": len({(t, c) for t, _, c in written}),
+        "totalUpdatedCells": len(written),
+        "totalUpdatedSheets": len({t for t, _, _ in written}),
+        "responses": responses,
     }
-    return {"spreadsheetId": book.spreadsheet_id, **total, "responses": responses}
 
 
 def append(
