@@ -132,7 +132,7 @@ def frame(name: str, rows: list[dict] | None = None) -> pd.DataFrame:
     data = pd.DataFrame(rows or [], columns=list(schema))
     for column, dtype in schema.items():
         if dtype == UTC:
-            data[column] = pd.to_datetime(data[column], utc=True)
+            data[column] = pd.to_datetime(data[column], utc=True).astype(UTC)
         elif dtype == "datetime64[ns]":
             data[column] = pd.to_datetime(data[column])
         elif dtype == "bool":

@@ -94,7 +94,9 @@ def amocrm_frames(store: Store) -> dict[str, pd.DataFrame]:
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     for column in frame.columns:
         if column in _TIMES:
-            frame[column] = pd.to_datetime(frame[column], unit="s", utc=True)
+            frame[column] = pd.to_datetime(frame[column], unit="s", utc=True).astype(
+                "datetime64[ns, UTC]"
+            )
         elif column in _NULLABLE_IDS:
             frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("Int64")
         elif column in ("is_active", "is_deleted", "is_completed"):
