@@ -1,0 +1,77 @@
+"""Write N managers' worth of output tabs to the Sheets emulator; print requests and wall time.
+
+    python benchmarks/bench_sheets_write.py 8 48
+
+Each manager gets a KPI tab; every run also writes the 12 department tabs and the analytics and
+data tabs, roughly what a real cycle writes. The claim under test: a full write is one metadata
+read plus one batchUpdate whatever N is, and an unchanged rewrite is the read alone.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from sheets_kpi.config import GoogleConfig
+from sheets_kpi.emulators.sheets import SheetsState, serve
+from sheets_kpi.sheets.gateway import SheetsGateway
+from sheets_kpi.sheets.layout import Block, LineChart, TabLayout
+
+
+def layouts(managers: int) -> list[TabLayout]:
+    kpi_rows = [["KPI", "План", "Факт", "%", "Вес", "Вклад"]] + [
+        [f"KPI {k}", 100, 50 + k, 0.5 + k / 10, 10, 0.05] for k in range(6)
+    ]
+    tabs = [
+        TabLayout(
+            f"Менеджер {i}",
+            kpi_rows + [[f"неделя {w}", w] for w in range(12)],
+            formats=[Block(1, 3, 7, 4, "0%")],
+            achievement=[Block(1, 3, 7, 4)],
+        )
+        for i in range(managers)
+    ]
+    tabs += [
+        TabLayout(
+            f"Отдел {d} {kind}",
+            [["Менеджер", "Балл"]] + [[f"Менеджер {i}", 1.0] for i in range(managers)],
+            chart=LineChart("x", 0, (1,), 0, managers + 1, 0, 3) if kind == "dyn" else None,
+        )
+        for d in range(4)
+        for kind in ("sum", "rank", "dyn")
+    ]
+    tabs.append(
+        TabLayout(
+            "data_kpi",
+            [["manager_id", "kpi", "fact"]]
+            + [[i, f"kpi{k}", k] for i in range(managers) for k in range(6)],
+        )
+    )
+    return tabs
+
+
+def main(sizes: list[int]) -> None:
+    for managers in sizes:
+        state = SheetsState(seed=1)
+        state.create_spreadsheet("bench", "bench")
+        server = serve(state=state)
+        gateway = SheetsGateway(GoogleConfig(spreadsheet="bench", endpoint=server.url))
+        started = time.perf_counter()
+        report = gateway.write(layouts(managers))
+        first = time.perf_counter() - started
+        first_counts = gateway.counts()
+        gateway.reset_counts()
+        started = time.perf_counter()
+        gateway.write(layouts(managers))
+        again = time.perf_counter() - started
+        print(
+            f"{managers:>3} managers: {len(report.tabs_written)} tabs, "
+            f"{report.rows_written} rows; first write {first_counts[0]} read + "
+            f"{first_counts[1]} write request(s) in {first:.2f} s; unchanged rewrite "
+            f"{gateway.counts()[0]} read + {gateway.counts()[1]} write in {again:.2f} s"
+        )
+        server.stop()
+
+
+if __name__ == "__main__":
+    main([int(a) for a in sys.argv[1:]] or [8, 48])
