@@ -188,7 +188,7 @@ def _finish(
         report.error or "",
     ]
     try:
-        sheets.append_row(label(config.locale, "tab.log"), row)
+        sheets.append_log_row(label(config.locale, "tab.log"), row)
     except SheetsKpiError as err:
         log.warning("could not append to the run log tab: %s", err)
     report.sheets_read_requests, report.sheets_write_requests = sheets.counts()

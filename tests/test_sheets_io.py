@@ -247,3 +247,15 @@ def test_init_creates_inputs_reads_them_in_one_batch_get_and_is_idempotent(emula
     third = init_inputs(SheetsGateway(config.google), config, users)
     assert third.requests == 0
     assert "batchUpdate" not in calls(server)
+
+
+def test_the_run_log_keeps_the_last_rows_trimming_in_bulk(emulator) -> None:
+    server, state = emulator
+    gateway = gateway_for(server)
+    gateway.write([TabLayout("Журнал", [["started", "status"]], append_only=True)])
+    for number in range(1, 106):
+        gateway.append_log_row("Журнал", [number, "ok"], keep=5)
+    sheet = next(s for s in state.get(BOOK).sheets if s.title == "Журнал")
+    # 105 runs: the 100 surplus rows went in one deleteDimension, the last 5 stay
+    assert sorted({r for r, _ in sheet.cells}) == [0, 1, 2, 3, 4, 5]
+    assert [sheet.cells[(r, 0)] for r in range(1, 6)] == [101, 102, 103, 104, 105]

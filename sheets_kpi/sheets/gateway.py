@@ -95,11 +95,14 @@ class SheetsGateway:
         self._metadata.pop(spreadsheet_id, None)
         return self._call(spreadsheet_id, self.http.batch_update, spreadsheet_id, body)
 
-    def append_row(self, title: str, row: list[Any]) -> None:
-        """One values.append (RAW) below the table of `title`."""
+    def append_log_row(self, title: str, row: list[Any], keep: int = 200) -> None:
+        """One values.append (RAW) below the log table; every 100 extra rows, trim to `keep`.
+
+        Trimming in bulk keeps a cycle at one write request 99 times out of 100.
+        """
         spreadsheet_id = self.google.spreadsheet_id
         rng = "'" + title.replace("'", "''") + "'!A1"
-        self._call(
+        reply = self._call(
             spreadsheet_id,
             self.http.values_append,
             spreadsheet_id,
@@ -107,6 +110,35 @@ class SheetsGateway:
             params={"valueInputOption": "RAW", "insertDataOption": "INSERT_ROWS"},
             body={"values": [row]},
         )
+        last_row = int(
+            "".join(
+                ch for ch in reply["updates"]["updatedRange"].rsplit(":", 1)[-1] if ch.isdigit()
+            )
+            or 0
+        )
+        surplus = last_row - 1 - keep
+        if surplus >= 100:
+            sheet_id = next(
+                s["properties"]["sheetId"]
+                for s in self.metadata()["sheets"]
+                if s["properties"]["title"] == title
+            )
+            self.update(
+                {
+                    "requests": [
+                        {
+                            "deleteDimension": {
+                                "range": {
+                                    "sheetId": sheet_id,
+                                    "dimension": "ROWS",
+                                    "startIndex": 1,
+                                    "endIndex": 1 + surplus,
+                                }
+                            }
+                        }
+                    ]
+                }
+            )
 
     def _call(self, spreadsheet_id: str, method: Any, *args: Any, **kwargs: Any) -> Any:
         try:
