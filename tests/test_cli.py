@@ -86,3 +86,61 @@ def test_emulate_amocrm_serves_a_snapshot_file(tmp_path, agency) -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_demo_runs_offline_and_leaves_its_results(tmp_path, capsys) -> None:
+    out = tmp_path / "demo"
+    code = main(
+        [
+            "--config",
+            str(ROOT / "config.yaml"),
+            "demo",
+            "--managers",
+            "6",
+            "--months",
+            "1",
+            "--cycles",
+            "2",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert [c["status"] for c in summary["cycles"]] == ["ok", "ok"]
+    assert set(summary["cycles"][0]) == {
+        "status",
+        "seconds",
+        "amocrm_requests",
+        "sheets_read_requests",
+        "sheets_write_requests",
+    }
+    assert (out / "kpi.xlsx").stat().st_size > 0
+    printed = capsys.readouterr().out
+    assert "Продажи" in printed and "bonus" in printed
+
+
+def test_doctor_reports_one_line_per_check(tmp_path, capsys, monkeypatch, amo_server) -> None:
+    from sheets_kpi.emulators.sheets import SheetsState
+    from sheets_kpi.emulators.sheets import serve as serve_sheets
+
+    state = SheetsState()
+    state.create_spreadsheet("KPI", "doctor-book")
+    sheets = serve_sheets(state=state)
+    try:
+        monkeypatch.setenv("AMO_TOKEN", DEMO_TOKEN)
+        data = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+        data["amocrm"]["base_url"] = amo_server.url
+        data["google"].update(spreadsheet="doctor-book", endpoint=sheets.url)
+        data["store"] = str(tmp_path / "s.db")
+        path = tmp_path / "config.yaml"
+        path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+        assert main(["--config", str(path), "doctor"]) == 0
+        lines = capsys.readouterr().out.splitlines()
+        assert [line.split()[0] for line in lines] == ["ok"] * 5
+        monkeypatch.setenv("AMO_TOKEN", "wrong")
+        assert main(["--config", str(path), "doctor"]) == 1
+        failing = [line for line in capsys.readouterr().out.splitlines() if line.startswith("FAIL")]
+        assert failing and "Keys and scopes" in failing[0]
+    finally:
+        sheets.stop()
