@@ -1,14 +1,19 @@
-"""A local amoCRM API v4 emulator for the demo, the tests and staging (SPEC §10)."""
+"""A local amoCRM API v4 emulator for the demo, the tests and staging (SPEC §10).
+
+`state.py` holds the account, `mutations.py` changes it (writing events), `handlers.py` and
+`routes.py` speak HTTP, `generate.py` builds a believable agency. Coverage: docs/emulator-amocrm.md.
+"""
 
 from __future__ import annotations
 
-import logging
-import random
 import threading
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from sheets_kpi.emulators.amocrm.generate import generate_agency, live_tick
-from sheets_kpi.emulators.amocrm.handlers import AmoApp, Faults
+from sheets_kpi.emulators.amocrm.limits import Faults
+from sheets_kpi.emulators.amocrm.routes import AmoApp
 from sheets_kpi.emulators.amocrm.state import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
@@ -16,7 +21,7 @@ from sheets_kpi.emulators.amocrm.state import (
     DEMO_TOKEN,
     AmoState,
 )
-from sheets_kpi.emulators.server import EmulatorServer
+from sheets_kpi.emulators.server import App, EmulatorServer
 
 __all__ = [
     "DEMO_CLIENT_ID",
@@ -24,44 +29,98 @@ __all__ = [
     "DEMO_REDIRECT_URI",
     "DEMO_TOKEN",
     "AmoApp",
+    "AmoServer",
     "AmoState",
     "Faults",
+    "build_app",
     "generate_agency",
+    "live_tick",
+    "load_or_generate",
     "serve",
 ]
 
-log = logging.getLogger(__name__)
+#: How often `--live` adds activity when no interval is given.
+LIVE_EVERY_SECONDS = 5.0
+
+
+def build_app(
+    state: AmoState,
+    rps: float = 7,
+    faults: Faults | None = None,
+    retry_after: float | None = 1,
+    block_after: int | None = None,
+) -> App:
+    """The emulator as an `App`; `POST /_emulator/reset` returns to `state` as it is now."""
+    return AmoApp(state, rps=rps, faults=faults, retry_after=retry_after, block_after=block_after)
+
+
+class AmoServer(EmulatorServer):
+    """An `EmulatorServer` that may also keep adding activity (`--live`) until stopped."""
+
+    def __init__(self, app: AmoApp, port: int, host: str) -> None:
+        super().__init__(app, host=host, port=port)
+        self.state = app.state
+        self._live_stop = threading.Event()
+
+    def live(self, every_seconds: float) -> None:
+        def tick() -> None:
+            while not self._live_stop.wait(every_seconds):
+                live_tick(self.state, self.state.now())
+
+        threading.Thread(target=tick, name="amocrm-live", daemon=True).start()
+
+    def stop(self) -> None:
+        self._live_stop.set()
+        super().stop()
 
 
 def serve(
-    state: AmoState,
+    source: AmoState | int | None = None,
+    /,
     port: int = 0,
+    data: str | Path | Mapping[str, Any] | None = None,
+    generate: Mapping[str, int] | None = None,
+    faults: Faults | Mapping[str, Any] | str | None = None,
     rps: float = 7,
-    faults: Faults | None = None,
+    live: bool = False,
     live_every_seconds: float | None = None,
-) -> EmulatorServer:
-    """Start the emulator in a background thread; `live_every_seconds` keeps adding activity."""
-    server = EmulatorServer(AmoApp(state, rps=rps, faults=faults), port=port).start()
-    if live_every_seconds:
-        rng = random.Random(0)
-        stop = threading.Event()
+    host: str = "127.0.0.1",
+) -> AmoServer:
+    """Start the emulator in a background thread and return it (`.url`, `.state`, `.stop()`).
 
-        def tick() -> None:
-            while not stop.wait(live_every_seconds):
-                live_tick(state, rng)
-
-        threading.Thread(target=tick, daemon=True).start()
-        original_stop = server.stop
-
-        def stop_all() -> None:
-            stop.set()
-            original_stop()
-
-        server.stop = stop_all  # type: ignore[method-assign]
+    The account is `source` when it is an `AmoState`, else the snapshot `data` (a path or a
+    dict), else `generate_agency(**generate)`, else empty. An int `source` is the port, so both
+    `serve(state, rps=50)` and `serve(8081, generate={"managers": 12})` read naturally.
+    `faults` is a `Faults`, the JSON of `POST /_emulator/faults`, or the `--faults` string.
+    """
+    if isinstance(source, int):
+        source, port = None, source
+    if source is None:
+        source = _account(data, generate)
+    if isinstance(faults, str):
+        faults = Faults.parse(faults)
+    elif isinstance(faults, Mapping):
+        faults = Faults.from_json(faults)
+    app = AmoApp(source, rps=rps, faults=faults)
+    server = AmoServer(app, port, host)
+    server.start()
+    if live or live_every_seconds:
+        server.live(live_every_seconds or LIVE_EVERY_SECONDS)
     return server
 
 
+def _account(
+    data: str | Path | Mapping[str, Any] | None, generate: Mapping[str, int] | None
+) -> AmoState:
+    if isinstance(data, Mapping):
+        return AmoState(dict(data))
+    if data is not None:
+        return AmoState.load(data)
+    if generate is not None:
+        return generate_agency(**generate)
+    return AmoState()
+
+
 def load_or_generate(data: str | None, managers: int, months: int, seed: int) -> AmoState:
-    if data:
-        return AmoState.load(Path(data))
-    return generate_agency(managers=managers, months=months, seed=seed)
+    """The CLI's `--data FILE` or `--generate agency --managers N --months M --seed S`."""
+    return _account(data, None if data else {"managers": managers, "months": months, "seed": seed})

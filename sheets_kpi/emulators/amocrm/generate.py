@@ -1,102 +1,67 @@
 """A believable, seeded agency for the amoCRM emulator (SPEC §1, §10).
 
-Leadgen qualifies inbound leads and hands them to sales; sales send proposals, negotiate, win or
-lose; account managers sell again to won clients in the «Допродажи» pipeline; quality reviews
-calls. Calls have misses that are mostly called back, tasks sometimes go overdue, some deals miss
-fields. Everything is driven by one `random.Random(seed)`, so a seed gives the same account.
+Leadgen picks up inbound requests, qualifies them and hands the good ones to sales; sales send
+proposals, negotiate, win or lose (seniors and repeat clients win more often); account managers
+sell again to won clients in «Допродажи»; quality reviews calls. Calls have misses that are mostly
+called back, tasks sometimes go overdue, some deals miss fields or have no price. Everything is
+driven by one `random.Random(seed)`, so a seed and a `now` always give the same account.
 """
 
 from __future__ import annotations
 
+import itertools
 import random
+import time
 from dataclasses import dataclass, field
-from typing import Any
 
-from sheets_kpi.emulators.amocrm.state import LOST, WON, AmoState
+from sheets_kpi.emulators.amocrm.mutations import LOST, WON
+from sheets_kpi.emulators.amocrm.state import AmoState
 
-MSK = 3 * 3600
-DAY = 86400
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+MSK, DAY, HOUR = 3 * 3600, 86400, 3600
+ACCOUNT_ID = 29085955
+ADMIN = 1000
+#: Leads, contacts, companies, tasks and notes count from here, as in a long-lived account.
+FIRST_ENTITY_ID = 20_000_001
 SALES_PIPELINE, UPSELL_PIPELINE = 5001, 5002
 UNSORTED, FIRST_CONTACT, QUALIFIED, PROPOSAL, NEGOTIATION = 50011, 50012, 50013, 50014, 50015
 UPSELL_NEW, UPSELL_TALK, UPSELL_INVOICE = 50021, 50022, 50023
-SOURCE_FIELD = 70001
-SOURCES = ["Сайт", "Звонок", "Рекомендация", "Выставка"]
+SOURCE_FIELD, PHONE_FIELD, EMAIL_FIELD = 70001, 60001, 60002
+LEADGEN, SALES, ACCOUNTS, QUALITY = 101, 102, 103, 104
 DEPARTMENTS = [
-    (101, "Лидогенерация", 0.35),
-    (102, "Продажи", 0.35),
-    (103, "Аккаунт-менеджмент", 0.20),
-    (104, "Отдел качества", 0.10),
+    (LEADGEN, "Лидогенерация", 0.35),
+    (SALES, "Продажи", 0.35),
+    (ACCOUNTS, "Аккаунт-менеджмент", 0.20),
+    (QUALITY, "Отдел качества", 0.10),
 ]
-FIRST = [
-    "Анна",
-    "Иван",
-    "Мария",
-    "Олег",
-    "Елена",
-    "Павел",
-    "Ольга",
-    "Сергей",
-    "Дарья",
-    "Никита",
-    "Юлия",
-    "Артём",
-    "Ксения",
-    "Дмитрий",
-    "Светлана",
-    "Максим",
-    "Алина",
-    "Егор",
-    "Вера",
-    "Глеб",
-]
-LAST = [
-    "Петров",
-    "Смирнов",
-    "Кузнецов",
-    "Попов",
-    "Соколов",
-    "Лебедев",
-    "Козлов",
-    "Новиков",
-    "Морозов",
-    "Волков",
-    "Зайцев",
-    "Павлов",
-    "Семёнов",
-    "Голубев",
-    "Виноградов",
-    "Богданов",
-]
-COMPANIES = [
-    "Вектор",
-    "Альфа-Строй",
-    "Север",
-    "ТехноПарк",
-    "Горизонт",
-    "Меридиан",
-    "Орбита",
-    "Сфера",
-    "Капитал",
-    "Прогресс",
-    "Восход",
-    "Лидер",
-]
+SOURCES = ["Сайт", "Входящий звонок", "Рекомендация", "Выставка", "Реклама"]
+SERVICES = ["Контекстная реклама", "SEO-продвижение", "SMM", "Разработка сайта", "Таргет"]
+LOSS_REASONS = ["Дорого", "Выбрали конкурента", "Нет бюджета", "Пропал клиент"]
+FEMALE = _words("Анна Мария Елена Ольга Дарья Юлия Ксения Светлана Алина Вера Ирина Наталья")
+MALE = _words("Иван Олег Павел Сергей Никита Артём Дмитрий Максим Егор Глеб Антон Роман")
+LAST = _words(
+    "Петров Смирнов Кузнецов Попов Соколов Лебедев Козлов Новиков Морозов Волков Зайцев "
+    "Павлов Семёнов Голубев Виноградов Богданов Орлов Никитин Фёдоров Михайлов"
+)
+COMPANIES = _words(
+    "Вектор Альфа-Строй Север ТехноПарк Горизонт Меридиан Орбита Сфера Капитал Прогресс "
+    "Восход Лидер Гранит Импульс Атлант Феникс Ресурс Омега Диалог Палитра"
+)
 
 
-def _feminine(first: str, last: str) -> str:
-    female = first in {
-        "Анна",
-        "Мария",
-        "Елена",
-        "Ольга",
-        "Дарья",
-        "Юлия",
-        "Ксения",
-        "Светлана",
-        "Алина",
-        "Вера",
-    }
-    return f"{first} {last}{'а' if female else ''}"
+@dataclass
+class _Client:
+    contact: int
+    phone: str
+    company: int | None
+    won_at: int | None = None
+    account_manager: int | None = None
+    #: the client's current lead and when it closes (None while open), for attaching calls
+    lead: tuple[int, int | None] | None = None
 
 
 @dataclass
@@ -105,27 +70,27 @@ class _World:
     now: int
     state: AmoState
     staff: dict[int, list[int]] = field(default_factory=dict)
-    clients: list[dict[str, Any]] = field(default_factory=list)
-    won_clients: list[dict[str, Any]] = field(default_factory=list)
+    senior: set[int] = field(default_factory=set)
+    clients: list[_Client] = field(default_factory=list)
+    won: list[_Client] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
 
 
 def generate_agency(
     managers: int = 12, months: int = 3, seed: int = 1, now: int | None = None
 ) -> AmoState:
-    """An account with `managers` people over the last `months` months up to `now`."""
-    import time
-
+    """An account with `managers` people and `months` months of activity ending at `now`."""
     now = int(time.time()) if now is None else now
-    world = _World(random.Random(seed), now, AmoState({"now": now}))
-    world.state.fixed_now = None
-    world.state.clock_offset = 0
-    _structure(world, managers)
+    rng = random.Random(seed)
+    world = _World(rng, now, AmoState(first_id=FIRST_ENTITY_ID), names=_people(rng))
+    _structure(world, max(1, managers))
     start = now - months * 30 * DAY
     day = start - (start + MSK) % DAY
     while day < now:
         if _weekday(day) < 5:
             _business_day(world, day)
         day += DAY
+    world.state.events.sort(key=lambda e: e["id"])
     return world.state
 
 
@@ -133,37 +98,65 @@ def _weekday(day_start: int) -> int:
     return ((day_start + MSK) // DAY + 3) % 7
 
 
+def _people(rng: random.Random) -> list[str]:
+    """Distinct full names, so a roster never has two managers with the same name."""
+    names = [f"{first} {last}а" for first, last in itertools.product(FEMALE, LAST)]
+    names += [f"{first} {last}" for first, last in itertools.product(MALE, LAST)]
+    rng.shuffle(names)
+    return names
+
+
+def _split(managers: int) -> list[int]:
+    """Headcount per department: 35/35/20/10 %, at least one each from four people on."""
+    if managers < 4:
+        return [max(1, managers - 1), 1 if managers > 1 else 0, 0, 0]
+    counts = [max(1, round(managers * share)) for _, _, share in DEPARTMENTS]
+    while sum(counts) > managers:
+        counts[counts.index(max(counts))] -= 1
+    counts[0] += managers - sum(counts)
+    return counts
+
+
 def _structure(world: _World, managers: int) -> None:
-    state, rng = world.state, world.rng
+    state = world.state
     state.account = {
-        "id": 29085955,
+        "id": ACCOUNT_ID,
         "name": "Агентство «Пример»",
         "subdomain": "example",
-        "currency": "RUB",
-        "current_user_id": 1000,
         "created_at": world.now - 900 * DAY,
+        "created_by": ADMIN,
+        "updated_at": world.now - 30 * DAY,
+        "updated_by": ADMIN,
+        "current_user_id": ADMIN,
+        "country": "RU",
+        "currency": "RUB",
+        "currency_symbol": "₽",
+        "customers_mode": "disabled",
+        "is_unsorted_on": True,
+        "is_loss_reason_enabled": True,
+        "is_helpbot_enabled": False,
+        "is_technical_account": False,
+        "contact_name_display_order": 1,
     }
     state.groups = [{"id": 0, "name": "Отдел продаж", "uuid": None}] + [
         {"id": gid, "name": name, "uuid": None} for gid, name, _ in DEPARTMENTS
     ]
-    counts = _split(managers)
-    state.users[1000] = _user(1000, "Администратор", "admin@example.com", 0, True, "master")
-    user_id = 1001
-    for (gid, _, _), count in zip(DEPARTMENTS, counts, strict=True):
+    state.users[ADMIN] = _user(ADMIN, "Администратор", 0, True, "master")
+    user_ids = itertools.count(ADMIN + 1)
+    for (gid, _, _), count in zip(DEPARTMENTS, _split(managers), strict=True):
         world.staff[gid] = []
         for index in range(count):
-            name = _feminine(rng.choice(FIRST), rng.choice(LAST))
-            rank = "newbie" if index % 3 == 1 or rng.random() < 0.2 else "master"
-            state.users[user_id] = _user(
-                user_id, name, f"user{user_id}@example.com", gid, False, rank
-            )
-            world.staff[gid].append(user_id)
-            user_id += 1
+            uid = next(user_ids)
+            senior = index % 3 != 1 and world.rng.random() > 0.2
+            name = world.names[uid % len(world.names)]
+            state.users[uid] = _user(uid, name, gid, False, "master" if senior else "newbie")
+            world.staff[gid].append(uid)
+            if senior:
+                world.senior.add(uid)
     state.pipelines = {
         SALES_PIPELINE: _pipeline(
             SALES_PIPELINE,
             "Продажи",
-            True,
             [
                 (UNSORTED, "Неразобранное", 1),
                 (FIRST_CONTACT, "Первичный контакт", 0),
@@ -175,7 +168,6 @@ def _structure(world: _World, managers: int) -> None:
         UPSELL_PIPELINE: _pipeline(
             UPSELL_PIPELINE,
             "Допродажи",
-            False,
             [
                 (UPSELL_NEW, "Новая заявка", 1),
                 (UPSELL_TALK, "Обсуждение", 0),
@@ -183,37 +175,55 @@ def _structure(world: _World, managers: int) -> None:
             ],
         ),
     }
+    enums = [{"id": 80000 + i, "value": v, "sort": 10 * i} for i, v in enumerate(SOURCES)]
     state.custom_fields = {
-        "leads": [
-            {
-                "id": SOURCE_FIELD,
-                "name": "Источник",
-                "code": None,
-                "type": "select",
-                "entity_type": "leads",
-                "enums": [{"id": 80000 + i, "value": v, "sort": i} for i, v in enumerate(SOURCES)],
-            }
-        ]
+        "leads": [_field(SOURCE_FIELD, "Источник", None, "select", "leads", enums)],
+        "contacts": [
+            _field(PHONE_FIELD, "Телефон", "PHONE", "multitext", "contacts", []),
+            _field(EMAIL_FIELD, "Email", "EMAIL", "multitext", "contacts", []),
+        ],
+        "companies": [_field(PHONE_FIELD, "Телефон", "PHONE", "multitext", "companies", [])],
+    }
+    state.loss_reasons = [
+        {"id": 90001 + i, "name": name, "sort": 10 * i, "created_at": world.now - 900 * DAY}
+        for i, name in enumerate(LOSS_REASONS)
+    ]
+
+
+def _field(fid: int, name: str, code: str | None, kind: str, entity: str, enums: list) -> dict:
+    return {
+        "id": fid,
+        "name": name,
+        "code": code,
+        "sort": 10,
+        "type": kind,
+        "entity_type": entity,
+        "is_predefined": code is not None,
+        "is_deletable": code is None,
+        "is_api_only": False,
+        "enums": enums or None,
+        "group_id": None,
+        "required_statuses": [],
     }
 
 
-def _split(managers: int) -> list[int]:
-    if managers < 4:
-        return [max(1, managers - 1), 1 if managers > 1 else 0, 0, 0][:4]
-    counts = [max(1, round(managers * share)) for _, _, share in DEPARTMENTS]
-    counts[0] += managers - sum(counts)
-    return counts
-
-
-def _user(uid: int, name: str, email: str, group: int, admin: bool, rank: str) -> dict:
+def _user(uid: int, name: str, group: int, admin: bool, rank: str) -> dict:
+    scope = "A" if admin else "G"
+    entity = {"view": scope, "edit": scope, "add": "A", "delete": "A" if admin else "D"}
     return {
         "id": uid,
         "name": name,
-        "email": email,
+        "email": f"user{uid}@example.com",
         "lang": "ru",
         "rank": rank,
         "rights": {
-            "leads": {"view": "A", "edit": "A", "add": "A", "delete": "D", "export": "D"},
+            "leads": {**entity, "export": "A" if admin else "D"},
+            "contacts": {**entity, "export": "A" if admin else "D"},
+            "companies": {**entity, "export": "A" if admin else "D"},
+            "tasks": {"edit": scope, "delete": "A" if admin else "D"},
+            "mail_access": True,
+            "catalog_access": admin,
+            "status_rights": [],
             "is_admin": admin,
             "is_free": False,
             "is_active": True,
@@ -223,27 +233,29 @@ def _user(uid: int, name: str, email: str, group: int, admin: bool, rank: str) -
     }
 
 
-def _pipeline(pid: int, name: str, main: bool, statuses: list[tuple[int, str, int]]) -> dict:
+def _pipeline(pid: int, name: str, statuses: list[tuple[int, str, int]]) -> dict:
     rows = [*statuses, (WON, "Успешно реализовано", 0), (LOST, "Закрыто и не реализовано", 0)]
+    colors = ["#c1c1c1", "#99ccff", "#ffff99", "#ffcc66", "#ff8f92", "#CCFF66", "#D5D8DB"]
+    colors = colors[: len(statuses)] + colors[-2:]
     return {
         "id": pid,
         "name": name,
-        "sort": 1 if main else 2,
-        "is_main": main,
+        "sort": 1 if pid == SALES_PIPELINE else 2,
+        "is_main": pid == SALES_PIPELINE,
         "is_unsorted_on": True,
         "is_archive": False,
-        "account_id": 29085955,
+        "account_id": ACCOUNT_ID,
         "_embedded": {
             "statuses": [
                 {
                     "id": sid,
                     "name": sname,
-                    "sort": 10 * (i + 1),
-                    "is_editable": kind == 0,
+                    "sort": 10000 if sid == WON else 11000 if sid == LOST else 10 * (i + 1),
+                    "is_editable": kind == 0 and sid not in (WON, LOST),
                     "pipeline_id": pid,
-                    "color": "#99ccff",
+                    "color": colors[i],
                     "type": kind,
-                    "account_id": 29085955,
+                    "account_id": ACCOUNT_ID,
                 }
                 for i, (sid, sname, kind) in enumerate(rows)
             ]
@@ -251,51 +263,69 @@ def _pipeline(pid: int, name: str, main: bool, statuses: list[tuple[int, str, in
     }
 
 
-def _at(world: _World, day: int, hour_from: float = 9, hour_to: float = 19) -> int:
-    return day + int(world.rng.uniform(hour_from, hour_to) * 3600)
+def _at(world: _World, day: int) -> int:
+    """A moment of the Moscow working day (9–19, lunch 13–14) whose local midnight is `day`."""
+    hours = world.rng.uniform(9, 18)
+    return day + int((hours + (hours >= 13)) * HOUR)
 
 
 def _later(world: _World, at: int, min_hours: float, max_hours: float) -> int:
-    """A working-hours instant some hours after `at` (skipping nights)."""
-    moment = at + int(world.rng.uniform(min_hours, max_hours) * 3600)
-    local_hour = ((moment + MSK) % DAY) / 3600
-    if local_hour >= 19:
-        moment += int((24 - local_hour + 9.5) * 3600)
-    elif local_hour < 9:
-        moment += int((9.5 - local_hour) * 3600)
-    return moment
+    """`at` plus a random amount of *working* time: people act in office hours only."""
+    return _after_work(at, world.rng.uniform(min_hours, max_hours) * HOUR)
+
+
+def _after_work(at: int, seconds: float) -> int:
+    """Spend `seconds` of working time (Mon–Fri 9–13 and 14–19 Moscow) from `at` on."""
+    moment = _opening(at)
+    while True:
+        local = (moment + MSK) % DAY
+        room = (13 * HOUR if local < 13 * HOUR else 19 * HOUR) - local
+        if seconds <= room:
+            return moment + int(seconds)
+        seconds -= room
+        moment = _opening(moment + room)
+
+
+def _opening(moment: int) -> int:
+    """The first working instant at or after `moment`."""
+    day = moment - (moment + MSK) % DAY
+    local = moment - day
+    if _weekday(day) >= 5 or local >= 19 * HOUR:
+        day += DAY
+        while _weekday(day) >= 5:
+            day += DAY
+        return day + 9 * HOUR
+    if local < 9 * HOUR:
+        return day + 9 * HOUR
+    return day + 14 * HOUR if 13 * HOUR <= local < 14 * HOUR else moment
 
 
 def _business_day(world: _World, day: int) -> None:
     rng = world.rng
-    for user in world.staff[101]:
+    for user in world.staff[LEADGEN]:
         for _ in range(rng.randint(1, 4)):
             _inbound_lead(world, user, _at(world, day))
-    for group in (101, 102, 103):
+    for group, calls_in, calls_out in ((LEADGEN, 4, 5), (SALES, 3, 5), (ACCOUNTS, 2, 3)):
         for user in world.staff[group]:
-            _calls(world, user, day)
-    for user in world.staff[103]:
-        if world.won_clients and rng.random() < 0.35:
-            _upsell_lead(world, user, rng.choice(world.won_clients), _at(world, day))
-    for user in world.staff[104]:
+            _calls(world, user, day, rng.randint(1, calls_in), rng.randint(1, calls_out))
+    for user in world.staff[ACCOUNTS]:
+        if rng.random() < 0.35:
+            _upsell_lead(world, user, _at(world, day))
+    for user in world.staff[QUALITY]:
         for _ in range(rng.randint(2, 5)):
-            _task(
-                world,
-                user,
-                "contacts",
-                rng.choice(world.clients)["contact"] if world.clients else None,
-                _at(world, day),
-                done_rate=0.92,
-            )
+            _review(world, user, _at(world, day))
 
 
-def _client(world: _World, at: int) -> dict[str, Any]:
+def _client(world: _World, at: int) -> _Client:
+    """A returning won client (about one lead in six) or a new contact, sometimes with a company."""
     rng, state = world.rng, world.state
-    if world.won_clients and rng.random() < 0.15:
-        return rng.choice(world.won_clients)
+    if world.won and rng.random() < 0.15:
+        returning = [c for c in world.won[-300:] if c.won_at is not None and c.won_at < at]
+        if returning:
+            return rng.choice(returning)
     phone = f"+79{rng.randint(0, 999_999_999):09d}"
-    contact_id = state.next_id()
-    name = _feminine(rng.choice(FIRST), rng.choice(LAST))
+    name = rng.choice(world.names)
+    contact_id, company_id = state.next_id(), None
     contact = {
         "id": contact_id,
         "name": name,
@@ -307,88 +337,99 @@ def _client(world: _World, at: int) -> dict[str, Any]:
         "updated_by": 0,
         "created_at": at,
         "updated_at": at,
+        "closest_task_at": None,
         "is_deleted": False,
-        "account_id": 29085955,
-        "custom_fields_values": [
-            {
-                "field_id": 60001,
-                "field_name": "Телефон",
-                "field_code": "PHONE",
-                "field_type": "multitext",
-                "values": [{"value": phone, "enum_code": "WORK"}],
-            }
-        ],
+        "is_unsorted": False,
+        "account_id": ACCOUNT_ID,
+        "custom_fields_values": [_multitext(PHONE_FIELD, "Телефон", "PHONE", phone)],
+        "_embedded": {"tags": [], "companies": []},
     }
-    client: dict[str, Any] = {
-        "contact": contact_id,
-        "phone": phone,
-        "company": None,
-        "account_manager": None,
-    }
+    if rng.random() < 0.7:
+        email = f"client{contact_id}@example.org"
+        contact["custom_fields_values"].append(_multitext(EMAIL_FIELD, "Email", "EMAIL", email))
     if rng.random() < 0.4:
         company_id = state.next_id()
+        office = f"+7495{rng.randint(0, 9_999_999):07d}"
         state.add(
             "companies",
             {
-                **contact,
                 "id": company_id,
                 "name": f"ООО «{rng.choice(COMPANIES)}-{company_id % 1000}»",
+                "responsible_user_id": None,
+                "group_id": 0,
+                "created_by": 0,
+                "updated_by": 0,
+                "created_at": at,
+                "updated_at": at,
+                "closest_task_at": None,
+                "is_deleted": False,
+                "account_id": ACCOUNT_ID,
+                "custom_fields_values": [_multitext(PHONE_FIELD, "Телефон", "PHONE", office)],
+                "_embedded": {"tags": [], "contacts": [{"id": contact_id, "is_main": True}]},
             },
         )
-        client["company"] = company_id
+        contact["_embedded"]["companies"] = [{"id": company_id}]
     state.add("contacts", contact)
+    client = _Client(contact_id, phone, company_id)
     world.clients.append(client)
     return client
 
 
+def _multitext(fid: int, name: str, code: str, value: str) -> dict:
+    return {
+        "field_id": fid,
+        "field_name": name,
+        "field_code": code,
+        "field_type": "multitext",
+        "values": [{"value": value, "enum_id": fid * 10 + 1, "enum_code": "WORK"}],
+    }
+
+
+def _own(world: _World, client: _Client, user: int, at: int) -> None:
+    """Make `user` responsible for the client's cards, as amoCRM users do when taking a client."""
+    for kind, card_id in (("contacts", client.contact), ("companies", client.company)):
+        card = world.state.entities[kind].get(card_id or 0)
+        if card is not None and at >= card["updated_at"]:
+            card["responsible_user_id"], card["group_id"] = user, world.state.group_of(user)
+            card["updated_at"], card["updated_by"] = at, user
+
+
 def _new_lead(
-    world: _World, client: dict, user: int, pipeline: int, status: int, at: int, price: int
+    world: _World, client: _Client, user: int, pipeline: int, status: int, at: int, price: int
 ) -> dict:
     rng, state = world.rng, world.state
-    lead_id = state.next_id()
-    fields = (
-        []
-        if rng.random() < 0.15
-        else [
+    fields = None
+    if rng.random() > 0.15:
+        source = rng.randrange(len(SOURCES))
+        value = {"value": SOURCES[source], "enum_id": 80000 + source}
+        fields = [
             {
                 "field_id": SOURCE_FIELD,
                 "field_name": "Источник",
                 "field_code": None,
                 "field_type": "select",
-                "values": [{"value": rng.choice(SOURCES), "enum_id": 80000 + rng.randrange(4)}],
+                "values": [value],
             }
         ]
+    company = state.entities["companies"].get(client.company or 0)
+    contact = state.entities["contacts"][client.contact]
+    title = company["name"] if company else contact["name"]
+    creator = 0 if status == UNSORTED else user
+    lead = state.add_lead(
+        f"{title}: {rng.choice(SERVICES)}",
+        user,
+        pipeline,
+        status,
+        price,
+        by=creator,
+        at=at,
+        contact_id=client.contact,
+        company_id=client.company,
+        custom_fields_values=fields,
     )
-    embedded: dict[str, Any] = {
-        "tags": [],
-        "contacts": [{"id": client["contact"], "is_main": True}],
-        "companies": [{"id": client["company"]}] if client["company"] else [],
-    }
-    lead = state.add(
-        "leads",
-        {
-            "id": lead_id,
-            "name": f"Сделка #{lead_id}",
-            "price": price,
-            "responsible_user_id": user,
-            "group_id": 0,
-            "status_id": status,
-            "pipeline_id": pipeline,
-            "loss_reason_id": None,
-            "created_by": user,
-            "updated_by": user,
-            "created_at": at,
-            "updated_at": at,
-            "closed_at": None,
-            "closest_task_at": None,
-            "is_deleted": False,
-            "custom_fields_values": fields or None,
-            "score": None,
-            "account_id": 29085955,
-            "_embedded": embedded,
-        },
-    )
-    state.add_event("lead_added", "lead", lead_id, user, at=at)
+    if client.account_manager is None:
+        _own(world, client, user, at)
+    client.lead = (lead["id"], None)
     return lead
 
 
@@ -397,181 +438,259 @@ def _step(world: _World, lead: dict, status: int, by: int, at: int) -> bool:
     if at > world.now:
         return False
     author = 0 if world.rng.random() < 0.1 else by
-    world.state.move_lead(lead["id"], status, author, at=at)
+    reason = None
+    if status == LOST and world.rng.random() < 0.8:
+        reason = world.state.loss_reasons[world.rng.randrange(len(LOSS_REASONS))]["id"]
+    world.state.move_lead_status(lead["id"], status, author, at=at, loss_reason_id=reason)
     return True
 
 
+def _close(world: _World, client: _Client, lead: dict, at: int) -> None:
+    if client.lead and client.lead[0] == lead["id"]:
+        client.lead = (lead["id"], at)
+
+
 def _inbound_lead(world: _World, user: int, at: int) -> None:
+    """Leadgen → sales funnel of SPEC §1, with misses, returns to earlier stages and robots."""
     rng = world.rng
     if at > world.now:
         return
     client = _client(world, at)
     price = 0 if rng.random() < 0.05 else rng.randrange(20, 500) * 1000
-    lead = _new_lead(world, client, user, SALES_PIPELINE, FIRST_CONTACT, at, price)
-    _task(world, user, "leads", lead["id"], at, done_rate=0.85)
-    at = _later(world, at, 2, 40)
-    if rng.random() > 0.62:
-        if rng.random() < 0.6:
-            _step(world, lead, LOST, user, at)
+    repeat = client.won_at is not None
+    unsorted = rng.random() < 0.3
+    lead = _new_lead(
+        world, client, user, SALES_PIPELINE, UNSORTED if unsorted else FIRST_CONTACT, at, price
+    )
+    if unsorted:
+        at = _later(world, at, 0.1, 2)
+        if not _step(world, lead, FIRST_CONTACT, user, at):
+            return
+    _task(world, user, lead["id"], at, done_rate=0.85)
+    at = _later(world, at, 1, 16)
+    qualify = 0.6 + 0.1 * (user in world.senior) + 0.15 * repeat
+    if rng.random() > qualify:
+        if rng.random() < 0.6 and _step(world, lead, LOST, user, at):
+            _close(world, client, lead, at)
+            gone = _later(world, at, 8, 24)
+            if rng.random() < 0.03 and gone <= world.now:
+                world.state.delete_lead(lead["id"], user, at=gone)
         return
-    if not _step(world, lead, QUALIFIED, user, at) or not world.staff[102]:
+    at += 60
+    if not _step(world, lead, QUALIFIED, user, at - 60) or not world.staff[SALES] or at > world.now:
         return
-    seller = rng.choice(world.staff[102])
-    if at + 60 > world.now:
-        return
-    world.state.change_responsible(lead["id"], seller, user, at=at + 60)
-    _task(world, seller, "leads", lead["id"], at + 60, done_rate=0.8)
-    at = _later(world, at, 8, 100)
+    seller = rng.choice(world.staff[SALES])
+    world.state.change_responsible(lead["id"], seller, user, at=at)
+    _task(world, seller, lead["id"], at, done_rate=0.8)
+    at = _later(world, at, 4, 40)
     if rng.random() > 0.75 or not _step(world, lead, PROPOSAL, seller, at):
         return
     if rng.random() < 0.1:
-        at = _later(world, at, 2, 20)
+        at = _later(world, at, 1, 8)
         if not _step(world, lead, QUALIFIED, seller, at):
             return
-        at = _later(world, at, 2, 20)
+        at = _later(world, at, 1, 8)
         if not _step(world, lead, PROPOSAL, seller, at):
             return
-    _task(world, seller, "leads", lead["id"], at, done_rate=0.8)
-    at = _later(world, at, 16, 120)
+    _task(world, seller, lead["id"], at, done_rate=0.8)
+    at = _later(world, at, 8, 48)
     if rng.random() < 0.85 and _step(world, lead, NEGOTIATION, seller, at):
-        at = _later(world, at, 16, 200)
-    won = rng.random() < 0.45
-    if _step(world, lead, WON if won else LOST, seller, at) and won:
-        _won_client(world, client)
+        at = _later(world, at, 8, 80)
+    won = rng.random() < 0.35 + 0.15 * (seller in world.senior) + 0.15 * repeat
+    if _step(world, lead, WON if won else LOST, seller, at):
+        _close(world, client, lead, at)
+        if won:
+            _won_client(world, client, at)
 
 
-def _won_client(world: _World, client: dict) -> None:
-    if client["account_manager"] is None and world.staff[103]:
-        client["account_manager"] = world.rng.choice(world.staff[103])
-        for kind, key in (("contacts", "contact"), ("companies", "company")):
-            if client[key]:
-                world.state.entities[kind][client[key]]["responsible_user_id"] = client[
-                    "account_manager"
-                ]
-    if client not in world.won_clients:
-        world.won_clients.append(client)
+def _won_client(world: _World, client: _Client, at: int) -> None:
+    """The first win hands the client to an account manager; later wins make it a repeat client."""
+    if client.won_at is None:
+        client.won_at = at
+        world.won.append(client)
+    if client.account_manager is None and world.staff[ACCOUNTS]:
+        client.account_manager = world.rng.choice(world.staff[ACCOUNTS])
+        if at + 300 <= world.now:
+            _own(world, client, client.account_manager, at + 300)
 
 
-def _upsell_lead(world: _World, user: int, client: dict, at: int) -> None:
+def _upsell_lead(world: _World, user: int, at: int) -> None:
     rng = world.rng
     if at > world.now:
         return
-    owner = client["account_manager"] or user
+    mine = [c for c in world.won[-400:] if c.won_at and c.won_at < at and c.account_manager == user]
+    if not mine:
+        return
+    client = rng.choice(mine)
     lead = _new_lead(
-        world, client, owner, UPSELL_PIPELINE, UPSELL_TALK, at, rng.randrange(10, 200) * 1000
+        world, client, user, UPSELL_PIPELINE, UPSELL_TALK, at, rng.randrange(10, 200) * 1000
     )
-    _task(world, owner, "leads", lead["id"], at, done_rate=0.85)
-    at = _later(world, at, 8, 120)
-    if rng.random() < 0.7 and _step(world, lead, UPSELL_INVOICE, owner, at):
-        at = _later(world, at, 8, 120)
-        _step(world, lead, WON if rng.random() < 0.55 else LOST, owner, at)
+    _task(world, user, lead["id"], at, done_rate=0.85)
+    at = _later(world, at, 4, 48)
+    if rng.random() < 0.7 and _step(world, lead, UPSELL_INVOICE, user, at):
+        at = _later(world, at, 4, 48)
+        won = rng.random() < 0.55
+        if _step(world, lead, WON if won else LOST, user, at):
+            _close(world, client, lead, at)
+
+
+def _review(world: _World, user: int, at: int) -> None:
+    """Quality control: listen to a recent call of a lead and score it; nearly always done."""
+    recent = [c.lead[0] for c in world.clients[-60:] if c.lead]
+    if recent:
+        text = world.rng.choice(["Прослушать звонок", "Проверить сделку по регламенту"])
+        _task(world, user, world.rng.choice(recent), at, done_rate=0.92, text=text)
 
 
 def _task(
-    world: _World, user: int, entity_type: str, entity_id: int | None, at: int, done_rate: float
+    world: _World, user: int, lead_id: int, at: int, done_rate: float, text: str = ""
 ) -> None:
+    """A task with a deadline; most are done before it, some late, some never (overdue)."""
     rng, state = world.rng, world.state
-    if at > world.now or (entity_type == "leads" and rng.random() < 0.08):
+    if at > world.now or rng.random() < 0.08:
         return
-    deadline = _later(world, at, 4, 72)
-    task_id = state.next_id()
-    state.add(
-        "tasks",
-        {
-            "id": task_id,
-            "created_by": user,
-            "updated_by": user,
-            "created_at": at,
-            "updated_at": at,
-            "responsible_user_id": user,
-            "group_id": 0,
-            "entity_id": entity_id,
-            "entity_type": entity_type,
-            "duration": 0,
-            "is_completed": False,
-            "task_type_id": 1 if rng.random() < 0.8 else 2,
-            "text": "Связаться с клиентом" if entity_type == "leads" else "Прослушать звонок",
-            "result": {},
-            "complete_till": deadline,
-            "account_id": 29085955,
-        },
+    meeting = rng.random() < 0.2
+    span = rng.uniform(2, 27) * HOUR
+    task = state.add_task(
+        "leads",
+        lead_id,
+        user,
+        _after_work(at, span),
+        text or ("Встреча с клиентом" if meeting else "Связаться с клиентом"),
+        2 if meeting else 1,
+        at=at,
+        emit=False,
     )
     if rng.random() < done_rate:
-        late = rng.random() < 0.15
-        done = (
-            _later(world, deadline, 1, 30)
-            if late
-            else at + int((deadline - at) * rng.uniform(0.1, 0.95))
-        )
+        if rng.random() < 0.15:
+            done = _later(world, task["complete_till"], 0.5, 12)
+        else:
+            done = _after_work(at, span * rng.uniform(0.1, 0.95))
         if done <= world.now:
-            state.complete_task(task_id, user, at=done)
+            state.complete_task(task["id"], user, at=done, result="Сделано")
 
 
-def _calls(world: _World, user: int, day: int) -> None:
-    rng, state = world.rng, world.state
-    if not world.clients:
+def _calls(world: _World, user: int, day: int, incoming: int, outgoing: int) -> None:
+    """Calls of one manager's day: 10–20 % of incoming missed, most called back within hours."""
+    rng = world.rng
+    pool = world.clients[-250:]
+    if not pool:
         return
-    for _ in range(rng.randint(1, 3)):
-        client = rng.choice(world.clients[-200:])
-        at = _at(world, day)
+    for _ in range(incoming):
+        client, at = rng.choice(pool), _at(world, day)
         if at > world.now:
             continue
         missed = rng.random() < 0.15
-        status, duration = (rng.choice([6, 7]), 0) if missed else (4, rng.randint(30, 900))
-        contact = client["contact"]
-        state.add_call("contacts", contact, user, "in", client["phone"], duration, status, at)
+        if missed:
+            _call(world, client, user, "in", 0, rng.choice([6, 7]), at)
+        else:
+            _call(world, client, user, "in", rng.randint(30, 900), 4, at)
         if missed and rng.random() < 0.85:
-            back = _later(world, at, 0.05, 6 if rng.random() < 0.9 else 30)
+            back = _later(world, at, 0.1, 4 if rng.random() < 0.9 else 12)
             if back <= world.now:
-                state.add_call(
-                    "contacts", contact, user, "out", client["phone"], rng.randint(30, 600), 4, back
-                )
-    for _ in range(rng.randint(1, 4)):
-        client = rng.choice(world.clients[-300:])
-        at = _at(world, day)
+                _call(world, client, user, "out", rng.randint(30, 600), 4, back)
+    for _ in range(outgoing):
+        client, at = rng.choice(pool), _at(world, day)
         if at <= world.now:
             answered = rng.random() < 0.7
-            state.add_call(
-                "contacts",
-                client["contact"],
-                user,
-                "out",
-                client["phone"],
-                rng.randint(20, 900) if answered else 0,
-                4 if answered else rng.choice([3, 6, 7]),
-                at,
+            duration = rng.randint(20, 900) if answered else 0
+            _call(
+                world, client, user, "out", duration, 4 if answered else rng.choice([3, 6, 7]), at
             )
 
 
-def live_tick(state: AmoState, rng: random.Random) -> None:
-    """A little new activity for `--live`: a call, sometimes a stage move."""
-    users = [u for u, user in state.users.items() if user["rights"].get("group_id") in (101, 102)]
-    contacts = list(state.entities["contacts"].values())[-100:]
-    if not users or not contacts:
+def _call(
+    world: _World, client: _Client, user: int, direction: str, duration: int, status: int, at: int
+) -> None:
+    """Attach the call like amoCRM does: to the client's open lead if any, else to the contact."""
+    entity, entity_id = "contacts", client.contact
+    if client.lead is not None:
+        lead_id, closed_at = client.lead
+        created_at = world.state.entities["leads"][lead_id]["created_at"]
+        if created_at <= at and (closed_at is None or closed_at > at):
+            entity, entity_id = "leads", lead_id
+    world.state.add_call(entity, entity_id, user, direction, client.phone, duration, status, at)
+
+
+def live_tick(state: AmoState, now: int | random.Random | None = None) -> None:
+    """A little new activity at `now` for `--live`: calls, a stage move, a task, maybe a lead.
+
+    Works on any account (generated or loaded). The demo passes its own `random.Random` instead
+    of a time; then the activity is stamped with the emulator clock.
+    """
+    if isinstance(now, random.Random):
+        rng, at = now, state.now()
+    else:
+        at = state.now() if now is None else now
+        rng = random.Random(f"{at}:{len(state.events)}")
+    with state.lock:
+        _live_calls(state, rng, at)
+        _live_stage(state, rng, at)
+        _live_task(state, rng, at)
+
+
+def _live_calls(state: AmoState, rng: random.Random, at: int) -> None:
+    callers = [
+        uid
+        for uid, user in state.users.items()
+        if not (user.get("rights") or {}).get("is_admin") and state.group_of(uid) != QUALITY
+    ]
+    recent = list(state.entities["contacts"].values())[-200:]
+    phones = {c["id"]: phone for c in recent if (phone := _phone(c))}
+    if not callers or not phones:
         return
-    contact = rng.choice(contacts)
-    phone = contact["custom_fields_values"][0]["values"][0]["value"]
+    contact_id, user = rng.choice(sorted(phones)), rng.choice(callers)
+    phone = phones[contact_id]
     missed = rng.random() < 0.15
     state.add_call(
         "contacts",
-        contact["id"],
-        rng.choice(users),
+        contact_id,
+        user,
         "in",
         phone,
         0 if missed else rng.randint(30, 600),
         6 if missed else 4,
+        at,
     )
+    if missed or rng.random() < 0.5:
+        state.add_call("contacts", contact_id, user, "out", phone, rng.randint(20, 600), 4, at)
+
+
+def _phone(card: dict) -> str:
+    for field_value in card.get("custom_fields_values") or []:
+        if field_value.get("field_code") == "PHONE" and field_value.get("values"):
+            return str(field_value["values"][0].get("value") or "")
+    return ""
+
+
+def _live_stage(state: AmoState, rng: random.Random, at: int) -> None:
+    order = {
+        p["id"]: [
+            s["id"]
+            for s in sorted(p["_embedded"]["statuses"], key=lambda s: s["sort"])
+            if s["id"] not in (WON, LOST) and s.get("type") != 1
+        ]
+        for p in state.pipelines.values()
+    }
     open_leads = [
         lead
         for lead in list(state.entities["leads"].values())[-300:]
-        if lead["status_id"] in (FIRST_CONTACT, QUALIFIED, PROPOSAL, NEGOTIATION)
+        if not lead.get("is_deleted") and lead["status_id"] in order.get(lead["pipeline_id"], [])
     ]
-    if open_leads and rng.random() < 0.5:
-        lead = rng.choice(open_leads)
-        following = {
-            FIRST_CONTACT: QUALIFIED,
-            QUALIFIED: PROPOSAL,
-            PROPOSAL: NEGOTIATION,
-            NEGOTIATION: WON,
-        }[lead["status_id"]]
-        state.move_lead(lead["id"], following, lead["responsible_user_id"])
+    if not open_leads or rng.random() > 0.6:
+        return
+    lead = rng.choice(open_leads)
+    stages = order[lead["pipeline_id"]]
+    position = stages.index(lead["status_id"])
+    following = stages[position + 1] if position + 1 < len(stages) else rng.choice([WON, LOST])
+    state.move_lead_status(lead["id"], following, lead["responsible_user_id"], at=at)
+    state.add_task(
+        "leads", lead["id"], lead["responsible_user_id"], at + rng.randint(2, 48) * HOUR, at=at
+    )
+
+
+def _live_task(state: AmoState, rng: random.Random, at: int) -> None:
+    open_tasks = [t for t in list(state.entities["tasks"].values())[-500:] if not t["is_completed"]]
+    if open_tasks and rng.random() < 0.5:
+        task = rng.choice(open_tasks)
+        state.complete_task(task["id"], task["responsible_user_id"], at=at)
