@@ -19,11 +19,12 @@ from sheets_kpi.emulators.amocrm import (
     AmoServer,
     AmoState,
     Faults,
+    build_app,
     generate_agency,
     live_tick,
     serve,
 )
-from sheets_kpi.emulators.amocrm.generate import (
+from sheets_kpi.emulators.amocrm.structure import (
     ACCOUNTS,
     LEADGEN,
     QUALIFIED,
@@ -31,6 +32,7 @@ from sheets_kpi.emulators.amocrm.generate import (
     SALES_PIPELINE,
     UPSELL_PIPELINE,
 )
+from sheets_kpi.emulators.server import EmulatorServer
 from tests.conftest import NOW
 
 AUTH = {"Authorization": f"Bearer {DEMO_TOKEN}"}
@@ -123,6 +125,16 @@ def test_next_links_walk_across_the_250_boundary(count, sizes) -> None:
         assert walked == sizes
         # A full last page still carries `next`; the page after it is a 204 (AMOCRM_API.md §4.4).
         assert statuses[-1] == (204 if count % 250 == 0 else 200)
+    finally:
+        server.stop()
+
+
+def test_the_extra_next_link_can_be_switched_off() -> None:
+    server = EmulatorServer(build_app(leads_state(500), rps=10_000, next_on_full_page=False))
+    server.start()
+    try:
+        last = get(server, "/api/v4/leads", {"limit": 250, "page": 2}).json()
+        assert len(last["_embedded"]["leads"]) == 250 and "next" not in last["_links"]
     finally:
         server.stop()
 
@@ -614,6 +626,10 @@ def test_mutations_write_events_and_bump_updated_at() -> None:
         assert get(server, f"/api/v4/leads/{lead['id']}").status_code == 204
         deleted = get(server, "/api/v4/leads", {"with": "only_deleted", "filter[id]": lead["id"]})
         assert deleted.json()["_embedded"]["leads"][0]["is_deleted"] is True
+        state.restore_lead(lead["id"], user)
+        assert get(server, f"/api/v4/leads/{lead['id']}").json()["is_deleted"] is False
+        gone = {"filter[type][]": ["lead_deleted", "lead_restored"], "filter[entity]": "lead"}
+        assert len(ids(get(server, "/api/v4/events", gone), "events")) >= 2
         control(server, "reset", {})
         assert get(server, f"/api/v4/leads/{lead['id']}").json()["status_id"] == status
         assert state.now() != NOW + 3600
@@ -655,6 +671,13 @@ def test_post_calls_attach_by_phone_to_the_single_open_lead() -> None:
         assert len(body["errors"]) == 1
         note = state.notes["leads"][body["calls"][0]["id"]]
         assert note["note_type"] == "call_in" and note["params"]["duration"] == 30
+        url = f"{server.url}/api/v4/calls"
+        refused = requests.post(url, json=calls[1:], headers=AUTH, timeout=10)
+        assert refused.status_code == 400 and refused.json()["validation-errors"]
+        garbage = requests.post(url, data=b"{nope", headers=AUTH, timeout=10)
+        assert garbage.status_code == 400
+        typo = [{**calls[0], "duration": "long"}]
+        assert requests.post(url, json=typo, headers=AUTH, timeout=10).status_code == 400
     finally:
         server.stop()
 

@@ -49,9 +49,13 @@ def build_app(
     faults: Faults | None = None,
     retry_after: float | None = 1,
     block_after: int | None = None,
+    next_on_full_page: bool = True,
 ) -> App:
-    """The emulator as an `App`; `POST /_emulator/reset` returns to `state` as it is now."""
-    return AmoApp(state, rps=rps, faults=faults, retry_after=retry_after, block_after=block_after)
+    """The emulator as an `App`; `POST /_emulator/reset` returns to `state` as it is now.
+
+    `next_on_full_page=False` turns off amoCRM's habit of linking past a full last page.
+    """
+    return AmoApp(state, rps, faults, next_on_full_page, retry_after, block_after)
 
 
 class AmoServer(EmulatorServer):

@@ -9,48 +9,39 @@ driven by one `random.Random(seed)`, so a seed and a `now` always give the same 
 
 from __future__ import annotations
 
-import itertools
 import random
 import time
 from dataclasses import dataclass, field
 
 from sheets_kpi.emulators.amocrm.mutations import LOST, WON
 from sheets_kpi.emulators.amocrm.state import AmoState
-
-
-def _words(text: str) -> list[str]:
-    return text.split()
-
-
-MSK, DAY, HOUR = 3 * 3600, 86400, 3600
-ACCOUNT_ID = 29085955
-ADMIN = 1000
-#: Leads, contacts, companies, tasks and notes count from here, as in a long-lived account.
-FIRST_ENTITY_ID = 20_000_001
-SALES_PIPELINE, UPSELL_PIPELINE = 5001, 5002
-UNSORTED, FIRST_CONTACT, QUALIFIED, PROPOSAL, NEGOTIATION = 50011, 50012, 50013, 50014, 50015
-UPSELL_NEW, UPSELL_TALK, UPSELL_INVOICE = 50021, 50022, 50023
-SOURCE_FIELD, PHONE_FIELD, EMAIL_FIELD = 70001, 60001, 60002
-LEADGEN, SALES, ACCOUNTS, QUALITY = 101, 102, 103, 104
-DEPARTMENTS = [
-    (LEADGEN, "Лидогенерация", 0.35),
-    (SALES, "Продажи", 0.35),
-    (ACCOUNTS, "Аккаунт-менеджмент", 0.20),
-    (QUALITY, "Отдел качества", 0.10),
-]
-SOURCES = ["Сайт", "Входящий звонок", "Рекомендация", "Выставка", "Реклама"]
-SERVICES = ["Контекстная реклама", "SEO-продвижение", "SMM", "Разработка сайта", "Таргет"]
-LOSS_REASONS = ["Дорого", "Выбрали конкурента", "Нет бюджета", "Пропал клиент"]
-FEMALE = _words("Анна Мария Елена Ольга Дарья Юлия Ксения Светлана Алина Вера Ирина Наталья")
-MALE = _words("Иван Олег Павел Сергей Никита Артём Дмитрий Максим Егор Глеб Антон Роман")
-LAST = _words(
-    "Петров Смирнов Кузнецов Попов Соколов Лебедев Козлов Новиков Морозов Волков Зайцев "
-    "Павлов Семёнов Голубев Виноградов Богданов Орлов Никитин Фёдоров Михайлов"
+from sheets_kpi.emulators.amocrm.structure import (
+    ACCOUNT_ID,
+    ACCOUNTS,
+    COMPANIES,
+    EMAIL_FIELD,
+    FIRST_CONTACT,
+    FIRST_ENTITY_ID,
+    LEADGEN,
+    LOSS_REASONS,
+    NEGOTIATION,
+    PHONE_FIELD,
+    PROPOSAL,
+    QUALIFIED,
+    QUALITY,
+    SALES,
+    SALES_PIPELINE,
+    SERVICES,
+    SOURCE_FIELD,
+    SOURCES,
+    UNSORTED,
+    UPSELL_INVOICE,
+    UPSELL_PIPELINE,
+    UPSELL_TALK,
+    Staff,
+    build,
 )
-COMPANIES = _words(
-    "Вектор Альфа-Строй Север ТехноПарк Горизонт Меридиан Орбита Сфера Капитал Прогресс "
-    "Восход Лидер Гранит Импульс Атлант Феникс Ресурс Омега Диалог Палитра"
-)
+from sheets_kpi.emulators.amocrm.workhours import DAY, HOUR, MSK, after_work, weekday
 
 
 @dataclass
@@ -69,11 +60,9 @@ class _World:
     rng: random.Random
     now: int
     state: AmoState
-    staff: dict[int, list[int]] = field(default_factory=dict)
-    senior: set[int] = field(default_factory=set)
+    staff: Staff
     clients: list[_Client] = field(default_factory=list)
     won: list[_Client] = field(default_factory=list)
-    names: list[str] = field(default_factory=list)
 
 
 def generate_agency(
@@ -82,185 +71,15 @@ def generate_agency(
     """An account with `managers` people and `months` months of activity ending at `now`."""
     now = int(time.time()) if now is None else now
     rng = random.Random(seed)
-    world = _World(rng, now, AmoState(first_id=FIRST_ENTITY_ID), names=_people(rng))
-    _structure(world, max(1, managers))
+    state = AmoState(first_id=FIRST_ENTITY_ID)
+    world = _World(rng, now, state, build(state, rng, now, max(1, managers)))
     start = now - months * 30 * DAY
     day = start - (start + MSK) % DAY
     while day < now:
-        if _weekday(day) < 5:
+        if weekday(day) < 5:
             _business_day(world, day)
         day += DAY
-    world.state.events.sort(key=lambda e: e["id"])
-    return world.state
-
-
-def _weekday(day_start: int) -> int:
-    return ((day_start + MSK) // DAY + 3) % 7
-
-
-def _people(rng: random.Random) -> list[str]:
-    """Distinct full names, so a roster never has two managers with the same name."""
-    names = [f"{first} {last}а" for first, last in itertools.product(FEMALE, LAST)]
-    names += [f"{first} {last}" for first, last in itertools.product(MALE, LAST)]
-    rng.shuffle(names)
-    return names
-
-
-def _split(managers: int) -> list[int]:
-    """Headcount per department: 35/35/20/10 %, at least one each from four people on."""
-    if managers < 4:
-        return [max(1, managers - 1), 1 if managers > 1 else 0, 0, 0]
-    counts = [max(1, round(managers * share)) for _, _, share in DEPARTMENTS]
-    while sum(counts) > managers:
-        counts[counts.index(max(counts))] -= 1
-    counts[0] += managers - sum(counts)
-    return counts
-
-
-def _structure(world: _World, managers: int) -> None:
-    state = world.state
-    state.account = {
-        "id": ACCOUNT_ID,
-        "name": "Агентство «Пример»",
-        "subdomain": "example",
-        "created_at": world.now - 900 * DAY,
-        "created_by": ADMIN,
-        "updated_at": world.now - 30 * DAY,
-        "updated_by": ADMIN,
-        "current_user_id": ADMIN,
-        "country": "RU",
-        "currency": "RUB",
-        "currency_symbol": "₽",
-        "customers_mode": "disabled",
-        "is_unsorted_on": True,
-        "is_loss_reason_enabled": True,
-        "is_helpbot_enabled": False,
-        "is_technical_account": False,
-        "contact_name_display_order": 1,
-    }
-    state.groups = [{"id": 0, "name": "Отдел продаж", "uuid": None}] + [
-        {"id": gid, "name": name, "uuid": None} for gid, name, _ in DEPARTMENTS
-    ]
-    state.users[ADMIN] = _user(ADMIN, "Администратор", 0, True, "master")
-    user_ids = itertools.count(ADMIN + 1)
-    for (gid, _, _), count in zip(DEPARTMENTS, _split(managers), strict=True):
-        world.staff[gid] = []
-        for index in range(count):
-            uid = next(user_ids)
-            senior = index % 3 != 1 and world.rng.random() > 0.2
-            name = world.names[uid % len(world.names)]
-            state.users[uid] = _user(uid, name, gid, False, "master" if senior else "newbie")
-            world.staff[gid].append(uid)
-            if senior:
-                world.senior.add(uid)
-    state.pipelines = {
-        SALES_PIPELINE: _pipeline(
-            SALES_PIPELINE,
-            "Продажи",
-            [
-                (UNSORTED, "Неразобранное", 1),
-                (FIRST_CONTACT, "Первичный контакт", 0),
-                (QUALIFIED, "Квалифицирован", 0),
-                (PROPOSAL, "КП отправлено", 0),
-                (NEGOTIATION, "Переговоры", 0),
-            ],
-        ),
-        UPSELL_PIPELINE: _pipeline(
-            UPSELL_PIPELINE,
-            "Допродажи",
-            [
-                (UPSELL_NEW, "Новая заявка", 1),
-                (UPSELL_TALK, "Обсуждение", 0),
-                (UPSELL_INVOICE, "Счёт выставлен", 0),
-            ],
-        ),
-    }
-    enums = [{"id": 80000 + i, "value": v, "sort": 10 * i} for i, v in enumerate(SOURCES)]
-    state.custom_fields = {
-        "leads": [_field(SOURCE_FIELD, "Источник", None, "select", "leads", enums)],
-        "contacts": [
-            _field(PHONE_FIELD, "Телефон", "PHONE", "multitext", "contacts", []),
-            _field(EMAIL_FIELD, "Email", "EMAIL", "multitext", "contacts", []),
-        ],
-        "companies": [_field(PHONE_FIELD, "Телефон", "PHONE", "multitext", "companies", [])],
-    }
-    state.loss_reasons = [
-        {"id": 90001 + i, "name": name, "sort": 10 * i, "created_at": world.now - 900 * DAY}
-        for i, name in enumerate(LOSS_REASONS)
-    ]
-
-
-def _field(fid: int, name: str, code: str | None, kind: str, entity: str, enums: list) -> dict:
-    return {
-        "id": fid,
-        "name": name,
-        "code": code,
-        "sort": 10,
-        "type": kind,
-        "entity_type": entity,
-        "is_predefined": code is not None,
-        "is_deletable": code is None,
-        "is_api_only": False,
-        "enums": enums or None,
-        "group_id": None,
-        "required_statuses": [],
-    }
-
-
-def _user(uid: int, name: str, group: int, admin: bool, rank: str) -> dict:
-    scope = "A" if admin else "G"
-    entity = {"view": scope, "edit": scope, "add": "A", "delete": "A" if admin else "D"}
-    return {
-        "id": uid,
-        "name": name,
-        "email": f"user{uid}@example.com",
-        "lang": "ru",
-        "rank": rank,
-        "rights": {
-            "leads": {**entity, "export": "A" if admin else "D"},
-            "contacts": {**entity, "export": "A" if admin else "D"},
-            "companies": {**entity, "export": "A" if admin else "D"},
-            "tasks": {"edit": scope, "delete": "A" if admin else "D"},
-            "mail_access": True,
-            "catalog_access": admin,
-            "status_rights": [],
-            "is_admin": admin,
-            "is_free": False,
-            "is_active": True,
-            "group_id": group,
-            "role_id": None,
-        },
-    }
-
-
-def _pipeline(pid: int, name: str, statuses: list[tuple[int, str, int]]) -> dict:
-    rows = [*statuses, (WON, "Успешно реализовано", 0), (LOST, "Закрыто и не реализовано", 0)]
-    colors = ["#c1c1c1", "#99ccff", "#ffff99", "#ffcc66", "#ff8f92", "#CCFF66", "#D5D8DB"]
-    colors = colors[: len(statuses)] + colors[-2:]
-    return {
-        "id": pid,
-        "name": name,
-        "sort": 1 if pid == SALES_PIPELINE else 2,
-        "is_main": pid == SALES_PIPELINE,
-        "is_unsorted_on": True,
-        "is_archive": False,
-        "account_id": ACCOUNT_ID,
-        "_embedded": {
-            "statuses": [
-                {
-                    "id": sid,
-                    "name": sname,
-                    "sort": 10000 if sid == WON else 11000 if sid == LOST else 10 * (i + 1),
-                    "is_editable": kind == 0 and sid not in (WON, LOST),
-                    "pipeline_id": pid,
-                    "color": colors[i],
-                    "type": kind,
-                    "account_id": ACCOUNT_ID,
-                }
-                for i, (sid, sname, kind) in enumerate(rows)
-            ]
-        },
-    }
+    return state
 
 
 def _at(world: _World, day: int) -> int:
@@ -271,47 +90,21 @@ def _at(world: _World, day: int) -> int:
 
 def _later(world: _World, at: int, min_hours: float, max_hours: float) -> int:
     """`at` plus a random amount of *working* time: people act in office hours only."""
-    return _after_work(at, world.rng.uniform(min_hours, max_hours) * HOUR)
-
-
-def _after_work(at: int, seconds: float) -> int:
-    """Spend `seconds` of working time (Mon–Fri 9–13 and 14–19 Moscow) from `at` on."""
-    moment = _opening(at)
-    while True:
-        local = (moment + MSK) % DAY
-        room = (13 * HOUR if local < 13 * HOUR else 19 * HOUR) - local
-        if seconds <= room:
-            return moment + int(seconds)
-        seconds -= room
-        moment = _opening(moment + room)
-
-
-def _opening(moment: int) -> int:
-    """The first working instant at or after `moment`."""
-    day = moment - (moment + MSK) % DAY
-    local = moment - day
-    if _weekday(day) >= 5 or local >= 19 * HOUR:
-        day += DAY
-        while _weekday(day) >= 5:
-            day += DAY
-        return day + 9 * HOUR
-    if local < 9 * HOUR:
-        return day + 9 * HOUR
-    return day + 14 * HOUR if 13 * HOUR <= local < 14 * HOUR else moment
+    return after_work(at, world.rng.uniform(min_hours, max_hours) * HOUR)
 
 
 def _business_day(world: _World, day: int) -> None:
     rng = world.rng
-    for user in world.staff[LEADGEN]:
+    for user in world.staff.by_group[LEADGEN]:
         for _ in range(rng.randint(1, 4)):
             _inbound_lead(world, user, _at(world, day))
     for group, calls_in, calls_out in ((LEADGEN, 4, 5), (SALES, 3, 5), (ACCOUNTS, 2, 3)):
-        for user in world.staff[group]:
+        for user in world.staff.by_group[group]:
             _calls(world, user, day, rng.randint(1, calls_in), rng.randint(1, calls_out))
-    for user in world.staff[ACCOUNTS]:
+    for user in world.staff.by_group[ACCOUNTS]:
         if rng.random() < 0.35:
             _upsell_lead(world, user, _at(world, day))
-    for user in world.staff[QUALITY]:
+    for user in world.staff.by_group[QUALITY]:
         for _ in range(rng.randint(2, 5)):
             _review(world, user, _at(world, day))
 
@@ -324,7 +117,7 @@ def _client(world: _World, at: int) -> _Client:
         if returning:
             return rng.choice(returning)
     phone = f"+79{rng.randint(0, 999_999_999):09d}"
-    name = rng.choice(world.names)
+    name = rng.choice(world.staff.names)
     contact_id, company_id = state.next_id(), None
     contact = {
         "id": contact_id,
@@ -468,7 +261,7 @@ def _inbound_lead(world: _World, user: int, at: int) -> None:
             return
     _task(world, user, lead["id"], at, done_rate=0.85)
     at = _later(world, at, 1, 16)
-    qualify = 0.6 + 0.1 * (user in world.senior) + 0.15 * repeat
+    qualify = 0.6 + 0.1 * (user in world.staff.senior) + 0.15 * repeat
     if rng.random() > qualify:
         if rng.random() < 0.6 and _step(world, lead, LOST, user, at):
             _close(world, client, lead, at)
@@ -477,9 +270,13 @@ def _inbound_lead(world: _World, user: int, at: int) -> None:
                 world.state.delete_lead(lead["id"], user, at=gone)
         return
     at += 60
-    if not _step(world, lead, QUALIFIED, user, at - 60) or not world.staff[SALES] or at > world.now:
+    if (
+        not _step(world, lead, QUALIFIED, user, at - 60)
+        or not world.staff.by_group[SALES]
+        or at > world.now
+    ):
         return
-    seller = rng.choice(world.staff[SALES])
+    seller = rng.choice(world.staff.by_group[SALES])
     world.state.change_responsible(lead["id"], seller, user, at=at)
     _task(world, seller, lead["id"], at, done_rate=0.8)
     at = _later(world, at, 4, 40)
@@ -496,7 +293,7 @@ def _inbound_lead(world: _World, user: int, at: int) -> None:
     at = _later(world, at, 8, 48)
     if rng.random() < 0.85 and _step(world, lead, NEGOTIATION, seller, at):
         at = _later(world, at, 8, 80)
-    won = rng.random() < 0.35 + 0.15 * (seller in world.senior) + 0.15 * repeat
+    won = rng.random() < 0.35 + 0.15 * (seller in world.staff.senior) + 0.15 * repeat
     if _step(world, lead, WON if won else LOST, seller, at):
         _close(world, client, lead, at)
         if won:
@@ -508,8 +305,8 @@ def _won_client(world: _World, client: _Client, at: int) -> None:
     if client.won_at is None:
         client.won_at = at
         world.won.append(client)
-    if client.account_manager is None and world.staff[ACCOUNTS]:
-        client.account_manager = world.rng.choice(world.staff[ACCOUNTS])
+    if client.account_manager is None and world.staff.by_group[ACCOUNTS]:
+        client.account_manager = world.rng.choice(world.staff.by_group[ACCOUNTS])
         if at + 300 <= world.now:
             _own(world, client, client.account_manager, at + 300)
 
@@ -555,7 +352,7 @@ def _task(
         "leads",
         lead_id,
         user,
-        _after_work(at, span),
+        after_work(at, span),
         text or ("Встреча с клиентом" if meeting else "Связаться с клиентом"),
         2 if meeting else 1,
         at=at,
@@ -565,7 +362,7 @@ def _task(
         if rng.random() < 0.15:
             done = _later(world, task["complete_till"], 0.5, 12)
         else:
-            done = _after_work(at, span * rng.uniform(0.1, 0.95))
+            done = after_work(at, span * rng.uniform(0.1, 0.95))
         if done <= world.now:
             state.complete_task(task["id"], user, at=done, result="Сделано")
 

@@ -159,7 +159,10 @@ class Api:
         return dictionary(request, "events_types", items)
 
     def calls(self, request: Request, token: str) -> Response:
-        body = request.json()
+        try:
+            body = request.json()
+        except ValueError:
+            body = None
         if not isinstance(body, list) or not body:
             return problem(400, "Bad Request", "the body must be a non-empty array of calls")
         by = self.state.tokens.owners.get(token, self.state.account.get("current_user_id", 0))

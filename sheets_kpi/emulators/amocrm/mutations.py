@@ -331,12 +331,11 @@ class Mutations:
         added, errors = [], []
         with self.lock:
             for index, call in enumerate(calls):
+                call = call if isinstance(call, dict) else {}
                 request_id = str(call.get("request_id", index))
-                missing = [k for k in ("direction", "duration", "source", "phone") if k not in call]
-                target = None if missing else self._call_target(str(call["phone"]))
+                problem, target = self._check_call(call)
                 if target is None:
-                    detail = f"missing {', '.join(missing)}" if missing else "no entity with phone"
-                    errors.append({"request_id": request_id, "detail": detail})
+                    errors.append({"request_id": request_id, "detail": problem})
                     continue
                 user = int(call.get("responsible_user_id") or call.get("created_by") or by)
                 note = self.add_call(
@@ -347,7 +346,7 @@ class Mutations:
                     str(call["phone"]),
                     int(call["duration"]),
                     int(call.get("call_status") or 4),
-                    at=call.get("created_at"),
+                    at=int(call["created_at"]) if call.get("created_at") else None,
                     source=str(call["source"]),
                 )
                 added.append(
@@ -360,6 +359,27 @@ class Mutations:
                     }
                 )
         return added, errors
+
+    def _check_call(self, call: Item) -> tuple[str, tuple[str, int] | None]:
+        """(why not, None) for a call amoCRM would refuse, else ("", where it goes)."""
+        missing = [k for k in ("direction", "duration", "source", "phone") if k not in call]
+        if missing:
+            return f"missing {', '.join(missing)}", None
+        try:
+            for key in (
+                "duration",
+                "call_status",
+                "created_at",
+                "responsible_user_id",
+                "created_by",
+            ):
+                int(call.get(key) or 0)
+        except (TypeError, ValueError):
+            return f"{key} must be an integer", None
+        if call["direction"] not in ("inbound", "outbound"):
+            return "direction must be inbound or outbound", None
+        target = self._call_target(str(call["phone"]))
+        return ("", target) if target else ("no contact or company with this phone", None)
 
     def _call_target(self, phone: str) -> tuple[str, int] | None:
         """A single active lead of the caller's card wins; else the card itself; else nothing."""

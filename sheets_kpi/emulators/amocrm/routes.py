@@ -76,10 +76,6 @@ class AmoApp:
         self._initial_faults = self.faults.describe()
         self.state.checkpoint()
 
-    @property
-    def rps(self) -> float:
-        return self.limiter.rps
-
     def __call__(self, request: Request) -> Response:
         try:
             response = self._handle(request)
@@ -167,7 +163,8 @@ class AmoApp:
             body = request.json() if request.body else {}
             if not isinstance(body, dict):
                 raise ValueError("the body must be a JSON object")
-            return self._control_action(request.method, request.path, body)
+            with self.state.lock:
+                return self._control_action(request.method, request.path, body)
         except (ValueError, TypeError) as err:
             return json_response(400, {"error": str(err)}, "application/json")
 
