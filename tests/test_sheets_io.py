@@ -167,7 +167,7 @@ def test_retries_stop(emulator, monkeypatch) -> None:
     gateway.metadata()
     with pytest.raises(SheetsError, match="quota exhausted"):
         gateway.metadata(fresh=True)
-    assert gateway.counts() == (1 + CountingHTTPClient.max_attempts, 0)
+    assert gateway.counts() == (1 + gateway.http.max_attempts, 0)
 
 
 def test_missing_spreadsheet_says_what_to_check(emulator) -> None:

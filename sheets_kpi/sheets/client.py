@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import random
@@ -11,6 +12,7 @@ from typing import Any
 
 import gspread
 import requests
+from google.auth.exceptions import RefreshError, TransportError
 from gspread.exceptions import APIError
 
 from sheets_kpi.config import GoogleConfig
@@ -21,6 +23,8 @@ log = logging.getLogger(__name__)
 SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
 GOOGLE_HOSTS = ("https://sheets.googleapis.com", "https://www.googleapis.com")
 RETRY_CODES = frozenset({408, 429, 500, 502, 503, 504})
+#: Sheets quotas refill every minute; a longer Retry-After would stall the cycle.
+MAX_RETRY_AFTER = 120.0
 
 
 class EndpointSession(requests.Session):
@@ -43,22 +47,35 @@ class CountingHTTPClient(gspread.HTTPClient):
     """gspread's HTTP client with bounded, jittered retries and read/write request counts.
 
     gspread 6.2.1's BackOffHTTPClient never stops retrying; this one gives up after
-    `max_attempts` and honours Retry-After.
+    `max_attempts`, sleeps a random time up to `base * 2**attempt` (at most `cap` seconds) or what
+    Retry-After says (at most MAX_RETRY_AFTER), and retries a dropped connection only for reads
+    (a write may have been applied). Every attempt counts as a request: quota sees them all.
     """
 
-    max_attempts = 5
-    base_seconds = 1.0
-    cap_seconds = 32.0
     sleep = staticmethod(time.sleep)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        auth: Any,
+        session: requests.Session | None = None,
+        *,
+        max_attempts: int = 5,
+        base_seconds: float = 1.0,
+        cap_seconds: float = 32.0,
+    ) -> None:
+        super().__init__(auth, session)
+        self.max_attempts, self.base_seconds, self.cap_seconds = (
+            max_attempts,
+            base_seconds,
+            cap_seconds,
+        )
         self.reads = 0
         self.writes = 0
 
     def request(self, method: str, endpoint: str, *args: Any, **kwargs: Any):  # type: ignore[override]
+        reading = method.upper() == "GET"
         for attempt in range(1, self.max_attempts + 1):
-            if method.upper() == "GET":
+            if reading:
                 self.reads += 1
             else:
                 self.writes += 1
@@ -68,28 +85,61 @@ class CountingHTTPClient(gspread.HTTPClient):
                 code = err.code if isinstance(err.code, int) else -1
                 if code not in RETRY_CODES or attempt == self.max_attempts:
                     raise
-                delay = _retry_after(err.response) or random.uniform(
-                    self.base_seconds, min(self.cap_seconds, self.base_seconds * 2**attempt)
-                )
-                log.warning("Google Sheets HTTP %s; retry %d in %.1f s", code, attempt, delay)
-                self.sleep(delay)
+                delay = _retry_after(err.response)
+                reason = f"HTTP {code}"
+            except (requests.ConnectionError, requests.Timeout) as err:
+                if not reading or attempt == self.max_attempts:
+                    raise
+                delay, reason = None, type(err).__name__
+            except RefreshError as err:
+                raise SheetsError(
+                    f"Google rejected the service-account key ({err}): the key may have been "
+                    "deleted or the account disabled; create a new JSON key and point "
+                    "google.credentials at it"
+                ) from err
+            except TransportError as err:
+                raise SheetsError(f"cannot reach Google to sign in ({err})") from err
+            if delay is None:
+                delay = random.uniform(0, min(self.cap_seconds, self.base_seconds * 2**attempt))
+            log.warning("Google Sheets %s; retry %d in %.1f s", reason, attempt, delay)
+            self.sleep(delay)
         raise AssertionError("unreachable")
 
 
 def _retry_after(response: requests.Response) -> float | None:
     value = response.headers.get("Retry-After", "")
-    return float(value) if value.replace(".", "", 1).isdigit() else None
+    if not value.replace(".", "", 1).isdigit():
+        return None
+    return min(float(value), MAX_RETRY_AFTER)
 
 
-def make_client(google: GoogleConfig) -> gspread.Client:
-    """An emulator client when `google.endpoint` is set, else service-account credentials."""
+def make_client(
+    google: GoogleConfig,
+    *,
+    max_attempts: int = 5,
+    base_seconds: float = 1.0,
+    cap_seconds: float = 32.0,
+) -> gspread.Client:
+    """An emulator client when `google.endpoint` is set, else service-account credentials.
+
+    The client's `http_client` is a CountingHTTPClient (retries, `reads`/`writes` counters).
+    """
+    http_client = functools.partial(
+        CountingHTTPClient,
+        max_attempts=max_attempts,
+        base_seconds=base_seconds,
+        cap_seconds=cap_seconds,
+    )
     if google.endpoint:
         client = gspread.Client(
-            auth=None, session=EndpointSession(google.endpoint), http_client=CountingHTTPClient
+            auth=None,
+            session=EndpointSession(google.endpoint),
+            http_client=http_client,  # type: ignore[arg-type]
         )
     else:
         client = gspread.Client(
-            auth=_credentials(Path(google.credentials)), http_client=CountingHTTPClient
+            auth=_credentials(Path(google.credentials)),
+            http_client=http_client,  # type: ignore[arg-type]
         )
     client.set_timeout((10, 120))
     return client
@@ -98,15 +148,20 @@ def make_client(google: GoogleConfig) -> gspread.Client:
 def _credentials(path: Path) -> Any:
     from google.oauth2.service_account import Credentials
 
-    if not path.exists():
+    if not path.is_file():
         raise SheetsError(
-            f"{path} does not exist: create a service-account JSON key (README, Real setup "
-            "step 2), save it there, and share the spreadsheet with its client_email"
+            f"google.credentials: {path} does not exist. Create a service account (Google Cloud "
+            "console → IAM & Admin → Service accounts → Create; enable the Google Sheets API), "
+            "add a JSON key (Keys → Add key → JSON), save it as this file, and share the "
+            "spreadsheet with the key's client_email as Editor"
         )
     try:
         return Credentials.from_service_account_file(str(path), scopes=SCOPES)
-    except (ValueError, KeyError) as err:
-        raise SheetsError(f"{path} is not a usable service-account key ({err})") from err
+    except (OSError, ValueError, KeyError) as err:
+        raise SheetsError(
+            f"google.credentials: {path} is not a service-account JSON key ({err}); download "
+            "a new one (Service accounts → Keys → Add key → JSON)"
+        ) from err
 
 
 def service_account_email(google: GoogleConfig) -> str:

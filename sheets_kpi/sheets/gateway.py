@@ -31,7 +31,8 @@ class SheetsGateway:
         self.google = google
         self.client = client or make_client(google)
         self.http: CountingHTTPClient = self.client.http_client
-        self.editors = [e for e in [service_account_email(google), *google.supervisors] if e]
+        self.service_account = service_account_email(google)
+        self.editors = [e for e in [self.service_account, *google.supervisors] if e]
         self._metadata: dict[str, dict[str, Any]] = {}
 
     def counts(self) -> tuple[int, int]:
@@ -144,7 +145,7 @@ class SheetsGateway:
         try:
             response = method(*args, **kwargs)
         except APIError as err:
-            raise SheetsError(_explain(err, spreadsheet_id, self.editors)) from err
+            raise SheetsError(_explain(err, spreadsheet_id, self.service_account)) from err
         except requests.RequestException as err:
             raise SheetsError(
                 f"cannot reach Google Sheets ({err}); the next cycle retries"
@@ -152,7 +153,7 @@ class SheetsGateway:
         return response.json() if hasattr(response, "json") else response
 
 
-def _explain(err: APIError, spreadsheet_id: str, editors: list[str]) -> str:
+def _explain(err: APIError, spreadsheet_id: str, service_account: str) -> str:
     code = err.code
     if code == 404:
         return (
@@ -160,8 +161,13 @@ def _explain(err: APIError, spreadsheet_id: str, editors: list[str]) -> str:
             "(the id is the part of the URL after /d/)"
         )
     if code == 403:
-        who = editors[0] if editors else "the service account's client_email"
+        who = service_account or "the client_email of the service-account key"
         return f"no access to spreadsheet {spreadsheet_id!r}: share it as Editor with {who}"
+    if code == 401:
+        return (
+            "Google Sheets did not accept the credentials: check that google.credentials is a "
+            "current service-account key and that the Google Sheets API is enabled"
+        )
     if code == 429:
         return "Google Sheets quota exhausted after retries; the next cycle writes again"
     return f"Google Sheets answered HTTP {code}: {err.error.get('message', err)}"

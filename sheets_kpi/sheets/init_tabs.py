@@ -16,14 +16,26 @@ from sheets_kpi.config import Config
 from sheets_kpi.sheets import parse
 from sheets_kpi.sheets.gateway import SheetsGateway
 from sheets_kpi.sheets.inputs import TABS, InputTab, find_title
-from sheets_kpi.sheets.layout import cell, sheet_id_for
+from sheets_kpi.sheets.layout import cell, locale_free, sheet_id_for
+from sheets_kpi.sheets.parse import ParseError
 
 EXAMPLES = {
-    "plans": ["# 2026-11", "", "sales", "sales_rub", 1500000],
-    "scores": ["# 2026-11-03", "Иван Петров", "call_quality", 85, "", "пример"],
-    "violations": ["# 2026-11-03", "Иван Петров", "control", "", "пример"],
-    "appeals": ["# 2026-11-04", "Иван Петров", "", "pending"],
+    "ru": {
+        "roster": ["# 123456", "Иван Петров", "sales", "junior", "ivan@example.com", "", "да", ""],
+        "plans": ["# 2026-11", "", "sales", "sales_rub", 1500000],
+        "scores": ["# 2026-11-03", "Иван Петров", "call_quality", 85, "", "пример"],
+        "violations": ["# 2026-11-03", "Иван Петров", "control", "", "пример"],
+        "appeals": ["# 2026-11-04", "Иван Петров", "", "pending"],
+    },
+    "en": {
+        "roster": ["# 123456", "John Smith", "sales", "junior", "john@example.com", "", "yes", ""],
+        "plans": ["# 2026-11", "", "sales", "sales_rub", 1500000],
+        "scores": ["# 2026-11-03", "John Smith", "call_quality", 85, "", "example"],
+        "violations": ["# 2026-11-03", "John Smith", "control", "", "example"],
+        "appeals": ["# 2026-11-04", "John Smith", "", "pending"],
+    },
 }
+YES_NO = {"ru": ("да", "нет"), "en": ("yes", "no")}
 
 
 @dataclass
@@ -31,75 +43,93 @@ class InitReport:
     created: list[str] = field(default_factory=list)
     columns_added: dict[str, list[str]] = field(default_factory=dict)
     managers_added: int = 0
+    #: Active amoCRM users left out because their group is no configured department.
+    users_skipped: list[str] = field(default_factory=list)
     requests: int = 0
 
 
-def roster_rows(users: pd.DataFrame, config: Config) -> list[dict[str, Any]]:
-    """amoCRM users whose group is a configured department, as roster rows."""
+def roster_rows(
+    users: pd.DataFrame, config: Config, skipped: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """amoCRM users whose group is a configured department, as roster rows.
+
+    Seniority from the amoCRM rank: master → senior, newbie and candidate → junior.
+    """
     departments = {}
     for dept in config.departments:
         for spelling in (dept.id, dept.title, dept.title_en):
             if spelling:
                 departments[parse.normalise(spelling)] = dept.id
+    yes, no = YES_NO.get(config.locale, YES_NO["ru"])
     rows = []
     for user in users.itertuples():
         department = departments.get(parse.normalise(user.group_name))
-        if department:
-            rows.append(
-                {
-                    "amo_user_id": int(user.user_id),
-                    "name": user.name,
-                    "department": department,
-                    "seniority": "senior" if user.rank == "master" else "junior",
-                    "email": user.email or "",
-                    "personal_spreadsheet": "",
-                    "active": "да" if user.is_active else "нет",
-                    "bonus_base": "",
-                }
-            )
+        if not department:
+            if skipped is not None and user.is_active:
+                skipped.append(str(user.name))
+            continue
+        rows.append(
+            {
+                "amo_user_id": int(user.user_id),
+                "name": user.name,
+                "department": department,
+                "seniority": "senior" if user.rank == "master" else "junior",
+                "email": user.email or "",
+                "personal_spreadsheet": "",
+                "active": yes if user.is_active else no,
+                "bonus_base": "",
+            }
+        )
     return rows
 
 
 def init_inputs(gateway: SheetsGateway, config: Config, users: pd.DataFrame) -> InitReport:
+    """Two reads (metadata, one batchGet) and at most one batchUpdate; none when up to date."""
     report = InitReport()
     metadata = gateway.metadata(fresh=True)
     sheets = {s["properties"]["title"]: s for s in metadata["sheets"]}
     taken = {s["properties"]["sheetId"] for s in sheets.values()}
     grids = gateway.read_grids()
+    people = roster_rows(users, config, report.users_skipped)
     requests: list[dict[str, Any]] = []
     for spec in TABS:
         title = find_title(spec, list(sheets))
         headers = _headers(spec, config.locale)
-        if title is None:
-            title = spec.title(config.locale)
-            sheet_id = sheet_id_for(title, taken)
-            taken.add(sheet_id)
-            body = (
-                [[row[c.key] for c in spec.columns] for row in roster_rows(users, config)]
-                if spec.key == "roster"
-                else [EXAMPLES.get(spec.key, [])]
-            )
-            requests += _create(spec, title, sheet_id, headers, body, config)
-            report.created.append(title)
-            report.managers_added += len(body) if spec.key == "roster" else 0
+        grid = grids.get(spec.key, []) if title else []
+        if not grid:  # a new tab, or one that exists but is still empty
+            body = [[r[c.key] for c in spec.columns] for r in people if spec.key == "roster"]
+            if not body:
+                body = [EXAMPLES.get(config.locale, EXAMPLES["ru"])[spec.key]]
+            if title is None:
+                title = spec.title(config.locale)
+                sheet_id = sheet_id_for(title, taken)
+                taken.add(sheet_id)
+                requests.append(_add_sheet(sheet_id, title, len(spec.columns), len(body)))
+                report.created.append(title)
+            else:
+                sheet = sheets[title]
+                sheet_id = sheet["properties"]["sheetId"]
+                requests += _grow(sheet, len(body) + 1, len(spec.columns))
+                report.columns_added[title] = list(headers.values())
+            requests.append(_cells(sheet_id, 0, 0, [list(headers.values()), *body]))
+            requests += _decorate(spec, sheet_id, config)
+            report.managers_added += len(people) if spec.key == "roster" else 0
             continue
         sheet = sheets[title]
         sheet_id = sheet["properties"]["sheetId"]
-        grid = grids.get(spec.key, [])
-        header = grid[0] if grid else []
+        header = list(grid[0])
         present = {parse.normalise(h) for h in header}
         missing = [c for c in spec.columns if not (c.names() & present)]
+        names = [headers[c.key] for c in missing]
+        new = _new_roster_rows(header + names, grid, people, spec) if spec.key == "roster" else []
+        if missing or new:
+            requests += _grow(sheet, len(grid) + len(new), len(header) + len(names))
         if missing:
-            names = [headers[c.key] for c in missing]
-            requests += _grow(sheet, len(grid), len(header) + len(missing))
             requests.append(_cells(sheet_id, 0, len(header), [names]))
             report.columns_added[title] = names
-        if spec.key == "roster":
-            new = _new_roster_rows(grid, users, config, spec, missing)
-            if new:
-                requests += _grow(sheet, len(grid) + len(new), max(len(header), len(spec.columns)))
-                requests.append(_cells(sheet_id, max(len(grid), 1), 0, new))
-                report.managers_added += len(new)
+        if new:
+            requests.append(_cells(sheet_id, len(grid), 0, new))
+            report.managers_added += len(new)
     if requests:
         gateway.update({"requests": requests})
         report.requests = 1
@@ -111,29 +141,32 @@ def _headers(spec: InputTab, locale: str) -> dict[str, str]:
 
 
 def _new_roster_rows(
-    grid: list[list[Any]], users: pd.DataFrame, config: Config, spec: InputTab, missing: list
+    header: list[Any], grid: list[list[Any]], people: list[dict[str, Any]], spec: InputTab
 ) -> list[list[Any]]:
-    if not grid or missing:
-        return []
-    header = [parse.normalise(h) for h in grid[0]]
-    id_col = next((i for i, h in enumerate(header) if h in spec.columns[0].names()), None)
-    if id_col is None:
-        return []
-    listed = {str(row[id_col]).strip().split(".")[0] for row in grid[1:] if len(row) > id_col}
+    """Rows for the users not listed yet, each value under its column wherever it is."""
+    names = [parse.normalise(h) for h in header]
     positions = {
-        c.key: next((i for i, h in enumerate(header) if h in c.names()), None) for c in spec.columns
+        c.key: next((i for i, h in enumerate(names) if h in c.names()), None) for c in spec.columns
     }
-    width = len(grid[0])
+    id_col = positions["amo_user_id"]
+    listed = {_user_id(row[id_col]) for row in grid[1:] if id_col is not None and len(row) > id_col}
     rows = []
-    for user in roster_rows(users, config):
-        if str(user["amo_user_id"]) in listed:
+    for person in people:
+        if person["amo_user_id"] in listed:
             continue
-        row: list[Any] = [None] * width
+        row: list[Any] = [None] * len(header)
         for key, index in positions.items():
             if index is not None:
-                row[index] = user[key]
+                row[index] = person[key]
         rows.append(row)
     return rows
+
+
+def _user_id(value: Any) -> int | None:
+    try:
+        return int(parse.number(value))
+    except (ParseError, ValueError, OverflowError):
+        return None
 
 
 def _cells(sheet_id: int, row: int, col: int, values: list[list[Any]]) -> dict[str, Any]:
@@ -173,30 +206,27 @@ def _grow(sheet: dict[str, Any], rows: int, cols: int) -> list[dict[str, Any]]:
     return out
 
 
-def _create(
-    spec: InputTab,
-    title: str,
-    sheet_id: int,
-    headers: dict[str, str],
-    body: list[list[Any]],
-    config: Config,
-) -> list[dict[str, Any]]:
-    width = len(spec.columns)
+def _add_sheet(sheet_id: int, title: str, width: int, rows: int) -> dict[str, Any]:
+    return {
+        "addSheet": {
+            "properties": {
+                "sheetId": sheet_id,
+                "title": title,
+                "gridProperties": {"rowCount": max(1000, rows + 100), "columnCount": width},
+            }
+        }
+    }
+
+
+def _decorate(spec: InputTab, sheet_id: int, config: Config) -> list[dict[str, Any]]:
+    """Frozen bold header, drop-downs and the score range (advisory: `strict` is off)."""
     requests: list[dict[str, Any]] = [
         {
-            "addSheet": {
-                "properties": {
-                    "sheetId": sheet_id,
-                    "title": title,
-                    "gridProperties": {
-                        "rowCount": max(1000, len(body) + 100),
-                        "columnCount": width,
-                        "frozenRowCount": 1,
-                    },
-                }
+            "updateSheetProperties": {
+                "properties": {"sheetId": sheet_id, "gridProperties": {"frozenRowCount": 1}},
+                "fields": "gridProperties.frozenRowCount",
             }
         },
-        _cells(sheet_id, 0, 0, [[headers[c.key] for c in spec.columns], *body]),
         {
             "repeatCell": {
                 "range": {"sheetId": sheet_id, "startRowIndex": 0, "endRowIndex": 1},
@@ -211,9 +241,14 @@ def _create(
         "kind": ["call_quality", "nps"],
         "type": ["deal", "control", "regulation"],
         "outcome": ["won", "lost", "pending"],
-        "active": ["да", "нет"],
+        "active": list(YES_NO.get(config.locale, YES_NO["ru"])),
     }
-    top = max(config.analytics.call_quality_scale[1], 10)
+    low, high = config.analytics.call_quality_scale
+    hint = (
+        f"call_quality {low:g}–{high:g}, nps 0–10"
+        if config.locale == "en"
+        else f"call_quality (качество звонков) {low:g}–{high:g}, nps 0–10"
+    )
     for index, column in enumerate(spec.columns):
         rule: dict[str, Any] | None = None
         if column.key in choices:
@@ -226,13 +261,14 @@ def _create(
                 "strict": False,
             }
         elif column.key == "score":
+            bounds = (min(low, 0), max(high, 10))
             rule = {
                 "condition": {
                     "type": "NUMBER_BETWEEN",
-                    "values": [{"userEnteredValue": "0"}, {"userEnteredValue": f"{top:g}"}],
+                    "values": [{"userEnteredValue": _number(v)} for v in bounds],
                 },
                 "strict": False,
-                "inputMessage": "call_quality 0–100, nps 0–10",
+                "inputMessage": hint,
             }
         if rule:
             requests.append(
@@ -249,3 +285,9 @@ def _create(
                 }
             )
     return requests
+
+
+def _number(value: float) -> str:
+    """A condition value every spreadsheet locale parses alike (`100`, or `=11/2` for 5.5)."""
+    text = locale_free(value)
+    return f"={text}" if "/" in text else text

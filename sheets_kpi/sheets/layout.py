@@ -4,6 +4,10 @@ A tab is written whole with `updateCells` (userEnteredValue string/number/bool: 
 equivalent, so `=IMPORTXML(...)` stays text) in the same atomic batch that sizes, formats and
 protects it. The tool marks its tabs with developer metadata `sheets-kpi` = content hash, which
 is how it recognises its own tabs and skips unchanged ones.
+
+Numbers inside rules are spelled so that every spreadsheet locale reads them the same: the API
+parses condition values "as if typed" in the spreadsheet's locale, where `0.7` is not a number
+in ru_RU, so fractions become `=7/10`.
 """
 
 from __future__ import annotations
@@ -13,9 +17,14 @@ import json
 import math
 import zlib
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 MARKER = "sheets-kpi"
+#: Part of every content hash: bump it when the rendering changes so existing tabs are rebuilt.
+RENDER_VERSION = 2
+#: Cells a 720 × 360 px chart covers at the default 100 × 21 px cell size.
+CHART_COLS, CHART_ROWS = 8, 18
 RED = {"red": 0.96, "green": 0.8, "blue": 0.8}
 AMBER = {"red": 1.0, "green": 0.92, "blue": 0.7}
 GREEN = {"red": 0.8, "green": 0.92, "blue": 0.8}
@@ -56,9 +65,16 @@ class LineChart:
 
 @dataclass
 class TabLayout:
+    """One output tab. `achievement` blocks get the red/amber/green rules against `gate`;
+    `widths` maps a column index to pixels; `volatile_columns` (timestamps) do not count as a
+    change; an `append_only` tab (the run log) keeps its rows and only has its header rewritten.
+    """
+
     title: str
     rows: list[list[Any]]
     frozen_rows: int = 1
+    frozen_cols: int = 0
+    widths: dict[int, int] = field(default_factory=dict)
     formats: list[Block] = field(default_factory=list)
     achievement: list[Block] = field(default_factory=list)
     gate: float = 0.7
@@ -71,20 +87,33 @@ class TabLayout:
     def width(self) -> int:
         return max((len(r) for r in self.rows), default=1) or 1
 
-    def digest(self) -> str:
-        """Content hash; volatile columns (timestamps) do not count as a change."""
+    def grid_size(self) -> tuple[int, int]:
+        """Rows × columns: the table, room past the frozen panes, and the chart's cells."""
+        rows = max(len(self.rows), self.frozen_rows + 1)
+        cols = max(self.width, self.frozen_cols + 1)
+        if self.chart:
+            rows = max(rows, self.chart.anchor_row + CHART_ROWS)
+            cols = max(cols, self.chart.anchor_col + CHART_COLS)
+        return rows, cols
+
+    def digest(self, editors: list[str] | tuple[str, ...] = ()) -> str:
+        """Content hash; volatile columns (timestamps) do not count as a change, a new set of
+        protection editors (config `google.supervisors`) does."""
         rows = [
             [None if i in self.volatile_columns else _plain(v) for i, v in enumerate(r)]
             for r in self.rows
         ]
         payload = [
+            RENDER_VERSION,
             self.title,
             rows,
             self.frozen_rows,
+            self.frozen_cols,
+            sorted(self.widths.items()),
             [vars(b) for b in self.formats],
             [vars(b) for b in self.achievement],
             self.gate,
-            self.protected,
+            self.protected and sorted(editors),
             vars(self.chart) if self.chart else None,
             self.append_only,
         ]
@@ -121,22 +150,26 @@ def cell(value: Any) -> dict[str, Any]:
 def content_requests(
     layout: TabLayout, sheet_id: int, editors: list[str], existing_rows: int
 ) -> list[dict[str, Any]]:
-    """Size, values, formats, colour rules, protection and chart of one of our tabs."""
-    width = layout.width
-    height = max(len(layout.rows), layout.frozen_rows + 1)
-    grid: dict[str, Any] = {"columnCount": width, "frozenRowCount": layout.frozen_rows}
-    rows = layout.rows
+    """Size, values, formats, colour rules, protection and chart of one of our tabs.
+
+    Every cell of the grid is written (blanks included), so nothing stale survives a shrink.
+    """
+    height, width = layout.grid_size()
+    rows = layout.rows + [[]] * (height - len(layout.rows))
     if layout.append_only:
-        grid["rowCount"] = max(existing_rows, height)
+        height = max(existing_rows, height)
         rows = rows[: layout.frozen_rows]
-    else:
-        grid["rowCount"] = height
-    fields = "gridProperties(rowCount,columnCount,frozenRowCount)"
+    grid = {
+        "rowCount": height,
+        "columnCount": width,
+        "frozenRowCount": layout.frozen_rows,
+        "frozenColumnCount": layout.frozen_cols,
+    }
     requests: list[dict[str, Any]] = [
         {
             "updateSheetProperties": {
                 "properties": {"sheetId": sheet_id, "gridProperties": grid},
-                "fields": fields,
+                "fields": "gridProperties(rowCount,columnCount,frozenRowCount,frozenColumnCount)",
             }
         },
         {
@@ -155,48 +188,25 @@ def content_requests(
         },
     ]
     header = Block(0, 0, layout.frozen_rows, width, bold=True)
-    for block in [header, *layout.formats]:
-        fmt: dict[str, Any] = {}
-        if block.pattern:
-            fmt["numberFormat"] = {"type": "NUMBER", "pattern": block.pattern}
-        if block.bold:
-            fmt["textFormat"] = {"bold": True}
-            fmt["backgroundColor"] = HEADER
-        names = ",".join(k for k in ("numberFormat", "textFormat", "backgroundColor") if k in fmt)
-        requests.append(
-            {
-                "repeatCell": {
-                    "range": block.grid(sheet_id),
-                    "cell": {"userEnteredFormat": fmt},
-                    "fields": f"userEnteredFormat({names})",
-                }
+    requests += [_format(block, sheet_id) for block in [header, *layout.formats]]
+    requests += [
+        {
+            "updateDimensionProperties": {
+                "range": {
+                    "sheetId": sheet_id,
+                    "dimension": "COLUMNS",
+                    "startIndex": col,
+                    "endIndex": col + 1,
+                },
+                "properties": {"pixelSize": pixels},
+                "fields": "pixelSize",
             }
-        )
+        }
+        for col, pixels in sorted(layout.widths.items())
+        if col < width
+    ]
     for block in layout.achievement:
-        for index, (kind, value, colour) in enumerate(
-            [
-                ("NUMBER_LESS", layout.gate, RED),
-                ("NUMBER_LESS", 1, AMBER),
-                ("NUMBER_GREATER_THAN_EQ", 1, GREEN),
-            ]
-        ):
-            requests.append(
-                {
-                    "addConditionalFormatRule": {
-                        "index": index,
-                        "rule": {
-                            "ranges": [block.grid(sheet_id)],
-                            "booleanRule": {
-                                "condition": {
-                                    "type": kind,
-                                    "values": [{"userEnteredValue": str(value)}],
-                                },
-                                "format": {"backgroundColor": colour},
-                            },
-                        },
-                    }
-                }
-            )
+        requests += achievement_rules(block, sheet_id, layout.gate)
     if layout.protected:
         requests.append(
             {
@@ -213,6 +223,71 @@ def content_requests(
     if layout.chart:
         requests.append({"addChart": {"chart": _chart(layout.chart, sheet_id)}})
     return requests
+
+
+def _format(block: Block, sheet_id: int) -> dict[str, Any]:
+    fmt: dict[str, Any] = {}
+    if block.pattern:
+        kind = "PERCENT" if "%" in block.pattern else "NUMBER"
+        fmt["numberFormat"] = {"type": kind, "pattern": block.pattern}
+    if block.bold:
+        fmt["textFormat"] = {"bold": True}
+        fmt["backgroundColor"] = HEADER
+    names = ",".join(fmt)
+    return {
+        "repeatCell": {
+            "range": block.grid(sheet_id),
+            "cell": {"userEnteredFormat": fmt},
+            "fields": f"userEnteredFormat({names})",
+        }
+    }
+
+
+def achievement_rules(block: Block, sheet_id: int, gate: float) -> list[dict[str, Any]]:
+    """< gate red, < 100 % amber, ≥ 100 % green; blank and text cells stay uncoloured.
+
+    Custom formulas, because Sheets treats a blank cell as 0 in NUMBER_LESS (a KPI without a
+    plan would turn red). The formula has no argument separator or decimal point, so it reads
+    the same in every locale; `D2` is relative to the block's top-left cell.
+    """
+    ref = f"{column_letter(block.col0)}{block.row0 + 1}"
+    tests = [(f"<{locale_free(gate)}", RED), ("<1", AMBER), (">=1", GREEN)]
+    return [
+        {
+            "addConditionalFormatRule": {
+                "index": index,
+                "rule": {
+                    "ranges": [block.grid(sheet_id)],
+                    "booleanRule": {
+                        "condition": {
+                            "type": "CUSTOM_FORMULA",
+                            "values": [{"userEnteredValue": f"=ISNUMBER({ref})*({ref}{test})=1"}],
+                        },
+                        "format": {"backgroundColor": colour},
+                    },
+                },
+            }
+        }
+        for index, (test, colour) in enumerate(tests)
+    ]
+
+
+def locale_free(value: float) -> str:
+    """A number as the API parses it in any locale: `1`, `-3`, or a fraction `7/10`."""
+    fraction = Fraction(str(value)).limit_denominator(1_000_000)
+    if fraction.denominator == 1:
+        return str(fraction.numerator)
+    return f"{fraction.numerator}/{fraction.denominator}"
+
+
+def column_letter(index: int) -> str:
+    """0 → A, 25 → Z, 26 → AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
 
 
 def _pad(row: list[Any], width: int) -> list[Any]:

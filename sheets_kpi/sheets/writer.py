@@ -1,7 +1,10 @@
 """Write output tabs with at most one `spreadsheets.batchUpdate` per spreadsheet.
 
 Only tabs carrying our marker are ever changed or removed; a tab with the same title that the
-tool did not create is left alone and reported. Unchanged tabs cost nothing.
+tool did not create is left alone and reported. Unchanged tabs cost nothing. When a body must be
+split, it is split between tabs, never inside one: each batch is all-or-nothing, so a tab is
+either rebuilt with its new marker or left as it was (never left without its marker, which would
+make it look foreign forever).
 """
 
 from __future__ import annotations
@@ -50,19 +53,16 @@ def marker_of(sheet: dict[str, Any]) -> str | None:
 
 def plan_writes(
     metadata: dict[str, Any], layouts: list[TabLayout], editors: list[str]
-) -> tuple[list[dict[str, Any]], WriteReport]:
-    """The requests that bring the spreadsheet to `layouts` (pure)."""
+) -> tuple[list[list[dict[str, Any]]], WriteReport]:
+    """The requests that bring the spreadsheet to `layouts`, grouped by tab (pure)."""
     report = WriteReport()
     sheets = {s["properties"]["title"]: s for s in metadata.get("sheets", [])}
     taken = {s["properties"]["sheetId"] for s in sheets.values()}
     wanted = {layout.title for layout in layouts}
-    requests: list[dict[str, Any]] = []
-    for title, sheet in sheets.items():
-        if marker_of(sheet) is not None and title not in wanted:
-            requests.append({"deleteSheet": {"sheetId": sheet["properties"]["sheetId"]}})
-            report.tabs_removed.append(title)
+    groups: list[list[dict[str, Any]]] = []
     for layout in layouts:
-        digest = layout.digest()
+        requests: list[dict[str, Any]] = []
+        digest = layout.digest(editors)
         sheet = sheets.get(layout.title)
         if sheet is not None and marker_of(sheet) is None:
             report.conflicts.append(layout.title)
@@ -79,10 +79,9 @@ def plan_writes(
                         "properties": {
                             "sheetId": sheet_id,
                             "title": layout.title,
-                            "gridProperties": {
-                                "rowCount": max(len(layout.rows), 2),
-                                "columnCount": layout.width,
-                            },
+                            "gridProperties": dict(
+                                zip(("rowCount", "columnCount"), layout.grid_size(), strict=True)
+                            ),
                         }
                     }
                 }
@@ -95,9 +94,15 @@ def plan_writes(
             existing_rows = sheet["properties"]["gridProperties"]["rowCount"]
         requests += content_requests(layout, sheet_id, editors, existing_rows)
         requests.append(marker_request(sheet_id, digest))
+        groups.append(requests)
         report.tabs_written.append(layout.title)
         report.rows_written += layout.frozen_rows if layout.append_only else len(layout.rows)
-    return requests, report
+    # Removals go last: a spreadsheet may never be left without any tab, even for a moment.
+    for title, sheet in sheets.items():
+        if marker_of(sheet) is not None and title not in wanted:
+            groups.append([{"deleteSheet": {"sheetId": sheet["properties"]["sheetId"]}}])
+            report.tabs_removed.append(title)
+    return groups, report
 
 
 def write_tabs(
@@ -107,12 +112,12 @@ def write_tabs(
     editors: list[str],
 ) -> WriteReport:
     """Apply `plan_writes` in one batch (more only when the payload is huge)."""
-    requests, report = plan_writes(metadata, layouts, editors)
+    groups, report = plan_writes(metadata, layouts, editors)
     if report.conflicts:
         log.warning(
             "tabs not created by sheets-kpi were left alone: %s", ", ".join(report.conflicts)
         )
-    for chunk in _chunks(requests):
+    for chunk in _chunks(groups):
         try:
             send({"requests": chunk})
         except APIError as err:
@@ -121,16 +126,17 @@ def write_tabs(
     return report
 
 
-def _chunks(requests: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+def _chunks(groups: list[list[dict[str, Any]]]) -> list[list[dict[str, Any]]]:
+    """Whole groups per batch, a new batch when the JSON would pass MAX_BATCH_BYTES."""
     chunks: list[list[dict[str, Any]]] = []
     current: list[dict[str, Any]] = []
     size = 0
-    for request in requests:
-        length = len(json.dumps(request))
+    for group in groups:
+        length = len(json.dumps(group))
         if current and size + length > MAX_BATCH_BYTES:
             chunks.append(current)
             current, size = [], 0
-        current.append(request)
+        current += group
         size += length
     if current:
         chunks.append(current)
