@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import socket
 from collections.abc import Iterator
 
 import pandas as pd
 import pytest
 import requests
+from gspread.exceptions import APIError
 
 from sheets_kpi.config import GoogleConfig
 from sheets_kpi.emulators.server import EmulatorServer
 from sheets_kpi.emulators.sheets import SheetsState, serve
 from sheets_kpi.errors import SheetsError
-from sheets_kpi.sheets.client import CountingHTTPClient, EndpointSession
+from sheets_kpi.sheets.client import CountingHTTPClient, EndpointSession, make_client
 from sheets_kpi.sheets.gateway import SheetsGateway
 from sheets_kpi.sheets.init_tabs import init_inputs
 from sheets_kpi.sheets.layout import Block, LineChart, TabLayout
@@ -259,3 +262,148 @@ def test_the_run_log_keeps_the_last_rows_trimming_in_bulk(emulator) -> None:
     # 105 runs: the 100 surplus rows went in one deleteDimension, the last 5 stay
     assert sorted({r for r, _ in sheet.cells}) == [0, 1, 2, 3, 4, 5]
     assert [sheet.cells[(r, 0)] for r in range(1, 6)] == [101, 102, 103, 104, 105]
+
+
+def test_the_retry_policy_is_a_parameter(emulator, monkeypatch) -> None:
+    server, _ = emulator
+    requests.post(f"{server.url}/_emulator/quota", timeout=5, json={"read_per_minute": 1})
+    waits: list[float] = []
+    monkeypatch.setattr(CountingHTTPClient, "sleep", staticmethod(waits.append))
+    google = GoogleConfig(spreadsheet=BOOK, endpoint=server.url)
+    gateway = SheetsGateway(google, make_client(google, max_attempts=3, cap_seconds=0.5))
+    gateway.metadata()
+    with pytest.raises(SheetsError, match="quota exhausted"):
+        gateway.metadata(fresh=True)
+    assert gateway.counts() == (1 + 3, 0)
+    assert len(waits) == 2 and all(0 <= w <= 0.5 for w in waits)
+
+
+def test_a_dropped_connection_is_retried_for_reads_only(monkeypatch) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setattr(CountingHTTPClient, "sleep", staticmethod(lambda s: None))
+    gateway = SheetsGateway(GoogleConfig(spreadsheet=BOOK, endpoint=f"http://127.0.0.1:{port}"))
+    with pytest.raises(SheetsError, match="cannot reach Google Sheets"):
+        gateway.metadata()
+    with pytest.raises(SheetsError, match="cannot reach Google Sheets"):
+        gateway.update({"requests": []})
+    assert gateway.counts() == (gateway.http.max_attempts, 1)
+
+
+def test_a_missing_key_file_says_how_to_make_one(tmp_path) -> None:
+    google = GoogleConfig(spreadsheet=BOOK, credentials=tmp_path / "key.json")
+    with pytest.raises(SheetsError) as caught:
+        make_client(google)
+    message = str(caught.value)
+    assert message.startswith(f"google.credentials: {tmp_path / 'key.json'} does not exist.")
+    assert "Add key → JSON" in message and "client_email as Editor" in message
+
+
+def test_no_access_names_the_service_account_to_share_with(tmp_path) -> None:
+    key = tmp_path / "key.json"
+    key.write_text(json.dumps({"client_email": "kpi@proj.iam.gserviceaccount.com"}))
+    response = requests.Response()
+    response.status_code = 403
+    response._content = (
+        b'{"error": {"code": 403, "message": "The caller does not have permission"}}'
+    )
+    google = GoogleConfig(spreadsheet="SID", credentials=key, supervisors=["boss@example.com"])
+    gateway = SheetsGateway(google, client=_FakeClient(APIError(response)))
+    with pytest.raises(SheetsError) as caught:
+        gateway.metadata()
+    assert str(caught.value) == (
+        "no access to spreadsheet 'SID': share it as Editor with kpi@proj.iam.gserviceaccount.com"
+    )
+
+
+class _FakeClient:
+    """A client whose every call fails with `error` (no HTTP, no credentials)."""
+
+    def __init__(self, error: Exception) -> None:
+        def fail(*args: object, **kwargs: object) -> None:
+            raise error
+
+        self.http_client = type("Http", (), {"fetch_sheet_metadata": staticmethod(fail)})()
+
+
+def test_achievement_rules_reach_the_sheet_as_custom_formulas(emulator) -> None:
+    server, state = emulator
+    gateway_for(server).write(manager_tabs(1))
+    sheet = next(s for s in state.get(BOOK).sheets if s.title == "Менеджер 0")
+    formulas = [
+        rule["booleanRule"]["condition"]["values"][0]["userEnteredValue"]
+        for rule in sheet.extras["conditionalFormats"]
+    ]
+    assert formulas == [
+        "=ISNUMBER(D2)*(D2<7/10)=1",
+        "=ISNUMBER(D2)*(D2<1)=1",
+        "=ISNUMBER(D2)*(D2>=1)=1",
+    ]
+
+
+def test_init_upgrades_a_supervisors_own_roster_in_one_pass(emulator) -> None:
+    server, _ = emulator
+    config = _config_for(server)
+    book = SheetsGateway(config.google).client.open_by_key(BOOK)
+    roster = book.add_worksheet("Сотрудники", 10, 3)
+    roster.update([["Имя", "id amocrm"], ["Анна Петрова", 7], ["", ""], ["Гость", "n/a"]], "A1")
+    book.add_worksheet("Планы", 10, 5)  # created by hand, still empty
+    report = init_inputs(SheetsGateway(config.google), config, _users())
+    assert report.created == ["Оценки", "Нарушения", "Апелляции"]
+    assert report.columns_added["Сотрудники"] == [
+        "Отдел",
+        "Опыт",
+        "Email",
+        "Личная таблица",
+        "Активен",
+        "База бонуса",
+    ]
+    assert report.columns_added["Планы"][0] == "Период"
+    assert (report.managers_added, report.users_skipped) == (1, ["Админ"])
+    assert roster.get_all_values()[:5] == [
+        ["Имя", "id amocrm", "Отдел", "Опыт", "Email", "Личная таблица", "Активен", "База бонуса"],
+        ["Анна Петрова", "7", "", "", "", "", "", ""],
+        ["", "", "", "", "", "", "", ""],
+        ["Гость", "n/a", "", "", "", "", "", ""],
+        ["Борис", "9", "sales", "junior", "", "", "да", ""],
+    ]
+    server.reset_stats()
+    again = init_inputs(SheetsGateway(config.google), config, _users())
+    assert (again.created, again.columns_added, again.managers_added) == ([], {}, 0)
+    assert "batchUpdate" not in calls(server)
+    _, issues = SheetsGateway(config.google).read_inputs(config)
+    assert issues[issues["source"] == "Сотрудники"]["where"].tolist() == [
+        "row 2, column department",
+        "row 4, column amo_user_id",
+    ]
+
+
+def test_issues_name_the_tab_as_it_is_titled(emulator) -> None:
+    server, _ = emulator
+    config = _config_for(server)
+    book = SheetsGateway(config.google).client.open_by_key(BOOK)
+    book.add_worksheet("plans", 5, 5).update(
+        [["period", "manager", "kpi", "plan"], ["2026-13", "", "", ""]], "A1"
+    )
+    _, issues = SheetsGateway(config.google).read_inputs(config)
+    assert ("plans", "row 2, column period") in set(
+        zip(issues["source"], issues["where"], strict=True)
+    )
+
+
+def _config_for(server: EmulatorServer):
+    config = shipped_config()
+    google = config.google.model_copy(update={"spreadsheet": BOOK, "endpoint": server.url})
+    return config.model_copy(update={"google": google})
+
+
+def _users() -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            (7, "Анна", "a@x", "Продажи", True, "master"),
+            (8, "Админ", "", None, True, None),
+            (9, "Борис", "", "sales", True, "candidate"),
+        ],
+        columns=["user_id", "name", "email", "group_name", "is_active", "rank"],
+    )

@@ -57,10 +57,14 @@ class SheetsGateway:
     def titles(self, spreadsheet_id: str | None = None) -> list[str]:
         return [s["properties"]["title"] for s in self.metadata(spreadsheet_id)["sheets"]]
 
+    def input_titles(self) -> dict[str, str]:
+        """Input tab key → the title it has in this spreadsheet (either locale)."""
+        existing = self.titles()
+        return {spec.key: title for spec in TABS if (title := find_title(spec, existing))}
+
     def read_grids(self) -> dict[str, list[list[Any]]]:
         """Every input tab that exists, in one values.batchGet, as typed cells."""
-        existing = self.titles()
-        found = {spec.key: title for spec in TABS if (title := find_title(spec, existing))}
+        found = self.input_titles()
         if not found:
             return {}
         ranges = ["'" + title.replace("'", "''") + "'" for title in found.values()]
@@ -80,7 +84,8 @@ class SheetsGateway:
         }
 
     def read_inputs(self, config: Config) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
-        parsed: ParsedInputs = parse_inputs(self.read_grids(), config)
+        """The engine's input frames and the data issues: one metadata read, one batchGet."""
+        parsed: ParsedInputs = parse_inputs(self.read_grids(), config, self.input_titles())
         return parsed.frames, parsed.issues
 
     def write(self, layouts: list[TabLayout], spreadsheet_id: str | None = None) -> WriteReport:

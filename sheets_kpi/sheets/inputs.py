@@ -102,45 +102,26 @@ TABS = (
         (DATE, MANAGER, REF, Column("outcome", "Итог", "Outcome")),
     ),
 )
-SENIORITY = {
-    "junior": "junior",
-    "джуниор": "junior",
-    "младший": "junior",
-    "jun": "junior",
-    "senior": "senior",
-    "сеньор": "senior",
-    "синьор": "senior",
-    "старший": "senior",
-    "sen": "senior",
-}
-KINDS = {
-    "call_quality": "call_quality",
-    "callquality": "call_quality",
-    "качествозвонков": "call_quality",
-    "качество": "call_quality",
-    "nps": "nps",
-}
-VIOLATION_TYPES = {
-    "deal": "deal",
-    "сделка": "deal",
-    "control": "control",
-    "контроль": "control",
-    "regulation": "regulation",
-    "регламент": "regulation",
-}
-OUTCOMES = {
-    "won": "won",
-    "выиграна": "won",
-    "выигран": "won",
-    "принята": "won",
-    "lost": "lost",
-    "проиграна": "lost",
-    "проигран": "lost",
-    "отклонена": "lost",
-    "pending": "pending",
-    "нарассмотрении": "pending",
-    "ожидает": "pending",
-}
+
+
+def _spellings(**canonical: str) -> dict[str, str]:
+    """`junior="джуниор|младший"` → every spelling (normalised) mapped to `junior`."""
+    return {
+        parse.normalise(word): key
+        for key, words in canonical.items()
+        for word in [key, *words.split("|")]
+        if word
+    }
+
+
+SENIORITY = _spellings(junior="джуниор|младший|jun", senior="сеньор|синьор|старший|sen")
+KINDS = _spellings(call_quality="call quality|качество звонков|качество", nps="")
+VIOLATION_TYPES = _spellings(deal="сделка", control="контроль", regulation="регламент")
+OUTCOMES = _spellings(
+    won="выиграна|выигран|принята",
+    lost="проиграна|проигран|отклонена",
+    pending="на рассмотрении|ожидает",
+)
 
 
 class _RowIssue(Exception):
@@ -170,15 +151,8 @@ class _Tab:
 
     def issue(self, severity: str, where: str, value: Any, message: str) -> None:
         shown = "" if value is None else str(value)
-        self.issues.append(
-            {
-                "severity": severity,
-                "source": self.title,
-                "where": where,
-                "value": shown,
-                "message": message,
-            }
-        )
+        values = (severity, self.title, where, shown, message)
+        self.issues.append(dict(zip(ISSUE_COLUMNS, values, strict=True)))
 
     def records(self) -> list[tuple[int, dict[str, Any]]]:
         """(sheet row number, {column key: cell}) of the non-blank, non-comment rows."""
@@ -238,23 +212,18 @@ def find_title(spec: InputTab, existing: list[str]) -> str | None:
     return next((t for t in existing if parse.normalise(t) in wanted), None)
 
 
-def parse_inputs(grids: dict[str, list[list[Any]]], config: Config) -> ParsedInputs:
-    """`grids` maps input tab key → its cells (row 1 = header), missing tabs absent."""
+def parse_inputs(
+    grids: dict[str, list[list[Any]]], config: Config, titles: dict[str, str] | None = None
+) -> ParsedInputs:
+    """`grids` maps input tab key → its cells (row 1 = header), missing tabs absent;
+    `titles` the tabs' actual titles (either locale) for the issues' `source`."""
     issues: list[dict] = []
     tabs = {}
     for spec in TABS:
-        title = spec.title(config.locale)
+        title = (titles or {}).get(spec.key) or spec.title(config.locale)
+        tabs[spec.key] = tab = _Tab(spec, title, grids.get(spec.key, []), issues)
         if spec.key not in grids:
-            issues.append(
-                {
-                    "severity": "error",
-                    "source": title,
-                    "where": "tab",
-                    "value": "",
-                    "message": "the tab is missing: run `sheets-kpi init`",
-                }
-            )
-        tabs[spec.key] = _Tab(spec, title, grids.get(spec.key, []), issues)
+            tab.issue("error", "tab", "", "the tab is missing: run `sheets-kpi init`")
     roster = _roster(tabs["roster"], config)
     people = _People(roster)
     frames = {

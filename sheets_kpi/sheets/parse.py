@@ -9,67 +9,16 @@ from typing import Any
 EPOCH = dt.date(1899, 12, 30)
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2009\u2007']")
 MONTHS = {
-    **{
-        name: i
-        for i, name in enumerate(
-            [
-                "январь",
-                "февраль",
-                "март",
-                "апрель",
-                "май",
-                "июнь",
-                "июль",
-                "август",
-                "сентябрь",
-                "октябрь",
-                "ноябрь",
-                "декабрь",
-            ],
-            start=1,
-        )
-    },
-    **{
-        name: i
-        for i, name in enumerate(
-            [
-                "января",
-                "февраля",
-                "марта",
-                "апреля",
-                "мая",
-                "июня",
-                "июля",
-                "августа",
-                "сентября",
-                "октября",
-                "ноября",
-                "декабря",
-            ],
-            start=1,
-        )
-    },
-    **{
-        name: i
-        for i, name in enumerate(
-            [
-                "january",
-                "february",
-                "march",
-                "april",
-                "may",
-                "june",
-                "july",
-                "august",
-                "september",
-                "october",
-                "november",
-                "december",
-            ],
-            start=1,
-        )
-    },
+    name: number
+    for names in (
+        "январь февраль март апрель май июнь июль август сентябрь октябрь ноябрь декабрь",
+        "января февраля марта апреля мая июня июля августа сентября октября ноября декабря",
+        "january february march april may june july august september october november december",
+    )
+    for number, name in enumerate(names.split(), start=1)
 }
+#: `1.234.567` or `1,234,567`: the same separator repeated between groups of three digits.
+_GROUPED = re.compile(r"-?\d{1,3}([.,])\d{3}(?:\1\d{3})+")
 TRUE = {"да", "yes", "true", "1", "✓", "✔", "x", "y", "д", "истина", "активен", "active"}
 FALSE = {"нет", "no", "false", "0", "н", "n", "ложь", "-", "неактивен", "inactive"}
 
@@ -91,7 +40,9 @@ def number(value: Any) -> float:
     text = _SPACES.sub("", str(value))
     percent = text.endswith("%")
     text = text.rstrip("%").replace("−", "-").replace("₽", "").replace("руб.", "")
-    if "," in text and "." in text:
+    if match := _GROUPED.fullmatch(text):
+        text = text.replace(match[1], "")
+    elif "," in text and "." in text:
         text = (
             text.replace(",", "")
             if text.rfind(".") > text.rfind(",")

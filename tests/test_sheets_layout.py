@@ -1,0 +1,139 @@
+"""Layouts → batchUpdate requests, without a server: rules, grid sizes, markers, batch splits."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sheets_kpi.sheets import writer
+from sheets_kpi.sheets.layout import (
+    MARKER,
+    Block,
+    LineChart,
+    TabLayout,
+    achievement_rules,
+    column_letter,
+    content_requests,
+    locale_free,
+)
+from sheets_kpi.sheets.writer import plan_writes
+
+EDITORS = ["sa@x.iam.gserviceaccount.com", "boss@example.com"]
+
+
+def requests_of(kind: str, requests: list[dict]) -> list[dict]:
+    return [r[kind] for r in requests if kind in r]
+
+
+@pytest.mark.parametrize(
+    ("value", "text"), [(0.7, "7/10"), (0.75, "3/4"), (1, "1"), (0, "0"), (1.5, "3/2"), (-2, "-2")]
+)
+def test_numbers_in_rules_read_the_same_in_every_locale(value, text) -> None:
+    assert locale_free(value) == text
+
+
+@pytest.mark.parametrize(
+    ("index", "letters"), [(0, "A"), (3, "D"), (25, "Z"), (26, "AA"), (701, "ZZ")]
+)
+def test_column_letters(index, letters) -> None:
+    assert column_letter(index) == letters
+
+
+def test_achievement_colours_skip_blank_cells_and_use_no_locale_separators() -> None:
+    rules = achievement_rules(Block(1, 3, 9, 4), sheet_id=5, gate=0.7)
+    conditions = [r["addConditionalFormatRule"]["rule"]["booleanRule"]["condition"] for r in rules]
+    assert {c["type"] for c in conditions} == {"CUSTOM_FORMULA"}
+    assert [c["values"][0]["userEnteredValue"] for c in conditions] == [
+        "=ISNUMBER(D2)*(D2<7/10)=1",
+        "=ISNUMBER(D2)*(D2<1)=1",
+        "=ISNUMBER(D2)*(D2>=1)=1",
+    ]
+    assert [r["addConditionalFormatRule"]["index"] for r in rules] == [0, 1, 2]
+
+
+def test_number_formats_frozen_panes_and_widths() -> None:
+    layout = TabLayout(
+        "t",
+        [["a", "b", "c"], [1, 0.5, 1000]],
+        frozen_cols=1,
+        widths={0: 220, 9: 50},
+        formats=[Block(1, 1, 2, 2, "0.0%"), Block(1, 2, 2, 3, '#,##0 "₽"')],
+    )
+    requests = content_requests(layout, 1, EDITORS, 0)
+    grid = requests_of("updateSheetProperties", requests)[0]["properties"]["gridProperties"]
+    assert grid == {"rowCount": 2, "columnCount": 3, "frozenRowCount": 1, "frozenColumnCount": 1}
+    formats = [
+        r["cell"]["userEnteredFormat"].get("numberFormat")
+        for r in requests_of("repeatCell", requests)
+    ]
+    assert {"type": "PERCENT", "pattern": "0.0%"} in formats
+    assert {"type": "NUMBER", "pattern": '#,##0 "₽"'} in formats
+    (width,) = requests_of("updateDimensionProperties", requests)  # column 9 is off the grid
+    assert (width["range"]["startIndex"], width["properties"]) == (0, {"pixelSize": 220})
+    (protected,) = requests_of("addProtectedRange", requests)
+    assert protected["protectedRange"]["editors"] == {"users": EDITORS}
+    assert protected["protectedRange"]["warningOnly"] is False
+
+
+def test_the_grid_makes_room_for_the_chart_and_blanks_every_cell_of_it() -> None:
+    chart = LineChart("weeks", 0, (1,), 0, 3, 0, 3)
+    layout = TabLayout("d", [["w", "v"], ["w1", 1], ["w2", 2]], chart=chart)
+    assert layout.grid_size() == (18, 11)
+    requests = content_requests(layout, 1, EDITORS, 0)
+    rows = requests_of("updateCells", requests)[0]["rows"]
+    assert len(rows) == 18 and {len(r["values"]) for r in rows} == {11}
+    assert rows[1]["values"][:3] == [
+        {"userEnteredValue": {"stringValue": "w1"}},
+        {"userEnteredValue": {"numberValue": 1}},
+        {},
+    ]
+    (added,) = requests_of("addChart", requests)
+    assert added["chart"]["position"]["overlayPosition"]["anchorCell"]["columnIndex"] == 3
+
+
+def sheet(title: str, sheet_id: int, digest: str | None) -> dict:
+    metadata = (
+        [{"metadataId": sheet_id * 10, "metadataKey": MARKER, "metadataValue": digest}]
+        if digest is not None
+        else []
+    )
+    return {
+        "properties": {"sheetId": sheet_id, "title": title, "gridProperties": {"rowCount": 5}},
+        "developerMetadata": metadata,
+    }
+
+
+def test_a_new_set_of_supervisors_rewrites_the_protected_tabs() -> None:
+    layout = TabLayout("t", [["a"], [1]])
+    metadata = {"sheets": [sheet("t", 1, layout.digest(EDITORS))]}
+    _, same = plan_writes(metadata, [layout], EDITORS)
+    _, changed = plan_writes(metadata, [layout], [*EDITORS, "deputy@example.com"])
+    assert (same.unchanged, changed.tabs_written) == (["t"], ["t"])
+
+
+def test_removals_come_after_the_new_tabs() -> None:
+    metadata = {"sheets": [sheet("old", 1, "x"), sheet("Sheet1", 2, None)]}
+    groups, report = plan_writes(metadata, [TabLayout("new", [["a"]])], EDITORS)
+    assert "addSheet" in groups[0][0] and groups[-1] == [{"deleteSheet": {"sheetId": 1}}]
+    assert (report.tabs_created, report.tabs_removed) == (["new"], ["old"])
+
+
+def test_a_huge_write_is_split_between_tabs_never_inside_one(monkeypatch) -> None:
+    layouts = [TabLayout(f"tab {i}", [["x" * 50] * 20] * 40) for i in range(6)]
+    groups, _ = plan_writes({"sheets": []}, layouts, EDITORS)
+    one_tab = len(json.dumps(groups[0]))
+    monkeypatch.setattr(writer, "MAX_BATCH_BYTES", int(one_tab * 2.5))
+    sent: list[dict] = []
+    report = writer.write_tabs(sent.append, {"sheets": []}, layouts, EDITORS)
+    assert report.batches == len(sent) == 3
+    for body in sent:
+        added = {
+            r["addSheet"]["properties"]["sheetId"] for r in body["requests"] if "addSheet" in r
+        }
+        marked = {
+            r["createDeveloperMetadata"]["developerMetadata"]["location"]["sheetId"]
+            for r in body["requests"]
+            if "createDeveloperMetadata" in r
+        }
+        assert added == marked and len(added) == 2
