@@ -4,28 +4,32 @@
 
 Each manager gets a KPI tab; every run also writes the 12 department tabs and the analytics and
 data tabs, roughly what a real cycle writes. The claim under test: a full write is one metadata
-read plus one batchUpdate whatever N is, and an unchanged rewrite is the read alone.
+read plus one batchUpdate whatever N is, one changed manager costs the same two requests, and an
+unchanged rewrite is the read alone. Counts come from the emulator's request log.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import time
+from collections import Counter
 
 from sheets_kpi.config import GoogleConfig
 from sheets_kpi.emulators.sheets import SheetsState, serve
 from sheets_kpi.sheets.gateway import SheetsGateway
 from sheets_kpi.sheets.layout import Block, LineChart, TabLayout
+from sheets_kpi.sheets.writer import plan_writes
 
 
-def layouts(managers: int) -> list[TabLayout]:
+def layouts(managers: int, changed: int | None = None) -> list[TabLayout]:
     kpi_rows = [["KPI", "План", "Факт", "%", "Вес", "Вклад"]] + [
         [f"KPI {k}", 100, 50 + k, 0.5 + k / 10, 10, 0.05] for k in range(6)
     ]
     tabs = [
         TabLayout(
             f"Менеджер {i}",
-            kpi_rows + [[f"неделя {w}", w] for w in range(12)],
+            kpi_rows + [[f"неделя {w}", w + (i == changed)] for w in range(12)],
             formats=[Block(1, 3, 7, 4, "0%")],
             achievement=[Block(1, 3, 7, 4)],
         )
@@ -50,26 +54,37 @@ def layouts(managers: int) -> list[TabLayout]:
     return tabs
 
 
+def timed(server, gateway: SheetsGateway, tabs: list[TabLayout]) -> tuple[str, float]:
+    server.reset_stats()
+    started = time.perf_counter()
+    gateway.write(tabs)
+    seconds = time.perf_counter() - started
+    kinds = Counter(
+        f"{e['method']} {'batchUpdate' if e['path'].endswith(':batchUpdate') else 'metadata'}"
+        for e in server.stats()["requests"]
+    )
+    return ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())), seconds
+
+
 def main(sizes: list[int]) -> None:
     for managers in sizes:
         state = SheetsState(seed=1)
         state.create_spreadsheet("bench", "bench")
         server = serve(state=state)
         gateway = SheetsGateway(GoogleConfig(spreadsheet="bench", endpoint=server.url))
-        started = time.perf_counter()
-        report = gateway.write(layouts(managers))
-        first = time.perf_counter() - started
-        first_counts = gateway.counts()
-        gateway.reset_counts()
-        started = time.perf_counter()
-        gateway.write(layouts(managers))
-        again = time.perf_counter() - started
+        tabs = layouts(managers)
+        groups, report = plan_writes({"sheets": []}, tabs, gateway.editors)
+        size = len(json.dumps({"requests": [r for g in groups for r in g]}))
         print(
-            f"{managers:>3} managers: {len(report.tabs_written)} tabs, "
-            f"{report.rows_written} rows; first write {first_counts[0]} read + "
-            f"{first_counts[1]} write request(s) in {first:.2f} s; unchanged rewrite "
-            f"{gateway.counts()[0]} read + {gateway.counts()[1]} write in {again:.2f} s"
+            f"{managers:>3} managers: {len(tabs)} tabs, {report.rows_written} rows, {size:,} B body"
         )
+        for label, batch in [
+            ("first write", tabs),
+            ("one manager changed", layouts(managers, changed=0)),
+            ("unchanged", layouts(managers, changed=0)),
+        ]:
+            counts, seconds = timed(server, gateway, batch)
+            print(f"    {label:<20} {counts:<40} {seconds:.2f} s")
         server.stop()
 
 
