@@ -744,6 +744,19 @@ def test_live_tick_adds_activity_that_an_incremental_sync_sees() -> None:
     assert any(lead["updated_at"] > NOW for lead in state.entities["leads"].values())
 
 
+def test_a_live_server_keeps_adding_activity() -> None:
+    state = generate_agency(managers=4, months=1, seed=6, now=NOW)
+    before = len(state.events)
+    server = serve(state, rps=10_000, live_every_seconds=0.05)
+    try:
+        deadline = time.monotonic() + 5
+        while len(state.events) == before and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(state.events) > before
+    finally:
+        server.stop()
+
+
 # --- the generated agency ------------------------------------------------------------------
 
 

@@ -269,17 +269,15 @@ def _inbound_lead(world: _World, user: int, at: int) -> None:
             if rng.random() < 0.03 and gone <= world.now:
                 world.state.delete_lead(lead["id"], user, at=gone)
         return
-    at += 60
-    if (
-        not _step(world, lead, QUALIFIED, user, at - 60)
-        or not world.staff.by_group[SALES]
-        or at > world.now
-    ):
+    if not _step(world, lead, QUALIFIED, user, at) or not world.staff.by_group[SALES]:
+        return
+    handoff = at + 60
+    if handoff > world.now:
         return
     seller = rng.choice(world.staff.by_group[SALES])
-    world.state.change_responsible(lead["id"], seller, user, at=at)
-    _task(world, seller, lead["id"], at, done_rate=0.8)
-    at = _later(world, at, 4, 40)
+    world.state.change_responsible(lead["id"], seller, user, at=handoff)
+    _task(world, seller, lead["id"], handoff, done_rate=0.8)
+    at = _later(world, handoff, 4, 40)
     if rng.random() > 0.75 or not _step(world, lead, PROPOSAL, seller, at):
         return
     if rng.random() < 0.1:
@@ -421,36 +419,50 @@ def live_tick(state: AmoState, now: int | random.Random | None = None) -> None:
         at = state.now() if now is None else now
         rng = random.Random(f"{at}:{len(state.events)}")
     with state.lock:
-        _live_calls(state, rng, at)
+        callers = [
+            uid
+            for uid, user in state.users.items()
+            if not (user.get("rights") or {}).get("is_admin") and state.group_of(uid) != QUALITY
+        ]
+        recent = list(state.entities["contacts"].values())[-200:]
+        phones = {c["id"]: phone for c in recent if (phone := _phone(c))}
+        if callers and phones:
+            _live_calls(state, rng, at, rng.choice(callers), phones)
+            _live_lead(state, rng, at, rng.choice(callers), rng.choice(sorted(phones)))
         _live_stage(state, rng, at)
         _live_task(state, rng, at)
 
 
-def _live_calls(state: AmoState, rng: random.Random, at: int) -> None:
-    callers = [
-        uid
-        for uid, user in state.users.items()
-        if not (user.get("rights") or {}).get("is_admin") and state.group_of(uid) != QUALITY
-    ]
-    recent = list(state.entities["contacts"].values())[-200:]
-    phones = {c["id"]: phone for c in recent if (phone := _phone(c))}
-    if not callers or not phones:
-        return
-    contact_id, user = rng.choice(sorted(phones)), rng.choice(callers)
+def _live_calls(
+    state: AmoState, rng: random.Random, at: int, user: int, phones: dict[int, str]
+) -> None:
+    """An answered or missed incoming call; a missed one a few minutes ago is called back now."""
+    contact_id = rng.choice(sorted(phones))
     phone = phones[contact_id]
-    missed = rng.random() < 0.15
-    state.add_call(
-        "contacts",
-        contact_id,
-        user,
-        "in",
-        phone,
-        0 if missed else rng.randint(30, 600),
-        6 if missed else 4,
-        at,
-    )
-    if missed or rng.random() < 0.5:
+    if rng.random() < 0.15:
+        missed_at = at - rng.randint(60, 240)
+        state.add_call("contacts", contact_id, user, "in", phone, 0, 6, missed_at)
         state.add_call("contacts", contact_id, user, "out", phone, rng.randint(20, 600), 4, at)
+    else:
+        state.add_call("contacts", contact_id, user, "in", phone, rng.randint(30, 600), 4, at)
+
+
+def _live_lead(state: AmoState, rng: random.Random, at: int, user: int, contact_id: int) -> None:
+    main = next((p for p in state.pipelines.values() if p.get("is_main")), None)
+    stages = _open_stages(main) if main else []
+    if not stages or rng.random() > 0.3:
+        return
+    first = stages[0]
+    name = f"{state.entities['contacts'][contact_id].get('name')}: {rng.choice(SERVICES)}"
+    state.add_lead(
+        name, user, main["id"], first, rng.randrange(20, 500) * 1000, at=at, contact_id=contact_id
+    )
+
+
+def _open_stages(pipeline: dict) -> list[int]:
+    """Statuses a manager moves a lead through, in order (no «unsorted», no 142/143)."""
+    statuses = sorted(pipeline["_embedded"]["statuses"], key=lambda s: s["sort"])
+    return [s["id"] for s in statuses if s["id"] not in (WON, LOST) and s.get("type") != 1]
 
 
 def _phone(card: dict) -> str:
@@ -461,14 +473,7 @@ def _phone(card: dict) -> str:
 
 
 def _live_stage(state: AmoState, rng: random.Random, at: int) -> None:
-    order = {
-        p["id"]: [
-            s["id"]
-            for s in sorted(p["_embedded"]["statuses"], key=lambda s: s["sort"])
-            if s["id"] not in (WON, LOST) and s.get("type") != 1
-        ]
-        for p in state.pipelines.values()
-    }
+    order = {p["id"]: _open_stages(p) for p in state.pipelines.values()}
     open_leads = [
         lead
         for lead in list(state.entities["leads"].values())[-300:]
