@@ -713,7 +713,7 @@ def test_snapshot_round_trips_through_a_file(tmp_path, agency: AmoState) -> None
     assert json.dumps(loaded.snapshot(), sort_keys=True) == json.dumps(
         agency.snapshot(), sort_keys=True
     )
-    server = serve(data=path, rps=10_000)
+    server = serve(0, path, rps=10_000)
     try:
         assert len(ids(get(server, "/api/v4/leads", {"limit": 5}), "leads")) == 5
     finally:

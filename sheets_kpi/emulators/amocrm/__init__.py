@@ -79,34 +79,35 @@ class AmoServer(EmulatorServer):
 
 
 def serve(
-    source: AmoState | int | None = None,
+    source: AmoState | int = 0,
     /,
-    port: int = 0,
     data: str | Path | Mapping[str, Any] | None = None,
     generate: Mapping[str, int] | None = None,
     faults: Faults | Mapping[str, Any] | str | None = None,
     rps: float = 7,
     live: bool = False,
+    *,
+    port: int = 0,
     live_every_seconds: float | None = None,
     host: str = "127.0.0.1",
 ) -> AmoServer:
     """Start the emulator in a background thread and return it (`.url`, `.state`, `.stop()`).
 
-    The account is `source` when it is an `AmoState`, else the snapshot `data` (a path or a
-    dict), else `generate_agency(**generate)`, else empty. An int `source` is the port, so both
-    `serve(state, rps=50)` and `serve(8081, generate={"managers": 12})` read naturally.
-    `faults` is a `Faults`, the JSON of `POST /_emulator/faults`, or the `--faults` string.
+    `source` is the port (`serve(8081, generate={"managers": 12})`) or an `AmoState` to serve
+    (`serve(state, port=8081)`). Without a state the account is the snapshot `data` (a path or
+    a dict), else `generate_agency(**generate)`, else empty. `faults` is a `Faults`, the JSON of
+    `POST /_emulator/faults` or the `--faults` string. `live` adds activity every
+    `live_every_seconds` (default 5; giving the interval alone also turns it on).
     """
-    if isinstance(source, int):
-        source, port = None, source
-    if source is None:
-        source = _account(data, generate)
+    if isinstance(source, AmoState):
+        state = source
+    else:
+        state, port = _account(data, generate), port or source
     if isinstance(faults, str):
         faults = Faults.parse(faults)
     elif isinstance(faults, Mapping):
         faults = Faults.from_json(faults)
-    app = AmoApp(source, rps=rps, faults=faults)
-    server = AmoServer(app, port, host)
+    server = AmoServer(AmoApp(state, rps=rps, faults=faults), port, host)
     server.start()
     if live or live_every_seconds:
         server.live(live_every_seconds or LIVE_EVERY_SECONDS)
