@@ -415,6 +415,9 @@ def test_leads_embed_contacts_only_when_asked_and_companies_always(served, agenc
     )
     plain = get(served, f"/api/v4/leads/{company_lead['id']}").json()
     assert "contacts" not in plain["_embedded"] and plain["_embedded"]["companies"]
+    lost = next(lead for lead in agency.entities["leads"].values() if lead["loss_reason_id"])
+    reason = get(served, f"/api/v4/leads/{lost['id']}", {"with": "loss_reason"}).json()
+    assert reason["_embedded"]["loss_reason"][0]["id"] == lost["loss_reason_id"]
     phones = get(served, "/api/v4/companies", {"limit": 1}).json()["_embedded"]["companies"][0]
     assert phones["custom_fields_values"][0]["field_code"] == "PHONE"
 

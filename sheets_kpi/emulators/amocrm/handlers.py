@@ -214,24 +214,24 @@ class Api:
         return json_response(200, body)
 
     def _entity(self, kind: str, item: Item, request: Request) -> Item:
+        """Links to linked cards: a lead's contacts only under `with=contacts`, the rest always."""
         out = _self(request, f"{kind}/{item['id']}", item)
         if kind == "tasks":
             return out
+        with_ = q.with_values(request.query)
         stored = item.get("_embedded") or {}
+        linked = {"leads": ["companies"], "contacts": ["companies"], "companies": ["contacts"]}[
+            kind
+        ]
+        if kind == "leads" and "contacts" in with_:
+            linked.append("contacts")
         embedded: Item = {"tags": stored.get("tags") or []}
-        for linked in ("companies", "contacts"):
-            if linked != kind and (
-                linked == "companies"
-                or kind != "leads"
-                or "contacts" in q.with_values(request.query)
-            ):
-                embedded[linked] = [
-                    _self(request, f"{linked}/{x['id']}", x) for x in stored.get(linked) or []
-                ]
-        if kind == "leads" and "loss_reason" in q.with_values(request.query):
-            embedded["loss_reason"] = [
-                r for r in self.state.loss_reasons if r["id"] == item.get("loss_reason_id")
-            ]
+        for other in linked:
+            cards = stored.get(other) or []
+            embedded[other] = [_self(request, f"{other}/{card['id']}", card) for card in cards]
+        if kind == "leads" and "loss_reason" in with_:
+            reason = item.get("loss_reason_id")
+            embedded["loss_reason"] = [r for r in self.state.loss_reasons if r["id"] == reason]
         out["_embedded"] = embedded
         return out
 
