@@ -41,15 +41,21 @@ def config(
     cap: float = 1.5,
     directions: dict | None = None,
     weights: dict | None = None,
+    stages: dict | None = None,
+    callback_window_hours: float = 24,
+    locale: str = "ru",
 ) -> Config:
     kpis = kpis or ALL_METRICS
     return Config.model_validate(
         {
             "timezone": timezone,
+            "locale": locale,
             "amocrm": {
                 "base_url": "http://x",
                 "auth": {"long_lived_token": "t"},
-                "stages": {"handoff": ["Квалифицирован"], "proposal": ["КП отправлено"]},
+                "stages": stages
+                or {"handoff": ["Квалифицирован"], "proposal": ["КП отправлено"]},
+                "callback_window_hours": callback_window_hours,
                 "upsell": {"pipelines": ["Допродажи"]},
             },
             "google": {"spreadsheet": "s"},
@@ -216,6 +222,25 @@ def task(
     }
 
 
+def handover(lead_id: int, at: str, before: int, after: int) -> dict:
+    return {
+        "event_id": f"r{lead_id}-{at}",
+        "lead_id": lead_id,
+        "created_at": ts(at),
+        "before_user_id": before,
+        "after_user_id": after,
+    }
+
+
+def violation(lead_id: int, rule: str, first: str, resolved: str | None = None) -> dict:
+    return {
+        "lead_id": lead_id,
+        "rule": rule,
+        "first_seen_at": ts(first),
+        "resolved_at": ts(resolved) if resolved else pd.NaT,
+    }
+
+
 def plans(
     values: dict[str, float], period: str = "2026-11", manager: int | None = None
 ) -> list[dict]:
@@ -232,6 +257,25 @@ def run(now: pd.Timestamp = NOW, cfg: Config | None = None, **frames) -> Results
     frames.setdefault("statuses", STATUSES)
     frames.setdefault("roster", roster(A, B, C))
     return compute(Inputs.build(**frames), cfg or config(), now)
+
+
+def daily(results: Results, manager: int, metric: str) -> dict[str, tuple[float, float]]:
+    """{local date: (num, den)} of one manager's metric in the daily table."""
+    rows = results.daily[
+        (results.daily["manager_id"] == manager) & (results.daily["metric"] == metric)
+    ]
+    return {
+        d.strftime("%Y-%m-%d"): (n, e)
+        for d, n, e in zip(rows["date"], rows["num"], rows["den"], strict=True)
+    }
+
+
+def week(results: Results, manager: int | None, kpi: str, monday: str) -> float:
+    """The weekly dynamics value (manager None: the department total)."""
+    table = results.weekly
+    mine = table["manager_id"].isna() if manager is None else table["manager_id"] == manager
+    hit = table[mine & (table["kpi"] == kpi) & (table["week_start"] == pd.Timestamp(monday))]
+    return float(hit["fact"].iloc[0])
 
 
 def fact(results: Results, manager: int, kpi: str) -> float:

@@ -1,4 +1,7 @@
-"""The engine end to end on small worlds: plans, ranking, rank change, bonus, pace, analytics."""
+"""The engine end to end on small worlds: plans, score, ranking, bonus, pace, explain, issues.
+
+November 2026, now = 20 Nov 12:00 UTC; department "team"; plans per test.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +10,8 @@ import math
 import pandas as pd
 import pytest
 
-from sheets_kpi.config import RulesConfig
-from sheets_kpi.kpi.inputs import Inputs, frame
-from sheets_kpi.kpi.rules import evaluate_deal_rules
+from sheets_kpi.kpi.engine import KPI_COLUMNS, MANAGER_COLUMNS
 from tests.kpi_fixtures import (
-    LOST,
-    NEW,
-    PROPOSAL,
-    STATUSES,
-    WON,
     A,
     B,
     C,
@@ -28,56 +24,138 @@ from tests.kpi_fixtures import (
     run,
     task,
     ts,
+    violation,
+    week,
 )
 
 OUT = {"outgoing": "calls_outgoing"}
+D = 4
 
 
 def outgoing(counts: dict[int, int], day: str = "2026-11-03") -> list[dict]:
-    calls, note = [], 0
-    for manager, count in counts.items():
-        for _ in range(count):
-            note += 1
-            calls.append(call(note, f"{day} 10:00", manager, "out"))
-    return calls
+    return [
+        call(0, f"{day} 10:00", manager, "out")
+        for manager, count in counts.items()
+        for _ in range(count)
+    ]
+
+
+def numbered(calls: list[dict]) -> list[dict]:
+    return [item | {"note_id": index} for index, item in enumerate(calls)]
+
+
+def managers(results) -> pd.DataFrame:
+    return results.managers.set_index("manager_id")
+
+
+def control_violations(count: int, manager: int = A) -> list[dict]:
+    return [
+        {"date": "2026-11-05", "manager_id": manager, "type": "control", "ref": str(i)}
+        for i in range(count)
+    ]
+
+
+CONTROL = {"control": "violations(control)"}
+LOWER = {"control": "lower"}
+
+# --- plans --------------------------------------------------------------------------------
 
 
 def test_manager_plan_overrides_the_department_default() -> None:
     results = run(
         cfg=config(OUT),
-        calls=outgoing({A: 10, B: 10}),
+        calls=numbered(outgoing({A: 10, B: 10})),
         plans=plans({"outgoing": 20}) + plans({"outgoing": 8}, manager=A),
     )
     assert (row(results, A, "outgoing")["plan"], row(results, B, "outgoing")["plan"]) == (8, 20)
-    assert row(results, A, "outgoing")["achievement"] == 10 / 8
-    assert row(results, B, "outgoing")["achievement"] == 0.5
+    assert row(results, A, "outgoing")["achievement"] == 10 / 8  # 1.25
+    assert row(results, B, "outgoing")["achievement"] == 0.5  # 10 / 20
 
 
-def test_plans_of_another_period_do_not_apply_and_missing_plans_are_issues() -> None:
+def test_no_plan_shows_the_fact_leaves_the_kpi_out_and_is_an_issue() -> None:
     results = run(
-        cfg=config(OUT), calls=outgoing({A: 3}), plans=plans({"outgoing": 20}, period="2026-10")
+        cfg=config(OUT),
+        calls=numbered(outgoing({A: 3})),
+        plans=plans({"outgoing": 20}, period="2026-10") + plans({"outgoing": 5}, manager=B),
     )
     kpi = row(results, A, "outgoing")
     assert math.isnan(kpi["plan"]) and math.isnan(kpi["achievement"])
     assert kpi["fact"] == 3  # the fact is still shown
-    messages = results.issues[results.issues["source"] == "plans"]
-    assert len(messages) == 3  # A, B and C all lack the November plan
-    assert "2026-11 / Анна / outgoing" in messages["where"].tolist()
+    assert math.isnan(managers(results).loc[A, "score"])  # nothing left to score
+    where = results.issues.loc[results.issues["source"] == "plans", "where"].tolist()
+    assert where == ["2026-11 / Анна / outgoing", "2026-11 / Вера / outgoing"]  # B has one
 
 
-def test_ranking_ties_and_unranked_through_the_engine() -> None:
-    cfg = config({"outgoing": "calls_outgoing", "quality": "score_avg(call_quality)"})
+def test_a_kpi_nobody_has_a_plan_for_is_one_department_issue() -> None:
+    results = run(cfg=config(OUT), calls=numbered(outgoing({A: 3})))
+    issues = results.issues[results.issues["source"] == "plans"]
+    assert issues["where"].tolist() == ["2026-11 / team / outgoing"]
+
+
+def test_score_renormalises_over_kpis_with_a_plan() -> None:
+    cfg = config(
+        {"outgoing": "calls_outgoing", "completed": "tasks_completed"},
+        weights={"outgoing": 3, "completed": 1},
+    )
     results = run(
         cfg=cfg,
-        roster=roster(A, B, C, 4),
-        calls=outgoing({A: 10, B: 10, C: 5}),
+        roster=roster(A),
+        calls=numbered(outgoing({A: 8})),
+        plans=plans({"outgoing": 10}),  # tasks_completed has no plan
+    )
+    # only outgoing is scorable: 3·0.8 / 3 = 0.8
+    assert managers(results).loc[A, "score"] == pytest.approx(0.8)
+    assert math.isnan(row(results, A, "completed")["contribution"])
+
+
+@pytest.mark.parametrize(
+    ("count", "plan", "expected"),
+    [
+        (0, 0, 1.0),  # lower, plan 0, fact 0 → 100 %
+        (1, 0, 0.0),  # lower, plan 0, any violation → 0 %
+        (0, 4, 2.0),  # zero fact → 200 %
+        (4, 4, 1.0),  # f = p
+        (8, 4, 0.0),  # f = 2p → 0 %
+        (6, 4, 0.5),  # 2 − 6/4
+    ],
+)
+def test_lower_is_better_through_the_engine(count, plan, expected) -> None:
+    results = run(
+        cfg=config(CONTROL, directions=LOWER),
+        roster=roster(A),
+        violations=control_violations(count),
+        plans=plans({"control": plan}),
+    )
+    assert row(results, A, "control")["achievement"] == expected
+    # a single KPI: score = min(a, cap 1.5)
+    assert managers(results).loc[A, "score"] == min(expected, 1.5)
+
+
+def test_zero_fact_is_scored_zero_not_left_out() -> None:
+    results = run(
+        cfg=config(OUT),
+        roster=roster(A, B),
+        calls=numbered(outgoing({A: 5})),
         plans=plans({"outgoing": 10}),
     )
-    managers = results.managers.set_index("manager_id")
-    # quality has no plan → left out; A and B score 1.0, C 0.5, manager 4 has 0 calls → 0
-    assert managers.loc[[A, B, C, 4], "score"].tolist() == [1.0, 1.0, 0.5, 0.0]
-    assert managers.loc[[A, B, C, 4], "rank"].tolist() == [1, 1, 3, 4]
-    assert managers.loc[A, "ranked_count"] == 4
+    assert managers(results).loc[B, ["score", "rank"]].tolist() == [0.0, 2]
+
+
+# --- ranking ------------------------------------------------------------------------------
+
+
+def test_ties_rank_one_two_two_four() -> None:
+    results = run(
+        cfg=config(OUT),
+        roster=roster(A, B, C, D),
+        calls=numbered(outgoing({A: 12, B: 10, C: 10, D: 5})),
+        plans=plans({"outgoing": 10}),
+    )
+    table = managers(results)
+    # scores 1.2, 1.0, 1.0, 0.5 → ranks 1, 2, 2, 4
+    assert table.loc[[A, B, C, D], "rank"].tolist() == [1, 2, 2, 4]
+    assert table.loc[A, "ranked_count"] == 4
+    assert results.managers["manager_id"].tolist() == [A, B, C, D]  # listed by rank
 
 
 def test_manager_without_any_scorable_kpi_is_unranked() -> None:
@@ -89,49 +167,122 @@ def test_manager_without_any_scorable_kpi_is_unranked() -> None:
         ],
         plans=plans({"missed": 0.2}),
     )
-    managers = results.managers.set_index("manager_id")
-    # A: 1 missed of 2 = 0.5 → max(0, 2 − 0.5/0.2) = 0; B had no incoming calls at all
-    assert managers.loc[A, "score"] == 0.0 and managers.loc[A, "rank"] == 1
-    assert math.isnan(managers.loc[B, "score"]) and math.isnan(managers.loc[B, "rank"])
+    table = managers(results)
+    # A: 1 missed of 2 = 0.5 → max(0, 2 − 0.5/0.2) = 0; B and C had no incoming calls at all
+    assert table.loc[A, ["score", "rank", "ranked_count"]].tolist() == [0.0, 1, 1]
+    assert math.isnan(table.loc[B, "score"]) and math.isnan(table.loc[B, "rank"])
+    assert results.managers["manager_id"].tolist()[0] == A  # unranked listed last
+
+
+def test_department_cap_limits_each_kpi() -> None:
+    results = run(
+        cfg=config(OUT, cap=1.2),
+        roster=roster(A),
+        calls=numbered(outgoing({A: 30})),
+        plans=plans({"outgoing": 10}),
+    )
+    # achievement 3.0, capped at 1.2
+    assert row(results, A, "outgoing")["achievement"] == 3.0
+    assert managers(results).loc[A, "score"] == 1.2
 
 
 def test_rank_change_against_the_same_point_of_the_previous_month() -> None:
     calls = outgoing({A: 2, B: 6}, day="2026-10-10") + outgoing({A: 9, B: 3}, day="2026-11-10")
-    calls += outgoing({A: 50}, day="2026-10-25")  # after Oct 20: not the same point
-    for index, item in enumerate(calls):
-        item["note_id"] = index
+    calls += outgoing({A: 50}, day="2026-10-25")  # after 20 Oct: not the same point
     results = run(
         cfg=config(OUT),
-        roster=roster(A, B),
-        calls=calls,
+        roster=roster(A, B, C),
+        calls=numbered(calls),
         plans=plans({"outgoing": 10}) + plans({"outgoing": 10}, period="2026-10"),
     )
-    managers = results.managers.set_index("manager_id")
-    # October 1–20: B 6 > A 2 → B 1st, A 2nd; November: A 9 > B 3 → A up one, B down one
-    assert managers.loc[A, "rank_change"] == 1 and managers.loc[B, "rank_change"] == -1
+    table = managers(results)
+    # 1–20 Oct: B 6 (1st), A 2 (2nd), C 0 (3rd); November: A 9, B 3, C 0
+    assert table.loc[[A, B, C], "previous_rank"].tolist() == [2, 1, 3]
+    assert table.loc[[A, B, C], "rank_change"].tolist() == [1, -1, 0]
+    assert table.loc[A, "previous_score"] == pytest.approx(0.2)  # 2 / 10
+
+
+def test_no_previous_rank_gives_no_rank_change() -> None:
+    results = run(
+        cfg=config(OUT),
+        roster=roster(A),
+        calls=numbered(outgoing({A: 5})),
+        plans=plans({"outgoing": 10}),
+    )  # no October plan → no October score
+    assert math.isnan(managers(results).loc[A, "rank_change"])
+
+
+# --- bonus --------------------------------------------------------------------------------
+
+BONUS = {"base": 10000, "gate": 0.7, "accelerator": 1.5, "cap": 1.5, "prizes": {1: 1000, 2: 500}}
+
+
+@pytest.mark.parametrize(
+    ("calls", "bonus", "prize"),
+    [
+        (7, 10000 * 0.7 + 1000, 1000),  # s = 0.7 = gate exactly: m = 0.7, prize paid
+        (6, 0, 0),  # s = 0.6 < gate: nothing, not even the rank-1 prize
+        (10, 10000 + 1000, 1000),  # s = 1: m = 1
+        (12, 10000 * 1.3 + 1000, 1000),  # s = 1.2: accelerator 1 + 1.5·0.2 = 1.3
+        (15, 10000 * 1.5 + 1000, 1000),  # s = 1.5: 1 + 0.75 = 1.75 → bonus cap 1.5
+    ],
+)
+def test_bonus_branches_through_the_engine(calls, bonus, prize) -> None:
+    results = run(
+        cfg=config(OUT, bonus=BONUS, cap=2.0),
+        roster=roster(A),
+        calls=numbered(outgoing({A: calls})),
+        plans=plans({"outgoing": 10}),
+    )
+    assert managers(results).loc[A, ["bonus", "prize"]].tolist() == [bonus, prize]
+
+
+def test_gate_reached_by_a_weighted_sum_is_not_lost_to_float_noise() -> None:
+    cfg = config(
+        {"outgoing": "calls_outgoing", "completed": "tasks_completed"},
+        bonus=BONUS,
+        weights={"outgoing": 3, "completed": 3},
+    )
+    results = run(
+        cfg=cfg,
+        roster=roster(A),
+        tasks=[task(i, A, "2026-11-30 10:00", completed="2026-11-02 10:00") for i in range(14)],
+        plans=plans({"outgoing": 10, "completed": 10}),
+    )
+    # 3·0/6 + 3·1.4/6 = 0.7, which floats make 0.6999999999999998: still at the gate
+    assert managers(results).loc[A, "score"] == 0.7
+    assert managers(results).loc[A, "bonus"] == 10000 * 0.7 + 1000
 
 
 def test_bonus_with_prizes_gate_and_base_override() -> None:
-    cfg = config(
-        OUT,
-        bonus={
-            "base": 10000,
-            "gate": 0.7,
-            "accelerator": 1.5,
-            "cap": 1.5,
-            "prizes": {1: 1000, 2: 500},
-        },
-    )
     people = roster(A, B) + roster(C, bonus_base=20000)
     results = run(
-        cfg=cfg, roster=people, calls=outgoing({A: 12, B: 6, C: 8}), plans=plans({"outgoing": 10})
+        cfg=config(OUT, bonus=BONUS),
+        roster=people,
+        calls=numbered(outgoing({A: 12, B: 6, C: 8})),
+        plans=plans({"outgoing": 10}),
     )
-    managers = results.managers.set_index("manager_id")
+    table = managers(results)
     # A: s = 1.2 → 10 000·1.3 + 1 000 = 14 000
     # C: s = 0.8, rank 2 → 20 000·0.8 + 500 = 16 500 (own base)
-    # B: s = 0.6 < gate → 0, and no prize
-    assert managers.loc[[A, C, B], "bonus"].tolist() == [14000, 16500, 0]
-    assert managers.loc[[A, C, B], "prize"].tolist() == [1000, 500, 0]
+    # B: s = 0.6 < gate → 0, and no prize for rank 3 anyway
+    assert table.loc[[A, C, B], "bonus"].tolist() == [14000, 16500, 0]
+    assert table.loc[[A, C, B], "prize"].tolist() == [1000, 500, 0]
+    assert row(results, C, "outgoing")["bonus"] == 16500  # repeated on every KPI row
+
+
+def test_tied_managers_share_the_prize_of_their_rank() -> None:
+    results = run(
+        cfg=config(OUT, bonus=BONUS),
+        roster=roster(A, B),
+        calls=numbered(outgoing({A: 9, B: 9})),
+        plans=plans({"outgoing": 10}),
+    )
+    # both rank 1: 10 000·0.9 + 1 000 = 10 000 each
+    assert managers(results).loc[[A, B], "bonus"].tolist() == [10000, 10000]
+
+
+# --- explain and pace ---------------------------------------------------------------------
 
 
 def test_pace_forecast_scales_counts_not_ratios() -> None:
@@ -148,31 +299,29 @@ def test_pace_forecast_scales_counts_not_ratios() -> None:
         now=ts("2026-11-10 12:00"),
         cfg=cfg,
         roster=roster(A),
-        calls=calls,
+        calls=numbered(calls),
         plans=plans({"outgoing": 12, "missed": 0.5}),
     )
     # 10 of 30 days elapsed: 4 calls → 12 at pace; the missed share stays 0.5
     assert row(results, A, "outgoing")["forecast_fact"] == pytest.approx(12)
     assert row(results, A, "missed")["forecast_fact"] == 0.5
-    manager = results.managers.set_index("manager_id").loc[A]
-    # now: (4/12 + 1.0) / 2 = 0.6667 < gate → 0; at pace: (1 + 1) / 2 = 1.0 → 10 000
+    manager = managers(results).loc[A]
+    # now: (4/12 + 1.0) / 2 = 0.667 < gate → 0; at pace: (1 + 1) / 2 = 1.0 → 10 000
     assert (manager["bonus"], manager["bonus_at_pace"]) == (0, 10000)
+    assert manager["score_at_pace"] == 1.0
 
 
 def test_explain_contributions_sum_to_score_and_still_needed() -> None:
     cfg = config(
         {"outgoing": "calls_outgoing", "control": "violations(control)"},
-        directions={"control": "lower"},
+        directions=LOWER,
         weights={"outgoing": 3, "control": 1},
     )
     results = run(
         cfg=cfg,
         roster=roster(A),
-        calls=outgoing({A: 7}),
-        violations=[
-            {"date": f"2026-11-0{d}", "manager_id": A, "type": "control", "ref": str(d)}
-            for d in range(1, 6)
-        ],
+        calls=numbered(outgoing({A: 7})),
+        violations=control_violations(5),
         plans=plans({"outgoing": 10, "control": 3}),
     )
     out, control = row(results, A, "outgoing"), row(results, A, "control")
@@ -181,147 +330,117 @@ def test_explain_contributions_sum_to_score_and_still_needed() -> None:
     assert control["contribution"] == pytest.approx(1 / 12)
     assert out["score"] == pytest.approx(0.525 + 1 / 12)
     assert (out["still_needed"], control["still_needed"]) == (3, -2)  # "+3", "−2 нарушения"
+    assert managers(results).loc[A, "top_kpi"] == "outgoing"  # no title configured: the id
 
 
 def test_manager_joining_mid_month_is_scored_on_their_own_activity() -> None:
     results = run(
         cfg=config(OUT),
         roster=roster(A, B),
-        calls=outgoing({A: 10}, day="2026-11-02") + [call(50, "2026-11-18 10:00", B, "out")],
-        plans=plans({"outgoing": 10}),
+        calls=numbered(outgoing({A: 10}, day="2026-11-02") + outgoing({B: 4}, day="2026-11-18")),
+        plans=plans({"outgoing": 10}) + plans({"outgoing": 5}, manager=B),
     )
-    assert row(results, B, "outgoing")["fact"] == 1
+    # B joined on the 18th with a reduced plan of 5: 4 / 5 = 0.8
+    assert row(results, B, "outgoing")["achievement"] == pytest.approx(0.8)
+    assert managers(results).loc[B, "rank"] == 2
 
 
-def test_weekly_dynamics_sum_to_the_month_and_have_a_department_total() -> None:
-    calls = outgoing({A: 2}, day="2026-11-02") + outgoing({A: 3, B: 1}, day="2026-11-10")
-    for index, item in enumerate(calls):
-        item["note_id"] = index
-    results = run(cfg=config(OUT), roster=roster(A, B), calls=calls)
-    weekly = results.weekly
-    mine = weekly[weekly["manager_id"] == A]
-    assert mine["fact"].sum() == row(results, A, "outgoing")["fact"] == 5
-    total = weekly[weekly["manager_id"].isna()].set_index("week_start")["fact"]
-    assert total[pd.Timestamp("2026-11-09")] == 4  # week of Nov 9: A 3 + B 1
+# --- roster and issues --------------------------------------------------------------------
 
 
-def test_matrix_types_clients_as_new_or_repeat() -> None:
-    leads = [
-        lead(
-            1,
-            A,
-            status=WON,
-            price=100,
-            created="2026-07-01 10:00",
-            closed="2026-07-10 10:00",
-            contact=7,
-        ),
-        lead(
-            2,
-            A,
-            status=WON,
-            price=300,
-            created="2026-08-01 10:00",
-            closed="2026-08-11 10:00",
-            contact=7,
-        ),  # contact 7 had a win before this lead was created: repeat
-        lead(
-            3, B, status=LOST, created="2026-08-01 10:00", closed="2026-08-05 10:00", contact=8
-        ),  # new
-        lead(
-            4,
-            B,
-            status=WON,
-            price=50,
-            created="2026-07-05 10:00",
-            closed="2026-07-20 10:00",
-            company=9,
-        ),  # new
+def test_inactive_and_unconfigured_roster_rows_are_left_out() -> None:
+    people = roster(A) + [
+        roster(B)[0] | {"active": False},
+        roster(C)[0] | {"department": "marketing"},
     ]
-    people = roster(A) + roster(B, seniority="junior")
-    results = run(cfg=config(OUT), roster=people, leads=leads)
-    cells = results.matrix.set_index(["seniority", "client_type"])
-    assert cells.loc[("senior", "new"), ["won", "lost", "n"]].tolist() == [1, 0, 1]
-    assert cells.loc[("senior", "repeat"), "mean_won_price"] == 300
-    assert cells.loc[("junior", "new"), ["won", "lost", "win_rate"]].tolist() == [1, 1, 0.5]
-    assert cells.loc[("junior", "new"), "median_cycle_days"] == pytest.approx((4 + 15) / 2)
+    results = run(cfg=config(OUT), roster=people, calls=numbered(outgoing({A: 1, B: 1, C: 1})))
+    assert results.managers["manager_id"].tolist() == [A]
+    stray = results.issues[results.issues["source"] == "roster"]
+    assert stray[["where", "value"]].values.tolist() == [["amo_user_id 3", "marketing"]]
+    # B and C are roster members, so their activity is not "unknown"
+    assert not results.issues["message"].str.contains("not in the roster").any()
 
 
-def test_retention_counts_once_and_again_buyers() -> None:
-    leads = [
-        lead(1, A, status=WON, closed="2026-07-01 10:00", contact=7),
-        lead(2, A, status=WON, closed="2026-07-11 10:00", contact=7),
-        lead(3, A, status=WON, closed="2026-07-31 10:00", contact=7),
-        lead(4, A, status=WON, closed="2026-08-01 10:00", contact=8, company=9),
-    ]
-    clients = [
-        {"client_type": "contact", "client_id": 7, "responsible_user_id": B},
-        {"client_type": "company", "client_id": 9, "responsible_user_id": C},
-    ]
-    results = run(cfg=config(OUT), leads=leads, clients=clients)
-    table = results.retention.set_index("scope")
-    # clients: contact 7 (3 purchases, gaps 10 and 20 days) and company 9 (1 purchase)
-    assert table.loc["all", ["clients", "once_share", "repeat_share"]].tolist() == [2, 0.5, 0.5]
-    assert table.loc["all", "median_days_between"] == 15
-    assert table.loc[str(B), "repeat_share"] == 1.0 and table.loc[str(C), "once_share"] == 1.0
-
-
-def test_activity_of_users_outside_the_roster_is_reported() -> None:
+def test_user_issues_activity_outside_the_roster_and_gone_users() -> None:
     results = run(
         cfg=config(OUT),
-        roster=roster(A),
-        calls=outgoing({A: 1, 77: 2}),
+        roster=roster(A, B, C),
+        calls=numbered(outgoing({A: 1, 77: 2})),
         users=[
             {"user_id": A, "name": "Анна", "is_active": True},
+            {"user_id": B, "name": "Борис", "is_active": False},
             {"user_id": 77, "name": "Гость", "is_active": True},
         ],
     )
-    issue = results.issues[results.issues["where"] == "user 77"].iloc[0]
-    assert (issue["value"], issue["message"]) == (
+    issues = results.issues.set_index("where")
+    assert issues.loc["user 77", ["value", "message"]].tolist() == [
         "Гость",
         "amoCRM user with activity is not in the roster",
-    )
-
-
-def test_deal_rules() -> None:
-    leads = frame(
-        "leads",
-        [
-            lead(1, A, status=NEW),  # no task, stale (created Oct 1, no moves)
-            lead(2, A, status=PROPOSAL, price=0, fields={}),  # zero price at КП, missing Источник
-            lead(3, A, status=WON, closed="2026-11-01 10:00"),  # closed: never checked
-        ],
-    )
-    tasks = frame("tasks", [task(1, A, "2026-11-25 10:00", lead_id=2)])
-    changes = frame(
-        "stage_changes",
-        [
-            {
-                "event_id": "e",
-                "lead_id": 2,
-                "created_at": ts("2026-11-19 10:00"),
-                "created_by": A,
-                "pipeline_id": 10,
-                "status_id": PROPOSAL,
-            }
-        ],
-    )
-    rules = config().rules
-    found = evaluate_deal_rules(
-        leads, tasks, frame("statuses", STATUSES), changes, rules, ts("2026-11-20 12:00")
-    )
-    assert sorted(map(tuple, found.to_numpy().tolist())) == [
-        (1, "no_next_task"),
-        (1, "stale_stage"),
-        (2, "required_fields"),
-        (2, "zero_price_after"),
     ]
-    off = RulesConfig(no_next_task=False, stale_stage_days=None)
-    assert evaluate_deal_rules(
-        leads, tasks, frame("statuses", STATUSES), changes, off, ts("2026-11-20 12:00")
-    ).empty
+    assert issues.loc["amo_user_id 2", "message"] == "the amoCRM user is deactivated"
+    assert issues.loc["amo_user_id 3", "message"] == "no such amoCRM user any more"
 
 
-def test_inputs_reject_unknown_frames() -> None:
-    with pytest.raises(TypeError, match="unknown input frames"):
-        Inputs.build(deals=[])
+def test_stage_names_that_match_nothing_are_config_issues() -> None:
+    cfg = config(OUT, stages={"handoff": ["Квалифицирован", "Квалифицированн"]})
+    results = run(cfg=cfg)
+    issues = results.issues[results.issues["source"] == "config.yaml"]
+    assert issues[["where", "value"]].values.tolist() == [
+        ["amocrm.stages.handoff", "Квалифицированн"]
+    ]
+
+
+# --- dynamics and lists -------------------------------------------------------------------
+
+
+def test_weekly_dynamics_grid_and_department_total_from_sums() -> None:
+    calls = (
+        [call(0, "2026-11-10 10:00", A, "in", status=6, duration=0)]  # A: 1 of 1 missed
+        + [call(0, "2026-11-10 11:00", B, "in") for _ in range(3)]  # B: 0 of 3 missed
+        + outgoing({A: 2}, day="2026-11-02")
+    )
+    cfg = config({"outgoing": "calls_outgoing", "missed": "calls_missed_share"})
+    results = run(cfg=cfg, roster=roster(A, B), calls=numbered(calls))
+    weekly = results.weekly
+    assert len(weekly) == 12 * 2 * 3  # 12 weeks × 2 KPIs × (A, B, total)
+    assert weekly["week_start"].min() == pd.Timestamp("2026-08-31")  # 11 weeks before 16 Nov
+    assert week(results, A, "outgoing", "2026-11-02") == 2
+    assert week(results, A, "outgoing", "2026-11-09") == 0  # no activity: 0, not missing
+    assert math.isnan(week(results, A, "missed", "2026-11-02"))  # no calls: empty ratio
+    # department: (1 + 0) / (1 + 3) = 0.25, not the mean of 1.0 and 0.0
+    assert week(results, None, "missed", "2026-11-09") == 0.25
+
+
+def test_open_violations_and_overdue_tasks_lists() -> None:
+    results = run(
+        cfg=config(OUT),
+        leads=[lead(1, A), lead(2, B) | {"is_deleted": True}],
+        deal_violations=[
+            violation(1, "no_next_task", "2026-11-02 10:00"),
+            violation(1, "stale_stage", "2026-11-01 10:00", "2026-11-03 10:00"),  # resolved
+            violation(2, "no_next_task", "2026-11-02 10:00"),  # lead deleted
+        ],
+        tasks=[
+            task(1, A, "2026-11-10 10:00"),
+            task(2, A, "2026-11-25 10:00"),
+            task(3, B, "2026-11-11 10:00", completed="2026-11-12 10:00"),
+        ],
+    )
+    assert results.open_violations[["manager_id", "lead_id", "rule"]].values.tolist() == [
+        [A, 1, "no_next_task"]
+    ]
+    assert results.overdue_tasks[["manager_id", "task_id"]].values.tolist() == [[A, 1]]
+
+
+def test_english_titles_and_the_result_columns() -> None:
+    cfg = config(OUT, locale="en")
+    results = run(cfg=cfg, calls=numbered(outgoing({A: 1})), plans=plans({"outgoing": 1}))
+    assert list(results.kpi.columns) == KPI_COLUMNS
+    assert list(results.managers.columns) == MANAGER_COLUMNS
+    first = results.kpi.iloc[0]
+    assert (first["period"], first["period_start"], first["period_end"]) == (
+        "2026-11",
+        pd.Timestamp("2026-11-01"),
+        pd.Timestamp("2026-11-30"),
+    )
+    assert results.period.label == "2026-11"

@@ -1,33 +1,58 @@
-"""Weekly dynamics (SPEC §7.7): the last 12 ISO weeks per manager and department total."""
+"""Weekly dynamics (SPEC §7.7): the last 12 ISO weeks per manager and department total.
+
+Values come from num/den sums, never from averaging. Once-per-lead metrics are taken from the
+week-grain fact table (a lead entering a stage in two weeks counts in both, and once in a week
+that straddles two months); every other metric from the monthly table, which is the same there.
+"""
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
-from sheets_kpi.kpi.facts import sum_num_den
+from sheets_kpi.kpi.facts import DISTINCT_METRICS, sum_num_den, value
 from sheets_kpi.kpi.periods import week_start
 
 WEEKS = 12
+COLUMNS = ["week_start", "department", "manager_id", "kpi", "num", "den", "fact"]
+
+
+def first_week(today: pd.Timestamp) -> pd.Timestamp:
+    """Monday of the oldest of the 12 weeks ending with the current one."""
+    return today - pd.Timedelta(days=today.weekday() + 7 * (WEEKS - 1))
 
 
 def weekly(
-    daily: pd.DataFrame, managers: pd.DataFrame, catalogue: pd.DataFrame, today: pd.Timestamp
+    daily: pd.DataFrame,
+    daily_by_week: pd.DataFrame,
+    people: pd.DataFrame,
+    catalogue: pd.DataFrame,
+    today: pd.Timestamp,
 ) -> pd.DataFrame:
-    first_week = today - pd.Timedelta(days=today.weekday() + 7 * (WEEKS - 1))
-    window = daily[(daily["date"] >= first_week) & (daily["date"] <= today)]
-    window = window.assign(week_start=week_start(window["date"]))
-    window = window.merge(managers[["manager_id", "department"]], on="manager_id")
-    kpis = catalogue[["department", "kpi", "metric", "ratio"]]
-    window = window.merge(kpis, on=["department", "metric"])
+    """Every (week, manager, KPI of their department), weeks without activity included."""
+    start = first_week(today)
+    distinct = catalogue["metric_name"].isin(DISTINCT_METRICS)
+    facts = pd.concat(
+        [
+            daily[~daily["metric"].isin(catalogue.loc[distinct, "metric"])],
+            daily_by_week[daily_by_week["metric"].isin(catalogue.loc[distinct, "metric"])],
+        ],
+        ignore_index=True,
+    )
+    facts = facts[(facts["date"] >= start) & (facts["date"] <= today)]
+    facts = facts.assign(week_start=week_start(facts["date"]))
+    sums = sum_num_den(facts, ["week_start", "manager_id", "metric"])
+    weeks = pd.DataFrame({"week_start": pd.date_range(start, periods=WEEKS, freq="7D")})
+    grid = people[["manager_id", "department"]].merge(
+        catalogue[["department", "kpi", "metric", "ratio"]], on="department"
+    )
+    grid = grid.merge(weeks, how="cross").merge(
+        sums, on=["week_start", "manager_id", "metric"], how="left"
+    )
+    grid["num"] = grid["num"].fillna(0.0)
     keys = ["week_start", "department", "kpi", "ratio"]
-    per_manager = sum_num_den(window, [*keys, "manager_id"])
-    total = sum_num_den(window, keys)
-    total["manager_id"] = pd.NA
-    out = pd.concat([per_manager, total], ignore_index=True)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(out["den"] > 0, out["num"] / out["den"], np.nan)
-    out["fact"] = np.where(out["ratio"], ratio, out["num"])
+    total = sum_num_den(grid, keys).assign(manager_id=pd.NA)
+    out = pd.concat([grid, total], ignore_index=True)
+    out["fact"] = value(out["num"], out["den"], out["ratio"])
     out["manager_id"] = out["manager_id"].astype("Int64")
-    columns = ["week_start", "department", "manager_id", "kpi", "num", "den", "fact"]
-    return out[columns].sort_values(["department", "kpi", "week_start"]).reset_index(drop=True)
+    out = out.sort_values(["department", "kpi", "week_start", "manager_id"], na_position="last")
+    return out[COLUMNS].reset_index(drop=True)

@@ -4,24 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from sheets_kpi.config import Config
-from sheets_kpi.kpi import dynamics, matrix, retention
-from sheets_kpi.kpi.facts import daily_facts
+from sheets_kpi.kpi import dynamics, issues, matrix, retention
+from sheets_kpi.kpi.bonus import bonuses
+from sheets_kpi.kpi.explain import pace_fact, still_needed, top_kpi
+from sheets_kpi.kpi.facts import DISTINCT_METRICS, configured_metrics, daily_facts, metric_name
 from sheets_kpi.kpi.inputs import Inputs
-from sheets_kpi.kpi.periods import Period, today
-from sheets_kpi.kpi.plan_fact import (
-    achievement,
-    kpi_catalogue,
-    kpi_facts,
-    resolve_plans,
-    still_needed,
-)
-from sheets_kpi.kpi.scoring import bonus_amount, competition_rank, contributions, scores
+from sheets_kpi.kpi.issues import ISSUE_COLUMNS
+from sheets_kpi.kpi.periods import Period, period_start, today
+from sheets_kpi.kpi.plan_fact import achievement, kpi_catalogue, period_table, resolve_plans
+from sheets_kpi.kpi.scoring import competition_rank, contributions, scores
 
-ISSUE_COLUMNS = ["severity", "source", "where", "value", "message"]
+__all__ = ["ISSUE_COLUMNS", "KPI_COLUMNS", "MANAGER_COLUMNS", "Results", "compute"]
+
 KPI_COLUMNS = [
     "period",
     "period_start",
@@ -45,6 +42,7 @@ KPI_COLUMNS = [
     "forecast_fact",
     "num",
     "den",
+    "metric",
 ]
 MANAGER_COLUMNS = [
     "manager_id",
@@ -59,6 +57,11 @@ MANAGER_COLUMNS = [
     "bonus_at_pace",
     "prize",
     "top_kpi",
+    "previous_score",
+    "previous_rank",
+    "score_at_pace",
+    "rank_at_pace",
+    "bonus_base",
 ]
 
 
@@ -78,145 +81,93 @@ class Results:
 
 
 def compute(inputs: Inputs, config: Config, now: pd.Timestamp) -> Results:
-    zone = config.timezone
-    period = Period.of(today(now, zone))
-    people, issues = _roster(inputs, config)
-    daily = daily_facts(inputs, config, now)
-    catalogue = kpi_catalogue(config, config.locale)
-    table = _score_period(daily, people, catalogue, inputs.plans, period, config)
-    previous = _score_period(
-        daily, people, catalogue, inputs.plans, period.previous_same_point(), config
-    )
-    pace = _at_pace(table, period, people, config)
-    managers = _managers(table, previous, pace, people)
-    table = table.merge(managers[["manager_id", "bonus"]], on="manager_id", how="left")
+    """The current plan month (the one holding `now` in config.timezone) and the analytics."""
+    period = Period.of(today(now, config.timezone))
+    previous = period.previous_same_point()
+    people, roster_issues = issues.roster_in_scope(inputs, config)
+    weeks_from = dynamics.first_week(period.today)
+    since = min(previous.start, period_start(pd.Series([weeks_from]), "month").iloc[0])
+    daily = daily_facts(inputs, config, now, since)
+    distinct = [m for m in configured_metrics(config) if metric_name(m) in DISTINCT_METRICS]
+    by_week = daily_facts(inputs, config, now, weeks_from, "week", distinct)
+    catalogue = kpi_catalogue(config)
+
+    def evaluate(at: Period) -> pd.DataFrame:
+        table = period_table(daily, people, catalogue, at.start, at.today)
+        table["plan"] = resolve_plans(table, inputs.plans, at.label)
+        return score(table, people, config)
+
+    table, before = evaluate(period), evaluate(previous)
+    pace = table.drop(columns=["achievement", "contribution", "score", "rank", "bonus", "prize"])
+    pace = score(pace.assign(fact=pace_fact(table, period)), people, config)
     table["forecast_fact"] = pace["fact"].to_numpy()
+    managers = _managers(table, before, pace, people)
     kpi = _kpi_frame(table, people, period)
     window_start = now - pd.DateOffset(months=config.analytics.window_months)
-    closed = matrix.closed_deals(inputs.leads, people, window_start, now)
+    closed = matrix.closed_deals(
+        inputs.leads, inputs.responsible_changes, people, window_start, now
+    )
     return Results(
         period=period,
         daily=daily,
         kpi=kpi,
         managers=managers,
-        weekly=dynamics.weekly(daily, people, catalogue, period.today),
+        weekly=dynamics.weekly(daily, by_week, people, catalogue, period.today),
         matrix=matrix.seniority_matrix(closed),
         matrix_by_manager=matrix.matrix_by_manager(closed),
         retention=retention.retention(inputs.leads, inputs.clients, window_start, now),
         open_violations=_open_violations(inputs),
         overdue_tasks=_overdue_tasks(inputs, now),
         issues=pd.concat(
-            [issues, _plan_issues(kpi), _activity_issues(inputs, daily, people)], ignore_index=True
+            [
+                roster_issues,
+                issues.config_issues(inputs, config),
+                issues.plan_issues(kpi),
+                issues.user_issues(inputs, daily),
+            ],
+            ignore_index=True,
         ),
     )
 
 
-def _roster(inputs: Inputs, config: Config) -> tuple[pd.DataFrame, pd.DataFrame]:
-    roster = inputs.roster[inputs.roster["active"]].drop_duplicates("manager_id", keep="last")
-    known = {d.id for d in config.departments}
-    stray = roster[~roster["department"].isin(known)]
-    issues = pd.DataFrame(
-        {
-            "severity": "warning",
-            "source": "roster",
-            "where": stray["manager_id"].astype(str),
-            "value": stray["department"].astype(str),
-            "message": "department is not configured; the manager is left out of KPIs",
-        },
-        columns=ISSUE_COLUMNS,
-    )
-    return roster[roster["department"].isin(known)].reset_index(drop=True), issues
-
-
-def _score_period(
-    daily: pd.DataFrame,
-    people: pd.DataFrame,
-    catalogue: pd.DataFrame,
-    plans: pd.DataFrame,
-    period: Period,
-    config: Config,
-) -> pd.DataFrame:
-    table = kpi_facts(daily, people, catalogue, period.start, period.today)
-    table["plan"] = resolve_plans(table, plans, period.label)
-    return _achieve(table, people, config)
-
-
-def _achieve(table: pd.DataFrame, people: pd.DataFrame, config: Config) -> pd.DataFrame:
+def score(table: pd.DataFrame, people: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """Achievement, contribution, still needed; the manager's score, rank, bonus and prize."""
     table["achievement"] = achievement(table["fact"], table["plan"], table["direction"])
     table["contribution"] = contributions(table)
-    table["still_needed"] = still_needed(table["fact"], table["plan"], table["direction"])
-    score = scores(table)
-    per_manager = people[["manager_id", "department", "bonus_base"]].assign(
-        score=lambda f: f["manager_id"].map(score)
+    table["still_needed"] = still_needed(
+        table["fact"], table["plan"], table["direction"], table["unit"]
     )
+    per_manager = people[["manager_id", "department", "bonus_base"]].copy()
+    per_manager["score"] = per_manager["manager_id"].map(scores(table))
     per_manager["rank"] = competition_rank(per_manager["score"], per_manager["department"])
-    bonuses = [
-        bonus_amount(
-            row.score,
-            row.rank,
-            _base(row.bonus_base, row.department, config),
-            config.department(row.department).bonus,
-        )
-        for row in per_manager.itertuples()
-    ]
-    per_manager["bonus_total"] = [b for b, _ in bonuses]
-    per_manager["prize"] = [p for _, p in bonuses]
-    return table.merge(
-        per_manager[["manager_id", "score", "rank", "bonus_total", "prize"]],
-        on="manager_id",
-        how="left",
-    )
-
-
-def _base(override: float, department: str, config: Config) -> float:
-    return config.department(department).bonus.base if np.isnan(override) else float(override)
-
-
-def _at_pace(
-    table: pd.DataFrame, period: Period, people: pd.DataFrame, config: Config
-) -> pd.DataFrame:
-    """Count and sum KPIs run on at today's pace to the end of the month."""
-    scale = period.days / period.elapsed_days
-    pace = table[
-        [
-            "manager_id",
-            "department",
-            "kpi",
-            "metric",
-            "kpi_title",
-            "unit",
-            "direction",
-            "weight",
-            "cap",
-            "ratio",
-            "plan",
-        ]
-    ].copy()
-    pace["fact"] = np.where(table["ratio"], table["fact"], table["fact"] * scale)
-    return _achieve(pace, people, config)
+    per_manager = per_manager.join(bonuses(per_manager, config))
+    columns = ["manager_id", "score", "rank", "bonus", "prize"]
+    return table.merge(per_manager[columns], on="manager_id", how="left")
 
 
 def _managers(
-    table: pd.DataFrame, previous: pd.DataFrame, pace: pd.DataFrame, people: pd.DataFrame
+    table: pd.DataFrame, before: pd.DataFrame, pace: pd.DataFrame, people: pd.DataFrame
 ) -> pd.DataFrame:
-    first = table.drop_duplicates("manager_id").set_index("manager_id")
-    top = table.dropna(subset=["contribution"]).sort_values("contribution", ascending=False)
-    top = top.drop_duplicates("manager_id").set_index("manager_id")["kpi_title"]
-    prev_rank = previous.drop_duplicates("manager_id").set_index("manager_id")["rank"]
-    at_pace = pace.drop_duplicates("manager_id").set_index("manager_id")["bonus_total"]
-    out = people[["manager_id", "name", "department", "seniority"]].rename(
+    def per_manager(frame: pd.DataFrame, column: str) -> pd.Series:
+        return out["manager_id"].map(
+            frame.drop_duplicates("manager_id").set_index("manager_id")[column]
+        )
+
+    out = people[["manager_id", "name", "department", "seniority", "bonus_base"]].rename(
         columns={"name": "manager"}
     )
-    ids = out["manager_id"]
-    out["score"] = ids.map(first["score"])
-    out["rank"] = ids.map(first["rank"])
-    out["rank_change"] = ids.map(prev_rank) - out["rank"]
+    for column in ("score", "rank", "bonus", "prize"):
+        out[column] = per_manager(table, column)
+    out["previous_score"] = per_manager(before, "score")
+    out["previous_rank"] = per_manager(before, "rank")
+    out["rank_change"] = out["previous_rank"] - out["rank"]
     out["ranked_count"] = out.groupby("department")["rank"].transform("count")
-    out["bonus"] = ids.map(first["bonus_total"]).fillna(0.0)
-    out["bonus_at_pace"] = ids.map(at_pace).fillna(0.0)
-    out["prize"] = ids.map(first["prize"]).fillna(0.0)
-    out["top_kpi"] = ids.map(top)
-    out = out.sort_values(["department", "rank", "manager"], na_position="last")
+    out["score_at_pace"] = per_manager(pace, "score")
+    out["rank_at_pace"] = per_manager(pace, "rank")
+    out["bonus_at_pace"] = per_manager(pace, "bonus")
+    out[["bonus", "prize", "bonus_at_pace"]] = out[["bonus", "prize", "bonus_at_pace"]].fillna(0.0)
+    out["top_kpi"] = out["manager_id"].map(top_kpi(table))
+    out = out.sort_values(["department", "rank", "manager"], na_position="last", kind="stable")
     return out[MANAGER_COLUMNS].reset_index(drop=True)
 
 
@@ -231,78 +182,28 @@ def _kpi_frame(table: pd.DataFrame, people: pd.DataFrame, period: Period) -> pd.
     return out[KPI_COLUMNS].reset_index(drop=True)
 
 
-def _plan_issues(kpi: pd.DataFrame) -> pd.DataFrame:
-    missing = kpi[kpi["plan"].isna()]
-    return pd.DataFrame(
-        {
-            "severity": "warning",
-            "source": "plans",
-            "where": missing["period"]
-            + " / "
-            + missing["manager"].astype(str)
-            + " / "
-            + missing["kpi"],
-            "value": "",
-            "message": "no plan: the KPI is shown but left out of the score",
-        },
-        columns=ISSUE_COLUMNS,
-    )
-
-
-def _activity_issues(inputs: Inputs, daily: pd.DataFrame, people: pd.DataFrame) -> pd.DataFrame:
-    rostered = set(inputs.roster["manager_id"])
-    active = set(daily["manager_id"]) - rostered - {0}
-    names = inputs.users.set_index("user_id")["name"] if not inputs.users.empty else pd.Series()
-    rows = [
-        {
-            "severity": "warning",
-            "source": "amoCRM",
-            "where": f"user {uid}",
-            "value": names.get(uid, ""),
-            "message": "amoCRM user with activity is not in the roster",
-        }
-        for uid in sorted(active)
-    ]
-    if not inputs.users.empty:
-        gone = sorted(rostered - set(inputs.users["user_id"]))
-        rows += [
-            {
-                "severity": "warning",
-                "source": "roster",
-                "where": f"amo_user_id {uid}",
-                "value": str(uid),
-                "message": "no such amoCRM user any more",
-            }
-            for uid in gone
-        ]
-    return pd.DataFrame(rows, columns=ISSUE_COLUMNS)
-
-
 def _open_violations(inputs: Inputs) -> pd.DataFrame:
-    open_rows = inputs.deal_violations[inputs.deal_violations["resolved_at"].isna()]
-    leads = inputs.leads.set_index("lead_id")
-    return (
-        pd.DataFrame(
-            {
-                "manager_id": open_rows["lead_id"].map(leads["responsible_user_id"]),
-                "lead_id": open_rows["lead_id"],
-                "lead_name": open_rows["lead_id"].map(leads["name"]),
-                "rule": open_rows["rule"],
-                "first_seen_at": open_rows["first_seen_at"],
-            }
-        )
-        .dropna(subset=["manager_id"])
-        .reset_index(drop=True)
+    """Unresolved automatic violations of live leads, newest first."""
+    rows = inputs.deal_violations[inputs.deal_violations["resolved_at"].isna()]
+    leads = inputs.leads.drop_duplicates("lead_id").set_index("lead_id")
+    rows = rows[rows["lead_id"].isin(leads.index[~leads["is_deleted"]])]
+    out = pd.DataFrame(
+        {
+            "manager_id": rows["lead_id"].map(leads["responsible_user_id"]).astype("Int64"),
+            "lead_id": rows["lead_id"],
+            "lead_name": rows["lead_id"].map(leads["name"]),
+            "rule": rows["rule"],
+            "first_seen_at": rows["first_seen_at"],
+        }
     )
+    out = out.dropna(subset=["manager_id"]).sort_values("first_seen_at", ascending=False)
+    return out.reset_index(drop=True)
 
 
 def _overdue_tasks(inputs: Inputs, now: pd.Timestamp) -> pd.DataFrame:
+    """Open tasks past their deadline, most recent deadline first."""
     tasks = inputs.tasks
     late = tasks[~tasks["is_completed"] & (tasks["complete_till"] < now)]
-    return (
-        late.rename(columns={"responsible_user_id": "manager_id"})[
-            ["manager_id", "task_id", "entity_type", "entity_id", "complete_till"]
-        ]
-        .sort_values("complete_till", ascending=False)
-        .reset_index(drop=True)
-    )
+    late = late.rename(columns={"responsible_user_id": "manager_id"})
+    columns = ["manager_id", "task_id", "entity_type", "entity_id", "complete_till"]
+    return late[columns].sort_values("complete_till", ascending=False).reset_index(drop=True)

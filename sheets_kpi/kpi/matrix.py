@@ -5,48 +5,69 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sheets_kpi.kpi.fact_base import lookup
+from sheets_kpi.kpi.ownership import responsible_at
 from sheets_kpi.kpi.stages import LOST, WON
 
 Z95 = 1.959963984540054
+CELL_COLUMNS = ["won", "lost", "n", "win_rate", "ci_low", "ci_high"]
+EXTRA_COLUMNS = ["mean_won_price", "median_cycle_days"]
 
 
 def wilson(won: pd.Series, n: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Wilson score 95 % interval of a proportion; NaN where n = 0."""
-    n_f = n.astype(float)
+    """Wilson score 95 % interval of a proportion; empty where n = 0."""
+    k, size = won.astype(float), n.astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        p = won / n_f
-        centre = (p + Z95**2 / (2 * n_f)) / (1 + Z95**2 / n_f)
-        half = Z95 * np.sqrt(p * (1 - p) / n_f + Z95**2 / (4 * n_f**2)) / (1 + Z95**2 / n_f)
-    return (centre - half).where(n > 0), (centre + half).where(n > 0)
+        p = k / size
+        z2 = Z95**2
+        centre = (p + z2 / (2 * size)) / (1 + z2 / size)
+        half = Z95 * np.sqrt(p * (1 - p) / size + z2 / (4 * size**2)) / (1 + z2 / size)
+    low = (centre - half).clip(lower=0.0).where(n > 0)
+    high = (centre + half).clip(upper=1.0).where(n > 0)
+    return low, high
 
 
 def closed_deals(
-    leads: pd.DataFrame, roster: pd.DataFrame, start: pd.Timestamp, now: pd.Timestamp
+    leads: pd.DataFrame,
+    responsible_changes: pd.DataFrame,
+    roster: pd.DataFrame,
+    start: pd.Timestamp,
+    now: pd.Timestamp,
 ) -> pd.DataFrame:
-    """Leads won or lost in the window, typed new/repeat, with the seller's seniority."""
+    """Leads won or lost in [start, now], typed new/repeat, with the seller and seniority.
+
+    The seller is whoever was responsible when the lead closed; sellers outside the roster are
+    left out (no seniority to file them under). A client is `repeat` when the lead's main
+    contact or its company had a won lead closed before this lead was created.
+    """
     live = leads[~leads["is_deleted"]]
-    won_all = live[live["status_id"] == WON]
+    won_all = live[(live["status_id"] == WON) & live["closed_at"].notna()]
     closed = live[
         live["status_id"].isin([WON, LOST])
         & (live["closed_at"] >= start)
         & (live["closed_at"] <= now)
-    ].copy()
+    ]
     repeat = pd.Series(False, index=closed.index)
     for key in ("contact_id", "company_id"):
         first_win = won_all.dropna(subset=[key]).groupby(key)["closed_at"].min()
-        if first_win.empty:
-            continue
-        repeat |= (closed[key].map(first_win) < closed["created_at"]).fillna(False).astype(bool)
-    closed["client_type"] = np.where(repeat, "repeat", "new")
-    closed["won"] = (closed["status_id"] == WON).astype(int)
-    closed["cycle_days"] = (closed["closed_at"] - closed["created_at"]).dt.total_seconds() / 86400
+        earlier = lookup(first_win, closed[key]) < closed["created_at"]
+        repeat |= earlier.fillna(False).astype(bool)
+    seller = responsible_at(leads, responsible_changes, closed["lead_id"], closed["closed_at"])
+    closed = closed.assign(
+        seller=seller,
+        client_type=np.where(repeat, "repeat", "new"),
+        won=(closed["status_id"] == WON).astype(int),
+        cycle_days=(closed["closed_at"] - closed["created_at"]).dt.total_seconds() / 86400,
+    )
     people = roster[["manager_id", "name", "seniority"]].rename(columns={"name": "manager"})
-    closed = closed.merge(people, left_on="responsible_user_id", right_on="manager_id")
-    return closed
+    closed = closed[closed["seller"].notna()].astype({"seller": "int64"})
+    return closed.merge(people, left_on="seller", right_on="manager_id")
 
 
 def _cells(closed: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    grouped = closed.groupby(keys)
+    if closed.empty:
+        return pd.DataFrame(columns=[*keys, *CELL_COLUMNS, *EXTRA_COLUMNS])
+    grouped = closed.groupby(keys, observed=True)
     cells = grouped.agg(
         won=("won", "sum"), n=("won", "size"), median_cycle_days=("cycle_days", "median")
     ).reset_index()
@@ -55,40 +76,12 @@ def _cells(closed: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     cells["lost"] = cells["n"] - cells["won"]
     cells["win_rate"] = cells["won"] / cells["n"]
     cells["ci_low"], cells["ci_high"] = wilson(cells["won"], cells["n"])
-    return cells
+    return cells[[*keys, *CELL_COLUMNS, *EXTRA_COLUMNS]]
 
 
 def seniority_matrix(closed: pd.DataFrame) -> pd.DataFrame:
-    columns = [
-        "seniority",
-        "client_type",
-        "won",
-        "lost",
-        "n",
-        "win_rate",
-        "ci_low",
-        "ci_high",
-        "mean_won_price",
-        "median_cycle_days",
-    ]
-    if closed.empty:
-        return pd.DataFrame(columns=columns)
-    return _cells(closed, ["seniority", "client_type"])[columns]
+    return _cells(closed, ["seniority", "client_type"])
 
 
 def matrix_by_manager(closed: pd.DataFrame) -> pd.DataFrame:
-    columns = [
-        "manager_id",
-        "manager",
-        "seniority",
-        "client_type",
-        "won",
-        "lost",
-        "n",
-        "win_rate",
-        "ci_low",
-        "ci_high",
-    ]
-    if closed.empty:
-        return pd.DataFrame(columns=columns)
-    return _cells(closed, ["manager_id", "manager", "seniority", "client_type"])[columns]
+    return _cells(closed, ["manager_id", "manager", "seniority", "client_type"])

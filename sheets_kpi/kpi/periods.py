@@ -1,26 +1,69 @@
-"""Local calendar arithmetic: instants → local dates, month and ISO-week bounds."""
+"""Local calendar arithmetic: instants → local dates, plan months, ISO weeks.
+
+Every daily fact is keyed by a naive local midnight (`datetime64[ns]`) in `config.timezone`;
+period bounds are local dates too, and turn into UTC instants only to pre-filter raw events.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
+import numpy as np
 import pandas as pd
+
+NS = "datetime64[ns]"
+Grain = Literal["month", "week"]
 
 
 def local_date(instants: pd.Series, zone: str) -> pd.Series:
-    """UTC instants → naive local midnights (`datetime64[ns]`), the key of every daily fact."""
+    """UTC instants → naive local midnights, the key of every daily fact."""
     if instants.empty:
-        return pd.Series(pd.to_datetime([]), index=instants.index, dtype="datetime64[ns]")
-    return instants.dt.tz_convert(zone).dt.tz_localize(None).dt.normalize().astype("datetime64[ns]")
+        return pd.Series([], index=instants.index, dtype=NS)
+    local = instants.dt.tz_convert(zone).dt.tz_localize(None)
+    return local.dt.normalize().astype(NS)
 
 
 def today(now: pd.Timestamp, zone: str) -> pd.Timestamp:
-    return now.tz_convert(zone).tz_localize(None).normalize()
+    """The local date of `now`."""
+    return now.tz_convert(zone).tz_localize(None).normalize().as_unit("ns")
+
+
+def to_utc(days: pd.Series | pd.DatetimeIndex | list, zone: str) -> pd.DatetimeIndex:
+    """Local midnights → the UTC instants they begin at (a midnight skipped by DST moves on)."""
+    index = pd.DatetimeIndex(days).as_unit("ns")
+    local = index.tz_localize(zone, ambiguous=False, nonexistent="shift_forward")
+    return local.tz_convert("UTC")
+
+
+def period_start(dates: pd.Series, grain: Grain) -> pd.Series:
+    """First day of each date's month, or Monday of its ISO week."""
+    if grain == "week":
+        return (dates - pd.to_timedelta(dates.dt.day_of_week, unit="D")).astype(NS)
+    return dates.dt.to_period("M").dt.start_time.astype(NS)
+
+
+def period_starts(since: pd.Timestamp, until: pd.Timestamp, grain: Grain) -> pd.DatetimeIndex:
+    """Starts of the months (or ISO weeks) from the one holding `since` to the one of `until`."""
+    first = period_start(pd.Series([since]), grain).iloc[0]
+    freq = "W-MON" if grain == "week" else "MS"
+    return pd.date_range(first, until, freq=freq).as_unit("ns")
+
+
+def next_start(starts: pd.DatetimeIndex, grain: Grain) -> pd.DatetimeIndex:
+    if grain == "week":
+        return starts + pd.Timedelta(days=7)
+    return starts + pd.offsets.MonthBegin(1)
+
+
+def week_start(dates: pd.Series) -> pd.Series:
+    """Monday of each date's ISO week."""
+    return period_start(dates, "week")
 
 
 @dataclass(frozen=True)
 class Period:
-    """A plan month: its first and last local dates and how far into it `today` is."""
+    """A plan month: its first and last local dates and the local date `today` within it."""
 
     start: pd.Timestamp
     end: pd.Timestamp
@@ -28,9 +71,8 @@ class Period:
 
     @classmethod
     def of(cls, day: pd.Timestamp) -> Period:
-        start = day.to_period("M").start_time
-        end = day.to_period("M").end_time.normalize()
-        return cls(start, end, day)
+        month = day.to_period("M")
+        return cls(month.start_time.as_unit("ns"), month.end_time.normalize().as_unit("ns"), day)
 
     @property
     def label(self) -> str:
@@ -42,16 +84,17 @@ class Period:
 
     @property
     def elapsed_days(self) -> int:
-        return min(self.days, max(1, (self.today - self.start).days + 1))
+        """Days so far, today included (1 on the first day, all of them once the month is over)."""
+        return int(np.clip((self.today - self.start).days + 1, 1, self.days))
 
     def previous_same_point(self) -> Period:
-        """The previous month up to the same day of month (clamped to its length)."""
-        start = (self.start - pd.Timedelta(days=1)).to_period("M").start_time
-        end = start.to_period("M").end_time.normalize()
+        """The previous month up to the same day of month; its last day when today is the last.
+
+        Clamped to the previous month's length, so 31 March compares with all of February.
+        """
+        start = (self.start - pd.Timedelta(days=1)).to_period("M").start_time.as_unit("ns")
+        end = (self.start - pd.Timedelta(days=1)).normalize()
+        if self.today >= self.end:
+            return Period(start, end, end)
         point = min(end, start + pd.Timedelta(days=self.elapsed_days - 1))
         return Period(start, end, point)
-
-
-def week_start(dates: pd.Series) -> pd.Series:
-    """Monday of each date's ISO week."""
-    return dates - pd.to_timedelta(dates.dt.day_of_week, unit="D")

@@ -13,37 +13,43 @@ COLUMNS = ["scope", "clients", "once_share", "repeat_share", "median_days_betwee
 def retention(
     leads: pd.DataFrame, clients: pd.DataFrame, start: pd.Timestamp, now: pd.Timestamp
 ) -> pd.DataFrame:
-    """Over clients (company, else main contact) with a won lead closed in the window."""
+    """Over clients (company, else main contact) with a won lead closed in [start, now].
+
+    Purchases are that client's won leads closed in the window; the account manager is the
+    client's responsible user in amoCRM, else the owner of its latest won lead.
+    """
     won = leads[
         ~leads["is_deleted"]
         & (leads["status_id"] == WON)
         & (leads["closed_at"] >= start)
         & (leads["closed_at"] <= now)
     ]
-    client_type = np.where(won["company_id"].notna(), "company", "contact")
-    client_id = won["company_id"].fillna(won["contact_id"])
     purchases = pd.DataFrame(
-        {"client_type": client_type, "client_id": client_id, "closed_at": won["closed_at"]}
+        {
+            "client_type": np.where(won["company_id"].notna(), "company", "contact"),
+            "client_id": won["company_id"].fillna(won["contact_id"]),
+            "closed_at": won["closed_at"],
+            "seller": won["responsible_user_id"],
+        }
     ).dropna(subset=["client_id"])
     if purchases.empty:
         return pd.DataFrame(columns=COLUMNS)
-    purchases["client_id"] = purchases["client_id"].astype("int64")
-    purchases = purchases.sort_values("closed_at")
-    purchases["gap"] = purchases.groupby(["client_type", "client_id"])["closed_at"].diff()
-    per_client = (
-        purchases.groupby(["client_type", "client_id"])
-        .agg(purchases=("closed_at", "size"))
-        .reset_index()
+    purchases = purchases.astype({"client_id": "int64", "client_type": object})
+    purchases = purchases.sort_values("closed_at", kind="stable")
+    keys = ["client_type", "client_id"]
+    purchases["gap"] = purchases.groupby(keys)["closed_at"].diff()
+    per_client = purchases.groupby(keys).agg(
+        purchases=("closed_at", "size"), last_seller=("seller", "last")
     )
-    owners = clients.rename(columns={"responsible_user_id": "owner"})
-    per_client = per_client.merge(owners, on=["client_type", "client_id"], how="left")
-    purchases = purchases.merge(
-        per_client[["client_type", "client_id", "owner"]], on=["client_type", "client_id"]
-    )
-    rows = [_summary("all", per_client, purchases)]
-    for owner, group in per_client.dropna(subset=["owner"]).groupby("owner"):
-        rows.append(_summary(str(int(owner)), group, purchases[purchases["owner"] == owner]))
-    return pd.DataFrame(rows, columns=COLUMNS)
+    owners = clients.astype({"client_type": object}).drop_duplicates(keys, keep="last")
+    owner = per_client.reset_index()[keys].merge(owners, on=keys, how="left")
+    per_client["owner"] = owner["responsible_user_id"].astype("Int64").to_numpy()
+    per_client["owner"] = per_client["owner"].fillna(per_client["last_seller"].astype("Int64"))
+    purchases = purchases.join(per_client["owner"], on=keys)
+    out = [_summary("all", per_client, purchases)]
+    for manager, group in per_client.dropna(subset=["owner"]).groupby("owner"):
+        out.append(_summary(str(int(manager)), group, purchases[purchases["owner"] == manager]))
+    return pd.DataFrame(out, columns=COLUMNS)
 
 
 def _summary(scope: str, per_client: pd.DataFrame, purchases: pd.DataFrame) -> dict:

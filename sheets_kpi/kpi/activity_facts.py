@@ -1,0 +1,158 @@
+"""Calls, tasks and the Sheets inputs as daily facts (SPEC §7.1, §4.4)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sheets_kpi.config import Config
+from sheets_kpi.kpi.fact_base import Context, rows
+from sheets_kpi.kpi.inputs import Inputs
+from sheets_kpi.kpi.periods import local_date
+
+
+def missed(calls: pd.DataFrame, config: Config) -> pd.Series:
+    """Incoming calls whose status is a failure code or that lasted 0 seconds (§4.4)."""
+    failed = calls["call_status"].isin(config.amocrm.missed_call_statuses)
+    return (calls["direction"] == "in") & (failed | (calls["duration"].fillna(0) == 0))
+
+
+def _calls(inputs: Inputs, context: Context) -> pd.DataFrame:
+    return inputs.calls[inputs.calls["created_at"] >= context.since_utc]
+
+
+def calls_missed_share(inputs: Inputs, context: Context, arg: str | None) -> pd.DataFrame:
+    calls = _calls(inputs, context)
+    incoming = calls[calls["direction"] == "in"]
+    lost = missed(incoming, context.config).astype(float)
+    return rows(local_date(incoming["created_at"], context.zone), incoming["user_id"], lost, 1.0)
+
+
+def callback_minutes(inputs: Inputs, context: Context, arg: str | None) -> pd.DataFrame:
+    """Minutes from each missed call to the next outgoing call to the same phone or contact.
+
+    By anyone; capped at the window. A missed call not (yet) called back counts the minutes
+    elapsed so far, up to the window, so a fresh miss is not charged the whole window at once.
+    Calls with neither a phone nor a contact cannot be called back and are left out.
+    """
+    calls = _calls(inputs, context)
+    lost = calls[missed(calls, context.config)]
+    outgoing = calls[calls["direction"] == "out"]
+    best = np.full(len(lost), np.inf)
+    reachable = np.zeros(len(lost), dtype=bool)
+    for key in ("phone", "contact_id"):
+        has_key = _has(lost[key]).to_numpy()
+        reachable |= has_key
+        best = np.fmin(
+            best, _next_call(lost[has_key], outgoing[_has(outgoing[key])], key, len(lost), has_key)
+        )
+    elapsed = (context.now - lost["created_at"]).dt.total_seconds().to_numpy() / 60
+    window = context.config.amocrm.callback_window_hours * 60
+    minutes = np.minimum(np.minimum(best, elapsed), window)
+    lost = lost[reachable]
+    return rows(
+        local_date(lost["created_at"], context.zone), lost["user_id"], minutes[reachable], 1.0
+    )
+
+
+def _has(key: pd.Series) -> pd.Series:
+    return key.notna() & (key.astype(str) != "")
+
+
+def _next_call(
+    lost: pd.DataFrame, outgoing: pd.DataFrame, key: str, size: int, where: np.ndarray
+) -> np.ndarray:
+    """Minutes to the next outgoing call on `key`, placed back at `where`; inf when none."""
+    out = np.full(size, np.inf)
+    if lost.empty or outgoing.empty:
+        return out
+    kind = "int64" if key == "contact_id" else object
+    left = pd.DataFrame(
+        {
+            "k": lost[key].astype(kind).to_numpy(),
+            "at": lost["created_at"].to_numpy(),
+            "i": range(len(lost)),
+        }
+    ).sort_values("at", kind="stable")
+    right = pd.DataFrame(
+        {"k": outgoing[key].astype(kind).to_numpy(), "back": outgoing["created_at"].to_numpy()}
+    ).sort_values("back", kind="stable")
+    joined = pd.merge_asof(
+        left,
+        right,
+        left_on="at",
+        right_on="back",
+        by="k",
+        direction="forward",
+        allow_exact_matches=False,
+    )
+    minutes = (joined["back"] - joined["at"]).dt.total_seconds().fillna(np.inf).to_numpy() / 60
+    placed = np.full(len(lost), np.inf)
+    placed[joined["i"].to_numpy()] = minutes
+    out[where] = placed
+    return out
+
+
+def calls_outgoing(inputs: Inputs, context: Context, arg: str | None) -> pd.DataFrame:
+    calls = _calls(inputs, context)
+    out = calls[calls["direction"] == "out"]
+    return rows(local_date(out["created_at"], context.zone), out["user_id"])
+
+
+def _due(inputs: Inputs, context: Context) -> pd.DataFrame:
+    """Tasks whose deadline has passed (by `now`), flagged overdue when done late or not done.
+
+    A task not yet due is neither on time nor overdue. Done with no known completion time
+    (no `task_completed` event synced) counts as on time.
+    """
+    tasks = inputs.tasks
+    tasks = tasks[
+        (tasks["complete_till"] >= context.since_utc) & (tasks["complete_till"] <= context.now)
+    ]
+    late = tasks["completed_at"].notna() & (tasks["completed_at"] > tasks["complete_till"])
+    return tasks.assign(overdue=(late | ~tasks["is_completed"]).astype(float))
+
+
+def tasks_overdue(inputs: Inputs, context: Context, arg: str | None) -> pd.DataFrame:
+    due = _due(inputs, context)
+    due = due[due["overdue"] > 0]
+    return rows(local_date(due["complete_till"], context.zone), due["responsible_user_id"])
+
+
+def tasks_overdue_share(inputs: Inputs, context: Context, arg: str | None) -> pd.DataFrame:
+    due = _due(inputs, context)
+    return rows(
+        local_date(due["complete_till"], context.zone),
+        due["responsible_user_id"],
+        due["overdue"],
+        1.0,
+    )
+
+
+def tasks_completed(inputs: Inputs, context: Context, arg: str | None) -> pd.DataFrame:
+    """Tasks still marked done, dated on their completion."""
+    tasks = inputs.tasks
+    done = tasks[tasks["is_completed"] & (tasks["completed_at"] >= context.since_utc)]
+    return rows(local_date(done["completed_at"], context.zone), done["responsible_user_id"])
+
+
+def score_avg(inputs: Inputs, context: Context, arg: str | None) -> pd.DataFrame:
+    scores = inputs.scores[inputs.scores["kind"] == arg]
+    return rows(scores["date"], scores["manager_id"], scores["score"], 1.0)
+
+
+def nps(inputs: Inputs, context: Context, arg: str | None) -> pd.DataFrame:
+    """+100 per promoter (9–10), −100 per detractor (0–6), 0 per passive; den 1 per answer."""
+    scores = inputs.scores[inputs.scores["kind"] == "nps"]
+    points = np.select([scores["score"] >= 9, scores["score"] <= 6], [100.0, -100.0], 0.0)
+    return rows(scores["date"], scores["manager_id"], points, 1.0)
+
+
+def violations(inputs: Inputs, context: Context, arg: str | None) -> pd.DataFrame:
+    found = inputs.violations[inputs.violations["type"] == arg]
+    return rows(found["date"], found["manager_id"])
+
+
+def appeals_lost(inputs: Inputs, context: Context, arg: str | None) -> pd.DataFrame:
+    lost = inputs.appeals[inputs.appeals["outcome"] == "lost"]
+    return rows(lost["date"], lost["manager_id"])

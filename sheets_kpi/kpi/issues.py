@@ -1,0 +1,140 @@
+"""Data issues the engine can see (SPEC §8.5): roster, plans, unknown users, config refs."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from sheets_kpi.config import Config
+from sheets_kpi.kpi.inputs import Inputs
+from sheets_kpi.kpi.stages import pipelines, unresolved
+
+ISSUE_COLUMNS = ["severity", "source", "where", "value", "message"]
+
+
+def issue_frame(rows: list[dict[str, str]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=ISSUE_COLUMNS).astype(object)
+
+
+def roster_in_scope(inputs: Inputs, config: Config) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Active roster rows of configured departments (the people scored); strays are issues."""
+    roster = inputs.roster[inputs.roster["active"]].drop_duplicates("manager_id", keep="last")
+    known = {dept.id for dept in config.departments}
+    stray = roster[~roster["department"].isin(known)]
+    issues = issue_frame(
+        [
+            {
+                "severity": "warning",
+                "source": "roster",
+                "where": f"amo_user_id {row.manager_id}",
+                "value": str(row.department),
+                "message": "department is not configured; the manager is left out of KPIs",
+            }
+            for row in stray.itertuples()
+        ]
+    )
+    return roster[roster["department"].isin(known)].reset_index(drop=True), issues
+
+
+def plan_issues(kpi: pd.DataFrame) -> pd.DataFrame:
+    """KPIs without a plan: one issue per department when nobody there has one, else per row."""
+    missing = kpi[kpi["plan"].isna()]
+    rows = []
+    for (department, kpi_id), group in missing.groupby(["department", "kpi"], sort=True):
+        everyone = len(group) == int(
+            ((kpi["department"] == department) & (kpi["kpi"] == kpi_id)).sum()
+        )
+        period = str(group["period"].iloc[0])
+        if everyone and len(group) > 1:
+            rows.append(_no_plan(f"{period} / {department} / {kpi_id}", "department"))
+            continue
+        rows += [_no_plan(f"{period} / {name} / {kpi_id}", "manager") for name in group["manager"]]
+    return issue_frame(rows)
+
+
+def _no_plan(where: str, scope: str) -> dict[str, str]:
+    message = (
+        "no plan for anyone in the department (no default row, no manager rows)"
+        if scope == "department"
+        else "no plan"
+    )
+    return {
+        "severity": "warning",
+        "source": "plans",
+        "where": where,
+        "value": "",
+        "message": f"{message}: the KPI is shown but left out of the score",
+    }
+
+
+def user_issues(inputs: Inputs, daily: pd.DataFrame) -> pd.DataFrame:
+    """Activity by users outside the roster; roster rows whose amoCRM user is gone or blocked."""
+    rostered = set(inputs.roster["manager_id"].astype("int64"))
+    users = inputs.users.drop_duplicates("user_id").set_index("user_id")
+    strangers = sorted(set(daily["manager_id"].astype("int64")) - rostered - {0})
+    rows = [
+        {
+            "severity": "warning",
+            "source": "amoCRM",
+            "where": f"user {uid}",
+            "value": str(users["name"].get(uid, "") or ""),
+            "message": "amoCRM user with activity is not in the roster",
+        }
+        for uid in strangers
+    ]
+    if not users.empty:
+        for uid in sorted(rostered):
+            if uid not in users.index:
+                message = "no such amoCRM user any more"
+            elif not users.at[uid, "is_active"]:
+                message = "the amoCRM user is deactivated"
+            else:
+                continue
+            rows.append(
+                {
+                    "severity": "warning",
+                    "source": "roster",
+                    "where": f"amo_user_id {uid}",
+                    "value": str(uid),
+                    "message": message,
+                }
+            )
+    return issue_frame(rows)
+
+
+def config_issues(inputs: Inputs, config: Config) -> pd.DataFrame:
+    """Stage and pipeline names that match nothing in amoCRM: their KPIs would quietly be 0."""
+    statuses = inputs.statuses
+    if statuses.empty:
+        return issue_frame([])
+    refs = {f"amocrm.stages.{name}": stages for name, stages in config.amocrm.stages.items()}
+    refs |= {f"rules.required_fields.{stage}": [stage] for stage in config.rules.required_fields}
+    refs["rules.zero_price_after"] = list(config.rules.zero_price_after)
+    rows = [
+        _config_issue(where, ref, "no such status in any amoCRM pipeline")
+        for where, stages in refs.items()
+        for ref in unresolved(stages, statuses)
+    ]
+    for ref in config.amocrm.upsell.pipelines:
+        if not pipelines([ref], statuses):
+            rows.append(_config_issue("amocrm.upsell.pipelines", str(ref), "no such pipeline"))
+    for dept in config.departments:
+        for kpi in dept.kpis:
+            arg = kpi.metric_arg
+            filtered = kpi.metric_name in ("won_amount", "won_count") and arg not in (
+                None,
+                "upsell",
+            )
+            if filtered and not (arg.isdigit() and int(arg) in set(statuses["pipeline_id"])):
+                where = f"departments.{dept.id}.kpis.{kpi.id}"
+                rows.append(_config_issue(where, arg, "filter is `upsell` or a pipeline id"))
+    return issue_frame(rows)
+
+
+def _config_issue(where: str, value: str, message: str) -> dict[str, str]:
+    return {
+        "severity": "error",
+        "source": "config.yaml",
+        "where": where,
+        "value": value,
+        "message": f"{message}; KPIs and rules using it count nothing",
+    }
