@@ -15,6 +15,7 @@ from sheets_kpi.config import GoogleConfig
 from sheets_kpi.emulators.server import EmulatorServer
 from sheets_kpi.emulators.sheets import SheetsState, serve
 from sheets_kpi.errors import SheetsError
+from sheets_kpi.sheets import writer
 from sheets_kpi.sheets.client import CountingHTTPClient, EndpointSession, make_client
 from sheets_kpi.sheets.gateway import SheetsGateway
 from sheets_kpi.sheets.init_tabs import init_inputs
@@ -407,3 +408,20 @@ def _users() -> pd.DataFrame:
         ],
         columns=["user_id", "name", "email", "group_name", "is_active", "rank"],
     )
+
+
+def test_a_write_cut_short_is_completed_by_the_next_cycle(emulator, monkeypatch) -> None:
+    server, state = emulator
+    monkeypatch.setattr(writer, "MAX_BATCH_BYTES", 3_000)
+    monkeypatch.setattr(CountingHTTPClient, "sleep", staticmethod(lambda s: None))
+    requests.post(f"{server.url}/_emulator/quota", timeout=5, json={"write_per_minute": 1})
+    with pytest.raises(SheetsError, match="quota exhausted"):
+        gateway_for(server).write(manager_tabs(4))  # the first batch lands, the second does not
+    requests.post(f"{server.url}/_emulator/quota", timeout=5, json={})
+    report = gateway_for(server).write(manager_tabs(4))
+    assert report.conflicts == [] and len(report.tabs_written) == 4
+    assert len(report.tabs_created) < 4  # some tabs were made by the interrupted write
+    again = gateway_for(server).write(manager_tabs(4))
+    assert again.unchanged == [f"Менеджер {i}" for i in range(4)]
+    sheet = next(s for s in state.get(BOOK).sheets if s.title == "Менеджер 3")
+    assert sheet.cells[(2, 2)] == 12 and len(sheet.extras["protectedRanges"]) == 1

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
-from sheets_kpi.sheets import writer
+from sheets_kpi.sheets import layout, writer
 from sheets_kpi.sheets.layout import (
+    HASH_KEY,
     MARKER,
     Block,
     LineChart,
@@ -15,6 +17,7 @@ from sheets_kpi.sheets.layout import (
     achievement_rules,
     column_letter,
     content_requests,
+    encode,
     locale_free,
 )
 from sheets_kpi.sheets.writer import plan_writes
@@ -94,7 +97,10 @@ def test_the_grid_makes_room_for_the_chart_and_blanks_every_cell_of_it() -> None
 
 def sheet(title: str, sheet_id: int, digest: str | None) -> dict:
     metadata = (
-        [{"metadataId": sheet_id * 10, "metadataKey": MARKER, "metadataValue": digest}]
+        [
+            {"metadataId": sheet_id * 10, "metadataKey": MARKER, "metadataValue": "owner"},
+            {"metadataId": sheet_id * 10 + 1, "metadataKey": HASH_KEY, "metadataValue": digest},
+        ]
         if digest is not None
         else []
     )
@@ -119,21 +125,44 @@ def test_removals_come_after_the_new_tabs() -> None:
     assert (report.tabs_created, report.tabs_removed) == (["new"], ["old"])
 
 
-def test_a_huge_write_is_split_between_tabs_never_inside_one(monkeypatch) -> None:
-    layouts = [TabLayout(f"tab {i}", [["x" * 50] * 20] * 40) for i in range(6)]
-    groups, _ = plan_writes({"sheets": []}, layouts, EDITORS)
-    one_tab = len(json.dumps(groups[0]))
-    monkeypatch.setattr(writer, "MAX_BATCH_BYTES", int(one_tab * 2.5))
+def test_a_tab_of_an_older_version_is_still_ours_and_gets_rewritten() -> None:
+    old = sheet("t", 1, None)
+    old["developerMetadata"] = [{"metadataId": 5, "metadataKey": MARKER, "metadataValue": "ab12"}]
+    units, report = plan_writes({"sheets": [old]}, [TabLayout("t", [["a"]])], EDITORS)
+    assert (report.conflicts, report.tabs_written) == ([], ["t"])
+    assert units[-1][-1]["createDeveloperMetadata"]["developerMetadata"]["metadataKey"] == HASH_KEY
+
+
+def test_a_huge_write_is_split_and_each_hash_comes_with_the_tabs_last_requests(
+    monkeypatch,
+) -> None:
+    monkeypatch.setattr(layout, "PIECE_BYTES", 20_000)
+    monkeypatch.setattr(writer, "MAX_BATCH_BYTES", 50_000)
+    layouts = [TabLayout(f"таблица {i}", [["Иван Петров"] * 20] * 400) for i in range(3)]
     sent: list[dict] = []
     report = writer.write_tabs(sent.append, {"sheets": []}, layouts, EDITORS)
-    assert report.batches == len(sent) == 3
-    for body in sent:
-        added = {
-            r["addSheet"]["properties"]["sheetId"] for r in body["requests"] if "addSheet" in r
-        }
-        marked = {
-            r["createDeveloperMetadata"]["developerMetadata"]["location"]["sheetId"]
-            for r in body["requests"]
-            if "createDeveloperMetadata" in r
-        }
-        assert added == marked and len(added) == 2
+    assert report.batches == len(sent) > 3
+    assert all(len(encode(body)) <= 50_000 for body in sent)
+    last_batch: dict[int, int] = {}  # sheetId → the last batch that touches it
+    hashed: dict[int, int] = {}  # sheetId → the batch that sets its content hash
+    for number, body in enumerate(sent):
+        added, owners = set(), set()
+        for request in body["requests"]:
+            text = json.dumps(request)
+            for sheet_id in {int(m) for m in re.findall(r'"sheetId": (\d+)', text)}:
+                last_batch[sheet_id] = number
+            if "addSheet" in request:
+                added.add(request["addSheet"]["properties"]["sheetId"])
+            if "createDeveloperMetadata" in request:
+                meta = request["createDeveloperMetadata"]["developerMetadata"]
+                key, sheet_id = meta["metadataKey"], meta["location"]["sheetId"]
+                if key == MARKER:
+                    owners.add(sheet_id)
+                else:
+                    hashed[sheet_id] = number
+        assert added <= owners  # a new tab never exists without its owner marker
+    assert hashed == last_batch and len(hashed) == 3
+
+
+def test_bodies_are_compact_utf8() -> None:
+    assert encode({"v": "Иван", "n": [1, 2]}) == '{"v":"Иван","n":[1,2]}'.encode()

@@ -11,12 +11,13 @@ from typing import Any
 import pandas as pd
 import requests
 from gspread.exceptions import APIError
+from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL
 
 from sheets_kpi.config import Config, GoogleConfig
 from sheets_kpi.errors import SheetsError
 from sheets_kpi.sheets.client import CountingHTTPClient, make_client, service_account_email
 from sheets_kpi.sheets.inputs import TABS, ParsedInputs, find_title, parse_inputs
-from sheets_kpi.sheets.layout import TabLayout
+from sheets_kpi.sheets.layout import TabLayout, encode
 from sheets_kpi.sheets.writer import WriteReport, write_tabs
 
 log = logging.getLogger(__name__)
@@ -96,10 +97,18 @@ class SheetsGateway:
         )
 
     def update(self, body: dict[str, Any], spreadsheet_id: str | None = None) -> Any:
-        """One spreadsheets.batchUpdate; the cached metadata is stale afterwards."""
+        """One spreadsheets.batchUpdate sent as compact UTF-8 JSON (the size the writer
+        measured); the cached metadata is stale afterwards."""
         spreadsheet_id = spreadsheet_id or self.google.spreadsheet_id
         self._metadata.pop(spreadsheet_id, None)
-        return self._call(spreadsheet_id, self.http.batch_update, spreadsheet_id, body)
+        return self._call(
+            spreadsheet_id,
+            self.http.request,
+            "post",
+            SPREADSHEET_BATCH_UPDATE_URL % spreadsheet_id,
+            data=encode(body),
+            headers={"Content-Type": "application/json; charset=UTF-8"},
+        )
 
     def append_log_row(self, title: str, row: list[Any], keep: int = 200) -> None:
         """One values.append (RAW) below the log table; every 100 extra rows, trim to `keep`.

@@ -2,8 +2,9 @@
 
 A tab is written whole with `updateCells` (userEnteredValue string/number/bool: the RAW
 equivalent, so `=IMPORTXML(...)` stays text) in the same atomic batch that sizes, formats and
-protects it. The tool marks its tabs with developer metadata `sheets-kpi` = content hash, which
-is how it recognises its own tabs and skips unchanged ones.
+protects it. Two developer-metadata entries sit on each of the tool's tabs: `sheets-kpi` (who
+owns it; created with the tab, never removed) and `sheets-kpi-hash` (the content hash, replaced
+last, so a tab whose rewrite was cut short is simply rewritten by the next cycle).
 
 Numbers inside rules are spelled so that every spreadsheet locale reads them the same: the API
 parses condition values "as if typed" in the spreadsheet's locale, where `0.7` is not a number
@@ -21,6 +22,10 @@ from fractions import Fraction
 from typing import Any
 
 MARKER = "sheets-kpi"
+HASH_KEY = "sheets-kpi-hash"
+#: Large tables go in several updateCells requests of about this many bytes, so a batch that
+#: would pass the payload limit can be split between them.
+PIECE_BYTES = 1_000_000
 #: Part of every content hash: bump it when the rendering changes so existing tabs are rebuilt.
 RENDER_VERSION = 2
 #: Cells a 720 × 360 px chart covers at the default 100 × 21 px cell size.
@@ -172,13 +177,7 @@ def content_requests(
                 "fields": "gridProperties(rowCount,columnCount,frozenRowCount,frozenColumnCount)",
             }
         },
-        {
-            "updateCells": {
-                "start": {"sheetId": sheet_id, "rowIndex": 0, "columnIndex": 0},
-                "rows": [{"values": [cell(v) for v in _pad(r, width)]} for r in rows],
-                "fields": "userEnteredValue",
-            }
-        },
+        *_update_cells(sheet_id, [{"values": [cell(v) for v in _pad(r, width)]} for r in rows]),
         {
             "repeatCell": {
                 "range": Block(0, 0, height, width).grid(sheet_id),
@@ -223,6 +222,35 @@ def content_requests(
     if layout.chart:
         requests.append({"addChart": {"chart": _chart(layout.chart, sheet_id)}})
     return requests
+
+
+def _update_cells(sheet_id: int, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One updateCells per ~PIECE_BYTES of rows (one request for an ordinary tab)."""
+    pieces: list[tuple[int, list[dict[str, Any]]]] = [(0, [])]
+    size = 0
+    for index, row in enumerate(rows):
+        length = len(encode(row))
+        if pieces[-1][1] and size + length > PIECE_BYTES:
+            pieces.append((index, []))
+            size = 0
+        pieces[-1][1].append(row)
+        size += length
+    return [
+        {
+            "updateCells": {
+                "start": {"sheetId": sheet_id, "rowIndex": start, "columnIndex": 0},
+                "rows": piece,
+                "fields": "userEnteredValue",
+            }
+        }
+        for start, piece in pieces
+    ]
+
+
+def encode(body: Any) -> bytes:
+    """Compact UTF-8 JSON: what is sent, and what the payload limit is measured on (Cyrillic
+    as `\\u041c` escapes and `", "` separators would triple a Russian table's size)."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
 
 def _format(block: Block, sheet_id: int) -> dict[str, Any]:
@@ -328,7 +356,7 @@ def _chart(chart: LineChart, sheet_id: int) -> dict[str, Any]:
 
 
 def cleanup_requests(sheet: dict[str, Any]) -> list[dict[str, Any]]:
-    """Remove our previous rules, protections, charts and marker from a tab before rebuilding."""
+    """Remove our previous rules, protections and charts from a tab before rebuilding it."""
     sheet_id = sheet["properties"]["sheetId"]
     requests: list[dict[str, Any]] = [
         {"deleteConditionalFormatRule": {"sheetId": sheet_id, "index": 0}}
@@ -341,24 +369,32 @@ def cleanup_requests(sheet: dict[str, Any]) -> list[dict[str, Any]]:
     requests += [
         {"deleteEmbeddedObject": {"objectId": c["chartId"]}} for c in sheet.get("charts", [])
     ]
-    requests += [
+    return requests
+
+
+def metadata_of(sheet: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    return [m for m in sheet.get("developerMetadata", []) if m.get("metadataKey") == key]
+
+
+def hash_requests(sheet: dict[str, Any] | None, sheet_id: int, digest: str) -> list[dict]:
+    """Replace the tab's content hash: one unit, so it never goes missing half-way."""
+    old = metadata_of(sheet, HASH_KEY) if sheet else []
+    return [
         {
             "deleteDeveloperMetadata": {
                 "dataFilter": {"developerMetadataLookup": {"metadataId": m["metadataId"]}}
             }
         }
-        for m in sheet.get("developerMetadata", [])
-        if m.get("metadataKey") == MARKER
-    ]
-    return requests
+        for m in old
+    ] + [marker_request(sheet_id, HASH_KEY, digest)]
 
 
-def marker_request(sheet_id: int, digest: str) -> dict[str, Any]:
+def marker_request(sheet_id: int, key: str, value: str) -> dict[str, Any]:
     return {
         "createDeveloperMetadata": {
             "developerMetadata": {
-                "metadataKey": MARKER,
-                "metadataValue": digest,
+                "metadataKey": key,
+                "metadataValue": value,
                 "visibility": "DOCUMENT",
                 "location": {"sheetId": sheet_id},
             }
