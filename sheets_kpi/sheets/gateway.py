@@ -28,6 +28,8 @@ METADATA_FIELDS = (
 
 
 class SheetsGateway:
+    """The cycle's Sheets calls, with the metadata read cached per spreadsheet until a write."""
+
     def __init__(self, google: GoogleConfig, client: Any = None) -> None:
         self.google = google
         self.client = client or make_client(google)
