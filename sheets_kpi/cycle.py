@@ -90,7 +90,12 @@ def run_cycle(
         output = build_layouts(results, issues, config, now, inputs["roster"])
         written = sheets.write(output.main)
         for spreadsheet_id, layouts in output.personal.items():
-            written.rows_written += sheets.write(layouts, spreadsheet_id).rows_written
+            try:
+                written.rows_written += sheets.write(layouts, spreadsheet_id).rows_written
+            except SheetsKpiError as err:  # one manager's own spreadsheet must not stop the rest
+                report.status = "failed"
+                report.error = f"personal spreadsheet {spreadsheet_id}: {err}"
+                log.error("%s", report.error)
         report.rows_written = written.rows_written
     except SheetsKpiError as err:
         report.status, report.error = "failed", str(err)
