@@ -24,7 +24,7 @@ from tests.kpi_fixtures import (
     task,
 )
 
-WORLDS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+WORLDS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FAST = settings(max_examples=200, deadline=None)
 # 26 Oct (Mon) … 20 Nov: the week straddling October/November and three November weeks
 DAYS = [f"2026-10-{d}" for d in range(26, 32)] + [f"2026-11-{d:02d}" for d in range(1, 21)]

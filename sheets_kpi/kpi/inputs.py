@@ -134,7 +134,7 @@ def frame(name: str, rows: list[dict] | None = None) -> pd.DataFrame:
         if dtype == UTC:
             data[column] = pd.to_datetime(data[column], utc=True).astype(UTC)
         elif dtype == "datetime64[ns]":
-            data[column] = pd.to_datetime(data[column])
+            data[column] = pd.to_datetime(data[column]).astype(dtype)
         elif dtype == "bool":
             data[column] = data[column].fillna(False).astype(bool)
         elif dtype == "object":
@@ -163,7 +163,10 @@ class Inputs:
 
     @classmethod
     def build(cls, **frames: pd.DataFrame | list[dict]) -> Inputs:
-        """Inputs from frames or row lists; anything not given is an empty frame."""
+        """Inputs from frames or row lists; anything not given is an empty frame.
+
+        Row lists go through `frame` (dtypes enforced); frames are taken as they are.
+        """
         names = [f.name for f in fields(cls)]
         unknown = set(frames) - set(names)
         if unknown:

@@ -78,7 +78,7 @@ def achievement(fact: pd.Series, plan: pd.Series, direction: pd.Series) -> pd.Se
     f = fact.to_numpy(dtype=float)
     p = plan.to_numpy(dtype=float)
     lower = (direction == "lower").to_numpy()
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         higher_value = np.where(p > 0, np.maximum(0.0, f / p), 1.0)
         lower_value = np.where(p > 0, np.maximum(0.0, 2.0 - f / p), np.where(f == 0, 1.0, 0.0))
     result = np.where(lower, lower_value, higher_value)
