@@ -53,8 +53,7 @@ def config(
             "amocrm": {
                 "base_url": "http://x",
                 "auth": {"long_lived_token": "t"},
-                "stages": stages
-                or {"handoff": ["Квалифицирован"], "proposal": ["КП отправлено"]},
+                "stages": stages or {"handoff": ["Квалифицирован"], "proposal": ["КП отправлено"]},
                 "callback_window_hours": callback_window_hours,
                 "upsell": {"pipelines": ["Допродажи"]},
             },

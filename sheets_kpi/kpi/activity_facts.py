@@ -70,12 +70,15 @@ def _next_call(
     left = pd.DataFrame(
         {
             "k": lost[key].astype(kind).to_numpy(),
-            "at": lost["created_at"].to_numpy(),
+            "at": lost["created_at"].to_numpy(dtype="datetime64[ns]"),
             "i": range(len(lost)),
         }
     ).sort_values("at", kind="stable")
     right = pd.DataFrame(
-        {"k": outgoing[key].astype(kind).to_numpy(), "back": outgoing["created_at"].to_numpy()}
+        {
+            "k": outgoing[key].astype(kind).to_numpy(),
+            "back": outgoing["created_at"].to_numpy(dtype="datetime64[ns]"),
+        }
     ).sort_values("back", kind="stable")
     joined = pd.merge_asof(
         left,

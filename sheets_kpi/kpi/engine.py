@@ -132,6 +132,7 @@ def compute(inputs: Inputs, config: Config, now: pd.Timestamp) -> Results:
 
 def score(table: pd.DataFrame, people: pd.DataFrame, config: Config) -> pd.DataFrame:
     """Achievement, contribution, still needed; the manager's score, rank, bonus and prize."""
+    table = table.copy()
     table["achievement"] = achievement(table["fact"], table["plan"], table["direction"])
     table["contribution"] = contributions(table)
     table["still_needed"] = still_needed(

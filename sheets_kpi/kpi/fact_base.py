@@ -59,4 +59,4 @@ def first_per_period(events: pd.DataFrame, key: str, grain: Grain) -> pd.DataFra
 def lookup(table: pd.Series, keys: pd.Series) -> pd.Series:
     """`keys.map(table)` that keeps the table's dtype, even for empty datetime tables."""
     found = table[~table.index.duplicated()].reindex(keys.to_numpy())
-    return pd.Series(found.to_numpy(), index=keys.index, dtype=table.dtype)
+    return pd.Series(found.array, index=keys.index, dtype=table.dtype)
