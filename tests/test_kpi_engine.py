@@ -10,6 +10,7 @@ import math
 import pandas as pd
 import pytest
 
+from sheets_kpi.config import UpsellConfig
 from sheets_kpi.kpi.engine import KPI_COLUMNS, MANAGER_COLUMNS
 from tests.kpi_fixtures import (
     A,
@@ -387,6 +388,18 @@ def test_stage_names_that_match_nothing_are_config_issues() -> None:
     issues = results.issues[results.issues["source"] == "config.yaml"]
     assert issues[["where", "value"]].values.tolist() == [
         ["amocrm.stages.handoff", "Квалифицированн"]
+    ]
+
+
+def test_unknown_upsell_pipeline_and_won_filter_are_config_issues() -> None:
+    cfg = config({"extra": "won_amount(bonus)", "upsell": "won_amount(upsell)"})
+    upsell = UpsellConfig(pipelines=["Апсейл"])
+    cfg = cfg.model_copy(update={"amocrm": cfg.amocrm.model_copy(update={"upsell": upsell})})
+    issues = run(cfg=cfg).issues
+    issues = issues[issues["source"] == "config.yaml"]
+    assert issues[["where", "value"]].values.tolist() == [
+        ["amocrm.upsell.pipelines", "Апсейл"],
+        ["departments.team.kpis.extra", "bonus"],
     ]
 
 

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 
 from sheets_kpi.config import RulesConfig, StageRef
@@ -51,7 +53,7 @@ def evaluate_deal_rules(
     return out.drop_duplicates().sort_values(RULE_COLUMNS).reset_index(drop=True)
 
 
-def _filled(required: list[str | int]):
+def _filled(required: list[str | int]) -> Callable[[object], bool]:
     """A check that every required field (by name, case-insensitive, or by id) has a value."""
     wanted = [str(name).strip().casefold() for name in required]
 
