@@ -1,4 +1,7 @@
-"""config.yaml: every broken config gets one exact, path-named message."""
+"""config.yaml (SPEC §3): every broken config gets one exact, path-named message.
+
+Each message reads `config.yaml: <yaml path>: <what is wrong / expected form>, got <value>`.
+"""
 
 from __future__ import annotations
 
@@ -15,21 +18,34 @@ ROOT = Path(__file__).resolve().parents[1]
 ENV = {"AMO_TOKEN": "token"}
 Mutation = Callable[[dict], None]
 
+#: The smallest config that loads; everything else has a default.
+MINIMAL = """\
+amocrm:
+  base_url: https://example.amocrm.ru
+  auth: {long_lived_token: t}
+google: {spreadsheet: s}
+departments:
+  - id: sales
+    kpis: [{id: won, metric: won_amount, weight: 1}]
+"""
+
 
 def shipped() -> dict:
     return yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
 
 
-def message(mutate: Mutation) -> str:
-    data = shipped()
-    mutate(data)
+def error_of(text: str, env: dict[str, str] | None = None) -> str:
     with pytest.raises(ConfigError) as caught:
-        parse_config(yaml.safe_dump(data, allow_unicode=True), env=ENV)
+        parse_config(text, env=ENV if env is None else env)
     return str(caught.value)
 
 
+def dump(data: dict) -> str:
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+
+
 def setter(path: str, value: object) -> Mutation:
-    """`departments.1.kpis.2.weight` = value."""
+    """`departments.1.kpis.2.weight` = value (digits index lists)."""
 
     def mutate(data: dict) -> None:
         *parents, last = [int(p) if p.isdigit() else p for p in path.split(".")]
@@ -43,45 +59,88 @@ def setter(path: str, value: object) -> Mutation:
 
 def deleter(path: str) -> Mutation:
     def mutate(data: dict) -> None:
-        *parents, last = path.split(".")
+        *parents, last = [int(p) if p.isdigit() else p for p in path.split(".")]
         node = data
         for part in parents:
-            node = node[int(part) if part.isdigit() else part]
+            node = node[part]
         del node[last]
 
     return mutate
 
 
+def both(*mutations: Mutation) -> Mutation:
+    def mutate(data: dict) -> None:
+        for mutation in mutations:
+            mutation(data)
+
+    return mutate
+
+
+OAUTH = {"client_id": "a", "client_secret": "b", "redirect_uri": "https://example.com/cb"}
+METRIC_NAMES = (
+    "stage_reached, won_amount, won_count, calls_missed_share, callback_minutes, calls_outgoing, "
+    "tasks_overdue, tasks_overdue_share, tasks_completed, deal_violations, deals_correct_share, "
+    "score_avg, nps, violations, appeals_lost"
+)
+STAGE_FORM = "must be a status name or {pipeline_id: <id>, status_id: <id>}"
+
+#: (id, mutation of the shipped config.yaml, exact message)
 CASES: list[tuple[str, Mutation, str]] = [
     (
-        "negative weight",
+        "negative weight (the SPEC's own example)",
         setter("departments.1.kpis.2.weight", -1),
         "config.yaml: departments[1].kpis[2].weight: must be > 0, got -1",
     ),
     (
+        "zero weight",
+        setter("departments.0.kpis.0.weight", 0),
+        "config.yaml: departments[0].kpis[0].weight: must be > 0, got 0",
+    ),
+    (
         "unknown top-level key",
         setter("timezon", "Europe/Moscow"),
-        "config.yaml: timezon: unknown key (check the spelling)",
+        "config.yaml: timezon: unknown key; did you mean timezone?",
     ),
     (
         "typo in a nested key",
         setter("amocrm.requests_per_secnd", 5),
-        "config.yaml: amocrm.requests_per_secnd: unknown key (check the spelling)",
+        "config.yaml: amocrm.requests_per_secnd: unknown key; did you mean requests_per_second?",
+    ),
+    (
+        "unknown key with nothing close",
+        setter("google.colour", "blue"),
+        "config.yaml: google.colour: unknown key; expected one of spreadsheet, credentials, "
+        "endpoint, supervisors",
     ),
     (
         "both auth modes",
-        setter("amocrm.auth.oauth", {"client_id": "a", "client_secret": "b", "redirect_uri": "c"}),
-        "config.yaml: amocrm.auth: set exactly one of long_lived_token or oauth",
+        setter("amocrm.auth.oauth", OAUTH),
+        "config.yaml: amocrm.auth: set exactly one of long_lived_token or oauth, got both",
     ),
     (
         "no auth mode",
         setter("amocrm.auth", {}),
-        "config.yaml: amocrm.auth: set exactly one of long_lived_token or oauth, got {}",
+        "config.yaml: amocrm.auth: set exactly one of long_lived_token or oauth, got neither",
+    ),
+    (
+        "auth left empty",
+        setter("amocrm.auth", None),
+        "config.yaml: amocrm.auth: must be a mapping, got null",
+    ),
+    (
+        "empty long-lived token",
+        setter("amocrm.auth.long_lived_token", ""),
+        "config.yaml: amocrm.auth.long_lived_token: must not be empty, got ''",
     ),
     (
         "oauth without secret",
         setter("amocrm.auth", {"oauth": {"client_id": "a", "redirect_uri": "c"}}),
         "config.yaml: amocrm.auth.oauth.client_secret: is required",
+    ),
+    (
+        "oauth with an empty client_id",
+        setter("amocrm.auth", {"oauth": {**OAUTH, "client_id": ""}}),
+        "config.yaml: amocrm.auth.oauth.client_id: must not be empty, got ''",
     ),
     (
         "unknown time zone",
@@ -95,42 +154,53 @@ CASES: list[tuple[str, Mutation, str]] = [
         "config.yaml: locale: must be one of ru or en, got 'de'",
     ),
     (
+        "period other than month",
+        setter("period", "week"),
+        "config.yaml: period: must be month, got 'week'",
+    ),
+    (
         "unknown metric",
         setter("departments.0.kpis.0.metric", "handoffz"),
-        "config.yaml: departments[0].kpis[0].metric: unknown metric; expected one of "
-        "stage_reached, won_amount, won_count, calls_missed_share, callback_minutes, "
-        "calls_outgoing, tasks_overdue, tasks_overdue_share, tasks_completed, deal_violations, "
-        "deals_correct_share, score_avg, nps, violations, appeals_lost, got 'handoffz'",
+        f"config.yaml: departments[0].kpis[0].metric: unknown metric; expected one of "
+        f"{METRIC_NAMES}, got 'handoffz'",
     ),
     (
         "metric without its argument",
         setter("departments.0.kpis.0.metric", "stage_reached"),
-        "config.yaml: departments[0].kpis[0].metric: stage_reached needs an argument, "
-        "e.g. stage_reached(x), got 'stage_reached'",
+        "config.yaml: departments[0].kpis[0].metric: stage_reached needs an argument: a stage "
+        "key from amocrm.stages, e.g. stage_reached(handoff), got 'stage_reached'",
     ),
     (
         "metric with a stray argument",
-        setter("departments.0.kpis.3.metric", "nps(x)"),
-        "config.yaml: departments[0].kpis[3].metric: nps takes no argument, got 'nps(x)'",
+        setter("departments.2.kpis.1.metric", "nps(x)"),
+        "config.yaml: departments[2].kpis[1].metric: nps takes no argument; write just nps, "
+        "got 'nps(x)'",
     ),
     (
-        "stage not defined",
-        setter("departments.0.kpis.0.metric", "stage_reached(meeting)"),
-        "config.yaml: departments[0].kpis[0].metric: stage 'meeting' is not defined under "
-        "amocrm.stages",
+        "metric with spaces in the argument",
+        setter("departments.0.kpis.1.metric", "score_avg( call_quality )"),
+        "config.yaml: departments[0].kpis[1].metric: must be written score_avg(argument) "
+        "without spaces, got 'score_avg( call_quality )'",
+    ),
+    (
+        "stage_reached with a stage not in amocrm.stages",
+        setter("departments.1.kpis.1.metric", "stage_reached(meeting)"),
+        "config.yaml: departments[1].kpis[1].metric: stage meeting is not defined under "
+        "amocrm.stages (handoff, proposal), got 'stage_reached(meeting)'",
     ),
     (
         "duplicate kpi id",
-        setter("departments.3.kpis.1.id", "tasks_completed"),
-        "config.yaml: departments[3].kpis: kpi ids must be unique, repeated: ['tasks_completed']",
+        setter("departments.3.kpis.2.id", "tasks_completed"),
+        "config.yaml: departments[3].kpis[2].id: must be unique in the department; "
+        "departments[3].kpis[0] has it too, got 'tasks_completed'",
     ),
     (
         "duplicate department id",
-        setter("departments.1.id", "leadgen"),
-        "config.yaml: departments: department ids must be unique, repeated: ['leadgen']",
+        setter("departments.2.id", "leadgen"),
+        "config.yaml: departments[2].id: must be unique; departments[0] has it too, got 'leadgen'",
     ),
     (
-        "base_url not a URL",
+        "base_url without a scheme",
         setter("amocrm.base_url", "example.amocrm.ru"),
         "config.yaml: amocrm.base_url: must be an http(s) URL such as https://example.amocrm.ru, "
         "got 'example.amocrm.ru'",
@@ -147,12 +217,21 @@ CASES: list[tuple[str, Mutation, str]] = [
     ),
     (
         "prize for rank 0",
-        setter("departments.0.bonus.prizes", {0: 100}),
-        "config.yaml: departments[0].bonus.prizes: ranks start at 1 and prizes are >= 0, "
-        "got ranks [0]",
+        setter("departments.0.bonus.prizes", {0: 100, 1: 50}),
+        "config.yaml: departments[0].bonus.prizes: ranks start at 1, got rank 0",
     ),
     (
-        "bad schedule time",
+        "negative prize",
+        setter("departments.1.bonus.prizes.2", -5),
+        "config.yaml: departments[1].bonus.prizes.2: must be a prize amount >= 0, got -5",
+    ),
+    (
+        "prize rank that is not a number",
+        setter("departments.0.bonus.prizes", {"first": 100}),
+        "config.yaml: departments[0].bonus.prizes: key must be a whole number, got 'first'",
+    ),
+    (
+        "schedule time 25:00",
         setter("schedule.full_recompute_at", "25:00"),
         "config.yaml: schedule.full_recompute_at: must be a time HH:MM (00:00-23:59), got '25:00'",
     ),
@@ -162,23 +241,40 @@ CASES: list[tuple[str, Mutation, str]] = [
         "config.yaml: amocrm.backfill_days: must be a whole number, got 'half a year'",
     ),
     (
+        "fraction where a whole number belongs",
+        setter("amocrm.backfill_days", 1.5),
+        "config.yaml: amocrm.backfill_days: must be a whole number, got 1.5",
+    ),
+    (
+        "null where a number belongs",
+        setter("departments.0.kpis.0.weight", None),
+        "config.yaml: departments[0].kpis[0].weight: must be a number, got null",
+    ),
+    (
+        "text where true/false belongs",
+        setter("rules.no_next_task", "sometimes"),
+        "config.yaml: rules.no_next_task: must be true or false, got 'sometimes'",
+    ),
+    (
         "empty kpi list",
         setter("departments.2.kpis", []),
-        "config.yaml: departments[2].kpis: must have at least 1 item(s), got []",
+        "config.yaml: departments[2].kpis: must not be empty, got []",
     ),
     (
         "supervisor not an e-mail",
-        setter("google.supervisors", ["boss"]),
-        "config.yaml: google.supervisors: must be e-mail addresses, got ['boss']",
+        setter("google.supervisors", ["boss@example.com", "boss"]),
+        "config.yaml: google.supervisors[1]: must be an e-mail address like boss@example.com, "
+        "got 'boss'",
     ),
     (
-        "call status out of range",
+        "missed call status out of range",
         setter("amocrm.missed_call_statuses", [6, 9]),
-        "config.yaml: amocrm.missed_call_statuses: call_status codes are 1..8, got [9]",
+        "config.yaml: amocrm.missed_call_statuses[1]: must be an amoCRM call_status code from "
+        "1 to 8, got 9",
     ),
     ("missing google section", deleter("google"), "config.yaml: google: is required"),
     (
-        "unknown direction",
+        "unknown kpi direction",
         setter("departments.0.kpis.2.direction", "down"),
         "config.yaml: departments[0].kpis[2].direction: must be one of higher or lower, got 'down'",
     ),
@@ -187,64 +283,229 @@ CASES: list[tuple[str, Mutation, str]] = [
         setter("departments.0.kpis.0.id", "Handoffs"),
         "config.yaml: departments[0].kpis[0].id: must be snake_case (a-z, 0-9, _), got 'Handoffs'",
     ),
+    (
+        "stage given as a bare number: one line, not one per union member",
+        setter("amocrm.stages.handoff", [142]),
+        f"config.yaml: amocrm.stages.handoff[0]: {STAGE_FORM}, got 142",
+    ),
+    (
+        "stage named like a union tag keeps its name in the path",
+        setter("amocrm.stages.str", [142]),
+        f"config.yaml: amocrm.stages.str[0]: {STAGE_FORM}, got 142",
+    ),
+    (
+        "stage id mapping with a bad status_id",
+        setter("amocrm.stages.proposal", [{"pipeline_id": 1, "status_id": "won"}]),
+        "config.yaml: amocrm.stages.proposal[0].status_id: must be a whole number, got 'won'",
+    ),
+    (
+        "stage id mapping with a typo",
+        setter("rules.zero_price_after", [{"pipeline_id": 1, "statusid": 2}]),
+        "config.yaml: rules.zero_price_after[0].status_id: is required\n"
+        "config.yaml: rules.zero_price_after[0].statusid: unknown key; did you mean status_id?",
+    ),
+    (
+        "required field neither name nor id, under a key with a space",
+        setter("rules.required_fields", {"КП отправлено": ["Источник", 1.5]}),
+        'config.yaml: rules.required_fields["КП отправлено"][1]: must be text or a whole number, '
+        "got 1.5",
+    ),
+    (
+        "call quality scale with three numbers",
+        setter("analytics.call_quality_scale", [0, 10, 100]),
+        "config.yaml: analytics.call_quality_scale: must have at most 2 items, got [0, 10, 100]",
+    ),
+    (
+        "call quality scale with one number",
+        setter("analytics.call_quality_scale", [100]),
+        "config.yaml: analytics.call_quality_scale: must have at least 2 items, got [100]",
+    ),
+    (
+        "long bad value is cut to 80 characters",
+        setter("google.spreadsheet", ["x" * 100]),
+        f"config.yaml: google.spreadsheet: must be text, got ['{'x' * 75}...",
+    ),
+    (
+        "two problems give two lines",
+        both(setter("locale", "de"), setter("schedule.every_minutes", 0)),
+        "config.yaml: locale: must be one of ru or en, got 'de'\n"
+        "config.yaml: schedule.every_minutes: must be >= 1, got 0",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("mutate", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_broken_config_has_an_exact_message(mutate: Mutation, expected: str) -> None:
-    assert message(mutate) == expected
+    data = shipped()
+    mutate(data)
+    assert error_of(dump(data)) == expected
+
+
+#: (id, whole YAML text, exact message)
+TEXT_CASES: list[tuple[str, str, str]] = [
+    (
+        "YAML syntax error names line and column",
+        "timezone: [Europe/Moscow\nlocale: ru\n",
+        "config.yaml: not valid YAML at line 2, column 7: expected ',' or ']', but got ':'",
+    ),
+    (
+        "tab indentation",
+        MINIMAL + "rules:\n\tno_next_task: true\n",
+        "config.yaml: not valid YAML at line 9, column 1: found character '\\t' that cannot "
+        "start any token; indent with spaces, not tabs",
+    ),
+    (
+        "top level is a list",
+        "- timezone: Europe/Moscow\n",
+        "config.yaml: (top level): must be a mapping of settings (key: value lines), "
+        "got [{'timezone': 'Europe/Moscow'}]",
+    ),
+    (
+        "top level is a bare word",
+        "Europe/Moscow\n",
+        "config.yaml: (top level): must be a mapping of settings (key: value lines), "
+        "got 'Europe/Moscow'",
+    ),
+    (
+        "empty file",
+        "# nothing yet\n",
+        "config.yaml: (top level): must be a mapping of settings (key: value lines), "
+        "got an empty file",
+    ),
+    (
+        "no departments",
+        MINIMAL.split("departments:")[0],
+        "config.yaml: departments: is required",
+    ),
+    (
+        "departments written as a mapping",
+        MINIMAL.split("departments:")[0] + "departments: {sales: {}}\n",
+        "config.yaml: departments: must be a list, got {'sales': {}}",
+    ),
+    (
+        "stage_reached with no stages defined at all",
+        MINIMAL.replace("metric: won_amount", "metric: stage_reached(handoff)"),
+        "config.yaml: departments[0].kpis[0].metric: stage handoff is not defined under "
+        "amocrm.stages (none are defined), got 'stage_reached(handoff)'",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [c[1:] for c in TEXT_CASES], ids=[c[0] for c in TEXT_CASES]
+)
+def test_broken_config_text_has_an_exact_message(text: str, expected: str) -> None:
+    assert error_of(text) == expected
 
 
 def test_missing_environment_variable_names_it_and_the_path() -> None:
-    with pytest.raises(ConfigError) as caught:
-        parse_config((ROOT / "config.yaml").read_text(encoding="utf-8"), env={})
-    assert str(caught.value) == (
-        "config.yaml: amocrm.auth.long_lived_token: environment variable AMO_TOKEN is not set"
+    text = (ROOT / "config.yaml").read_text(encoding="utf-8")
+    assert error_of(text, env={}) == (
+        "config.yaml: amocrm.auth.long_lived_token: environment variable AMO_TOKEN is not set; "
+        "export it or write the value instead, got '${AMO_TOKEN}'"
     )
 
 
-def test_yaml_syntax_error_names_line_and_column() -> None:
-    with pytest.raises(ConfigError) as caught:
-        parse_config("timezone: [Europe/Moscow\nlocale: ru\n", env=ENV)
-    assert str(caught.value).startswith("config.yaml: not valid YAML at line 2, column 7:")
-
-
-def test_top_level_must_be_a_mapping() -> None:
-    with pytest.raises(ConfigError, match="expected a mapping of settings at the top level"):
-        parse_config("- a\n- b\n", env=ENV)
-
-
-def test_unreadable_file(tmp_path) -> None:
-    with pytest.raises(ConfigError) as caught:
-        load_config(tmp_path / "nope.yaml")
-    assert (
-        str(caught.value) == f"{tmp_path / 'nope.yaml'}: cannot read the config file "
-        "(No such file or directory)"
-    )
-
-
-def test_shipped_config_loads_and_resolves_paths_against_its_folder(tmp_path) -> None:
-    config = load_config(ROOT / "config.yaml", env=ENV)
-    assert config.store == ROOT / "sheets_kpi.db"
-    assert config.google.credentials == ROOT / "credentials.json"
-    assert [d.id for d in config.departments] == ["leadgen", "sales", "accounts", "quality"]
+def test_missing_variable_inside_a_longer_string() -> None:
     data = shipped()
-    data["amocrm"]["auth"] = {
-        "oauth": {
-            "client_id": "a",
-            "client_secret": "${SECRET}",
-            "redirect_uri": "https://x/${HOST}/cb",
-        }
-    }
-    (tmp_path / "c.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    oauth = load_config(tmp_path / "c.yaml", env={"SECRET": "s3", "HOST": "h"}).amocrm.auth.oauth
-    assert (oauth.client_secret, oauth.redirect_uri) == ("s3", "https://x/h/cb")
-    assert oauth.token_file == tmp_path / "amo_tokens.json"
-
-
-def test_spreadsheet_id_is_taken_from_a_url() -> None:
-    config = load_config(ROOT / "config.yaml", env=ENV)
-    google = config.google.model_copy(
-        update={"spreadsheet": "https://docs.google.com/spreadsheets/d/1AbC-d_9/edit#gid=0"}
+    data["amocrm"]["auth"] = {"oauth": {**OAUTH, "redirect_uri": "https://${HOST}/amo/cb"}}
+    assert error_of(dump(data), env={}) == (
+        "config.yaml: amocrm.auth.oauth.redirect_uri: environment variable HOST is not set; "
+        "export it or write the value instead, got 'https://${HOST}/amo/cb'"
     )
-    assert google.spreadsheet_id == "1AbC-d_9"
+
+
+def test_unreadable_file(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.yaml"
+    with pytest.raises(ConfigError) as caught:
+        load_config(missing, env=ENV)
+    assert (
+        str(caught.value) == f"{missing}: cannot read the config file (No such file or directory)"
+    )
+
+
+def test_messages_name_the_file_they_came_from(tmp_path: Path) -> None:
+    path = tmp_path / "prod.yaml"
+    path.write_text(MINIMAL + "locale: de\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, env=ENV)
+    assert str(caught.value) == "prod.yaml: locale: must be one of ru or en, got 'de'"
+
+
+def test_shipped_config_loads_with_the_token_from_the_environment(monkeypatch) -> None:
+    monkeypatch.setenv("AMO_TOKEN", "from-env")
+    config = load_config(ROOT / "config.yaml")
+    assert config.amocrm.auth.long_lived_token == "from-env"
+    assert config.amocrm.auth.oauth is None
+    assert [d.id for d in config.departments] == ["leadgen", "sales", "accounts", "quality"]
+    assert config.department("sales").kpis[0].weight == 40
+    assert config.departments[1].kpis[1].metric_name == "stage_reached"
+    assert config.departments[1].kpis[1].metric_arg == "proposal"
+    assert config.amocrm.stages["handoff"] == ["Квалифицирован"]
+    assert config.zone.key == "Europe/Moscow"
+    assert config.schedule.full_recompute_at == "03:00"
+
+
+def test_minimal_config_takes_the_defaults() -> None:
+    config = parse_config(MINIMAL, env={})
+    assert config.locale == "ru"
+    assert config.amocrm.requests_per_second == 7
+    assert config.amocrm.missed_call_statuses == [1, 2, 3, 5, 6, 7]
+    assert config.departments[0].bonus.gate == 0.7
+    assert config.store == Path("sheets_kpi.db")  # no base_dir: left as written
+
+
+def test_env_interpolation_inside_a_longer_string() -> None:
+    data = shipped()
+    data["amocrm"]["base_url"] = "https://${AMO_SUBDOMAIN}.amocrm.ru/"
+    data["amocrm"]["auth"] = {
+        "oauth": {**OAUTH, "client_secret": "${SECRET}", "redirect_uri": "https://${HOST}/cb"}
+    }
+    env = {"AMO_SUBDOMAIN": "acme", "SECRET": "s3", "HOST": "example.com"}
+    config = parse_config(dump(data), env=env)
+    assert config.amocrm.base_url == "https://acme.amocrm.ru"  # trailing slash dropped
+    oauth = config.amocrm.auth.oauth
+    assert oauth is not None
+    assert (oauth.client_secret, oauth.redirect_uri) == ("s3", "https://example.com/cb")
+
+
+def test_relative_paths_resolve_against_the_config_folder(tmp_path: Path) -> None:
+    data = shipped()
+    data["store"] = "./data/kpi.db"
+    data["google"]["credentials"] = "secrets/sa.json"
+    data["amocrm"]["auth"] = {"oauth": {**OAUTH, "token_file": "./amo_tokens.json"}}
+    folder = tmp_path / "etc"
+    folder.mkdir()
+    (folder / "config.yaml").write_text(dump(data), encoding="utf-8")
+    config = load_config(folder / "config.yaml", env={})
+    assert config.store == folder / "data/kpi.db"
+    assert config.google.credentials == folder / "secrets/sa.json"
+    assert config.amocrm.auth.oauth is not None
+    assert config.amocrm.auth.oauth.token_file == folder / "amo_tokens.json"
+
+
+def test_default_and_absolute_paths(tmp_path: Path) -> None:
+    data = shipped()
+    data["store"] = str(tmp_path / "abs.db")
+    del data["google"]["credentials"]
+    data["amocrm"]["auth"] = {"oauth": OAUTH}
+    (tmp_path / "config.yaml").write_text(dump(data), encoding="utf-8")
+    config = load_config(tmp_path / "config.yaml", env={})
+    assert config.store == tmp_path / "abs.db"
+    assert config.google.credentials == tmp_path / "credentials.json"
+    assert config.amocrm.auth.oauth is not None
+    assert config.amocrm.auth.oauth.token_file == tmp_path / "amo_tokens.json"
+
+
+@pytest.mark.parametrize(
+    ("spreadsheet", "expected"),
+    [
+        ("https://docs.google.com/spreadsheets/d/1AbC-d_9/edit#gid=0", "1AbC-d_9"),
+        ("https://docs.google.com/spreadsheets/d/1AbC-d_9", "1AbC-d_9"),
+        ("1AbC-d_9", "1AbC-d_9"),
+    ],
+)
+def test_spreadsheet_id_is_taken_from_a_url(spreadsheet: str, expected: str) -> None:
+    data = shipped()
+    data["google"]["spreadsheet"] = spreadsheet
+    assert parse_config(dump(data), env=ENV).google.spreadsheet_id == expected
