@@ -116,6 +116,7 @@ class EmulatorServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms stall
 
             def log_message(self, format: str, *args: object) -> None:
                 """Silence the default stderr access log; the request log replaces it."""
