@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from sheets_kpi.emulators.sheets import SheetsState, serve
-from sheets_kpi.emulators.sheets.a1 import Area, RangeError, format_range, parse_area, split_sheet
+from sheets_kpi.emulators.sheets.a1 import Area, RangeError, Reference, format_range, parse_area, split
 from sheets_kpi.sheets.client import EndpointSession
 
 
@@ -35,8 +35,8 @@ def test_bad_a1(text) -> None:
 
 
 def test_sheet_names_quoting() -> None:
-    assert split_sheet("'It''s mine'!B2") == ("It's mine", "B2")
-    assert split_sheet("Лист1") == ("Лист1", None)
+    assert split("'It''s mine'!B2") == Reference("It's mine", True, "B2")
+    assert split("Лист1") == Reference("Лист1", False, None)
     assert format_range("Sheet1", 0, 0, 1, 1) == "Sheet1!A1"
     assert format_range("D3", 0, 0, 2, 2) == "'D3'!A1:B2"
     assert format_range("Мой лист", 0, 0, 2, 2) == "'Мой лист'!A1:B2"

@@ -1,7 +1,8 @@
 """A threaded local HTTP server shared by both emulators, with a request log and a control plane.
 
 An emulator is an `App`: a callable from a parsed `Request` to a `Response`. The server owns the
-socket, the request log behind `GET /_emulator/stats` and `POST /_emulator/stats/reset`, and
+socket, the request log behind `GET /_emulator/stats` and `POST /_emulator/stats/reset` (each
+entry carries the API operation when the app names one, and `operations` counts them), and
 starting on port 0 so tests never fight over ports.
 """
 
@@ -39,6 +40,7 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
     drop_connection: bool = False
     delay_seconds: float = 0.0
+    operation: str = ""  # the API method served, e.g. "values.batchGet", for the request log
 
     @classmethod
     def json(cls, status: int, payload: object, content_type: str = "application/json") -> Response:
@@ -55,6 +57,7 @@ class LoggedRequest:
     path: str
     query: str
     status: int
+    operation: str = ""
 
 
 class EmulatorServer:
@@ -90,16 +93,23 @@ class EmulatorServer:
     def stats(self) -> dict[str, object]:
         with self._lock:
             entries = [vars(entry).copy() for entry in self.log]
-        return {"requests": entries, "count": len(entries)}
+        operations: dict[str, int] = {}
+        for entry in entries:
+            if entry["operation"]:
+                operations[entry["operation"]] = operations.get(entry["operation"], 0) + 1
+        return {"requests": entries, "count": len(entries), "operations": operations}
 
     def reset_stats(self) -> None:
         with self._lock:
             self.log.clear()
 
-    def _record(self, request: Request, status: int) -> None:
+    def _record(self, request: Request, response: Response) -> None:
         query = "&".join(f"{k}={v}" for k, v in request.query)
+        entry = LoggedRequest(
+            request.method, request.path, query, response.status, response.operation
+        )
         with self._lock:
-            self.log.append(LoggedRequest(request.method, request.path, query, status))
+            self.log.append(entry)
 
     def _dispatch(self, request: Request) -> Response:
         if request.path == "/_emulator/stats":
@@ -108,7 +118,7 @@ class EmulatorServer:
             self.reset_stats()
             return Response(204)
         response = self.app(request)
-        self._record(request, response.status)
+        self._record(request, response)
         return response
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:

@@ -1,4 +1,10 @@
-"""Cell values: RAW vs USER_ENTERED input, and the three render options (SHEETS_API.md §3.5)."""
+"""Cell values: RAW vs USER_ENTERED input and the three render options (SHEETS_API.md §3.5).
+
+A stored value is a plain `str`, `int`, `float` or `bool` (RAW keeps JSON as sent, so
+`=IMPORTXML("x")` stays text) or a `Formula` (USER_ENTERED `=…`). USER_ENTERED may also pick a
+number format (`2,000,000.01` → `#,##0.00`, `2020-01-01` → a date), which the sheet keeps in the
+cell's userEnteredFormat like the UI does.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +15,16 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-EPOCH = dt.date(1899, 12, 30)
-_NUMBER = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$|^[+-]?\.\d+$")
-_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+from sheets_kpi.emulators.sheets import numfmt
+
+_NUMBER = {
+    ".": re.compile(r"^[+-]?(?P<int>\d{1,3}(,\d{3})+|\d+)?(?P<frac>\.\d+)?$"),
+    ",": re.compile(r"^[+-]?(?P<int>\d{1,3}([ \u00a0.]\d{3})+|\d+)?(?P<frac>,\d+)?$"),
+}
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+_US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_DOT_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
+ERROR_NAME = "#NAME?"
 
 
 @dataclass
@@ -22,40 +35,80 @@ class Formula:
     value: Any
 
 
-@dataclass
-class Dated:
-    """A USER_ENTERED date: a serial number that renders as the text typed."""
-
-    serial: float
-    text: str
+Parsed = tuple[Any, dict[str, Any] | None]
 
 
-def raw(value: Any) -> Any:
-    """RAW: stored as-is, so `=IMPORTXML(...)` stays text."""
-    return value
-
-
-def user_entered(value: Any) -> Any:
-    """Parse as if typed into the UI (en_US): numbers, booleans, ISO dates, formulas."""
+def user_entered(value: Any, locale: str = "en_US") -> Parsed:
+    """Parse as if typed into the UI: formulas, numbers, percents, booleans, dates."""
     if not isinstance(value, str):
-        return value
+        return value, None
     if value.startswith("'"):
-        return value[1:]
+        return value[1:], None
     if value.startswith("="):
-        return Formula(value, _evaluate(value[1:]))
-    stripped = value.strip()
-    if _NUMBER.match(stripped):
-        number = float(stripped.replace(",", ""))
-        return int(number) if number.is_integer() and "." not in stripped else number
-    if stripped.upper() in ("TRUE", "FALSE"):
-        return stripped.upper() == "TRUE"
-    if match := _ISO_DATE.match(stripped):
-        try:
-            day = dt.date(int(match[1]), int(match[2]), int(match[3]))
-        except ValueError:
-            return value
-        return Dated(float((day - EPOCH).days), stripped)
-    return value
+        return Formula(value, evaluate(value[1:])), None
+    text = value.strip()
+    if text.upper() in ("TRUE", "FALSE"):
+        return text.upper() == "TRUE", None
+    point = numfmt.SEPARATORS.get(locale, numfmt.SEPARATORS["en_US"])[0]
+    percent = text.endswith("%")
+    number = _number(text[:-1].strip() if percent else text, point)
+    if number is not None:
+        return _numeric(number, text, percent, point)
+    moment = _moment(text, locale)
+    if moment is None:
+        return value, None
+    return _tidy(numfmt.serial(moment)), _date_format(text, locale)
+
+
+def _numeric(number: float, text: str, percent: bool, point: str) -> Parsed:
+    decimals = len(text.rstrip("%").partition(point)[2])
+    if percent:
+        pattern = "0" + ("." + "0" * decimals if decimals else "") + "%"
+        return _tidy(number / 100), {"type": "PERCENT", "pattern": pattern}
+    grouped = len(re.sub(r"[\d+\-]", "", text.partition(point)[0])) > 0
+    if grouped:
+        pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+        return _tidy(number), {"type": "NUMBER", "pattern": pattern}
+    return _tidy(number), None
+
+
+def _number(text: str, point: str) -> float | None:
+    match = _NUMBER[point].match(text)
+    if not match or not (match["int"] or match["frac"]):
+        return None
+    digits = re.sub(r"[, \u00a0.]", "", match["int"] or "0")
+    sign = "-" if text.startswith("-") else ""
+    fraction = (match["frac"] or "")[1:]
+    return float(f"{sign}{digits}.{fraction or 0}")
+
+
+def _tidy(number: float) -> int | float:
+    return int(number) if float(number).is_integer() and abs(number) < 2**53 else number
+
+
+def _moment(text: str, locale: str) -> dt.datetime | None:
+    try:
+        if match := _ISO_DATE.match(text):
+            parts = [int(p) if p else 0 for p in match.groups()]
+            return dt.datetime(*parts)  # type: ignore[arg-type]
+        if (match := _US_DATE.match(text)) and locale.startswith("en_US"):
+            return dt.datetime(int(match[3]), int(match[1]), int(match[2]))
+        if (match := _DOT_DATE.match(text)) and not locale.startswith("en_US"):
+            return dt.datetime(int(match[3]), int(match[2]), int(match[1]))
+    except ValueError:
+        return None
+    return None
+
+
+def _date_format(text: str, locale: str) -> dict[str, Any]:
+    if match := _ISO_DATE.match(text):
+        if match[4] is None:
+            return {"type": "DATE", "pattern": "yyyy-mm-dd"}
+        seconds = ":ss" if match[6] is not None else ""
+        return {"type": "DATE_TIME", "pattern": f"yyyy-mm-dd h:mm{seconds}"}
+    if _US_DATE.match(text):
+        return {"type": "DATE", "pattern": "M/d/yyyy"}
+    return {"type": "DATE", "pattern": "dd.mm.yyyy"}
 
 
 _OPS = {
@@ -63,16 +116,17 @@ _OPS = {
     ast.Sub: operator.sub,
     ast.Mult: operator.mul,
     ast.Div: operator.truediv,
+    ast.Pow: operator.pow,
     ast.USub: operator.neg,
     ast.UAdd: operator.pos,
 }
 
 
-def _evaluate(expression: str) -> Any:
-    """Literal arithmetic only; anything else renders as #NAME? (we never rely on formulas)."""
+def evaluate(expression: str) -> Any:
+    """Literal arithmetic only; anything else is #NAME? (the product never relies on formulas)."""
 
     def walk(node: ast.AST) -> float:
-        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+        if isinstance(node, ast.Constant) and type(node.value) in (int, float):
             return node.value
         if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
             return _OPS[type(node.op)](walk(node.left), walk(node.right))
@@ -81,54 +135,81 @@ def _evaluate(expression: str) -> Any:
         raise ValueError(expression)
 
     try:
-        result = walk(ast.parse(expression.strip(), mode="eval").body)
-    except (ValueError, SyntaxError, ZeroDivisionError, TypeError):
-        return "#NAME?"
-    return int(result) if isinstance(result, float) and result.is_integer() else result
+        result = walk(ast.parse(expression.strip().replace("^", "**"), mode="eval").body)
+    except (ValueError, SyntaxError, ZeroDivisionError, TypeError, OverflowError):
+        return ERROR_NAME
+    return _tidy(result)
 
 
-def render(cell: Any, option: str) -> Any:
-    """FORMATTED_VALUE (text), UNFORMATTED_VALUE (typed) or FORMULA."""
-    if isinstance(cell, Formula):
-        if option == "FORMULA":
-            return cell.text
-        cell = cell.value
-    if isinstance(cell, Dated):
-        return cell.text if option == "FORMATTED_VALUE" else _number(cell.serial)
-    if option != "FORMATTED_VALUE":
-        return cell
-    if isinstance(cell, bool):
-        return "TRUE" if cell else "FALSE"
-    if isinstance(cell, float):
-        return str(int(cell)) if cell.is_integer() else repr(cell)
-    return str(cell)
+def effective(value: Any) -> Any:
+    """What the cell shows: a formula's result, else the value itself."""
+    return value.value if isinstance(value, Formula) else value
 
 
-def _number(value: float) -> float | int:
-    return int(value) if float(value).is_integer() else value
+def is_date(number_format: dict[str, Any] | None) -> bool:
+    return bool(number_format) and number_format.get("type") in numfmt.DATE_TYPES
 
 
-def to_json(cell: Any) -> Any:
-    if isinstance(cell, Formula):
-        return {"formula": cell.text, "value": cell.value}
-    if isinstance(cell, Dated):
-        return {"serial": cell.serial, "text": cell.text}
-    return cell
+def render(
+    value: Any,
+    option: str,
+    number_format: dict[str, Any] | None = None,
+    date_option: str = "SERIAL_NUMBER",
+    locale: str = "en_US",
+) -> Any:
+    """FORMATTED_VALUE (text), UNFORMATTED_VALUE (typed) or FORMULA, as values.get returns it."""
+    if isinstance(value, Formula) and option == "FORMULA":
+        return value.text
+    shown = effective(value)
+    if isinstance(shown, bool):
+        return ("TRUE" if shown else "FALSE") if option == "FORMATTED_VALUE" else shown
+    if isinstance(shown, int | float):
+        formatted = option == "FORMATTED_VALUE" or (
+            date_option == "FORMATTED_STRING" and is_date(number_format)
+        )
+        return numfmt.render(shown, number_format, locale) if formatted else _tidy(shown)
+    return shown
+
+
+def extended(value: Any) -> dict[str, Any]:
+    """ExtendedValue JSON of a stored value (userEnteredValue)."""
+    if isinstance(value, Formula):
+        return {"formulaValue": value.text}
+    return _typed(value)
+
+
+def effective_extended(value: Any) -> dict[str, Any]:
+    """ExtendedValue JSON of what the cell evaluates to (effectiveValue)."""
+    shown = effective(value)
+    if shown == ERROR_NAME and isinstance(value, Formula):
+        return {"errorValue": {"type": "NAME", "message": "Unknown function."}}
+    return _typed(shown)
+
+
+def _typed(value: Any) -> dict[str, Any]:
+    if isinstance(value, bool):
+        return {"boolValue": value}
+    if isinstance(value, int | float):
+        return {"numberValue": value}
+    return {"stringValue": value}
+
+
+def from_extended(value: dict[str, Any], locale: str = "en_US") -> Any:
+    """CellData.userEnteredValue (updateCells): stringValue stays text, formulaValue is parsed."""
+    if "formulaValue" in value:
+        return user_entered(str(value["formulaValue"]), locale)[0]
+    for key in ("stringValue", "numberValue", "boolValue"):
+        if key in value:
+            return value[key]
+    return None
+
+
+def to_json(value: Any) -> Any:
+    """A stored value as JSON for the state file."""
+    return {"formula": value.text, "value": value.value} if isinstance(value, Formula) else value
 
 
 def from_json(data: Any) -> Any:
     if isinstance(data, dict) and "formula" in data:
         return Formula(data["formula"], data["value"])
-    if isinstance(data, dict) and "serial" in data:
-        return Dated(data["serial"], data["text"])
     return data
-
-
-def from_extended(value: dict[str, Any]) -> Any:
-    """CellData.userEnteredValue (updateCells): stringValue stays text, formulaValue is parsed."""
-    if "formulaValue" in value:
-        return user_entered(value["formulaValue"])
-    for key in ("stringValue", "numberValue", "boolValue"):
-        if key in value:
-            return value[key]
-    return None

@@ -1,305 +1,336 @@
-"""HTTP ↔ state for the Sheets emulator: the Sheets v4 and Drive v3 routes gspread uses."""
+"""HTTP ↔ state for the Sheets v4 and Drive v3 methods (routes.py maps URLs to these).
+
+Each handler mirrors one real method: it parses the query and JSON body the way Google does
+(percent-decoded range segment, `True`/`true` booleans, JSON null = unset, unknown body members
+rejected), runs the change on a copy of the spreadsheet and keeps it only on success.
+"""
 
 from __future__ import annotations
 
-import collections
 import copy
-import datetime as dt
 import json
-import re
-import threading
-import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
 from sheets_kpi.emulators.server import Request, Response
-from sheets_kpi.emulators.sheets import batch, values
-from sheets_kpi.emulators.sheets.state import ApiError, SheetsState, Spreadsheet, invalid
+from sheets_kpi.emulators.sheets import batch, batch_cells, batch_objects, drive, metadata, values
+from sheets_kpi.emulators.sheets.errors import ApiError, bad_value, invalid
+from sheets_kpi.emulators.sheets.state import SheetsState, Spreadsheet
 from sheets_kpi.emulators.sheets.xlsx import export_bytes
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-_BOOK = re.compile(r"^/v4/spreadsheets/(?P<id>[^/:]+)(?P<rest>.*)$")
+#: Importing these registers their batchUpdate request kinds with batch.HANDLERS.
+REQUEST_MODULES = (batch_cells, batch_objects)
 
-
-class SheetsApp:
-    def __init__(
-        self, state: SheetsState, quota_per_minute: int | None = None, latency_ms: int = 0
-    ) -> None:
-        self.state = state
-        self.quota = {"read": quota_per_minute, "write": quota_per_minute}
-        self.latency = latency_ms / 1000
-        self._calls: dict[str, collections.deque[float]] = collections.defaultdict(
-            collections.deque
-        )
-        self._lock = threading.Lock()
-
-    def __call__(self, request: Request) -> Response:
-        if request.path.startswith("/_emulator/"):
-            return self._control(request)
-        try:
-            if request.path.startswith(("/drive/v3/files", "/upload/drive")):
-                response = self._drive(request)
-            else:
-                self._charge("read" if request.method == "GET" else "write")
-                response = self._sheets(request)
-        except ApiError as err:
-            response = _error(err)
-        response.delay_seconds = self.latency
-        return response
-
-    def _charge(self, kind: str) -> None:
-        limit = self.quota[kind]
-        if not limit:
-            return
-        now = time.monotonic()
-        with self._lock:
-            calls = self._calls[kind]
-            while calls and calls[0] <= now - 60:
-                calls.popleft()
-            if len(calls) >= limit:
-                metric = "Read requests" if kind == "read" else "Write requests"
-                key = (
-                    "ReadRequestsPerMinutePerUser"
-                    if kind == "read"
-                    else "WriteRequestsPerMinutePerUser"
-                )
-                raise ApiError(
-                    429,
-                    f"Quota exceeded for quota metric '{metric}' and limit "
-                    f"'{metric} per minute per user' of service "
-                    "'sheets.googleapis.com' for consumer 'project_number:0'.",
-                    "RESOURCE_EXHAUSTED",
-                    [
-                        {
-                            "@type": "type.googleapis.com/google.rpc.ErrorInfo",
-                            "reason": "RATE_LIMIT_EXCEEDED",
-                            "domain": "googleapis.com",
-                            "metadata": {
-                                "quota_limit": key,
-                                "quota_metric": f"sheets.googleapis.com/{kind}_requests",
-                                "service": "sheets.googleapis.com",
-                                "consumer": "projects/0",
-                            },
-                        }
-                    ],
-                )
-            calls.append(now)
-
-    def _sheets(self, request: Request) -> Response:
-        match = _BOOK.match(request.path)
-        if not match:
-            raise ApiError(404, "Requested entity was not found.", "NOT_FOUND")
-        book_id, rest = unquote(match["id"]), match["rest"]
-        with self.state.lock:
-            book = self.state.get(book_id)
-            if rest == "" and request.method == "GET":
-                return _json(_mask(_only_ranges(book, request), request.first("fields")))
-            if rest == ":batchUpdate" and request.method == "POST":
-                return self._atomic(
-                    book, lambda copy_: batch.apply(self.state, copy_, _body(request))
-                )
-            if rest == "/values:batchGet" and request.method == "GET":
-                ranges = [v for k, v in request.query if k == "ranges"]
-                major, render = _read_options(request)
-                return _json(
-                    {
-                        "spreadsheetId": book.spreadsheet_id,
-                        "valueRanges": [values.get(book, r, major, render) for r in ranges],
-                    }
-                )
-            if rest == "/values:batchUpdate" and request.method == "POST":
-                return self._atomic(book, lambda c: values.batch_write(c, _body(request)))
-            if rest == "/values:batchClear" and request.method == "POST":
-                ranges = _body(request).get("ranges") or []
-                return self._atomic(
-                    book,
-                    lambda c: {
-                        "spreadsheetId": book.spreadsheet_id,
-                        "clearedRanges": [values.clear(c, r) for r in ranges],
-                    },
-                )
-            if rest.startswith("/values/"):
-                return self._range(book, rest[len("/values/") :], request)
-        raise ApiError(404, "Requested entity was not found.", "NOT_FOUND")
-
-    def _range(self, book: Spreadsheet, encoded: str, request: Request) -> Response:
-        action = ""
-        for suffix in (":append", ":clear"):
-            if encoded.endswith(suffix):
-                encoded, action = encoded[: -len(suffix)], suffix
-        text = unquote(encoded)
-        option = request.first("valueInputOption")
-        if request.method == "GET" and not action:
-            major, render = _read_options(request)
-            return _json(values.get(book, text, major, render))
-        if request.method == "PUT" and not action:
-            body = _body(request)
-            return self._atomic(
-                book,
-                lambda c: values.write(
-                    c, text, body.get("values"), option or "", body.get("majorDimension")
-                ),
-            )
-        if request.method == "POST" and action == ":append":
-            body = _body(request)
-            return self._atomic(
-                book,
-                lambda c: values.append(
-                    c,
-                    text,
-                    body.get("values") or [],
-                    option or "",
-                    request.first("insertDataOption") or "OVERWRITE",
-                ),
-            )
-        if request.method == "POST" and action == ":clear":
-            return self._atomic(
-                book,
-                lambda c: {
-                    "spreadsheetId": book.spreadsheet_id,
-                    "clearedRange": values.clear(c, text),
-                },
-            )
-        raise ApiError(404, "Requested entity was not found.", "NOT_FOUND")
-
-    def _atomic(self, book: Spreadsheet, change: Any) -> Response:
-        """All or nothing: apply to a copy, keep it only if the whole request succeeded."""
-        working = copy.deepcopy(book)
-        result = change(working)
-        self.state.spreadsheets[book.spreadsheet_id] = working
-        self.state.save()
-        return _json(result)
-
-    def _drive(self, request: Request) -> Response:
-        parts = request.path.removeprefix("/drive/v3/files").strip("/").split("/")
-        file_id = unquote(parts[0]) if parts[0] else ""
-        with self.state.lock:
-            if not file_id and request.method == "POST":
-                body = _body(request)
-                book = self.state.create_spreadsheet(body.get("name") or "Untitled spreadsheet")
-                return _json(
-                    {
-                        "kind": "drive#file",
-                        "id": book.spreadsheet_id,
-                        "name": book.properties["title"],
-                        "mimeType": "application/vnd.google-apps.spreadsheet",
-                    }
-                )
-            if not file_id and request.method == "GET":
-                query = request.first("q") or ""
-                name = re.search(r'name\s*=\s*"([^"]*)"', query)
-                files = [
-                    _file(b)
-                    for b in self.state.spreadsheets.values()
-                    if not name or b.properties["title"] == name[1]
-                ]
-                return _json({"kind": "drive#fileList", "incompleteSearch": False, "files": files})
-            book = self.state.get(file_id)
-            if len(parts) > 1 and parts[1] == "export":
-                return Response(200, export_bytes(book), {"Content-Type": XLSX})
-            if request.method == "DELETE":
-                del self.state.spreadsheets[file_id]
-                self.state.save()
-                return Response(204)
-            if request.method == "GET":
-                return _json(_file(book))
-        raise ApiError(404, "Requested entity was not found.", "NOT_FOUND")
-
-    def _control(self, request: Request) -> Response:
-        if request.path == "/_emulator/reset" and request.method == "POST":
-            with self.state.lock:
-                self.state.spreadsheets.clear()
-                self.state.save()
-            return Response(204)
-        if request.path == "/_emulator/quota" and request.method == "POST":
-            body = _body(request)
-            self.quota = {
-                "read": body.get("read_per_minute"),
-                "write": body.get("write_per_minute"),
-            }
-            self._calls.clear()
-            return _json({"quota": self.quota})
-        export = re.fullmatch(r"/_emulator/export/(.+)\.xlsx", request.path)
-        if export:
-            try:
-                book = self.state.get(export[1])
-            except ApiError as err:
-                return _error(err)
-            return Response(200, export_bytes(book), {"Content-Type": XLSX})
-        return _error(ApiError(404, "Requested entity was not found.", "NOT_FOUND"))
-
-
-def _only_ranges(book: Spreadsheet, request: Request) -> dict[str, Any]:
-    """With `ranges`, only the sheets those ranges name are returned."""
-    payload = book.to_api()
-    ranges = [v for k, v in request.query if k == "ranges"]
-    if ranges:
-        titles = {book.resolve(r)[0].title for r in ranges}
-        payload["sheets"] = [s for s in payload["sheets"] if s["properties"]["title"] in titles]
-    return payload
-
-
-def _file(book: Spreadsheet) -> dict[str, Any]:
-    def stamp(moment: float) -> str:
-        return dt.datetime.fromtimestamp(moment, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-    return {
-        "id": book.spreadsheet_id,
-        "name": book.properties["title"],
-        "createdTime": stamp(book.created),
-        "modifiedTime": stamp(book.modified),
+VALUE_RANGE = frozenset({"range", "majorDimension", "values"})
+BATCH_VALUES = frozenset(
+    {
+        "valueInputOption",
+        "data",
+        "includeValuesInResponse",
+        "responseValueRenderOption",
+        "responseDateTimeRenderOption",
     }
+)
+BATCH_UPDATE = frozenset(
+    {"requests", "includeSpreadsheetInResponse", "responseRanges", "responseIncludeGridData"}
+)
+Params = dict[str, str]
 
 
-def _read_options(request: Request) -> tuple[str, str]:
-    major = request.first("majorDimension") or "ROWS"
-    render = request.first("valueRenderOption") or "FORMATTED_VALUE"
-    if render not in values.RENDER_OPTIONS:
-        raise invalid(f"Invalid value at 'value_render_option' ({render})")
-    return major, render
-
-
-def _body(request: Request) -> dict[str, Any]:
-    if not request.body:
-        return {}
-    try:
-        body = json.loads(request.body)
-    except ValueError:
-        raise invalid("Invalid JSON payload received.") from None
-    if not isinstance(body, dict):
-        raise invalid("Invalid JSON payload received. Expected an object.")
-    return body
-
-
-def _mask(payload: dict[str, Any], fields: str | None) -> dict[str, Any]:
-    """Apply a `fields` mask to a response (`sheets.properties`, `sheets(properties,…)`)."""
-    if not fields:
-        return payload
-    tree: dict[str, Any] = {}
-    for path in batch.mask_paths(fields):
-        node = tree
-        for part in path:
-            node = node.setdefault(part, {})
-
-    def cut(value: Any, node: dict[str, Any]) -> Any:
-        if not node or "*" in node:
-            return value
-        if isinstance(value, list):
-            return [cut(item, node) for item in value]
-        if isinstance(value, dict):
-            return {k: cut(value[k], sub) for k, sub in node.items() if k in value}
-        return value
-
-    return cut(payload, tree)
-
-
-def _json(payload: Any, status: int = 200) -> Response:
+def json_response(payload: Any, status: int = 200) -> Response:
     body = json.dumps(payload, ensure_ascii=False, indent=2).encode()
     return Response(status, body, {"Content-Type": "application/json; charset=UTF-8"})
 
 
-def _error(err: ApiError) -> Response:
-    error: dict[str, Any] = {"code": err.code, "message": err.message, "status": err.status}
-    if err.details:
-        error["details"] = err.details
-    return _json({"error": error}, err.code)
+def error_response(err: ApiError) -> Response:
+    return json_response(err.body(), err.code)
+
+
+def body_of(request: Request, allowed: frozenset[str] | None = None) -> dict[str, Any]:
+    """The JSON object body; members outside `allowed` are rejected as Google does."""
+    if not request.body.strip():
+        return {}
+    try:
+        body = json.loads(request.body)
+    except ValueError:
+        raise invalid("Invalid JSON payload received. Unexpected token.") from None
+    if not isinstance(body, dict):
+        raise invalid("Invalid JSON payload received. Expected an object.")
+    unknown_fields(body, allowed)
+    return body
+
+
+def unknown_fields(body: dict[str, Any], allowed: frozenset[str] | None, at: str = "") -> None:
+    if allowed is None:
+        return
+    for key in body:
+        if key not in allowed:
+            where = f" at '{at}'" if at else ""
+            raise invalid(
+                f'Invalid JSON payload received. Unknown name "{key}"{where}: Cannot find field.'
+            )
+
+
+def flag(params: Params, name: str) -> bool:
+    return params.get(name, "").lower() == "true"
+
+
+def _option(params: Params, name: str, allowed: tuple[str, ...], default: str, enum: str) -> str:
+    value = params.get(name) or default
+    if value not in allowed:
+        snake = "".join("_" + c.lower() if c.isupper() else c for c in name)
+        raise bad_value(snake, value, f"google.apps.sheets.v4.{enum}")
+    return value
+
+
+def read_options(params: Params) -> tuple[str, str, str]:
+    return (
+        _option(params, "majorDimension", values.MAJOR, "ROWS", "Dimension"),
+        _option(
+            params,
+            "valueRenderOption",
+            values.RENDER_OPTIONS,
+            "FORMATTED_VALUE",
+            "ValueRenderOption",
+        ),
+        _option(
+            params,
+            "dateTimeRenderOption",
+            values.DATE_OPTIONS,
+            "SERIAL_NUMBER",
+            "DateTimeRenderOption",
+        ),
+    )
+
+
+class Handlers:
+    """The methods, bound to one SheetsState."""
+
+    def __init__(self, state: SheetsState) -> None:
+        self.state = state
+
+    def atomic(self, book_id: str, change: Callable[[Spreadsheet], Any]) -> Any:
+        """All or nothing: apply to a copy, keep it only if the whole request succeeded."""
+        with self.state.lock:
+            book = self.state.get(book_id)
+            working = copy.deepcopy(book)
+            result = change(working)
+            self.state.spreadsheets[book_id] = working
+            self.state.save()
+        return result
+
+    def read(self, book_id: str, view: Callable[[Spreadsheet], Any]) -> Any:
+        with self.state.lock:
+            return view(self.state.get(book_id))
+
+    # Sheets v4 -----------------------------------------------------------------------------
+
+    def spreadsheets_create(self, request: Request, params: Params, ids: Params) -> Response:
+        """spreadsheets.create: title (and locale/timeZone) from the body; one Sheet1."""
+        body = body_of(request)
+        props = body.get("properties") or {}
+        book = self.state.create_spreadsheet(
+            props.get("title") or "Untitled spreadsheet",
+            locale=props.get("locale") or "en_US",
+            time_zone=props.get("timeZone") or "Etc/GMT",
+        )
+        payload = self.read(book.spreadsheet_id, lambda b: metadata.spreadsheet(b, None, False))
+        return json_response(metadata.apply_mask(payload, params.get("fields")))
+
+    def spreadsheets_get(self, request: Request, params: Params, ids: Params) -> Response:
+        """spreadsheets.get with `ranges`, `includeGridData` and `fields`."""
+        ranges = [v for k, v in request.query if k == "ranges"]
+        fields = params.get("fields")
+        grid = metadata.wants_grid_data(fields, flag(params, "includeGridData"))
+
+        def view(book: Spreadsheet) -> Any:
+            targets = [book.resolve(r) for r in ranges] if ranges else None
+            return metadata.spreadsheet(book, targets, grid)
+
+        return json_response(metadata.apply_mask(self.read(ids["id"], view), fields))
+
+    def batch_update(self, request: Request, params: Params, ids: Params) -> Response:
+        body = body_of(request, BATCH_UPDATE)
+        result = self.atomic(ids["id"], lambda book: batch.apply(self.state, book, body))
+        return json_response(metadata.apply_mask(result, params.get("fields")))
+
+    def values_get(self, request: Request, params: Params, ids: Params) -> Response:
+        major, render, dates = read_options(params)
+        text = unquote(ids["range"])
+        result = self.read(ids["id"], lambda b: values.get(b, text, major, render, dates))
+        return json_response(metadata.apply_mask(result, params.get("fields")))
+
+    def values_batch_get(self, request: Request, params: Params, ids: Params) -> Response:
+        major, render, dates = read_options(params)
+        ranges = [v for k, v in request.query if k == "ranges"]
+
+        def view(book: Spreadsheet) -> Any:
+            found = [values.get(book, r, major, render, dates) for r in ranges]
+            out: dict[str, Any] = {"spreadsheetId": book.spreadsheet_id}
+            if found:
+                out["valueRanges"] = found
+            return out
+
+        return json_response(metadata.apply_mask(self.read(ids["id"], view), params.get("fields")))
+
+    def values_update(self, request: Request, params: Params, ids: Params) -> Response:
+        body = body_of(request, VALUE_RANGE)
+        text = unquote(ids["range"])
+        include = _include(params)
+
+        def change(book: Spreadsheet) -> Any:
+            return values.write(
+                book,
+                text,
+                body.get("values"),
+                params.get("valueInputOption"),
+                body.get("majorDimension"),
+                include=include,
+            )
+
+        return json_response(self.atomic(ids["id"], change))
+
+    def values_batch_update(self, request: Request, params: Params, ids: Params) -> Response:
+        body = body_of(request, BATCH_VALUES)
+        for index, item in enumerate(body.get("data") or []):
+            if not isinstance(item, dict):
+                raise bad_value(f"data[{index}]", item, "google.apps.sheets.v4.ValueRange")
+            unknown_fields(item, VALUE_RANGE, f"data[{index}]")
+        return json_response(self.atomic(ids["id"], lambda b: values.batch_write(b, body)))
+
+    def values_append(self, request: Request, params: Params, ids: Params) -> Response:
+        body = body_of(request, VALUE_RANGE)
+        text = unquote(ids["range"])
+
+        def change(book: Spreadsheet) -> Any:
+            return values.append(
+                book,
+                text,
+                body.get("values"),
+                params.get("valueInputOption"),
+                params.get("insertDataOption"),
+                body.get("majorDimension"),
+                _include(params),
+            )
+
+        return json_response(self.atomic(ids["id"], change))
+
+    def values_clear(self, request: Request, params: Params, ids: Params) -> Response:
+        text = unquote(ids["range"])
+
+        def change(book: Spreadsheet) -> Any:
+            return {"spreadsheetId": book.spreadsheet_id, "clearedRange": values.clear(book, text)}
+
+        return json_response(self.atomic(ids["id"], change))
+
+    def values_batch_clear(self, request: Request, params: Params, ids: Params) -> Response:
+        ranges = body_of(request, frozenset({"ranges"})).get("ranges") or []
+
+        def change(book: Spreadsheet) -> Any:
+            cleared = [values.clear(book, r) for r in ranges]
+            out: dict[str, Any] = {"spreadsheetId": book.spreadsheet_id}
+            if cleared:
+                out["clearedRanges"] = cleared
+            return out
+
+        return json_response(self.atomic(ids["id"], change))
+
+    def sheets_copy_to(self, request: Request, params: Params, ids: Params) -> Response:
+        """spreadsheets.sheets.copyTo: the sheet lands last in the destination as "Copy of …"."""
+        body = body_of(request, frozenset({"destinationSpreadsheetId"}))
+        with self.state.lock:
+            source = self.state.get(ids["id"])
+            sheet = source.sheet_by_id(int(ids["sheet"]), "sheetId")
+            snapshot = copy.deepcopy(sheet)
+
+        def change(book: Spreadsheet) -> Any:
+            title = f"Copy of {snapshot.title}"
+            number = 2
+            while book.sheet_by_title(title):
+                title, number = f"Copy {number} of {snapshot.title}", number + 1
+            snapshot.properties.update(
+                sheetId=self.state.new_id(), title=title, index=len(book.sheets)
+            )
+            snapshot.extras.pop("protectedRanges", None)
+            book.sheets.append(snapshot)
+            return metadata.sheet_properties(snapshot)
+
+        destination = body.get("destinationSpreadsheetId") or ""
+        return json_response(self.atomic(destination, change))
+
+    # Drive v3 ------------------------------------------------------------------------------
+
+    def drive_create(self, request: Request, params: Params, ids: Params) -> Response:
+        book = drive.create(self.state, body_of(request))
+        payload = drive.resource(book)
+        return json_response(drive.select(payload, params.get("fields"), drive.DEFAULT_FILE))
+
+    def drive_list(self, request: Request, params: Params, ids: Params) -> Response:
+        size = int(params.get("pageSize") or 100)
+        with self.state.lock:
+            payload = drive.listing(
+                self.state, params.get("q") or "", size, params.get("pageToken")
+            )
+        fields = params.get("fields")
+        if not fields:
+            files = [drive.select(f, None, drive.DEFAULT_FILE) for f in payload["files"]]
+            return json_response({**payload, "files": files})
+        return json_response(drive.select(payload, fields, ()))
+
+    def _file(self, file_id: str) -> Spreadsheet:
+        book = self.state.spreadsheets.get(file_id)
+        if book is None or not book.shared:
+            raise drive.file_not_found(file_id)
+        return book
+
+    def drive_get(self, request: Request, params: Params, ids: Params) -> Response:
+        with self.state.lock:
+            payload = drive.resource(self._file(ids["id"]))
+        return json_response(drive.select(payload, params.get("fields"), drive.DEFAULT_FILE))
+
+    def drive_delete(self, request: Request, params: Params, ids: Params) -> Response:
+        with self.state.lock:
+            self._file(ids["id"])
+            del self.state.spreadsheets[ids["id"]]
+            self.state.save()
+        return Response(204)
+
+    def drive_copy(self, request: Request, params: Params, ids: Params) -> Response:
+        body = body_of(request)
+        with self.state.lock:
+            twin = drive.copy_file(self.state, self._file(ids["id"]), body)
+            self.state.save()
+            payload = drive.resource(twin)
+        return json_response(drive.select(payload, params.get("fields"), drive.DEFAULT_FILE))
+
+    def drive_export(self, request: Request, params: Params, ids: Params) -> Response:
+        """files.export: text/csv (first sheet) or .xlsx; other formats are not emulated."""
+        mime = params.get("mimeType") or ""
+        with self.state.lock:
+            book = self._file(ids["id"])
+            if mime == drive.CSV:
+                return Response(200, drive.export_csv(book), {"Content-Type": "text/csv"})
+            if mime == drive.XLSX:
+                return Response(200, export_bytes(book), {"Content-Type": drive.XLSX})
+        raise invalid(f"The requested conversion is not supported: {mime}")
+
+    def drive_comments(self, request: Request, params: Params, ids: Params) -> Response:
+        """comments.list: spreadsheets made through the API have none."""
+        with self.state.lock:
+            self._file(ids["id"])
+        return json_response({"comments": []})
+
+    def drive_upload(self, request: Request, params: Params, ids: Params) -> Response:
+        """Drive v2 media upload with convert=True: what gspread's import_csv sends."""
+        result = self.atomic(ids["id"], lambda book: drive.import_csv(book, request.body))
+        return json_response(result)
+
+
+def _include(params: Params) -> dict[str, Any] | None:
+    if not flag(params, "includeValuesInResponse"):
+        return None
+    return {
+        "responseValueRenderOption": params.get("responseValueRenderOption"),
+        "responseDateTimeRenderOption": params.get("responseDateTimeRenderOption"),
+    }

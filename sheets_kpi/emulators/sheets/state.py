@@ -1,8 +1,14 @@
-"""Spreadsheets held by the Sheets emulator: sheets, typed cells, metadata, persistence."""
+"""Spreadsheets held by the Sheets emulator: sheets, typed cells, per-cell metadata, persistence.
+
+The model is deliberately plain so tests can look inside: `sheet.cells[(row, col)]` is the stored
+value (see cells.py), `sheet.formats`, `sheet.notes` and `sheet.validations` hold the cell's
+userEnteredFormat, note and data-validation rule, `sheet.rows`/`sheet.columns` hold
+DimensionProperties overrides, and `sheet.extras` holds the sheet's arrays as the API returns
+them (protectedRanges, conditionalFormats, charts, merges, basicFilter, developerMetadata…).
+"""
 
 from __future__ import annotations
 
-import copy
 import json
 import random
 import string
@@ -13,45 +19,25 @@ from pathlib import Path
 from typing import Any
 
 from sheets_kpi.emulators.sheets import a1, cells
+from sheets_kpi.emulators.sheets.errors import ApiError, invalid, not_found, permission_denied
 
 DEFAULT_ROWS, DEFAULT_COLS = 1000, 26
-MAX_CELLS = 10_000_000
-
-
-class ApiError(Exception):
-    """An error the real API would answer with `{"error": {code, message, status}}`."""
-
-    def __init__(self, code: int, message: str, status: str, details: list | None = None) -> None:
-        super().__init__(message)
-        self.code, self.message, self.status, self.details = code, message, status, details
-
-
-def invalid(message: str) -> ApiError:
-    return ApiError(400, message, "INVALID_ARGUMENT")
-
-
-def proto3(value: Any) -> Any:
-    """Drop unset members the way the API's JSON does: false, empty, and a GridRange's sheetId 0."""
-    if isinstance(value, dict):
-        out = {}
-        for key, item in value.items():
-            item = proto3(item)
-            if item is False or item is None or item == {} or item == []:
-                continue
-            if key in ("sheetId", "index") and item == 0:
-                continue
-            out[key] = item
-        return out
-    if isinstance(value, list):
-        return [proto3(item) for item in value]
-    return value
+DEFAULT_CALLER = "sheets-kpi@emulator.iam.gserviceaccount.com"
+Coord = tuple[int, int]
+#: Per-cell maps shifted, copied and cleared together with the values.
+CELL_MAPS = ("cells", "formats", "notes", "validations")
 
 
 @dataclass
 class Sheet:
     properties: dict[str, Any]
-    cells: dict[tuple[int, int], Any] = field(default_factory=dict)
+    cells: dict[Coord, Any] = field(default_factory=dict)
     extras: dict[str, Any] = field(default_factory=dict)
+    formats: dict[Coord, dict[str, Any]] = field(default_factory=dict)
+    notes: dict[Coord, str] = field(default_factory=dict)
+    validations: dict[Coord, dict[str, Any]] = field(default_factory=dict)
+    rows: dict[int, dict[str, Any]] = field(default_factory=dict)
+    columns: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def sheet_id(self) -> int:
@@ -62,26 +48,44 @@ class Sheet:
         return self.properties["title"]
 
     @property
-    def rows(self) -> int:
-        return self.properties["gridProperties"]["rowCount"]
+    def grid(self) -> dict[str, Any]:
+        return self.properties.setdefault("gridProperties", {})
 
     @property
-    def cols(self) -> int:
-        return self.properties["gridProperties"]["columnCount"]
+    def row_count(self) -> int:
+        return self.grid.get("rowCount", 0)
 
-    def to_api(self) -> dict[str, Any]:
-        """The `Sheet` object of spreadsheets.get, omitting empty members like proto3 JSON.
+    @property
+    def column_count(self) -> int:
+        return self.grid.get("columnCount", 0)
 
-        Formats, validation and widths are kept under `_` keys: stored, not echoed.
-        """
-        properties = proto3(self.properties)
-        properties.setdefault("index", self.properties["index"])
-        properties["sheetId"] = self.sheet_id
-        out: dict[str, Any] = {"properties": properties}
-        for key, value in self.extras.items():
-            if value and not key.startswith("_"):
-                out[key] = proto3(value)
-        return out
+    def number_format(self, coord: Coord) -> dict[str, Any] | None:
+        return self.formats.get(coord, {}).get("numberFormat")
+
+    def drop_outside(self) -> None:
+        """Forget everything beyond the grid (after a shrink)."""
+        rows, cols = self.row_count, self.column_count
+        for name in CELL_MAPS:
+            mapping = getattr(self, name)
+            for coord in [c for c in mapping if c[0] >= rows or c[1] >= cols]:
+                del mapping[coord]
+        self.rows = {i: v for i, v in self.rows.items() if i < rows}
+        self.columns = {i: v for i, v in self.columns.items() if i < cols}
+
+
+@dataclass
+class Target:
+    """A resolved A1 range: the sheet and a rectangle inside its grid (0-based, end-exclusive)."""
+
+    sheet: Sheet
+    row0: int
+    col0: int
+    row1: int
+    col1: int
+
+    @property
+    def a1(self) -> str:
+        return a1.format_range(self.sheet.title, self.row0, self.col0, self.row1, self.col1)
 
 
 @dataclass
@@ -89,78 +93,118 @@ class Spreadsheet:
     spreadsheet_id: str
     properties: dict[str, Any]
     sheets: list[Sheet]
-    named_ranges: list[dict] = field(default_factory=list)
-    developer_metadata: list[dict] = field(default_factory=list)
+    named_ranges: list[dict[str, Any]] = field(default_factory=list)
+    developer_metadata: list[dict[str, Any]] = field(default_factory=list)
     created: float = field(default_factory=time.time)
     modified: float = field(default_factory=time.time)
+    shared: bool = True
+    parents: list[str] = field(default_factory=list)
 
-    def to_api(self) -> dict[str, Any]:
-        out = {
-            "spreadsheetId": self.spreadsheet_id,
-            "properties": copy.deepcopy(self.properties),
-            "sheets": [sheet.to_api() for sheet in self.sheets],
-            "spreadsheetUrl": f"https://docs.google.com/spreadsheets/d/{self.spreadsheet_id}/edit",
-        }
-        if self.named_ranges:
-            out["namedRanges"] = copy.deepcopy(self.named_ranges)
-        if self.developer_metadata:
-            out["developerMetadata"] = copy.deepcopy(self.developer_metadata)
-        return out
+    @property
+    def locale(self) -> str:
+        return self.properties.get("locale", "en_US")
 
-    def sheet_by_title(self, title: str | None) -> Sheet:
-        if title is None:
-            visible = [s for s in self.sheets if not s.properties.get("hidden")]
-            return (visible or self.sheets)[0]
-        for sheet in self.sheets:
-            if sheet.title == title:
-                return sheet
-        raise invalid(f"Unable to parse range: {a1.quote_title(title)}")
+    def sheet_by_title(self, title: str) -> Sheet | None:
+        exact = next((s for s in self.sheets if s.title == title), None)
+        return exact or next((s for s in self.sheets if s.title.lower() == title.lower()), None)
 
-    def sheet_by_id(self, sheet_id: int, request: str) -> Sheet:
+    def first_visible(self) -> Sheet:
+        return next((s for s in self.sheets if not s.properties.get("hidden")), self.sheets[0])
+
+    def sheet_by_id(self, sheet_id: Any, where: str) -> Sheet:
         for sheet in self.sheets:
             if sheet.sheet_id == sheet_id:
                 return sheet
-        raise invalid(f"Invalid {request}: No grid with id: {sheet_id}")
+        raise invalid(f"Invalid {where}: No grid with id: {sheet_id}")
 
-    def resolve(self, text: str, clip: bool = True) -> tuple[Sheet, int, int, int, int]:
-        """A1 text → (sheet, row0, col0, row1, col1) bounded by the grid."""
+    def named_range(self, name: str) -> dict[str, Any] | None:
+        return next((n for n in self.named_ranges if n["name"].lower() == name.lower()), None)
+
+    def resolve(self, text: str) -> Target:
+        """A1 text → sheet and rectangle; open ends stop at the grid, starts must be inside it."""
         try:
-            title, area_text = a1.split_sheet(text)
-            sheet = self.sheet_by_title(title)
-            area = a1.parse_area(area_text) if area_text else a1.Area(None, None, None, None)
+            ref = a1.split(text)
         except a1.RangeError:
             raise invalid(f"Unable to parse range: {text}") from None
-        row0 = area.row0 or 0
-        col0 = area.col0 or 0
-        row1 = area.row1 if area.row1 is not None else sheet.rows
-        col1 = area.col1 if area.col1 is not None else sheet.cols
-        if (
-            row0 >= sheet.rows
-            or col0 >= sheet.cols
-            or (not clip and (row1 > sheet.rows or col1 > sheet.cols))
-        ):
-            raise invalid(
-                f"Range ({a1.quote_title(sheet.title)}!{area_text or ''}) exceeds grid limits. "
-                f"Max rows: {sheet.rows}, max columns: {sheet.cols}"
-            )
-        return sheet, row0, col0, min(row1, sheet.rows), min(col1, sheet.cols)
+        named = (
+            self.named_range(ref.area or ref.title or "") if not ref.quoted or ref.area else None
+        )
+        if named and (ref.area is None or not _is_a1(ref.area)):
+            return self._named(named)
+        sheet = self.first_visible() if ref.title is None else self.sheet_by_title(ref.title)
+        if sheet is None:
+            raise invalid(f"Unable to parse range: {text}")
+        try:
+            area = a1.parse_area(ref.area) if ref.area else a1.Area(None, None, None, None)
+        except a1.RangeError:
+            raise invalid(f"Unable to parse range: {text}") from None
+        row0, col0 = area.row0 or 0, area.col0 or 0
+        if row0 >= sheet.row_count or col0 >= sheet.column_count:
+            label = text if ref.title is not None else f"{a1.quote_title(sheet.title)}!{text}"
+            raise exceeds(label, sheet)
+        row1 = sheet.row_count if area.row1 is None else min(area.row1, sheet.row_count)
+        col1 = sheet.column_count if area.col1 is None else min(area.col1, sheet.column_count)
+        return Target(sheet, row0, col0, row1, col1)
+
+    def _named(self, named: dict[str, Any]) -> Target:
+        grid = named["range"]
+        sheet = self.sheet_by_id(grid.get("sheetId", 0), "range")
+        return Target(sheet, *bounds(sheet, grid))
+
+
+def _is_a1(text: str) -> bool:
+    try:
+        a1.parse_area(text)
+    except a1.RangeError:
+        return False
+    return True
+
+
+def exceeds(label: str, sheet: Sheet) -> ApiError:
+    return invalid(
+        f"Range ({label}) exceeds grid limits. "
+        f"Max rows: {sheet.row_count}, max columns: {sheet.column_count}"
+    )
+
+
+def bounds(sheet: Sheet, grid: dict[str, Any]) -> tuple[int, int, int, int]:
+    """A GridRange's rectangle; missing indexes mean the grid edge."""
+    return (
+        grid.get("startRowIndex") or 0,
+        grid.get("startColumnIndex") or 0,
+        sheet.row_count if grid.get("endRowIndex") is None else grid["endRowIndex"],
+        sheet.column_count if grid.get("endColumnIndex") is None else grid["endColumnIndex"],
+    )
 
 
 class SheetsState:
-    """All spreadsheets; mutations go through `lock` and are persisted when a file is set."""
+    """All spreadsheets; mutations hold `lock` and are persisted when a file is set.
 
-    def __init__(self, path: str | Path | None = None, seed: int | None = None) -> None:
+    `caller` is the account the emulator pretends the requests come from: it is added to
+    protected-range editors as Google adds the requester.
+    """
+
+    def __init__(
+        self, path: str | Path | None = None, seed: int | None = None, caller: str = DEFAULT_CALLER
+    ) -> None:
         self.spreadsheets: dict[str, Spreadsheet] = {}
         self.lock = threading.RLock()
         self.path = Path(path) if path else None
         self.rng = random.Random(seed)
+        self.caller = caller
         if self.path and self.path.exists():
             self._load(json.loads(self.path.read_text(encoding="utf-8")))
 
-    def create_spreadsheet(self, title: str, spreadsheet_id: str | None = None) -> Spreadsheet:
-        spreadsheet_id = spreadsheet_id or "".join(
-            self.rng.choice(string.ascii_letters + string.digits + "-_") for _ in range(44)
-        )
+    def create_spreadsheet(
+        self,
+        title: str,
+        spreadsheet_id: str | None = None,
+        *,
+        shared: bool = True,
+        locale: str = "en_US",
+        time_zone: str = "Etc/GMT",
+    ) -> Spreadsheet:
+        """A new spreadsheet as Drive creates it: one 1000x26 `Sheet1`."""
         sheet = Sheet(
             {
                 "sheetId": 0,
@@ -170,46 +214,53 @@ class SheetsState:
                 "gridProperties": {"rowCount": DEFAULT_ROWS, "columnCount": DEFAULT_COLS},
             }
         )
-        book = Spreadsheet(
-            spreadsheet_id,
-            {"title": title, "locale": "en_US", "autoRecalc": "ON_CHANGE", "timeZone": "Etc/GMT"},
-            [sheet],
-        )
+        properties = {
+            "title": title,
+            "locale": locale,
+            "autoRecalc": "ON_CHANGE",
+            "timeZone": time_zone,
+        }
         with self.lock:
-            self.spreadsheets[spreadsheet_id] = book
+            book = Spreadsheet(spreadsheet_id or self.new_file_id(), properties, [sheet])
+            book.shared = shared
+            self.spreadsheets[book.spreadsheet_id] = book
             self.save()
         return book
 
     def get(self, spreadsheet_id: str) -> Spreadsheet:
+        """The spreadsheet, or the 404/403 the caller would get."""
         book = self.spreadsheets.get(spreadsheet_id)
         if book is None:
-            raise ApiError(404, "Requested entity was not found.", "NOT_FOUND")
+            raise not_found()
+        if not book.shared:
+            raise permission_denied()
         return book
 
     def new_id(self) -> int:
         return self.rng.randrange(1, 2**31 - 1)
 
+    def new_file_id(self) -> str:
+        alphabet = string.ascii_letters + string.digits + "-_"
+        return "1" + "".join(self.rng.choice(alphabet) for _ in range(43))
+
+    def reset(self) -> None:
+        with self.lock:
+            self.spreadsheets.clear()
+            self.save()
+
     def save(self) -> None:
+        """Write the state file atomically (temp file + rename)."""
         if not self.path:
             return
-        data = {sid: _dump(book) for sid, book in self.spreadsheets.items()}
+        with self.lock:
+            data = {sid: _dump(book) for sid, book in self.spreadsheets.items()}
         tmp = self.path.with_suffix(self.path.suffix + ".tmp")
         tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
         tmp.replace(self.path)
 
     def _load(self, data: dict[str, Any]) -> None:
         for sid, raw in data.items():
-            sheets = [
-                Sheet(
-                    s["properties"],
-                    {
-                        tuple(map(int, k.split(","))): cells.from_json(v)
-                        for k, v in s["cells"].items()
-                    },
-                    s["extras"],
-                )
-                for s in raw["sheets"]
-            ]
+            sheets = [_load_sheet(s) for s in raw["sheets"]]
             self.spreadsheets[sid] = Spreadsheet(
                 sid,
                 raw["properties"],
@@ -218,7 +269,21 @@ class SheetsState:
                 raw.get("developerMetadata", []),
                 raw.get("created", 0),
                 raw.get("modified", 0),
+                raw.get("shared", True),
+                raw.get("parents", []),
             )
+
+
+def _coords(mapping: dict[Coord, Any], convert: Any = None) -> dict[str, Any]:
+    return {f"{r},{c}": (convert(v) if convert else v) for (r, c), v in mapping.items()}
+
+
+def _uncoords(mapping: dict[str, Any], convert: Any = None) -> dict[Coord, Any]:
+    out: dict[Coord, Any] = {}
+    for key, value in mapping.items():
+        row, col = key.split(",")
+        out[(int(row), int(col))] = convert(value) if convert else value
+    return out
 
 
 def _dump(book: Spreadsheet) -> dict[str, Any]:
@@ -228,12 +293,32 @@ def _dump(book: Spreadsheet) -> dict[str, Any]:
         "developerMetadata": book.developer_metadata,
         "created": book.created,
         "modified": book.modified,
+        "shared": book.shared,
+        "parents": book.parents,
         "sheets": [
             {
                 "properties": s.properties,
                 "extras": s.extras,
-                "cells": {f"{r},{c}": cells.to_json(v) for (r, c), v in s.cells.items()},
+                "cells": _coords(s.cells, cells.to_json),
+                "formats": _coords(s.formats),
+                "notes": _coords(s.notes),
+                "validations": _coords(s.validations),
+                "rows": {str(k): v for k, v in s.rows.items()},
+                "columns": {str(k): v for k, v in s.columns.items()},
             }
             for s in book.sheets
         ],
     }
+
+
+def _load_sheet(data: dict[str, Any]) -> Sheet:
+    return Sheet(
+        data["properties"],
+        _uncoords(data["cells"], cells.from_json),
+        data.get("extras", {}),
+        _uncoords(data.get("formats", {})),
+        _uncoords(data.get("notes", {})),
+        _uncoords(data.get("validations", {})),
+        {int(k): v for k, v in data.get("rows", {}).items()},
+        {int(k): v for k, v in data.get("columns", {}).items()},
+    )

@@ -1,186 +1,299 @@
-"""spreadsheets.values.*: get, batchGet, update, batchUpdate, append, clear, batchClear."""
+"""spreadsheets.values.*: get, batchGet, update, batchUpdate, append, clear, batchClear (§3.6-3.7).
+
+Every function works on a Spreadsheet the handler already copied, so a failure half-way leaves
+the stored one untouched.
+"""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-from sheets_kpi.emulators.sheets import a1, cells
-from sheets_kpi.emulators.sheets.state import Sheet, Spreadsheet, invalid
+from sheets_kpi.emulators.sheets import a1, cells, grid
+from sheets_kpi.emulators.sheets.errors import ApiError, bad_value, invalid
+from sheets_kpi.emulators.sheets.state import Coord, Sheet, Spreadsheet, Target, exceeds
 
 RENDER_OPTIONS = ("FORMATTED_VALUE", "UNFORMATTED_VALUE", "FORMULA")
+DATE_OPTIONS = ("SERIAL_NUMBER", "FORMATTED_STRING")
 INPUT_OPTIONS = ("RAW", "USER_ENTERED")
+MAJOR = ("ROWS", "COLUMNS")
+INSERT_OPTIONS = ("OVERWRITE", "INSERT_ROWS")
+_SCALARS = (str, int, float, bool, type(None))
 
 
 def get(
-    book: Spreadsheet, text: str, major: str = "ROWS", render: str = "FORMATTED_VALUE"
+    book: Spreadsheet,
+    text: str,
+    major: str = "ROWS",
+    render: str = "FORMATTED_VALUE",
+    date_option: str = "SERIAL_NUMBER",
 ) -> dict[str, Any]:
-    sheet, r0, c0, r1, c1 = book.resolve(text)
-    grid = [
-        [
-            cells.render(sheet.cells[(r, c)], render) if (r, c) in sheet.cells else ""
-            for c in range(c0, c1)
-        ]
-        for r in range(r0, r1)
+    """A ValueRange: the whole requested range echoed, values with trailing empties trimmed."""
+    return value_range(book.resolve(text), major, render, date_option, book.locale)
+
+
+def value_range(
+    target: Target, major: str, render: str, date_option: str, locale: str
+) -> dict[str, Any]:
+    sheet = target.sheet
+    inside = [
+        (r, c)
+        for r, c in sheet.cells
+        if target.row0 <= r < target.row1 and target.col0 <= c < target.col1
     ]
+    height = max((r for r, _ in inside), default=target.row0 - 1) - target.row0 + 1
+    width = max((c for _, c in inside), default=target.col0 - 1) - target.col0 + 1
+    rows: list[list[Any]] = [[""] * width for _ in range(height)]
+    for r, c in inside:
+        value, number_format = sheet.cells[(r, c)], sheet.number_format((r, c))
+        rows[r - target.row0][c - target.col0] = cells.render(
+            value, render, number_format, date_option, locale
+        )
     if major == "COLUMNS":
-        grid = [list(column) for column in zip(*grid, strict=True)] if grid else []
-    grid = [_trim_row(row) for row in grid]
-    while grid and not grid[-1]:
-        grid.pop()
-    out: dict[str, Any] = {
-        "range": a1.format_range(sheet.title, r0, c0, r1, c1),
-        "majorDimension": major,
-    }
-    if grid:
-        out["values"] = grid
+        rows = [list(column) for column in zip(*rows, strict=True)]
+    rows = [_trim(row) for row in rows]
+    while rows and not rows[-1]:
+        rows.pop()
+    out: dict[str, Any] = {"range": target.a1, "majorDimension": major}
+    if rows:
+        out["values"] = rows
     return out
 
 
-def _trim_row(row: list[Any]) -> list[Any]:
+def _trim(row: list[Any]) -> list[Any]:
     while row and row[-1] == "":
         row.pop()
     return row
 
 
-def write_cells(
-    book: Spreadsheet,
-    text: str,
-    rows: Any,
-    option: str,
-    major: str | None = None,
-    field: str = "values",
-) -> tuple[dict[str, Any], set[tuple[str, int, int]]]:
-    """Write a ValueRange at the range's top-left; an explicit range must hold the values."""
-    if option not in INPUT_OPTIONS:
-        raise invalid("'valueInputOption' is required but not specified")
-    if not isinstance(rows, list) or any(not isinstance(r, list) for r in rows):
-        raise invalid(f"Invalid value at '{field}' (type.googleapis.com/google.protobuf.ListValue)")
-    if major == "COLUMNS":
-        width = max((len(r) for r in rows), default=0)
-        rows = [[col[i] if i < len(col) else None for col in rows] for i in range(width)]
-    sheet, r0, c0, r1, c1 = book.resolve(text)
-    height, width = len(rows), max((len(r) for r in rows), default=0)
-    explicit = ":" in text.rpartition("!")[2]
-    if explicit and (r0 + height > r1 or c0 + width > c1):
-        raise invalid(
-            f"Requested writing within range [{a1.format_range(sheet.title, r0, c0, r1, c1)}]"
-            f", but tried writing to row [{r0 + height}]"
-        )
-    if r0 + height > sheet.rows or c0 + width > sheet.cols:
-        raise invalid(
-            f"Range ({a1.quote_title(sheet.title)}!{a1.column_letters(c0 + width - 1)}"
-            f"{r0 + height}) exceeds grid limits. Max rows: {sheet.rows}, "
-            f"max columns: {sheet.cols}"
-        )
-    convert = cells.user_entered if option == "USER_ENTERED" else cells.raw
-    touched: set[tuple[int, int]] = set()
-    for i, row in enumerate(rows):
-        for j, value in enumerate(row):
-            if value is None:
-                continue
-            touched.add((r0 + i, c0 + j))
-            if value == "":
-                sheet.cells.pop((r0 + i, c0 + j), None)
-            else:
-                sheet.cells[(r0 + i, c0 + j)] = convert(value)
-    book.modified = time.time()
-    result: dict[str, Any] = {
-        "spreadsheetId": book.spreadsheet_id,
-        "updatedRows": len({r for r, _ in touched}),
-        "updatedColumns": len({c for _, c in touched}),
-        "updatedCells": len(touched),
-    }
-    if height and width:
-        result["updatedRange"] = a1.format_range(sheet.title, r0, c0, r0 + height, c0 + width)
-    return result, {(sheet.title, r, c) for r, c in touched}
+def check_rows(rows: Any, field: str) -> list[list[Any]]:
+    """`values` must be a list of lists of scalars, as the protobuf ListValue demands."""
+    if not isinstance(rows, list):
+        raise bad_value(field, rows)
+    for index, row in enumerate(rows):
+        if not isinstance(row, list):
+            raise bad_value(f"{field}[{index}]", row)
+        for column, item in enumerate(row):
+            if not isinstance(item, _SCALARS):
+                kind = "struct_value" if isinstance(item, dict) else "list_value"
+                raise invalid(f"Invalid values[{index}][{column}]: {kind}")
+    return rows
+
+
+def check_option(value: Any, allowed: tuple[str, ...], name: str, enum: str) -> str:
+    if value is None or value == "":
+        raise invalid(f"'{name}' is required but not specified")
+    if value not in allowed:
+        raise bad_value(name, value, f"google.apps.sheets.v4.{enum}")
+    return str(value)
 
 
 def write(
     book: Spreadsheet,
     text: str,
     rows: Any,
-    option: str,
+    option: Any,
     major: str | None = None,
-    field: str = "values",
+    field: str = "data.values",
+    include: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    return write_cells(book, text, rows, option, major, field)[0]
+    """values.update: write at the range's top-left; a bounded range must hold the values."""
+    rows = check_rows(rows, field)
+    option = check_option(option, INPUT_OPTIONS, "valueInputOption", "ValueInputOption")
+    target = book.resolve(text)
+    return write_at(book, target, rows, option, major, _bounded(text), include)[0]
+
+
+def _bounded(text: str) -> bool:
+    """`A1` anchors a write; `A1:B2`, `A:B`, a sheet or a named range bound it."""
+    try:
+        ref = a1.split(text)
+    except a1.RangeError:
+        return True
+    return ref.area is None or ":" in ref.area or not _is_cell(ref.area)
+
+
+def _is_cell(area: str) -> bool:
+    try:
+        a1.parse_area(area)
+    except a1.RangeError:
+        return False
+    return True
+
+
+def write_at(
+    book: Spreadsheet,
+    target: Target,
+    rows: list[list[Any]],
+    option: str,
+    major: str | None,
+    bounded: bool,
+    include: dict[str, Any] | None = None,
+) -> tuple[dict[str, Any], set[tuple[int, int, int]]]:
+    """Write and report; also returns the (sheetId, row, col) cells written for batch totals."""
+    sheet = target.sheet
+    if major == "COLUMNS":
+        depth = max((len(r) for r in rows), default=0)
+        rows = [[col[i] if i < len(col) else None for col in rows] for i in range(depth)]
+    height, width = len(rows), max((len(r) for r in rows), default=0)
+    r0, c0 = target.row0, target.col0
+    if bounded and height and r0 + height > target.row1:
+        raise invalid(
+            f"Requested writing within range [{target.a1}], but tried writing to row "
+            f"[{r0 + height}]"
+        )
+    if bounded and width and c0 + width > target.col1:
+        raise invalid(
+            f"Requested writing within range [{target.a1}], but tried writing to column "
+            f"[{a1.column_letters(c0 + width - 1)}]"
+        )
+    if r0 + height > sheet.row_count or c0 + width > sheet.column_count:
+        label = f"{a1.quote_title(sheet.title)}!{a1.cell_name(r0 + height - 1, c0 + width - 1)}"
+        raise exceeds(label, sheet)
+    touched = _store(book, sheet, rows, r0, c0, option)
+    book.modified = time.time()
+    result: dict[str, Any] = {"spreadsheetId": book.spreadsheet_id}
+    if height and width:
+        result["updatedRange"] = a1.format_range(sheet.title, r0, c0, r0 + height, c0 + width)
+    result["updatedRows"] = len({r for r, _ in touched})
+    result["updatedColumns"] = len({c for _, c in touched})
+    result["updatedCells"] = len(touched)
+    result = {k: v for k, v in result.items() if v != 0}
+    if include and height and width:
+        written = Target(sheet, r0, c0, r0 + height, c0 + width)
+        result["updatedData"] = value_range(
+            written,
+            "ROWS",
+            include.get("responseValueRenderOption") or "FORMATTED_VALUE",
+            include.get("responseDateTimeRenderOption") or "SERIAL_NUMBER",
+            book.locale,
+        )
+    return result, {(sheet.sheet_id, r, c) for r, c in touched}
+
+
+def _store(
+    book: Spreadsheet, sheet: Sheet, rows: list[list[Any]], r0: int, c0: int, option: str
+) -> set[Coord]:
+    touched: set[Coord] = set()
+    for i, row in enumerate(rows):
+        for j, value in enumerate(row):
+            if value is None:
+                continue
+            coord = (r0 + i, c0 + j)
+            touched.add(coord)
+            if value == "":
+                sheet.cells.pop(coord, None)
+                continue
+            if option == "USER_ENTERED":
+                value, number_format = cells.user_entered(value, book.locale)
+                if number_format and not sheet.number_format(coord):
+                    sheet.formats.setdefault(coord, {})["numberFormat"] = number_format
+            sheet.cells[coord] = value
+    return touched
 
 
 def batch_write(book: Spreadsheet, body: dict[str, Any]) -> dict[str, Any]:
-    """Counts are of distinct rows, columns and cells touched, as the API reports them."""
-    option = body.get("valueInputOption")
+    """values.batchUpdate: one option for all ranges; totals count distinct cells written."""
+    data = body.get("data") or []
+    option = check_option(
+        body.get("valueInputOption"), INPUT_OPTIONS, "valueInputOption", "ValueInputOption"
+    )
+    include = body if _true(body.get("includeValuesInResponse")) else None
     responses, written = [], set()
-    for index, item in enumerate(body.get("data") or []):
+    for index, item in enumerate(data):
+        rows = check_rows(item.get("values"), f"data[{index}].values")
         try:
-            response, cells_written = write_cells(
+            target = book.resolve(item.get("range") or "")
+            response, cells_written = write_at(
                 book,
-                item.get("range", ""),
-                item.get("values"),
+                target,
+                rows,
                 option,
                 item.get("majorDimension"),
-                f"data[{index}].values",
+                _bounded(item.get("range") or ""),
+                include,
             )
-        except Exception as err:
-            message = getattr(err, "message", str(err))
-            raise invalid(f"Invalid data[{index}]: {message}") from err
+        except ApiError as err:
+            raise invalid(f"Invalid data[{index}]: {err.message}") from err
         responses.append(response)
         written |= cells_written
-    return {
+    out = {
         "spreadsheetId": book.spreadsheet_id,
-        "totalUpdatedRows": len({(t, r) for t, r, _ in written}),
-        "totalUpdatedColumns": len({(t, c) for t, _, c in written}),
+        "totalUpdatedRows": len({(s, r) for s, r, _ in written}),
+        "totalUpdatedColumns": len({(s, c) for s, _, c in written}),
         "totalUpdatedCells": len(written),
-        "totalUpdatedSheets": len({t for t, _, _ in written}),
+        "totalUpdatedSheets": len({s for s, _, _ in written}),
         "responses": responses,
     }
+    return {k: v for k, v in out.items() if v not in (0, [])}
+
+
+def _true(value: Any) -> bool:
+    return value is True or str(value).lower() == "true"
 
 
 def append(
-    book: Spreadsheet, text: str, rows: Any, option: str, insert: str = "OVERWRITE"
+    book: Spreadsheet,
+    text: str,
+    rows: Any,
+    option: Any,
+    insert: str | None = None,
+    major: str | None = None,
+    include: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Append after the table found at the range; the grid grows as needed."""
-    sheet, r0, c0, _, _ = book.resolve(text)
-    table_end, table = _table(sheet, r0)
-    height = len(rows or [])
-    width = max((len(r) for r in rows or []), default=0)
-    start = table_end if table else r0
-    needed = start + height - sheet.rows
-    if needed > 0:
-        sheet.properties["gridProperties"]["rowCount"] += needed
-    if c0 + width > sheet.cols:
-        sheet.properties["gridProperties"]["columnCount"] = c0 + width
-    if insert == "INSERT_ROWS":
-        _shift_rows(sheet, start, height)
-    target = f"{a1.quote_title(sheet.title)}!{a1.column_letters(c0)}{start + 1}"
-    updates = write(book, target, rows, option)
-    out: dict[str, Any] = {"spreadsheetId": book.spreadsheet_id, "updates": updates}
+    """values.append: find the table the range touches, write below it; the grid grows."""
+    rows = check_rows(rows, "data.values")
+    option = check_option(option, INPUT_OPTIONS, "valueInputOption", "ValueInputOption")
+    if insert and insert not in INSERT_OPTIONS:
+        raise bad_value("insert_data_option", insert, "google.apps.sheets.v4.InsertDataOption")
+    target = book.resolve(text)
+    sheet = target.sheet
+    table = find_table(sheet, target)
+    row, col = (table.row1, table.col0) if table else (target.row0, target.col0)
+    height = len(rows) if major != "COLUMNS" else max((len(r) for r in rows), default=0)
+    width = max((len(r) for r in rows), default=0) if major != "COLUMNS" else len(rows)
+    if insert == "INSERT_ROWS" and height:
+        grid.shift(book, sheet, 0, min(row, sheet.row_count), height)
+    if row + height > sheet.row_count:
+        sheet.grid["rowCount"] = row + height
+    if col + width > sheet.column_count:
+        sheet.grid["columnCount"] = col + width
+    anchor = Target(sheet, row, col, sheet.row_count, sheet.column_count)
+    updates, _ = write_at(book, anchor, rows, option, major, False, include)
+    out: dict[str, Any] = {"spreadsheetId": book.spreadsheet_id}
     if table:
-        out["tableRange"] = table
+        out["tableRange"] = table.a1
+    out["updates"] = updates
     return out
 
 
-def _table(sheet: Sheet, r0: int) -> tuple[int, str | None]:
-    """The contiguous block of non-empty rows from the first non-empty row at or below r0."""
-    used = sorted({r for r, _ in sheet.cells if r >= r0})
-    if not used:
-        return r0, None
-    first = last = used[0]
-    for r in used[1:]:
-        if r != last + 1:
-            break
-        last = r
-    cols = [c for r, c in sheet.cells if first <= r <= last]
-    return last + 1, a1.format_range(sheet.title, first, min(cols), last + 1, max(cols) + 1)
+def find_table(sheet: Sheet, target: Target) -> Target | None:
+    """The data region the append lands under (as observed on the real API).
 
-
-def _shift_rows(sheet: Sheet, start: int, count: int) -> None:
-    sheet.cells = {((r + count) if r >= start else r, c): v for (r, c), v in sheet.cells.items()}
+    Start from the last non-empty cell inside the range (row-major) and grow through
+    neighbouring non-empty cells anywhere on the sheet; the region's bounding box is the table.
+    """
+    inside = [
+        coord
+        for coord in sheet.cells
+        if target.row0 <= coord[0] < target.row1 and target.col0 <= coord[1] < target.col1
+    ]
+    if not inside:
+        return None
+    seen, todo = set(), [max(inside)]
+    while todo:
+        r, c = todo.pop()
+        if (r, c) in seen or (r, c) not in sheet.cells:
+            continue
+        seen.add((r, c))
+        todo += [(r + 1, c), (r - 1, c), (r, c + 1), (r, c - 1)]
+    rows, cols = [r for r, _ in seen], [c for _, c in seen]
+    return Target(sheet, min(rows), min(cols), max(rows) + 1, max(cols) + 1)
 
 
 def clear(book: Spreadsheet, text: str) -> str:
-    sheet, r0, c0, r1, c1 = book.resolve(text)
-    for key in [k for k in sheet.cells if r0 <= k[0] < r1 and c0 <= k[1] < c1]:
-        del sheet.cells[key]
+    """values.clear: values only; formats, notes and validation stay. Returns clearedRange."""
+    target = book.resolve(text)
+    grid.clear(target.sheet, target.row0, target.col0, target.row1, target.col1, ("cells",))
     book.modified = time.time()
-    return a1.format_range(sheet.title, r0, c0, r1, c1)
+    return target.a1
