@@ -406,6 +406,15 @@ def test_error_bodies_look_like_googles(emulator: tuple[EmulatorServer, SheetsSt
     assert unknown.json()["error"]["message"] == (
         'Invalid JSON payload received. Unknown name "headerValues": Cannot find field.'
     )
+    misspelt = requests.post(
+        f"{server.url}/v4/spreadsheets/book:batchUpdate",
+        json={"requests": [{"updateSheetProperties": {"properties": {"headerValues": 1}}}]},
+        timeout=5,
+    )
+    assert misspelt.json()["error"]["message"] == (  # the text Google sends (discovery schema)
+        'Invalid JSON payload received. Unknown name "headerValues" at '
+        "'requests[0].update_sheet_properties.properties': Cannot find field."
+    )
 
 
 def test_the_request_log_counts_calls_by_kind(

@@ -14,7 +14,15 @@ from typing import Any
 from urllib.parse import unquote
 
 from sheets_kpi.emulators.server import Request, Response
-from sheets_kpi.emulators.sheets import batch, batch_cells, batch_objects, drive, metadata, values
+from sheets_kpi.emulators.sheets import (
+    batch,
+    batch_cells,
+    batch_objects,
+    drive,
+    metadata,
+    schema,
+    values,
+)
 from sheets_kpi.emulators.sheets.errors import ApiError, bad_value, invalid
 from sheets_kpi.emulators.sheets.state import SheetsState, Spreadsheet
 from sheets_kpi.emulators.sheets.xlsx import export_bytes
@@ -31,9 +39,6 @@ BATCH_VALUES = frozenset(
         "responseValueRenderOption",
         "responseDateTimeRenderOption",
     }
-)
-BATCH_UPDATE = frozenset(
-    {"requests", "includeSpreadsheetInResponse", "responseRanges", "responseIncludeGridData"}
 )
 Params = dict[str, str]
 
@@ -151,7 +156,7 @@ class Handlers:
         return json_response(metadata.apply_mask(self.read(ids["id"], view), fields))
 
     def batch_update(self, request: Request, params: Params, ids: Params) -> Response:
-        body = body_of(request, BATCH_UPDATE)
+        body = schema.validate(body_of(request))
         result = self.atomic(ids["id"], lambda book: batch.apply(self.state, book, body))
         return json_response(metadata.apply_mask(result, params.get("fields")))
 
