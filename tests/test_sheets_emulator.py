@@ -436,6 +436,24 @@ def test_the_request_log_counts_calls_by_kind(
     }
 
 
+def test_planned_faults_hit_the_next_matching_requests(
+    emulator: tuple[EmulatorServer, SheetsState],
+) -> None:
+    server, state = emulator
+    plan = {"next": ["503", "reset"], "operation": "values.update"}
+    assert requests.post(f"{server.url}/_emulator/faults", json=plan, timeout=5).ok
+    assert requests.get(f"{server.url}/v4/spreadsheets/book", timeout=5).status_code == 200
+    url = f"{server.url}/v4/spreadsheets/book/values/A1?valueInputOption=RAW"
+    unavailable = requests.put(url, json={"values": [[1]]}, timeout=5)
+    assert unavailable.json()["error"]["status"] == "UNAVAILABLE"
+    with pytest.raises(requests.ConnectionError):  # applied, but the answer is lost
+        requests.put(url, json={"values": [[2]]}, timeout=5)
+    assert state.get("book").sheets[0].cells[(0, 0)] == 2
+    assert requests.put(url, json={"values": [[3]]}, timeout=5).ok
+    bad = requests.post(f"{server.url}/_emulator/faults", json={"next": ["418"]}, timeout=5)
+    assert bad.status_code == 400
+
+
 def test_latency_is_added(book_state: SheetsState) -> None:
     server = serve(state=book_state, latency_ms=60)
     try:

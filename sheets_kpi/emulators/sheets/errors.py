@@ -54,6 +54,10 @@ def unauthenticated() -> ApiError:
     return ApiError(401, UNAUTHENTICATED_MESSAGE, "UNAUTHENTICATED")
 
 
+def internal_error() -> ApiError:
+    return ApiError(500, "Internal error encountered.", "INTERNAL")
+
+
 def bad_value(field: str, value: Any, proto: str = "google.protobuf.ListValue") -> ApiError:
     """A JSON value of the wrong type, with the BadRequest details Google attaches."""
     shown = f'"{value}"' if isinstance(value, str) else str(value)

@@ -7,6 +7,7 @@ Every served request is logged by the shared server with its operation name
 from __future__ import annotations
 
 import collections
+import logging
 import re
 import threading
 import time
@@ -16,11 +17,19 @@ from typing import Any
 
 from sheets_kpi.emulators.server import Request, Response
 from sheets_kpi.emulators.sheets.drive import XLSX
-from sheets_kpi.emulators.sheets.errors import ApiError, not_found, quota_exceeded, unauthenticated
+from sheets_kpi.emulators.sheets.errors import (
+    ApiError,
+    internal_error,
+    invalid,
+    not_found,
+    quota_exceeded,
+    unauthenticated,
+)
 from sheets_kpi.emulators.sheets.handlers import Handlers, body_of, error_response, json_response
 from sheets_kpi.emulators.sheets.state import SheetsState
 from sheets_kpi.emulators.sheets.xlsx import export_bytes
 
+log = logging.getLogger(__name__)
 _BOOK = r"/v4/spreadsheets/(?P<id>[^/:]+)"
 _FILE = r"/drive/v3/files/(?P<id>[^/]+)"
 
@@ -101,6 +110,47 @@ class Quota:
             calls.append(now)
 
 
+@dataclass
+class Fault:
+    """One planned failure: `kind` is an HTTP status ("429", "500", "503"), "reset" or "slow"."""
+
+    kind: str
+    operation: str | None = None
+    seconds: float = 1.0
+
+
+class Faults:
+    """Failures for the next matching requests, in order (deterministic, for retry tests)."""
+
+    KINDS = ("429", "500", "503", "reset", "slow")
+
+    def __init__(self) -> None:
+        self.pending: list[Fault] = []
+        self._lock = threading.Lock()
+
+    def plan(self, body: dict[str, Any]) -> None:
+        """`{"next": ["429", "reset"], "operation": "values.batchUpdate", "slow_seconds": 1}`"""
+        kinds = [str(k) for k in body.get("next") or []]
+        unknown = sorted(set(kinds) - set(self.KINDS))
+        if unknown:
+            raise invalid(f"unknown fault {unknown[0]!r}; expected one of {', '.join(self.KINDS)}")
+        seconds = float(body.get("slow_seconds", 1.0))
+        with self._lock:
+            self.pending = [Fault(k, body.get("operation"), seconds) for k in kinds]
+
+    def take(self, operation: str) -> Fault | None:
+        with self._lock:
+            for fault in self.pending:
+                if fault.operation in (None, operation):
+                    self.pending.remove(fault)
+                    return fault
+        return None
+
+    def describe(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [vars(f).copy() for f in self.pending]
+
+
 class SheetsApp:
     """Callable Request → Response serving the Sheets v4 + Drive v3 subset and `/_emulator/`."""
 
@@ -114,6 +164,7 @@ class SheetsApp:
         self.state = state
         self.handlers = Handlers(state)
         self.quota = Quota(quota_per_minute)
+        self.faults = Faults()
         self.latency_ms = latency_ms
         self.require_auth = require_auth
 
@@ -126,14 +177,24 @@ class SheetsApp:
                 raise not_found()
             if self.require_auth and "authorization" not in request.headers:
                 raise unauthenticated()
+            fault = self.faults.take(route.operation)
+            if fault and fault.kind in ("429", "500", "503"):
+                raise _fault_error(fault.kind, route.quota)
             if route.quota:
                 self.quota.charge(route.quota)
             params = {k: v for k, v in request.query}
             response = getattr(self.handlers, route.handler)(request, params, ids)
+            if fault and fault.kind == "reset":
+                response.drop_connection = True
+            if fault and fault.kind == "slow":
+                response.delay_seconds = fault.seconds
         except ApiError as err:
             response = error_response(err)
+        except Exception:  # a bug in the emulator: answer as Google's backend does, log it
+            log.exception("Sheets emulator failed on %s %s", request.method, request.path)
+            response = error_response(internal_error())
         response.operation = route.operation if route else ""
-        response.delay_seconds = self.latency_ms / 1000
+        response.delay_seconds += self.latency_ms / 1000
         return response
 
     def _match(self, request: Request) -> tuple[Route | None, dict[str, Any]]:
@@ -143,18 +204,25 @@ class SheetsApp:
         return None, {}
 
     def _control(self, request: Request) -> Response:
-        """POST /_emulator/reset, POST|GET /_emulator/quota, POST /_emulator/auth,
-        GET /_emulator/export/{id}.xlsx."""
+        """reset, quota, faults, auth and export under /_emulator/ (docs/emulator-sheets.md)."""
         path, method = request.path, request.method
         if path == "/_emulator/reset" and method == "POST":
             self.state.reset()
             self.quota.set(self.quota.limits["read"], self.quota.limits["write"])
+            self.faults.plan({})
             return Response(204)
         if path == "/_emulator/quota":
             if method == "POST":
                 body = body_of(request)
                 self.quota.set(body.get("read_per_minute"), body.get("write_per_minute"))
             return json_response({"quota": self.quota.limits})
+        if path == "/_emulator/faults":
+            if method == "POST":
+                try:
+                    self.faults.plan(body_of(request))
+                except ApiError as err:
+                    return error_response(err)
+            return json_response({"pending": self.faults.describe()})
         if path == "/_emulator/auth" and method == "POST":
             self.require_auth = bool(body_of(request).get("required"))
             return json_response({"required": self.require_auth})
@@ -167,3 +235,11 @@ class SheetsApp:
                 return error_response(err)
             return Response(200, data, {"Content-Type": XLSX})
         return error_response(not_found())
+
+
+def _fault_error(kind: str, quota: str | None) -> ApiError:
+    if kind == "429":
+        return quota_exceeded(quota or "read")
+    if kind == "503":
+        return ApiError(503, "The service is currently unavailable.", "UNAVAILABLE")
+    return internal_error()
