@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-MAX_COLUMNS = 18_278  # ZZZ
 _AREA = re.compile(r"^(?P<c0>[A-Za-z]{1,3})?(?P<r0>\d+)?(?::(?P<c1>[A-Za-z]{1,3})?(?P<r1>\d+)?)?$")
 _BARE_TITLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _CELL_LIKE = re.compile(r"^([A-Za-z]{1,3}\d+|[A-Za-z]{1,3}|\d+|R\d*C\d*)$", re.IGNORECASE)

@@ -11,7 +11,6 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,12 +94,12 @@ class Quota:
             self.limits = {"read": read, "write": write}
             self._calls.clear()
 
-    def charge(self, kind: str, clock: Callable[[], float] = time.monotonic) -> None:
+    def charge(self, kind: str) -> None:
         """Count one request, or raise the 429 Google sends when the minute's bucket is empty."""
         limit = self.limits[kind]
         if not limit:
             return
-        now = clock()
+        now = time.monotonic()
         with self._lock:
             calls = self._calls[kind]
             while calls and calls[0] <= now - 60:
