@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import pytest
 
 from sheets_kpi.errors import StoreError
 from sheets_kpi.store.db import Store, UpsertCount
+from sheets_kpi.store.frames import amocrm_frames
 
 
 def lead(lead_id: int, updated_at: int, price: float = 0) -> dict:
@@ -96,3 +98,15 @@ def test_newer_schema_is_refused(tmp_path) -> None:
     sqlite3.connect(path).execute("PRAGMA user_version = 99")
     with pytest.raises(StoreError, match="newer sheets-kpi"):
         Store(path)
+
+
+def test_lead_custom_fields_are_keyed_by_name_and_by_id() -> None:
+    store = Store(":memory:")
+    fields = [
+        {"field_id": 501, "field_name": "Бюджет клиента", "values": [{"value": "100000"}]},
+        {"field_id": 502, "field_name": "Источник", "values": [{"value": ""}]},
+    ]
+    row = lead(1, 100) | {"raw": json.dumps({"custom_fields_values": fields})}
+    store.upsert("leads", [row])
+    custom = amocrm_frames(store)["leads"].loc[0, "custom_fields"]
+    assert custom == {"Бюджет клиента": "100000", "501": "100000"}

@@ -105,12 +105,17 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _custom_fields(raw: object) -> dict[str, object]:
-    """Field name → first value; a missing or empty field is simply absent."""
+    """Field name and field id → first value, so rules may name a field either way.
+
+    A missing or empty field is simply absent.
+    """
     if not isinstance(raw, str) or not raw:
         return {}
     fields = {}
     for field in json.loads(raw):
         values = field.get("values") or []
         if values and isinstance(values[0], dict) and values[0].get("value") not in (None, ""):
-            fields[str(field.get("field_name") or field.get("field_id"))] = values[0]["value"]
+            for key in (field.get("field_name"), field.get("field_id")):
+                if key not in (None, ""):
+                    fields[str(key)] = values[0]["value"]
     return fields
