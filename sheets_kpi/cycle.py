@@ -80,14 +80,15 @@ def run_cycle(
         inputs, input_issues = sheets.read_inputs(config)
         _check(stop)
         results = _compute(config, store, inputs, now)
-        issues = _issues(
-            store,
-            [input_issues, results.issues, pd.DataFrame(sync_issue, columns=ISSUE_COLUMNS)],
-            now,
-        )
-        report.issues = len(issues)
+        parts = [input_issues, results.issues, pd.DataFrame(sync_issue, columns=ISSUE_COLUMNS)]
+        issues = _issues(store, parts, now)
         _check(stop)
         output = build_layouts(results, issues, config, now, inputs["roster"])
+        foreign = sheets.foreign_tabs([layout.title for layout in output.main])
+        if foreign:  # rare: rebuild so the data-issues tab names the tabs we could not write
+            issues = _issues(store, [*parts, _foreign_tab_issues(foreign)], now)
+            output = build_layouts(results, issues, config, now, inputs["roster"])
+        report.issues = len(issues)
         written = sheets.write(output.main)
         for spreadsheet_id, layouts in output.personal.items():
             try:
@@ -155,6 +156,23 @@ def _compute(config: Config, store: Store, inputs: dict[str, pd.DataFrame], now:
     )
     frames["deal_violations"] = amocrm_frames(store)["deal_violations"]
     return compute(Inputs.build(**frames, **inputs), config, moment)
+
+
+def _foreign_tab_issues(titles: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "severity": "error",
+                "source": "Sheets",
+                "where": title,
+                "value": "",
+                "message": "a tab with this title was not created by sheets-kpi, so it is left "
+                "alone and this output is not written; rename or delete that tab",
+            }
+            for title in titles
+        ],
+        columns=ISSUE_COLUMNS,
+    )
 
 
 def _issues(store: Store, parts: list[pd.DataFrame], now: datetime) -> pd.DataFrame:

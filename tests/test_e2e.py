@@ -169,6 +169,16 @@ def test_roster_changes_add_and_remove_manager_tabs(world: World) -> None:
     assert "Новый Сотрудник" in titles and first[1] not in titles
 
 
+def test_a_tab_the_tool_did_not_create_is_left_alone_and_reported(world: World) -> None:
+    book = world.gateway().client.open_by_key(BOOK)
+    book.add_worksheet("Матрица", rows=5, cols=3).update([["заметки руководителя"]], "A1")
+    report = world.cycle(datetime.now(UTC))
+    assert report.status == "ok", report.error
+    assert world.tab("Матрица") == [["заметки руководителя"]]
+    issues = world.tab("Проблемы данных")
+    assert any("Матрица" in row and "not created by sheets-kpi" in row[4] for row in issues)
+
+
 def test_a_formula_in_a_deal_name_stays_text(world: World) -> None:
     now = datetime.now(UTC)
     world.cycle(now)

@@ -18,7 +18,7 @@ from sheets_kpi.errors import SheetsError
 from sheets_kpi.sheets.client import CountingHTTPClient, make_client, service_account_email
 from sheets_kpi.sheets.inputs import TABS, ParsedInputs, find_title, parse_inputs
 from sheets_kpi.sheets.layout import TabLayout, encode
-from sheets_kpi.sheets.writer import WriteReport, write_tabs
+from sheets_kpi.sheets.writer import WriteReport, owned, write_tabs
 
 log = logging.getLogger(__name__)
 METADATA_FIELDS = (
@@ -59,6 +59,11 @@ class SheetsGateway:
 
     def titles(self, spreadsheet_id: str | None = None) -> list[str]:
         return [s["properties"]["title"] for s in self.metadata(spreadsheet_id)["sheets"]]
+
+    def foreign_tabs(self, titles: list[str], spreadsheet_id: str | None = None) -> list[str]:
+        """Those of `titles` that exist as tabs the tool did not create (never overwritten)."""
+        sheets = {s["properties"]["title"]: s for s in self.metadata(spreadsheet_id)["sheets"]}
+        return [t for t in titles if t in sheets and not owned(sheets[t])]
 
     def input_titles(self) -> dict[str, str]:
         """Input tab key → the title it has in this spreadsheet (either locale)."""
