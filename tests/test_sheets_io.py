@@ -344,7 +344,7 @@ def test_achievement_rules_reach_the_sheet_as_custom_formulas(emulator) -> None:
 
 
 def test_init_upgrades_a_supervisors_own_roster_in_one_pass(emulator) -> None:
-    server, _ = emulator
+    server, state = emulator
     config = _config_for(server)
     book = SheetsGateway(config.google).client.open_by_key(BOOK)
     roster = book.add_worksheet("Сотрудники", 10, 3)
@@ -369,6 +369,15 @@ def test_init_upgrades_a_supervisors_own_roster_in_one_pass(emulator) -> None:
         ["Гость", "n/a", "", "", "", "", "", ""],
         ["Борис", "9", "sales", "junior", "", "", "да", ""],
     ]
+    validations = next(s for s in state.get(BOOK).sheets if s.title == "Сотрудники").validations
+    department = validations[(1, 2)]["condition"]  # the added Отдел column gets its drop-down
+    assert [v["userEnteredValue"] for v in department["values"]] == [
+        "leadgen",
+        "sales",
+        "accounts",
+        "quality",
+    ]
+    assert (1, 0) not in validations and (1, 1) not in validations
     server.reset_stats()
     again = init_inputs(SheetsGateway(config.google), config, _users())
     assert (again.created, again.columns_added, again.managers_added) == ([], {}, 0)

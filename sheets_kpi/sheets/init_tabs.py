@@ -126,6 +126,8 @@ def init_inputs(gateway: SheetsGateway, config: Config, users: pd.DataFrame) -> 
             requests += _grow(sheet, len(grid) + len(new), len(header) + len(names))
         if missing:
             requests.append(_cells(sheet_id, 0, len(header), [names]))
+            placed = {c.key: len(header) + i for i, c in enumerate(missing)}
+            requests += _validations(placed, sheet_id, config)
             report.columns_added[title] = names
         if new:
             requests.append(_cells(sheet_id, len(grid), 0, new))
@@ -219,8 +221,13 @@ def _add_sheet(sheet_id: int, title: str, width: int, rows: int) -> dict[str, An
 
 
 def _decorate(spec: InputTab, sheet_id: int, config: Config) -> list[dict[str, Any]]:
-    """Frozen bold header, drop-downs and the score range (advisory: `strict` is off)."""
-    requests: list[dict[str, Any]] = [
+    """Frozen bold header, drop-downs and the score range."""
+    placed = {column.key: index for index, column in enumerate(spec.columns)}
+    return [*_header_format(sheet_id), *_validations(placed, sheet_id, config)]
+
+
+def _header_format(sheet_id: int) -> list[dict[str, Any]]:
+    return [
         {
             "updateSheetProperties": {
                 "properties": {"sheetId": sheet_id, "gridProperties": {"frozenRowCount": 1}},
@@ -235,6 +242,14 @@ def _decorate(spec: InputTab, sheet_id: int, config: Config) -> list[dict[str, A
             }
         },
     ]
+
+
+def _validations(placed: dict[str, int], sheet_id: int, config: Config) -> list[dict[str, Any]]:
+    """Drop-downs and the score range for the columns at `placed` (column key → index).
+
+    Advisory (`strict` off): a supervisor can still type something else, and the reader reports it.
+    """
+    requests: list[dict[str, Any]] = []
     choices = {
         "department": [d.id for d in config.departments],
         "seniority": ["junior", "senior"],
@@ -249,18 +264,18 @@ def _decorate(spec: InputTab, sheet_id: int, config: Config) -> list[dict[str, A
         if config.locale == "en"
         else f"call_quality (качество звонков) {low:g}–{high:g}, nps 0–10"
     )
-    for index, column in enumerate(spec.columns):
+    for key, index in placed.items():
         rule: dict[str, Any] | None = None
-        if column.key in choices:
+        if key in choices:
             rule = {
                 "condition": {
                     "type": "ONE_OF_LIST",
-                    "values": [{"userEnteredValue": v} for v in choices[column.key]],
+                    "values": [{"userEnteredValue": v} for v in choices[key]],
                 },
                 "showCustomUi": True,
                 "strict": False,
             }
-        elif column.key == "score":
+        elif key == "score":
             bounds = (min(low, 0), max(high, 10))
             rule = {
                 "condition": {
