@@ -850,3 +850,20 @@ def test_generated_funnel_hands_leads_from_leadgen_to_sales(agency: AmoState) ->
     assert all(starts < event["created_at"] <= NOW for event in agency.events)
     hours = Counter(((e["created_at"] + MSK) % 86400) // 3600 for e in agency.events)
     assert sum(hours[h] for h in range(9, 20)) / len(agency.events) > 0.97
+
+
+@pytest.mark.parametrize(
+    "method, path", [("DELETE", "/_emulator/stats"), ("POST", "/_emulator/stats/reset")]
+)
+def test_the_request_log_is_read_and_emptied_over_http(
+    small: AmoServer, method: str, path: str
+) -> None:
+    get(small, "/api/v4/leads")
+    log = requests.get(small.url + "/_emulator/stats", timeout=5).json()
+    assert [(e["method"], e["path"], e["status"]) for e in log["requests"]][-1] == (
+        "GET",
+        "/api/v4/leads",
+        200,
+    )
+    assert requests.request(method, small.url + path, timeout=5).status_code == 204
+    assert requests.get(small.url + "/_emulator/stats", timeout=5).json()["requests"] == []

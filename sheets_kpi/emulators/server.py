@@ -1,9 +1,9 @@
 """A threaded local HTTP server shared by both emulators, with a request log and a control plane.
 
 An emulator is an `App`: a callable from a parsed `Request` to a `Response`. The server owns the
-socket, the request log behind `GET /_emulator/stats` and `POST /_emulator/stats/reset` (each
-entry carries the API operation when the app names one, and `operations` counts them), and
-starting on port 0 so tests never fight over ports.
+socket, the request log behind `GET /_emulator/stats` (emptied by `DELETE` on the same path or
+`POST /_emulator/stats/reset`; each entry carries the API operation when the app names one, and
+`operations` counts them), and starting on port 0 so tests never fight over ports.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
+
+RESET_STATS = {("DELETE", "/_emulator/stats"), ("POST", "/_emulator/stats/reset")}
 
 
 @dataclass
@@ -112,9 +114,9 @@ class EmulatorServer:
             self.log.append(entry)
 
     def _dispatch(self, request: Request) -> Response:
-        if request.path == "/_emulator/stats":
-            if request.method == "GET":
-                return Response.json(200, self.stats())
+        if request.path == "/_emulator/stats" and request.method == "GET":
+            return Response.json(200, self.stats())
+        if (request.method, request.path) in RESET_STATS:
             self.reset_stats()
             return Response(204)
         response = self.app(request)
