@@ -11,32 +11,13 @@ import numpy as np
 import pandas as pd
 
 from sheets_kpi.config import Config, DepartmentConfig
-from sheets_kpi.kpi.engine import Results
+from sheets_kpi.kpi.engine import KPI_COLUMNS, Results
 from sheets_kpi.locale import label
 from sheets_kpi.sheets.layout import Block, LineChart, TabLayout
 
 PATTERNS = {"rub": '#,##0 "₽"', "share": "0.0%", "minutes": "0.0", "score": "0.00", "count": "0"}
-DATA_KPI = [
-    "period",
-    "period_start",
-    "period_end",
-    "department",
-    "manager_id",
-    "manager",
-    "kpi",
-    "kpi_title",
-    "unit",
-    "direction",
-    "plan",
-    "fact",
-    "achievement",
-    "weight",
-    "contribution",
-    "score",
-    "rank",
-    "bonus",
-    "computed_at",
-]
+#: SPEC §8.4's stable column order: the engine's KPI table up to the bonus, then the timestamp.
+DATA_KPI = [*KPI_COLUMNS[: KPI_COLUMNS.index("bonus") + 1], "computed_at"]
 DATA_DAILY = ["date", "manager_id", "manager", "department", "metric", "num", "den", "value"]
 DATA_MANAGERS = [
     "manager_id",

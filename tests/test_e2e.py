@@ -129,6 +129,31 @@ def test_a_cycle_writes_what_the_engine_computes(world: World) -> None:
         assert name in titles
     log = world.tab("Журнал")
     assert len(log) == 2 and log[1][6] == "ok"
+    # SPEC §8.4: the Power BI columns, in this order, whatever the locale
+    assert world.tab("data_kpi")[0] == [
+        "period",
+        "period_start",
+        "period_end",
+        "department",
+        "manager_id",
+        "manager",
+        "kpi",
+        "kpi_title",
+        "unit",
+        "direction",
+        "plan",
+        "fact",
+        "achievement",
+        "weight",
+        "contribution",
+        "score",
+        "rank",
+        "bonus",
+        "computed_at",
+    ]
+    assert world.tab("data_daily")[0] == (
+        ["date", "manager_id", "manager", "department", "metric", "num", "den", "value"]
+    )
 
 
 def test_a_second_cycle_without_changes_writes_only_the_run_log(world: World) -> None:
