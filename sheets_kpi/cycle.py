@@ -26,7 +26,7 @@ from sheets_kpi.sheets.gateway import SheetsGateway
 from sheets_kpi.sources.amocrm.client import AmoClient
 from sheets_kpi.sources.amocrm.sync import sync
 from sheets_kpi.store.db import Store
-from sheets_kpi.store.frames import amocrm_frames
+from sheets_kpi.store.frames import amocrm_frames, frame
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +154,7 @@ def _compute(config: Config, store: Store, inputs: dict[str, pd.DataFrame], now:
     store.record_violations(
         {(int(lead), rule) for lead, rule in current.itertuples(index=False)}, int(now.timestamp())
     )
-    frames["deal_violations"] = amocrm_frames(store)["deal_violations"]
+    frames["deal_violations"] = frame(store, "deal_violations")
     return compute(Inputs.build(**frames, **inputs), config, moment)
 
 

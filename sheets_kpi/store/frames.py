@@ -82,13 +82,16 @@ SQL = {
 
 def amocrm_frames(store: Store) -> dict[str, pd.DataFrame]:
     """Every amoCRM input frame of docs/architecture.md, typed (UTC timestamps, nullable ids)."""
-    frames = {}
-    for name, sql in SQL.items():
-        columns, rows = store.select(sql)
-        frames[name] = _typed(pd.DataFrame.from_records(rows, columns=columns))
+    frames = {name: frame(store, name) for name in SQL}
     frames["leads"]["custom_fields"] = frames["leads"]["custom_fields"].map(_custom_fields)
     frames["calls"]["phone"] = frames["calls"]["phone"].map(phone_digits)
     return frames
+
+
+def frame(store: Store, name: str) -> pd.DataFrame:
+    """One frame of SQL, typed; the cycle re-reads `deal_violations` after recording them."""
+    columns, rows = store.select(SQL[name])
+    return _typed(pd.DataFrame.from_records(rows, columns=columns))
 
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:

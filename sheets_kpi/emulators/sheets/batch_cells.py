@@ -86,6 +86,12 @@ def repeat_cell(ctx: Ctx, payload: dict[str, Any]) -> Reply:
     fields = _fields(ctx, payload)
     sheet, r0, c0, r1, c1 = ctx.rect(payload["range"])
     cell = payload.get("cell") or {}
+    cleared = formats.cleared_stores(sheet, cell, fields)
+    if cleared is not None:  # a reset of whole members: touch only the cells that hold them
+        for store in cleared:
+            for coord in [k for k in store if r0 <= k[0] < r1 and c0 <= k[1] < c1]:
+                del store[coord]
+        return None
     for r in range(r0, r1):
         for c in range(c0, c1):
             formats.update_cell(sheet, (r, c), cell, fields, ctx.book.locale)

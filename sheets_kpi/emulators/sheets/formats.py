@@ -8,6 +8,7 @@ channel and mirrored between the deprecated `…Color` and the `…ColorStyle` m
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import struct
 from typing import Any
@@ -46,13 +47,21 @@ def mask_paths(mask: str) -> list[list[str]]:
     return paths
 
 
+@functools.lru_cache(maxsize=256)
+def _cached_paths(mask: str) -> tuple[tuple[str, ...], ...]:
+    """A request applies one mask to many cells: parse it once."""
+    return tuple(tuple(path) for path in mask_paths(mask))
+
+
 def mask_update(target: dict[str, Any], source: dict[str, Any], fields: str) -> None:
     """Copy the masked members from source to target; a masked member missing in source is unset."""
     if fields.strip() == "*":
         target.clear()
         target.update(copy.deepcopy(source))
+        coloured = has_colour(source)
     else:
-        for path in mask_paths(fields):
+        coloured = False
+        for path in _cached_paths(fields):
             src: Any = source
             dst = target
             for part in path[:-1]:
@@ -65,7 +74,17 @@ def mask_update(target: dict[str, Any], source: dict[str, Any], fields: str) -> 
                 dst.pop(last, None)
             else:
                 dst[last] = value
-    normalise(target)
+                coloured = coloured or last in PARTNER or has_colour(value)
+    if coloured:  # stored cells are already normalised; only new colours need it
+        normalise(target)
+
+
+def has_colour(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(k in PARTNER or k == "rgbColor" or has_colour(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(has_colour(v) for v in value)
+    return False
 
 
 def strip_nulls(value: Any) -> Any:
@@ -110,6 +129,23 @@ def quantise(channel: float) -> float | int:
         if struct.unpack("f", struct.pack("f", float(text)))[0] == single:
             return float(text)
     return single
+
+
+def cleared_stores(sheet: Sheet, source: dict[str, Any], fields: str) -> list[dict] | None:
+    """The per-cell stores a mask empties when it names only whole members that `source`
+    leaves empty (`userEnteredFormat` ← {}), else None."""
+    stores = {
+        "userEnteredValue": sheet.cells,
+        "userEnteredFormat": sheet.formats,
+        "note": sheet.notes,
+        "dataValidation": sheet.validations,
+    }
+    paths = _cached_paths(fields) if fields.strip() != "*" else tuple((m,) for m in stores)
+    if not all(len(p) == 1 and p[0] in stores for p in paths):
+        return None
+    if any(_prune(strip_nulls(source.get(p[0]))) not in (None, "") for p in paths):
+        return None
+    return [stores[p[0]] for p in paths]
 
 
 def cell_view(sheet: Sheet, coord: Coord) -> dict[str, Any]:

@@ -375,10 +375,12 @@ def table() -> dict[str, dict[str, str]]:
     return out
 
 
+@functools.lru_cache(maxsize=4096)
 def snake(name: str) -> str:
     return re.sub(r"([A-Z])", r"_\1", name).lower()
 
 
+@functools.lru_cache(maxsize=4096)
 def camel(name: str) -> str:
     return re.sub(r"_([a-z0-9])", lambda m: m[1].upper(), name)
 
@@ -386,18 +388,32 @@ def camel(name: str) -> str:
 def validate(body: dict[str, Any], message: str = ROOT) -> dict[str, Any]:
     """The body with proto field names (`sheet_id`) read as JSON names (`sheetId`), or the
     API's 400 for the first unknown member or mistyped value."""
-    return _check(body, message, "")
+    return _check(body, message, None)
 
 
-def _check(value: Any, code: str, path: str) -> Any:
+#: Where a value sits, as (parent, field name or list index); spelled out only for an error,
+#: since a large write checks hundreds of thousands of values.
+Path = tuple["Path", str | int] | None
+
+
+def _where(path: Path) -> str:
+    parts: list[str] = []
+    while path is not None:
+        path, part = path
+        parts.append(f"[{part}]" if isinstance(part, int) else f".{snake(part)}")
+    return "".join(reversed(parts)).lstrip(".")
+
+
+def _check(value: Any, code: str, path: Path) -> Any:
     if value is None or code in ("m", "*"):
         return value
+    if code in _SCALARS:
+        return _scalar(value, code, path)
     if code.startswith("["):
         if not isinstance(value, list):
             raise _bad(path, code[1:], value)
-        return [_check(item, code[1:], f"{path}[{index}]") for index, item in enumerate(value)]
-    if code in _SCALARS:
-        return _scalar(value, code, path)
+        item_code = code[1:]
+        return [_check(item, item_code, (path, index)) for index, item in enumerate(value)]
     if not isinstance(value, dict):
         raise _bad(path, code, value)
     fields = table()[code]
@@ -405,15 +421,15 @@ def _check(value: Any, code: str, path: str) -> Any:
     for key, item in value.items():
         name = key if key in fields else camel(key)
         if name not in fields:
-            where = f" at '{path}'" if path else ""
+            where = f" at '{_where(path)}'" if path else ""
             raise invalid(
                 f'Invalid JSON payload received. Unknown name "{key}"{where}: Cannot find field.'
             )
-        out[name] = _check(item, fields[name], f"{path}.{snake(name)}" if path else snake(name))
+        out[name] = _check(item, fields[name], (path, name))
     return out
 
 
-def _scalar(value: Any, code: str, path: str) -> Any:
+def _scalar(value: Any, code: str, path: Path) -> Any:
     """Numbers may come as JSON strings ("5"), as protobuf's JSON mapping allows."""
     if code in "idf" and isinstance(value, str):
         try:
@@ -428,12 +444,12 @@ def _scalar(value: Any, code: str, path: str) -> Any:
     return int(value) if code == "i" else value
 
 
-def _bad(path: str, code: str, value: Any) -> ApiError:
+def _bad(path: Path, code: str, value: Any) -> ApiError:
     kind = _SCALAR_NAMES.get(code) or (
         "TYPE_STRING" if code == "s" else f"type.googleapis.com/google.apps.sheets.v4.{code}"
     )
     shown = json.dumps(value, ensure_ascii=False)
-    return invalid(f"Invalid value at '{path}' ({kind}), {shown}")
+    return invalid(f"Invalid value at '{_where(path)}' ({kind}), {shown}")
 
 
 def generate(discovery: dict[str, Any], root: str = ROOT) -> str:
