@@ -508,3 +508,22 @@ def test_formulas_survive_persistence(tmp_path: Path) -> None:
     book.sheets[0].cells[(0, 0)] = Formula("=1+1", 2)
     state.save()
     assert SheetsState(tmp_path / "s.json").get("f").sheets[0].cells[(0, 0)] == Formula("=1+1", 2)
+
+
+def test_repeat_cell_resets_whole_members_only_inside_its_range(
+    emulator: tuple[EmulatorServer, SheetsState], book: gspread.Spreadsheet
+) -> None:
+    _, state = emulator
+    ws = book.sheet1
+    ws.update([[1, 2], [3, 4]], "A1")
+    ws.format("A1:B2", {"numberFormat": {"type": "NUMBER", "pattern": "0.0"}})
+    ws.update_note("A1", "keep")
+    reset = {"range": {"sheetId": ws.id, "endRowIndex": 1}, "fields": "userEnteredFormat"}
+    book.batch_update({"requests": [{"repeatCell": reset | {"cell": {"userEnteredFormat": {}}}}]})
+    sheet = state.get("book").sheets[0]
+    assert sorted(sheet.formats) == [(1, 0), (1, 1)]
+    assert sheet.notes == {(0, 0): "keep"} and len(sheet.cells) == 4
+    everything = {"range": {"sheetId": ws.id, "startRowIndex": 1}, "fields": "*", "cell": {}}
+    book.batch_update({"requests": [{"repeatCell": everything}]})
+    sheet = state.get("book").sheets[0]  # every write swaps in a new copy of the book
+    assert (sheet.formats, sorted(sheet.cells)) == ({}, [(0, 0), (0, 1)])
