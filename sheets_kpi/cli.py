@@ -41,17 +41,25 @@ def _config(args: argparse.Namespace) -> Config:
     return load_config(args.config)
 
 
+def _lock(config: Config):
+    """One writer per store: `sync`, `run` and `serve` refuse to overlap."""
+    from sheets_kpi.worker import WorkerLock
+
+    return WorkerLock(Path(str(config.store) + ".lock"))
+
+
 def cmd_sync(args: argparse.Namespace) -> int:
     from sheets_kpi.sources.amocrm import make_client
     from sheets_kpi.sources.amocrm.sync import sync
     from sheets_kpi.store.db import Store
 
     config = _config(args)
-    store = Store(config.store)
-    client = make_client(config.amocrm)
-    bar = ProgressBar(sys.stderr)
-    report = sync(client, store, config.amocrm, progress=bar.update)
-    bar.close()
+    with _lock(config):
+        store = Store(config.store)
+        client = make_client(config.amocrm)
+        bar = ProgressBar(sys.stderr)
+        report = sync(client, store, config.amocrm, progress=bar.update)
+        bar.close()
     print(report.summary())
     return 0
 
@@ -94,8 +102,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from sheets_kpi.cycle import run_cycle
 
     config = _config(args)
-    store, amo, sheets = _worker_parts(config)
-    report = run_cycle(config, store, amo, sheets)
+    with _lock(config):
+        store, amo, sheets = _worker_parts(config)
+        report = run_cycle(config, store, amo, sheets)
     print(
         f"cycle {report.status} in {report.seconds:.1f} s: amoCRM {report.amocrm_requests} "
         f"requests ({report.entities_new} new, {report.entities_updated} updated), Sheets "
@@ -121,7 +130,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         every_minutes=every,
         reconcile_at=config.schedule.full_recompute_at,
         zone=config.zone,
-        lock_path=Path(str(config.store) + ".lock"),
+        lock=_lock(config),
     )
     log.info("worker started: a cycle every %g minute(s)", every)
     return worker.run()

@@ -62,14 +62,14 @@ class Worker:
         every_minutes: float,
         reconcile_at: str,
         zone: ZoneInfo,
-        lock_path: Path,
+        lock: WorkerLock,
         now: Callable[[], datetime] = lambda: datetime.now().astimezone(),
     ) -> None:
         self._cycle = cycle
         self._every = every_minutes
         self._reconcile_at = time.fromisoformat(reconcile_at)
         self._zone = zone
-        self._lock_path = lock_path
+        self._lock = lock
         self._now = now
         self._last_reconcile: date | None = None
         self.stop = threading.Event()
@@ -77,7 +77,7 @@ class Worker:
 
     def run(self) -> int:
         """Loop until SIGTERM/SIGINT; the first signal lets the current step finish."""
-        with WorkerLock(self._lock_path):
+        with self._lock:
             previous = {
                 sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)
             }

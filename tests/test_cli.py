@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import requests
 import yaml
 
 from sheets_kpi.cli import main
+from sheets_kpi.config import load_config
 from sheets_kpi.emulators.amocrm import DEMO_TOKEN
+from sheets_kpi.worker import WorkerLock
 from tests.conftest import ROOT
 
 
@@ -50,6 +54,20 @@ def test_sync_with_a_bad_token_exits_1_saying_what_to_do(
     config = write_config(tmp_path, base_url=amo_server.url)
     assert main(["--config", config, "sync"]) == 1
     assert "Keys and scopes" in capsys.readouterr().err
+
+
+def test_sync_and_run_refuse_while_another_worker_holds_the_store(
+    tmp_path, capsys, monkeypatch
+) -> None:
+    monkeypatch.setenv("AMO_TOKEN", DEMO_TOKEN)
+    config = write_config(tmp_path)
+    store = load_config(config).store
+    with WorkerLock(Path(str(store) + ".lock")):
+        for command in ("sync", "run"):
+            assert main(["--config", config, command]) == 1
+            assert f"another sheets-kpi worker (pid {os.getpid()}) holds" in (
+                capsys.readouterr().err
+            )
 
 
 def test_emulate_amocrm_serves_a_snapshot_file(tmp_path, agency) -> None:

@@ -40,6 +40,8 @@ def test_upsert_counts_new_and_updated_and_keeps_latest_values() -> None:
         (2, 5.0, 200),
         (3, 0.0, 200),
     ]
+    re_read = [lead(2, 200, price=5) | {"synced_at": 99}, lead(3, 200)]
+    assert store.upsert("leads", re_read) == UpsertCount(0, 0)  # an overlap re-read changes nothing
 
 
 def test_cursor_only_moves_forward() -> None:

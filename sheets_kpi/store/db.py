@@ -79,12 +79,14 @@ class Store:
         return [row[1] for row in self.query(f"PRAGMA table_info({table})")]
 
     def upsert(self, table: str, rows: list[dict[str, Any]]) -> UpsertCount:
-        """Insert or replace rows by primary key; report how many ids were new."""
+        """Insert or replace rows by primary key; count new ids and rows whose content changed
+        (an overlap re-read of an unchanged entity counts as neither)."""
         if not rows:
             return UpsertCount()
         keys = _PRIMARY_KEYS.get(table, ("id",))
         names = list(rows[0])
-        existing = self._existing_keys(table, keys, rows)
+        compared = [n for n in names if n not in keys and n != "synced_at"]
+        stored = self._stored(table, keys, compared, rows)
         placeholders = ", ".join("?" for _ in names)
         updates = ", ".join(f"{n}=excluded.{n}" for n in names if n not in keys)
         sql = (
@@ -93,19 +95,31 @@ class Store:
         )
         with self.transaction():
             self._conn.executemany(sql, [tuple(row[n] for n in names) for row in rows])
-        new = sum(1 for row in rows if tuple(row[k] for k in keys) not in existing)
-        return UpsertCount(new=new, updated=len(rows) - new)
+        before = [stored.get(tuple(row[k] for k in keys)) for row in rows]
+        new = before.count(None)
+        changed = sum(
+            1
+            for row, old in zip(rows, before, strict=True)
+            if old is not None and old != tuple(row[n] for n in compared)
+        )
+        return UpsertCount(new=new, updated=changed)
 
-    def _existing_keys(self, table: str, keys: tuple[str, ...], rows: list[dict]) -> set[tuple]:
+    def _stored(
+        self, table: str, keys: tuple[str, ...], compared: list[str], rows: list[dict]
+    ) -> dict[tuple, tuple]:
+        """Primary key → the compared columns, for the rows that already exist."""
+        width = len(keys)
+        columns = ", ".join([*keys, *compared])
         if keys == ("id",):
             ids = [row["id"] for row in rows]
-            found: set[tuple] = set()
+            found: list[tuple] = []
             for start in range(0, len(ids), 500):
                 chunk = ids[start : start + 500]
                 marks = ", ".join("?" for _ in chunk)
-                found.update(self.query(f"SELECT id FROM {table} WHERE id IN ({marks})", chunk))
-            return found
-        return set(self.query(f"SELECT {', '.join(keys)} FROM {table}"))
+                found += self.query(f"SELECT {columns} FROM {table} WHERE id IN ({marks})", chunk)
+        else:
+            found = self.query(f"SELECT {columns} FROM {table}")
+        return {tuple(r[:width]): tuple(r[width:]) for r in found}
 
     def mark_deleted(self, table: str, ids: list[int]) -> None:
         with self.transaction():
