@@ -177,9 +177,9 @@ def _print_leaderboards(store: Store, gateway: SheetsGateway, config: Config, ec
         managers = results.managers[results.managers["department"] == dept.id]
         for m in managers.itertuples():
             rank = "—" if pd.isna(m.rank) else f"{int(m.rank)}."
-            score = "—" if pd.isna(m.score) else f"{m.score:.2f}"
+            score = "—" if pd.isna(m.score) else f"{m.score:.3f}"
             echo(
-                f"  {rank:>3} {m.manager:<24} score {score:>5}   bonus {m.bonus:>9,.0f} ₽".replace(
+                f"  {rank:>3} {m.manager:<24} score {score:>6}   bonus {m.bonus:>9,.0f} ₽".replace(
                     ",", " "
                 )
             )

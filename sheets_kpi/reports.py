@@ -15,6 +15,8 @@ from sheets_kpi.kpi.engine import KPI_COLUMNS, Results
 from sheets_kpi.locale import label
 from sheets_kpi.sheets.layout import Block, LineChart, TabLayout
 
+#: Three decimals, so a score just under the bonus gate (0.698 against 0.7) never reads "0.70".
+SCORE_FORMAT = "0.000"
 PATTERNS = {"rub": '#,##0 "₽"', "share": "0.0%", "minutes": "0.0", "score": "0.00", "count": "0"}
 #: SPEC §8.4's stable column order: the engine's KPI table up to the bonus, then the timestamp.
 DATA_KPI = [*KPI_COLUMNS[: KPI_COLUMNS.index("bonus") + 1], "computed_at"]
@@ -137,7 +139,7 @@ def manager_tab(results: Results, manager: Any, title: str, config: Config) -> T
         [label(loc, "bonus_at_pace"), _value(manager.bonus_at_pace)],
         [],
     ]
-    formats = [Block(3, 1, 4, 2, "0.00"), Block(5, 1, 7, 2, PATTERNS["rub"])]
+    formats = [Block(3, 1, 4, 2, SCORE_FORMAT), Block(5, 1, 7, 2, PATTERNS["rub"])]
     head = len(rows)
     rows.append(
         [
@@ -273,7 +275,7 @@ def summary_tab(results: Results, dept: DepartmentConfig, config: Config) -> Tab
         ]
         achievement.append(Block(1, col + 2, end - 1, col + 3))
     formats += [
-        Block(1, len(header) - 2, end, len(header) - 1, "0.00"),
+        Block(1, len(header) - 2, end, len(header) - 1, SCORE_FORMAT),
         Block(1, len(header) - 1, end, len(header), PATTERNS["rub"]),
     ]
     return TabLayout(
@@ -308,7 +310,7 @@ def ranking_tab(results: Results, dept: DepartmentConfig, config: Config) -> Tab
         rows,
         formats=[
             Block(1, 0, end, 2, "0"),
-            Block(1, 3, end, 4, "0.00"),
+            Block(1, 3, end, 4, SCORE_FORMAT),
             Block(1, 5, end, 6, PATTERNS["rub"]),
         ],
     )
