@@ -21,7 +21,7 @@ from sheets_kpi.kpi.engine import ISSUE_COLUMNS, compute
 from sheets_kpi.kpi.inputs import Inputs
 from sheets_kpi.kpi.rules import evaluate_deal_rules
 from sheets_kpi.locale import label
-from sheets_kpi.reports import build_layouts
+from sheets_kpi.reports import Output, build_layouts
 from sheets_kpi.sheets.gateway import SheetsGateway
 from sheets_kpi.sources.amocrm.client import AmoClient
 from sheets_kpi.sources.amocrm.sync import sync
@@ -84,7 +84,7 @@ def run_cycle(
         issues = _issues(store, parts, now)
         _check(stop)
         output = build_layouts(results, issues, config, now, inputs["roster"])
-        foreign = sheets.foreign_tabs([layout.title for layout in output.main])
+        foreign = _foreign_tabs(sheets, output)
         if foreign:  # rare: rebuild so the data-issues tab names the tabs we could not write
             issues = _issues(store, [*parts, _foreign_tab_issues(foreign)], now)
             output = build_layouts(results, issues, config, now, inputs["roster"])
@@ -156,6 +156,19 @@ def _compute(config: Config, store: Store, inputs: dict[str, pd.DataFrame], now:
     )
     frames["deal_violations"] = frame(store, "deal_violations")
     return compute(Inputs.build(**frames, **inputs), config, moment)
+
+
+def _foreign_tabs(sheets: SheetsGateway, output: Output) -> list[str]:
+    """Output titles taken by tabs we did not create, personal spreadsheets included (their
+    metadata is read here instead of in the write; one that cannot be read fails its write)."""
+    found = sheets.foreign_tabs([layout.title for layout in output.main])
+    for spreadsheet_id, layouts in output.personal.items():
+        try:
+            taken = sheets.foreign_tabs([layout.title for layout in layouts], spreadsheet_id)
+        except SheetsKpiError:
+            continue
+        found += [f"{title} ({spreadsheet_id})" for title in taken]
+    return found
 
 
 def _foreign_tab_issues(titles: list[str]) -> pd.DataFrame:

@@ -204,6 +204,29 @@ def test_a_tab_the_tool_did_not_create_is_left_alone_and_reported(world: World) 
     assert any("Матрица" in row and "not created by sheets-kpi" in row[4] for row in issues)
 
 
+def test_a_personal_spreadsheet_gets_the_managers_tab(world: World) -> None:
+    world.sheets.create_spreadsheet("Личный KPI", "own-book")
+    roster = world.worksheet("Сотрудники")
+    name = roster.get_values("B2")[0][0]
+    roster.update([["https://docs.google.com/spreadsheets/d/own-book/edit#gid=0"]], "F2")
+    report = world.cycle(datetime.now(UTC))
+    assert report.status == "ok", report.error
+    assert name in [s.title for s in world.sheets.get("own-book").sheets]
+    assert name not in [s.title for s in world.sheets.get(BOOK).sheets]
+
+    world.sheets.create_spreadsheet("Чужая таблица", "other-book")
+    other = world.gateway().client.open_by_key("other-book")
+    other.add_worksheet(name, rows=5, cols=3)  # same title, not created by sheets-kpi
+    roster.update([["other-book"]], "F2")
+    assert world.cycle(datetime.now(UTC)).status == "ok"
+    assert any(row[2] == f"{name} (other-book)" for row in world.tab("Проблемы данных")[1:])
+
+    roster.update([["no-such-book"]], "F2")  # a typo: that write fails, the rest is written
+    report = world.cycle(datetime.now(UTC))
+    assert report.status == "failed" and "personal spreadsheet no-such-book" in report.error
+    assert world.tab("Журнал")[-1][6] == "failed"
+
+
 def test_a_formula_in_a_deal_name_stays_text(world: World) -> None:
     now = datetime.now(UTC)
     world.cycle(now)
