@@ -65,7 +65,7 @@ def build_layouts(
     main += [
         matrix_tab(results, loc),
         clients_tab(results, loc),
-        data_kpi_tab(results, now),
+        data_kpi_tab(results, config, now),
         data_daily_tab(results, roster),
         data_managers_tab(roster),
         issues_tab(issues, loc),
@@ -451,8 +451,15 @@ def _tidy(
     return TabLayout(title, rows, volatile_columns=tuple(columns.index(c) for c in volatile))
 
 
-def data_kpi_tab(results: Results, now: datetime) -> TabLayout:
-    frame = results.kpi.assign(computed_at=pd.Timestamp(now).strftime("%Y-%m-%dT%H:%M:%SZ"))
+def data_kpi_tab(results: Results, config: Config, now: datetime) -> TabLayout:
+    """`kpi_title` is the configured `title` whatever the locale: a BI report must not change
+    when someone switches the sheet labels to English (SPEC §11)."""
+    titles = {(d.id, k.id): k.title or k.id for d in config.departments for k in d.kpis}
+    kpi = results.kpi
+    frame = kpi.assign(
+        kpi_title=[titles[key] for key in zip(kpi["department"], kpi["kpi"], strict=True)],
+        computed_at=pd.Timestamp(now).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
     return _tidy("data_kpi", frame, DATA_KPI, volatile=["computed_at"])
 
 

@@ -33,6 +33,7 @@ from sheets_kpi.store.frames import amocrm_frames
 from tests.conftest import ROOT, shipped_config
 
 BOOK = "e2e-book"
+PLAN_DEPENDENT = {"plan", "achievement", "contribution", "score", "rank", "bonus"}
 
 
 @dataclass
@@ -154,6 +155,30 @@ def test_a_cycle_writes_what_the_engine_computes(world: World) -> None:
     assert world.tab("data_daily")[0] == (
         ["date", "manager_id", "manager", "department", "metric", "num", "den", "value"]
     )
+
+
+def test_english_locale_titles_the_tabs_but_leaves_the_data_tabs_alone(world: World) -> None:
+    now = datetime.now(UTC)
+    assert world.cycle(now).status == "ok"
+    world.sheets.create_spreadsheet("KPI en", "en-book")
+    google = world.config.google.model_copy(update={"spreadsheet": "en-book"})
+    config = world.config.model_copy(update={"locale": "en", "google": google})
+    gateway = SheetsGateway(config.google)
+    init_inputs(gateway, config, amocrm_frames(world.store)["users"])
+    report = run_cycle(config, world.store, make_client(config.amocrm), gateway, now=now)
+    assert report.status == "ok", report.error
+    titles = [s.title for s in world.sheets.get("en-book").sheets]
+    for title in ("Managers", "Plans", "Summary — Sales", "Ranking — Sales", "Matrix", "Run log"):
+        assert title in titles
+    assert not any(t in titles for t in ("Сотрудники", "Итоги — Продажи", "Журнал"))
+    book = gateway.client.open_by_key("en-book")
+    for tab in ("data_kpi", "data_daily", "data_managers"):
+        english = book.worksheet(tab).get_values(value_render_option="UNFORMATTED_VALUE")
+        russian = world.tab(tab)
+        if tab == "data_kpi":  # plans live in each spreadsheet: compare what does not use them
+            keep = [i for i, c in enumerate(russian[0]) if c not in PLAN_DEPENDENT]
+            english, russian = ([[r[i] for i in keep] for r in t] for t in (english, russian))
+        assert english == russian, tab
 
 
 def test_a_second_cycle_without_changes_writes_only_the_run_log(world: World) -> None:
