@@ -1,0 +1,89 @@
+"""The scheduled worker: the nightly reconcile in the configured zone, failures, the lock."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from sheets_kpi.errors import SheetsKpiError
+from sheets_kpi.worker import Worker, WorkerLock
+
+MOSCOW = ZoneInfo("Europe/Moscow")
+
+
+class Clock:
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def run_worker(tmp_path, start: datetime, steps: list[timedelta], fail_at: set[int] = frozenset()):
+    """Run cycles until `steps` are used up; each cycle then moves the clock by the next step."""
+    clock = Clock(start)
+    seen: list[tuple[str, bool]] = []
+
+    def cycle(reconcile: bool, stop: threading.Event) -> None:
+        seen.append((clock.now.astimezone(MOSCOW).strftime("%d %H:%M"), reconcile))
+        index = len(seen) - 1
+        if index < len(steps):
+            clock.now += steps[index]
+        else:
+            stop.set()
+        if index in fail_at:
+            raise SheetsKpiError("amoCRM is down")
+
+    worker = Worker(
+        cycle,
+        every_minutes=0.0005,
+        reconcile_at="03:00",
+        zone=MOSCOW,
+        lock=WorkerLock(tmp_path / "store.db.lock"),
+        now=clock,
+    )
+    assert worker.run() == 0
+    return seen
+
+
+def moscow(day: int, hour: int) -> datetime:
+    return datetime(2026, 11, day, hour, tzinfo=MOSCOW).astimezone(UTC)
+
+
+def test_the_nightly_reconcile_runs_once_a_night_in_the_configured_zone(tmp_path) -> None:
+    seen = run_worker(tmp_path, moscow(10, 1), [timedelta(hours=3)] * 9)
+    assert seen == [
+        ("10 01:00", False),
+        ("10 04:00", True),  # the first cycle at or after 03:00 Moscow time
+        ("10 07:00", False),
+        ("10 10:00", False),
+        ("10 13:00", False),
+        ("10 16:00", False),
+        ("10 19:00", False),
+        ("10 22:00", False),
+        ("11 01:00", False),
+        ("11 04:00", True),
+    ]
+
+
+def test_a_worker_started_after_the_hour_waits_for_the_next_night(tmp_path) -> None:
+    seen = run_worker(tmp_path, moscow(10, 10), [timedelta(hours=9)] * 2)
+    assert seen == [("10 10:00", False), ("10 19:00", False), ("11 04:00", True)]
+
+
+def test_a_failed_reconcile_is_retried_by_the_next_cycle_and_the_worker_goes_on(tmp_path) -> None:
+    seen = run_worker(tmp_path, moscow(10, 2), [timedelta(hours=1)] * 3, fail_at={1})
+    assert seen == [
+        ("10 02:00", False),
+        ("10 03:00", True),
+        ("10 04:00", True),
+        ("10 05:00", False),
+    ]
+
+
+def test_a_second_worker_on_the_same_store_refuses_to_start(tmp_path) -> None:
+    with WorkerLock(tmp_path / "store.db.lock"), pytest.raises(SheetsKpiError, match="holds"):
+        run_worker(tmp_path, moscow(10, 2), [])
