@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -22,8 +23,9 @@ from sheets_kpi.emulators.amocrm import (
 from sheets_kpi.errors import AuthError, RetriableSourceError
 from sheets_kpi.sources.amocrm.auth import LongLivedToken, OAuth2
 from sheets_kpi.sources.amocrm.client import AmoClient
-from sheets_kpi.sources.amocrm.sync import STREAMS, sync
+from sheets_kpi.sources.amocrm.sync import STREAMS, _sync_stream, sync
 from sheets_kpi.store.db import Store
+from sheets_kpi.store.frames import amocrm_frames
 from tests.conftest import NOW, shipped_config
 
 
@@ -101,9 +103,8 @@ def test_429_is_retried_after_retry_after() -> None:
 
 
 def test_5xx_and_connection_resets_are_retried_to_the_same_result() -> None:
-    server = serve(
-        leads_state(600), rps=1000, faults=Faults({"500": 0.3, "502": 0.1, "reset": 0.2}, seed=3)
-    )
+    faults = Faults({"500": 0.3, "502": 0.1, "reset": 0.1, "truncate": 0.1}, seed=3)
+    server = serve(leads_state(600), rps=1000, faults=faults)
     try:
         client = client_for(server, max_retries=10)
         ids = [lead["id"] for page in client.pages("/api/v4/leads", "leads", []) for lead in page]
@@ -245,23 +246,67 @@ def test_crash_after_page_k_resumes_without_loss_or_duplicates(amo_server, monke
     settings = shipped_config(base_url=amo_server.url, requests_per_second=1000).amocrm
     store = Store(":memory:")
     client = client_for(amo_server)
-    real_pages = AmoClient.pages
+    real_get = AmoClient.get
+    event_pages = 0
 
-    def crashing_pages(self, path, key, params, limit=250):
-        for number, page in enumerate(real_pages(self, path, key, params, limit), start=1):
-            if path == "/api/v4/events" and number == 3:
-                raise ConnectionError("worker killed mid-sync")
-            yield page
+    def crashing_get(self, path, params=None):
+        nonlocal event_pages
+        event_pages += path == "/api/v4/events"
+        if event_pages == 3:
+            raise ConnectionError("worker killed mid-sync")
+        return real_get(self, path, params)
 
-    monkeypatch.setattr(AmoClient, "pages", crashing_pages)
+    monkeypatch.setattr(AmoClient, "get", crashing_get)
     with pytest.raises(ConnectionError):
         sync(client, store, settings, now=NOW)
     assert 0 < len(store_ids(store, "events")) < len(state.events)
     assert store.cursor("events") is not None
-    monkeypatch.setattr(AmoClient, "pages", real_pages)
+    monkeypatch.setattr(AmoClient, "get", real_get)
     sync(client, store, settings, now=NOW)
     assert store_ids(store, "events") == emulator_ids(state, "events")
     assert store_ids(store, "leads") == emulator_ids(state, "leads")
+
+
+def test_an_item_edited_mid_walk_shifts_no_other_item_out_of_the_sync(monkeypatch) -> None:
+    state = leads_state(600)
+    server = serve(state, rps=10_000)
+    try:
+        settings = shipped_config(base_url=server.url, requests_per_second=1000).amocrm
+        store = Store(":memory:")
+        real_get = AmoClient.get
+        pages = 0
+
+        def edit_after_the_first_page(self, path, params=None):
+            nonlocal pages
+            answer = real_get(self, path, params)
+            pages += path == "/api/v4/leads"
+            if pages == 1:  # a manager edits an early lead while the sync is walking the list
+                lead = state.entities["leads"][10]
+                lead["updated_at"] = NOW - 30
+                state._changed()
+            return answer
+
+        monkeypatch.setattr(AmoClient, "get", edit_after_the_first_page)
+        sync(client_for(server), store, settings, now=NOW)
+        assert store_ids(store, "leads") == emulator_ids(state, "leads")
+        assert store.query("SELECT updated_at FROM leads WHERE id = 10") == [(NOW - 30,)]
+    finally:
+        server.stop()
+
+
+def test_a_list_whose_order_the_api_ignores_is_read_whole_before_the_cursor_moves(
+    amo_server,
+) -> None:
+    state = amo_server.app.state
+    store = Store(":memory:")
+    # tasks are ordered by created_at, complete_till or id only: order[updated_at] is ignored
+    by_updated_at = next(s for s in STREAMS if s.name == "tasks")
+    stream = dataclasses.replace(by_updated_at, order_field=None)
+    client = client_for(amo_server)
+    _sync_stream(client, store, stream, start=0, now=NOW, progress=None)
+    assert store_ids(store, "tasks") == emulator_ids(state, "tasks")
+    newest = max(t["updated_at"] for t in state.entities["tasks"].values())
+    assert store.cursor("tasks") == min(NOW, newest)
 
 
 def test_incremental_sync_fetches_only_what_changed(amo_server) -> None:
@@ -298,6 +343,24 @@ def test_incremental_sync_fetches_only_what_changed(amo_server) -> None:
         r["query"] for r in amo_server.stats()["requests"] if r["path"] == "/api/v4/events"
     )
     assert "filter[created_at][from]" in event_query
+
+
+def test_deletions_and_restores_follow_the_events_in_order(amo_server) -> None:
+    state = amo_server.app.state
+    settings = shipped_config(base_url=amo_server.url, requests_per_second=1000).amocrm
+    store = Store(":memory:")
+    client = client_for(amo_server)
+    sync(client, store, settings, now=NOW)
+    lead = next(i for i in state.entities["leads"].values() if not i.get("is_deleted"))
+    task = next(i for i in state.entities["tasks"].values() if not i.get("is_completed"))
+    later = max(e["created_at"] for e in state.events) + 3600
+    state.delete_lead(lead["id"], lead["responsible_user_id"], at=later)
+    state.restore_lead(lead["id"], lead["responsible_user_id"], at=later + 60)
+    state.delete_task(task["id"], task["responsible_user_id"], at=later + 120)
+    sync(client, store, settings, now=later + 600)
+    assert store.query("SELECT is_deleted FROM leads WHERE id = ?", (lead["id"],)) == [(0,)]
+    assert store.query("SELECT is_deleted FROM tasks WHERE id = ?", (task["id"],)) == [(1,)]
+    assert task["id"] not in set(amocrm_frames(store)["tasks"]["task_id"])
 
 
 def test_malformed_item_is_skipped_alone(caplog) -> None:

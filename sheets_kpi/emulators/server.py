@@ -41,6 +41,7 @@ class Response:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     drop_connection: bool = False
+    truncate: bool = False  # announce the whole body, send half of it, close the connection
     delay_seconds: float = 0.0
     operation: str = ""  # the API method served, e.g. "values.batchGet", for the request log
 
@@ -158,7 +159,10 @@ class EmulatorServer:
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(response.body)))
                 self.end_headers()
-                if response.body and self.command != "HEAD":
+                if response.truncate:
+                    self.wfile.write(response.body[: len(response.body) // 2])
+                    self.close_connection = True
+                elif response.body and self.command != "HEAD":
                     self.wfile.write(response.body)
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle

@@ -121,10 +121,10 @@ class Store:
             found = self.query(f"SELECT {columns} FROM {table}")
         return {tuple(r[:width]): tuple(r[width:]) for r in found}
 
-    def mark_deleted(self, table: str, ids: list[int]) -> None:
+    def mark_deleted(self, table: str, item_id: int, deleted: bool = True) -> None:
         with self.transaction():
-            self._conn.executemany(
-                f"UPDATE {table} SET is_deleted = 1 WHERE id = ?", [(i,) for i in ids]
+            self._conn.execute(
+                f"UPDATE {table} SET is_deleted = ? WHERE id = ?", (int(deleted), item_id)
             )
 
     def cursor(self, entity: str) -> int | None:

@@ -56,4 +56,7 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE issue_seen (key TEXT PRIMARY KEY, first_seen INTEGER NOT NULL);
     """,
+    """
+    ALTER TABLE tasks ADD COLUMN is_deleted INTEGER NOT NULL DEFAULT 0;
+    """,
 )

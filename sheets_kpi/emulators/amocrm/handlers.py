@@ -44,6 +44,7 @@ EVENT_TYPE_NAMES = {
     "outgoing_call": "Исходящий звонок",
     "task_added": "Новая задача",
     "task_completed": "Задача завершена",
+    "task_deleted": "Задача удалена",
 }
 
 

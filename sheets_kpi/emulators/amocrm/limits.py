@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-FAULT_NAMES = ("429", "500", "502", "503", "reset", "slow")
+FAULT_NAMES = ("429", "500", "502", "503", "reset", "slow", "truncate")
 
 
 class RateLimiter:
@@ -67,7 +67,8 @@ class RateLimiter:
 
 @dataclass
 class Faults:
-    """Seeded fault plan: probabilities of 429 / 500 / 502 / 503 / connection reset / slow."""
+    """Seeded fault plan: probabilities of 429 / 500 / 502 / 503 / connection reset / slow /
+    truncate (the connection closes half-way through the body)."""
 
     rates: dict[str, float] = field(default_factory=dict)
     retry_after: float = 1.0

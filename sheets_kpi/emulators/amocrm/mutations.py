@@ -310,21 +310,24 @@ class Mutations:
 
     def delete_lead(self, lead_id: int, by: int, at: int | None = None) -> Item:
         """Hide a lead from lists and `GET /leads/{id}`; it stays under `with=only_deleted`."""
-        return self._set_deleted(lead_id, by, at, deleted=True)
+        return self._set_deleted("leads", lead_id, by, at, deleted=True)
 
     def restore_lead(self, lead_id: int, by: int, at: int | None = None) -> Item:
-        return self._set_deleted(lead_id, by, at, deleted=False)
+        return self._set_deleted("leads", lead_id, by, at, deleted=False)
 
-    def _set_deleted(self, lead_id: int, by: int, at: int | None, deleted: bool) -> Item:
+    def delete_task(self, task_id: int, by: int, at: int | None = None) -> Item:
+        """A deleted task vanishes from lists; only its `task_deleted` event tells."""
+        return self._set_deleted("tasks", task_id, by, at, deleted=True)
+
+    def _set_deleted(self, kind: str, item_id: int, by: int, at: int | None, deleted: bool) -> Item:
         at = self.now() if at is None else at
         with self.lock:
-            lead = self.entities["leads"][lead_id]
-            lead["is_deleted"] = deleted
-            lead["updated_at"], lead["updated_by"] = at, by
-            self.add_event(
-                "lead_deleted" if deleted else "lead_restored", "lead", lead_id, by, at=at
-            )
-        return lead
+            item = self.entities[kind][item_id]
+            item["is_deleted"] = deleted
+            item["updated_at"], item["updated_by"] = at, by
+            event = f"{SINGULAR[kind]}_{'deleted' if deleted else 'restored'}"
+            self.add_event(event, SINGULAR[kind], item_id, by, at=at)
+        return item
 
     def log_calls(self, calls: list[Item], by: int) -> tuple[list[Item], list[Item]]:
         """POST /api/v4/calls: attach each call by phone (lead → contact/company card rule)."""

@@ -114,6 +114,7 @@ class AmoApp:
             response = problem(400, "Bad Request", str(err))
         if fault == "slow":
             response.delay_seconds = self.faults.slow_seconds
+        response.truncate = fault == "truncate"
         return response
 
     def _route(self, request: Request, token: str) -> Response:

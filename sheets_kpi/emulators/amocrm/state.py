@@ -29,6 +29,9 @@ ENTITY_KINDS = ("leads", "contacts", "companies", "tasks")
 NOTE_ENTITIES = ("leads", "contacts", "companies")
 _DEFAULT_ACCOUNT = {"id": 1, "name": "Emulated account", "subdomain": "emulated"}
 _CACHE_SIZE = 256
+#: Lists whose documented `order[...]` fields are known (AMOCRM_API §4.2); another field is
+#: ignored and the default order applies. Other lists accept any field.
+ORDERABLE = {"tasks": {"created_at", "complete_till", "id"}}
 
 
 class AmoState(Mutations):
@@ -164,6 +167,8 @@ class AmoState(Mutations):
             default_order = ("id", "asc")
         selected = [item for item in items if all(p(item) for p in predicates)]
         field, descending = q.order_key(query, default_order)
+        if field not in ORDERABLE.get(kind, {field}):  # not an order this list offers: ignored
+            field, descending = default_order[0], default_order[1] == "desc"
         q.sort_items(selected, field, descending)
         return selected
 

@@ -104,7 +104,11 @@ class AmoClient:
                     },
                     timeout=self._timeout,
                 )
-            except requests.ConnectionError as err:
+            except (
+                requests.ConnectionError,
+                requests.exceptions.ChunkedEncodingError,
+                requests.exceptions.ContentDecodingError,
+            ) as err:  # refused, reset, or an answer cut off half-way
                 attempt = self._backoff(
                     attempt, None, f"connection error ({type(err).__name__})", path
                 )
@@ -117,7 +121,11 @@ class AmoClient:
             if status == 204:
                 return None
             if status == 200:
-                return response.json()
+                try:
+                    return response.json()
+                except ValueError:
+                    attempt = self._backoff(attempt, response, "a malformed JSON answer", path)
+                    continue
             if status == 401 and not refreshed:
                 refreshed = True
                 self._auth.on_unauthorized()

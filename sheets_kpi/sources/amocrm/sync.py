@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +28,14 @@ EVENT_TYPES = (
     "task_completed",
     "lead_deleted",
     "lead_restored",
+    "task_deleted",
 )
+#: Deleted items vanish from lists; these events mark them in the store (last one wins).
+DELETIONS = {
+    "lead_deleted": ("leads", True),
+    "lead_restored": ("leads", False),
+    "task_deleted": ("tasks", True),
+}
 CALL_NOTE_TYPES = ("call_in", "call_out")
 #: progress(stream, fraction of the time range covered 0..1, items so far)
 Progress = Callable[[str, float, int], None]
@@ -47,6 +54,10 @@ class Stream:
     normalise: Callable[[Any, dict], Row]
     params: tuple[tuple[str, str], ...] = ()
     limit: int = PAGE_LIMIT
+    #: None: ordered by `cursor_field` (walked by timestamp, cursor safe after every page).
+    #: A field: the API orders this list by it only, so the walk goes by offsets in that stable
+    #: order and the cursor moves once the walk is complete.
+    order_field: str | None = None
 
 
 @dataclass
@@ -110,40 +121,91 @@ def _sync_stream(
     now: int,
     progress: Progress | None,
 ) -> UpsertCount:
-    params = [
-        *stream.params,
-        (f"filter[{stream.cursor_field}][from]", str(start)),
-        (f"order[{stream.cursor_field}]", "asc"),
-    ]
     count = UpsertCount()
     seen = 0
-    for page in client.pages(stream.path, stream.key, params, limit=stream.limit):
+    highest = start
+    for page, safe in _walk(client, stream, start):
         rows = [
             stream.normalise(m, raw)
             for m, raw in models.parse_items(stream.model, page, stream.key)
         ]
-        # Capped at the sync start: an item stamped in the future (clock skew) must not push
-        # the cursor past changes that happen between now and then.
-        page_cursor = min(now, max(_int(item.get(stream.cursor_field)) for item in page))
+        highest = max(highest, *(_int(item.get(stream.cursor_field)) for item in page))
         with store.transaction():
             count += store.upsert(stream.table, rows)
             _after_page(store, stream, rows)
-            store.set_cursor(stream.name, page_cursor)
+            if safe is not None:
+                # Capped at the sync start: an item stamped in the future (clock skew) must not
+                # push the cursor past changes that happen between now and then.
+                store.set_cursor(stream.name, min(now, safe))
         seen += len(page)
         if progress:
             span = max(1, now - start)
-            progress(stream.name, min(1.0, max(0.0, (page_cursor - start) / span)), seen)
+            progress(stream.name, min(1.0, max(0.0, (highest - start) / span)), seen)
+    store.set_cursor(stream.name, min(now, highest))  # the walk is complete
     if progress:
         progress(stream.name, 1.0, seen)
     return count
 
 
+def _walk(client: AmoClient, stream: Stream, start: int) -> Iterator[tuple[list[dict], int | None]]:
+    """Pages from `start`, each with the cursor value it makes safe (None: not before the end).
+
+    Pages are offsets, so an item edited mid-walk moves to the end of an `updated_at` order and
+    shifts an unread one into a page already read (AMOCRM_API §8.6). Each page is therefore
+    asked for from the last timestamp seen (inclusive: the tie is read twice, upserts make that
+    harmless); the next offset is used only while a whole page shares one timestamp. A list
+    ordered by a stable field (tasks by id) cannot shift and is walked by offsets. If the API
+    ignores the order, the walk restarts by offsets from `start`.
+    """
+    if stream.order_field:
+        yield from _offset_walk(client, stream, start, stream.order_field)
+        return
+    field = stream.cursor_field
+    since, page = start, 1
+    while True:
+        payload = client.get(stream.path, [*_query(stream, since, field), *_page(stream, page)])
+        items = ((payload or {}).get("_embedded") or {}).get(stream.key) or []
+        if not items:
+            return
+        stamps = [_int(item.get(field)) for item in items]
+        if stamps != sorted(stamps) or stamps[0] < since:
+            log.warning(
+                "amoCRM ignored order[%s] on %s; re-reading it page by page", field, stream.path
+            )
+            yield from _offset_walk(client, stream, start, field)
+            return
+        yield items, stamps[-1]
+        if not ((payload or {}).get("_links") or {}).get("next"):
+            return
+        since, page = (since, page + 1) if stamps[-1] == since else (stamps[-1], 1)
+
+
+def _offset_walk(
+    client: AmoClient, stream: Stream, start: int, order: str
+) -> Iterator[tuple[list[dict], None]]:
+    for items in client.pages(stream.path, stream.key, _query(stream, start, order), stream.limit):
+        yield items, None
+
+
+def _query(stream: Stream, since: int, order: str) -> list[tuple[str, str]]:
+    return [
+        *stream.params,
+        (f"filter[{stream.cursor_field}][from]", str(since)),
+        (f"order[{order}]", "asc"),
+    ]
+
+
+def _page(stream: Stream, page: int) -> list[tuple[str, str]]:
+    return [("limit", str(stream.limit)), ("page", str(page))]
+
+
 def _after_page(store: Store, stream: Stream, rows: list[Row]) -> None:
     if stream.table != "events":
         return
-    deleted = [row["entity_id"] for row in rows if row["type"] == "lead_deleted"]
-    if deleted:
-        store.mark_deleted("leads", deleted)
+    for row in sorted(rows, key=lambda r: (r["created_at"] or 0, r["id"])):
+        if row["type"] in DELETIONS:
+            table, deleted = DELETIONS[row["type"]]
+            store.mark_deleted(table, row["entity_id"], deleted)
 
 
 def sync_dictionaries(client: AmoClient, store: Store) -> dict[str, UpsertCount]:
@@ -344,7 +406,16 @@ STREAMS: tuple[Stream, ...] = (
         models.Company,
         _client_row,
     ),
-    Stream("tasks", "/api/v4/tasks", "tasks", "tasks", "updated_at", models.Task, _task_row),
+    Stream(  # the API orders tasks by created_at, complete_till or id only
+        "tasks",
+        "/api/v4/tasks",
+        "tasks",
+        "tasks",
+        "updated_at",
+        models.Task,
+        _task_row,
+        order_field="id",
+    ),
     _notes_stream("leads"),
     _notes_stream("contacts"),
     _notes_stream("companies"),
