@@ -17,7 +17,7 @@ import pandas as pd
 
 from sheets_kpi.config import Config
 from sheets_kpi.errors import SheetsKpiError, SourceError
-from sheets_kpi.kpi.engine import ISSUE_COLUMNS, compute
+from sheets_kpi.kpi.engine import ISSUE_COLUMNS, Results, compute
 from sheets_kpi.kpi.inputs import Inputs
 from sheets_kpi.kpi.rules import evaluate_deal_rules
 from sheets_kpi.locale import label
@@ -79,7 +79,7 @@ def run_cycle(
         _check(stop)
         inputs, input_issues = sheets.read_inputs(config)
         _check(stop)
-        results = _compute(config, store, inputs, now)
+        results = compute_results(config, store, inputs, now)
         parts = [input_issues, results.issues, pd.DataFrame(sync_issue, columns=ISSUE_COLUMNS)]
         issues = _issues(store, parts, now)
         _check(stop)
@@ -140,7 +140,10 @@ def _sync(
         )
 
 
-def _compute(config: Config, store: Store, inputs: dict[str, pd.DataFrame], now: datetime):
+def compute_results(
+    config: Config, store: Store, inputs: dict[str, pd.DataFrame], now: datetime
+) -> Results:
+    """Deal rules are evaluated (and their first-seen dates recorded) before the engine runs."""
     frames = amocrm_frames(store)
     moment = pd.Timestamp(now)
     current = evaluate_deal_rules(

@@ -17,12 +17,10 @@ from typing import Any
 import pandas as pd
 
 from sheets_kpi.config import Config, load_config
-from sheets_kpi.cycle import CycleReport, run_cycle
+from sheets_kpi.cycle import CycleReport, compute_results, run_cycle
 from sheets_kpi.emulators import amocrm as amo_emulator
 from sheets_kpi.emulators import sheets as sheets_emulator
 from sheets_kpi.emulators.amocrm.generate import live_tick
-from sheets_kpi.kpi.engine import compute
-from sheets_kpi.kpi.inputs import Inputs
 from sheets_kpi.sheets.gateway import SheetsGateway
 from sheets_kpi.sheets.init_tabs import init_inputs
 from sheets_kpi.sources.amocrm import make_client
@@ -135,7 +133,7 @@ def _type_supervisor_inputs(
     _append(gateway, config, "violations", rows["violations"])
     _append(gateway, config, "appeals", rows["appeals"])
     frames, _ = gateway.read_inputs(config)
-    results = compute(Inputs.build(**amocrm_frames(store), **frames), config, pd.Timestamp(today))
+    results = compute_results(config, store, frames, today)
     for dept in config.departments:
         kpis = results.kpi[results.kpi["department"] == dept.id]
         for kpi in dept.kpis:
@@ -144,6 +142,8 @@ def _type_supervisor_inputs(
             factor = 1.1 if kpi.direction == "higher" else 0.9
             fallback = 0 if kpi.direction == "lower" else 1
             plan = typical * factor if typical > 0 else fallback
+            if kpi.unit == "share":
+                plan = min(plan, 1.0)
             if kpi.unit in ("count", "rub") and plan > 0:
                 plan = max(1, round(plan, -3 if kpi.unit == "rub" else 0))
             rows["plans"].append([period, "", dept.id, kpi.id, round(plan, 3)])
@@ -169,9 +169,7 @@ def _print_leaderboards(store: Store, gateway: SheetsGateway, config: Config, ec
     from sheets_kpi.reports import dept_title
 
     frames, _ = gateway.read_inputs(config)
-    results = compute(
-        Inputs.build(**amocrm_frames(store), **frames), config, pd.Timestamp(datetime.now(UTC))
-    )
+    results = compute_results(config, store, frames, datetime.now(UTC))
     for dept in config.departments:
         echo(f"\n{dept_title(dept, config.locale)}")
         managers = results.managers[results.managers["department"] == dept.id]

@@ -59,9 +59,18 @@ def test_not_numbers(text, message) -> None:
     assert str(caught.value) == message
 
 
-@pytest.mark.parametrize(("text", "expected"), [("90%", 0.9), ("0.9", 0.9), (90, 0.9), (1, 1.0)])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("90%", 0.9), ("0.9", 0.9), (90, 0.9), (1, 1.0), ("5%", 0.05), ("1,5", 0.015), ("100%", 1)],
+)
 def test_shares(text, expected) -> None:
     assert parse.share(text) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("text", ["110%", 150, "-5%"])
+def test_a_share_above_100_percent_or_negative_is_refused(text) -> None:
+    with pytest.raises(ParseError, match="a share is between 0 and 100 %"):
+        parse.share(text)
 
 
 @pytest.mark.parametrize(

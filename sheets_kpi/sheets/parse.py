@@ -60,9 +60,15 @@ def number(value: Any) -> float:
 
 
 def share(value: Any) -> float:
-    """A share column: `95%` and `0.95` both mean 0.95; a bare number above 1 is a percent."""
+    """A share column: `95%`, `0.95` and `95` all mean 0.95 (a bare number above 1 is a
+    percent; `1,5` is 1.5 %). A share is at most 100 %."""
     result = number(value)
-    return result / 100 if result > 1 else result
+    typed_percent = isinstance(value, str) and value.strip().endswith("%")
+    if result > 1 and not typed_percent:
+        result /= 100
+    if not 0 <= result <= 1:
+        raise ParseError(f"a share is between 0 and 100 %, got {value!r}")
+    return result
 
 
 def date(value: Any) -> dt.date:
