@@ -362,14 +362,6 @@ def test_missing_tab_is_one_issue() -> None:
             ),
         ),
         (
-            [1010, "Имя", "sales", "мидл", "", ""],
-            (
-                "row 2, column seniority",
-                "мидл",
-                "unknown seniority 'мидл'; expected one of junior, senior; the row is skipped",
-            ),
-        ),
-        (
             [1010, "Имя", "sales", "junior", "иногда", ""],
             (
                 "row 2, column active",
@@ -391,6 +383,24 @@ def test_roster_rows_that_become_issues(row, issue) -> None:
     frames, issues = read(roster=[ROSTER_HEAD, row])
     assert frames["roster"].empty
     assert one_issue(issues) == ("Сотрудники", *issue)
+
+
+@pytest.mark.parametrize(
+    ("seniority", "message"),
+    [
+        ("мидл", "unknown seniority 'мидл'; expected one of junior, senior"),
+        ("", "is empty"),
+    ],
+)
+def test_a_bad_seniority_is_a_warning_and_the_manager_is_still_scored(seniority, message) -> None:
+    frames, issues = read(roster=[ROSTER_HEAD, [1010, "Имя", "sales", seniority, "", ""]])
+    assert frames["roster"][["manager_id", "seniority"]].values.tolist() == [[1010, "junior"]]
+    assert one_issue(issues) == (
+        "Сотрудники",
+        "row 2, column seniority",
+        seniority,
+        f"{message}; counted as junior in the matrix",
+    )
 
 
 def test_roster_values() -> None:

@@ -55,7 +55,7 @@ TABS = (
             Column("amo_user_id", "ID amoCRM", "amoCRM user id"),
             Column("name", "Имя", "Name"),
             Column("department", "Отдел", "Department"),
-            Column("seniority", "Опыт", "Seniority"),
+            Column("seniority", "Опыт", "Seniority", required=False),
             Column("email", "Email", "Email", required=False),
             Column(
                 "personal_spreadsheet", "Личная таблица", "Personal spreadsheet", required=False
@@ -144,6 +144,7 @@ class _Tab:
                 if parse.normalise(name) in column.names() and column.key not in self.positions:
                     self.positions[column.key] = index
         self.rows = grid[1:]
+        self.row = 0  # the sheet row number `each` is building
         self.missing = [c for c in spec.columns if c.required and c.key not in self.positions]
         if grid and self.missing:
             names = ", ".join(c.ru if title == spec.ru else c.en for c in self.missing)
@@ -167,9 +168,14 @@ class _Tab:
             out.append((offset, cells))
         return out
 
+    def warn(self, column: str, value: Any, message: str) -> None:
+        """A problem in the row being built that does not stop the row from being used."""
+        self.issue("warning", f"row {self.row}, column {column}", value, message)
+
     def each(self, build: Callable[[dict[str, Any]], dict[str, Any]]) -> list[tuple[int, dict]]:
         rows = []
         for number, cells in self.records():
+            self.row = number
             try:
                 rows.append((number, build(cells)))
             except _RowIssue as problem:
@@ -266,9 +272,7 @@ def _roster(tab: _Tab, config: Config) -> list[dict]:
             "department": field(
                 cells, "department", lambda v: parse.choice(v, departments, "department")
             ),
-            "seniority": field(
-                cells, "seniority", lambda v: parse.choice(v, SENIORITY, "seniority")
-            ),
+            "seniority": _seniority(tab, cells),
             "email": str(cells.get("email") or ""),
             "personal_spreadsheet": str(cells.get("personal_spreadsheet") or ""),
             "active": field(cells, "active", parse.boolean, required=False) is not False,
@@ -287,6 +291,17 @@ def _roster(tab: _Tab, config: Config) -> list[dict]:
             )
         seen[row["manager_id"]] = number
     return list({row["manager_id"]: row for _, row in rows}.values())
+
+
+def _seniority(tab: _Tab, cells: dict[str, Any]) -> str:
+    """Only the Матрица uses seniority: a blank or unknown one must not cost anyone a bonus."""
+    value = cells.get("seniority")
+    try:
+        return parse.choice(value, SENIORITY, "seniority")
+    except ParseError as err:
+        reason = "is empty" if parse.is_blank(value) else str(err)
+        tab.warn("seniority", value, f"{reason}; counted as junior in the matrix")
+        return "junior"
 
 
 class _People:
