@@ -114,15 +114,22 @@ def test_not_dates(value, message) -> None:
         ("Декабрь  2026", "2026-12"),
         ("2026-11-15", "2026-11"),
         (46329, "2026-11"),
+        (46329.75, "2026-11"),  # a date and time
+        (11.2026, "2026-11"),  # 11.2026 typed into a cell Sheets made a number
+        (1.2027, "2027-01"),
+        (11.202, "2020-11"),  # 11.2020: the number lost its trailing zero
+        (2026.11, "2026-11"),
+        (2026.1, "2026-10"),
     ],
 )
 def test_periods(value, expected) -> None:
     assert parse.period(value) == expected
 
 
-def test_bad_period() -> None:
+@pytest.mark.parametrize("value", ["осень", 11, 2026, 13.2026, 2026.13, 36525])
+def test_bad_period(value) -> None:
     with pytest.raises(ParseError, match=r"expected a month like 2026-11, 11\.2026 or ноябрь 2026"):
-        parse.period("осень")
+        parse.period(value)
 
 
 @pytest.mark.parametrize(

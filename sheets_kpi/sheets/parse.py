@@ -7,6 +7,8 @@ import re
 from typing import Any
 
 EPOCH = dt.date(1899, 12, 30)
+#: 2000-01-01: a smaller number in a month column is a typo, not a date.
+FIRST_PLAUSIBLE_SERIAL = 36526
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2009\u2007']")
 MONTHS = {
     name: number
@@ -98,8 +100,7 @@ def date(value: Any) -> dt.date:
 def period(value: Any) -> str:
     """`2026-11`, `11.2026`, `ноябрь 2026`, `November 2026`, or any date in the month."""
     if isinstance(value, int | float) and not isinstance(value, bool):
-        day = date(value)
-        return f"{day.year:04d}-{day.month:02d}"
+        return _numeric_period(value)
     text = " ".join(str(value).strip().lower().split())
     if match := re.fullmatch(r"(\d{4})-(\d{1,2})", text):
         year, month = int(match[1]), int(match[2])
@@ -119,6 +120,23 @@ def period(value: Any) -> str:
         year, month = day.year, day.month
     if not 1 <= month <= 12:
         raise ParseError(f"month must be 1..12, got {value!r}")
+    return f"{year:04d}-{month:02d}"
+
+
+def _numeric_period(value: float) -> str:
+    """A number cell: `11.2026` or `2026.11` typed where Sheets made it a number, else a date."""
+    whole, fraction = int(value), value - int(value)
+    if fraction and 1 <= whole <= 12:
+        year, month = round(fraction * 10_000), whole
+    elif fraction and 1900 <= whole <= 2100:
+        year, month = whole, round(fraction * 100)
+    elif value >= FIRST_PLAUSIBLE_SERIAL:
+        day = date(value)
+        year, month = day.year, day.month
+    else:
+        raise ParseError(f"expected a month like 2026-11, 11.2026 or ноябрь 2026, got {value!r}")
+    if not (1900 <= year <= 2100 and 1 <= month <= 12):
+        raise ParseError(f"expected a month like 2026-11, 11.2026 or ноябрь 2026, got {value!r}")
     return f"{year:04d}-{month:02d}"
 
 
