@@ -376,3 +376,21 @@ def test_malformed_item_is_skipped_alone(caplog) -> None:
         assert "skipped amoCRM leads id=2" in caplog.text
     finally:
         server.stop()
+
+
+def test_a_user_removed_from_amocrm_leaves_the_users_frame_but_not_the_store(amo_server) -> None:
+    state = amo_server.app.state
+    settings = shipped_config(base_url=amo_server.url, requests_per_second=1000).amocrm
+    store = Store(":memory:")
+    client = client_for(amo_server)
+    sync(client, store, settings, now=NOW)
+    gone = max(state.users)
+    removed = state.users.pop(gone)
+    state._changed()
+    sync(client, store, settings, now=NOW)
+    assert gone not in set(amocrm_frames(store)["users"]["user_id"])
+    assert store.query("SELECT is_deleted FROM users WHERE id = ?", (gone,)) == [(1,)]
+    state.users[gone] = removed  # back again, e.g. restored by an admin
+    state._changed()
+    sync(client, store, settings, now=NOW)
+    assert gone in set(amocrm_frames(store)["users"]["user_id"])

@@ -127,6 +127,14 @@ class Store:
                 f"UPDATE {table} SET is_deleted = ? WHERE id = ?", (int(deleted), item_id)
             )
 
+    def mark_absent(self, table: str, present: list[int]) -> None:
+        """Mark deleted the rows whose id is not in `present`, a complete (and short) list."""
+        marks = ", ".join("?" for _ in present)
+        with self.transaction():
+            self._conn.execute(
+                f"UPDATE {table} SET is_deleted = (id NOT IN ({marks}))", list(present)
+            )
+
     def cursor(self, entity: str) -> int | None:
         rows = self.query("SELECT value FROM sync_cursor WHERE entity = ?", (entity,))
         return rows[0][0] if rows else None

@@ -33,7 +33,8 @@ _NULLABLE_IDS = (
 
 SQL = {
     "users": """
-        SELECT id AS user_id, name, email, group_id, group_name, is_active, rank FROM users""",
+        SELECT id AS user_id, name, email, group_id, group_name, is_active, rank FROM users
+        WHERE is_deleted = 0""",
     "statuses": """
         SELECT s.pipeline_id, p.name AS pipeline_name, s.status_id, s.name AS status_name, s.sort
         FROM statuses s JOIN pipelines p ON p.id = s.pipeline_id""",

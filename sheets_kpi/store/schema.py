@@ -58,5 +58,6 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     """
     ALTER TABLE tasks ADD COLUMN is_deleted INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE users ADD COLUMN is_deleted INTEGER NOT NULL DEFAULT 0;
     """,
 )

@@ -209,7 +209,8 @@ def _after_page(store: Store, stream: Stream, rows: list[Row]) -> None:
 
 
 def sync_dictionaries(client: AmoClient, store: Store) -> dict[str, UpsertCount]:
-    """Users and pipelines are small: re-read them whole every cycle."""
+    """Users and pipelines are small: re-read them whole every cycle (which also tells which
+    users were removed)."""
     users: list[Row] = []
     for page in client.pages("/api/v4/users", "users", [("with", "group,role,user_rank")]):
         users += [_user_row(m, raw) for m, raw in models.parse_items(models.User, page, "users")]
@@ -224,6 +225,8 @@ def sync_dictionaries(client: AmoClient, store: Store) -> dict[str, UpsertCount]
     ]
     with store.transaction():
         user_count = store.upsert("users", users)
+        if users:  # the whole list was read: a user missing from it was removed from amoCRM
+            store.mark_absent("users", [row["id"] for row in users])
         pipeline_count = store.upsert("pipelines", [_pipeline_row(m, raw) for m, raw in pipelines])
         store.upsert("statuses", statuses)
     return {"users": user_count, "pipelines": pipeline_count}
