@@ -83,6 +83,7 @@ LABELS: dict[str, dict[str, str]] = {
         "repeat": "Повторный",
         "more": "ещё {value}",
         "less": "на {value} меньше",
+        "points": "{value} п.п.",
         "done": "выполнено",
     },
     "en": {
@@ -161,6 +162,7 @@ LABELS: dict[str, dict[str, str]] = {
         "repeat": "Repeat",
         "more": "{value} more",
         "less": "{value} fewer",
+        "points": "{value} pp",
         "done": "done",
     },
 }

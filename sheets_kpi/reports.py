@@ -107,15 +107,15 @@ def needed_text(unit: str, needed: float, loc: str) -> str:
         return ""
     if needed == 0:
         return label(loc, "done")
-    shown = _human(unit, abs(needed))
+    shown = _human(unit, abs(needed), loc)
     return label(loc, "more" if needed > 0 else "less", value=shown)
 
 
-def _human(unit: str, value: float) -> str:
+def _human(unit: str, value: float, loc: str) -> str:
     if unit == "rub":
         return f"{value:,.0f} ₽".replace(",", " ")
     if unit == "share":
-        return f"{value * 100:.1f} п.п."
+        return label(loc, "points", value=f"{value * 100:.1f}")
     if unit in ("minutes", "score"):
         return f"{value:.1f}"
     return f"{value:g}"
@@ -183,7 +183,11 @@ def manager_tab(results: Results, manager: Any, title: str, config: Config) -> T
     rows += [[], [label(loc, "weeks_title")]]
     weekly = results.weekly[results.weekly["manager_id"] == manager.manager_id]
     titles = dict(zip(kpis["kpi"], kpis["kpi_title"], strict=True))
+    first = len(rows) + 1  # below the week table's header
     rows += _week_table(weekly, list(titles), titles, loc)
+    formats += [
+        Block(first, 1 + i, len(rows), 2 + i, PATTERNS[unit]) for i, unit in enumerate(kpis["unit"])
+    ]
     rows += [
         [],
         [label(loc, "violations_title")],
@@ -386,6 +390,8 @@ def matrix_tab(results: Results, loc: str) -> TabLayout:
                 "win_rate",
                 "ci_low",
                 "ci_high",
+                "mean_won_price",
+                "median_cycle_days",
             )
         ],
     ]
@@ -397,10 +403,7 @@ def matrix_tab(results: Results, loc: str) -> TabLayout:
                 if cell.seniority in ("junior", "senior")
                 else cell.seniority,
                 label(loc, cell.client_type),
-                *[
-                    _value(getattr(cell, k))
-                    for k in ("won", "lost", "n", "win_rate", "ci_low", "ci_high")
-                ],
+                *[_value(getattr(cell, k)) for k in keys[2:]],
             ]
         )
     end = len(rows)
@@ -411,8 +414,10 @@ def matrix_tab(results: Results, loc: str) -> TabLayout:
             Block(1, 5, top, 8, "0.0%"),
             Block(1, 8, top, 9, PATTERNS["rub"]),
             Block(1, 9, top, 10, "0.0"),
-            Block(top + 1, 0, top + 2, 9, bold=True),
+            Block(top + 1, 0, top + 2, 11, bold=True),
             Block(top + 2, 6, end, 9, "0.0%"),
+            Block(top + 2, 9, end, 10, PATTERNS["rub"]),
+            Block(top + 2, 10, end, 11, "0.0"),
         ],
     )
 

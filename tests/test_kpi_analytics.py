@@ -86,6 +86,14 @@ def test_matrix_leaves_out_old_deleted_open_and_non_roster_deals() -> None:
     assert math.isnan(results.matrix["mean_won_price"].iloc[0])  # no wins: no mean price
 
 
+def test_matrix_keeps_the_deals_of_a_manager_who_has_left() -> None:
+    leads = [won(1, A, "2026-07-01 10:00", "2026-07-10 10:00")]
+    gone = [row | {"active": False} for row in roster(A)]  # left in October, still on the roster
+    results = run(cfg=config(OUT), roster=gone, leads=leads)
+    assert results.matrix[["seniority", "won", "n"]].values.tolist() == [["senior", 1, 1]]
+    assert results.managers.empty  # not scored any more
+
+
 def test_matrix_by_manager() -> None:
     leads = [
         won(1, A, "2026-07-01 10:00", "2026-07-10 10:00"),

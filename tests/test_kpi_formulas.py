@@ -234,6 +234,10 @@ def test_wilson_interval(won, n, low, high) -> None:
     lo, hi = wilson(pd.Series([won]), pd.Series([n]))
     assert same(lo.iloc[0], low) or lo.iloc[0] == pytest.approx(low, abs=1e-4)
     assert same(hi.iloc[0], high) or hi.iloc[0] == pytest.approx(high, abs=1e-4)
+    if won == 0 < n:
+        assert lo.iloc[0] == 0.0  # exactly, not 1e-17
+    if won == n > 0:
+        assert hi.iloc[0] == 1.0
 
 
 @pytest.mark.parametrize(

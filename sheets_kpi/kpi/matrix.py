@@ -22,8 +22,9 @@ def wilson(won: pd.Series, n: pd.Series) -> tuple[pd.Series, pd.Series]:
         z2 = Z95**2
         centre = (p + z2 / (2 * size)) / (1 + z2 / size)
         half = Z95 * np.sqrt(p * (1 - p) / size + z2 / (4 * size**2)) / (1 + z2 / size)
-    low = (centre - half).clip(lower=0.0).where(n > 0)
-    high = (centre + half).clip(upper=1.0).where(n > 0)
+    # The bounds are exactly 0 with no wins and 1 with no losses; rounding would leave 1e-17.
+    low = (centre - half).clip(lower=0.0).mask(k == 0, 0.0).where(n > 0)
+    high = (centre + half).clip(upper=1.0).mask(k == size, 1.0).where(n > 0)
     return low, high
 
 
