@@ -263,17 +263,23 @@ class ProgressBar:
         self._last.clear()
 
 
+def _common_options(parser: argparse.ArgumentParser, config: str, flag: bool | str) -> None:
+    parser.add_argument("--config", default=config, help="path to config.yaml")
+    parser.add_argument("--log-json", action="store_true", default=flag, help="log JSON lines")
+    parser.add_argument("-v", "--verbose", action="store_true", default=flag, help="debug logging")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sheets-kpi", description="amoCRM activity → KPIs, bonuses and leaderboards in Sheets"
     )
-    parser.add_argument("--config", default="config.yaml", help="path to config.yaml")
-    parser.add_argument("--log-json", action="store_true", help="log JSON lines")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    _common_options(parser, "config.yaml", False)
+    common = argparse.ArgumentParser(add_help=False)  # the same options after the command
+    _common_options(common, argparse.SUPPRESS, argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", metavar="command")
 
     def add(name: str, run: Command, help_text: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub = commands.add_parser(name, help=help_text, description=help_text, parents=[common])
         sub.set_defaults(run=run)
         return sub
 

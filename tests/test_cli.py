@@ -30,8 +30,9 @@ def write_config(tmp_path, **amocrm) -> str:
 def test_config_error_exits_2_with_the_path(tmp_path, capsys, monkeypatch) -> None:
     monkeypatch.setenv("AMO_TOKEN", DEMO_TOKEN)
     config = write_config(tmp_path, requests_per_second=-1)
-    assert main(["--config", config, "sync"]) == 2
-    assert "amocrm.requests_per_second: must be > 0, got -1" in capsys.readouterr().err
+    for argv in (["--config", config, "sync"], ["sync", "--config", config, "--log-json"]):
+        assert main(argv) == 2
+        assert "amocrm.requests_per_second: must be > 0, got -1" in capsys.readouterr().err
 
 
 def test_sync_prints_progress_and_a_one_line_summary(tmp_path, capsys, monkeypatch, amo_server):
