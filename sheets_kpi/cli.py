@@ -124,8 +124,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     store, amo, sheets = _worker_parts(config)
     every = args.every_minutes or config.schedule.every_minutes
     worker = Worker(
-        lambda reconcile, stop: run_cycle(
-            config, store, amo, sheets, reconcile=reconcile, stop=stop
+        lambda reconcile, stop: (
+            run_cycle(config, store, amo, sheets, reconcile=reconcile, stop=stop).synced
         ),
         every_minutes=every,
         reconcile_at=config.schedule.full_recompute_at,

@@ -48,6 +48,7 @@ class CycleReport:
     rows_written: int = 0
     issues: int = 0
     error: str | None = None
+    synced: bool = True  # amoCRM was read completely (a nightly reconcile counts as done)
 
     def summary(self) -> dict[str, object]:
         return {
@@ -127,7 +128,7 @@ def _sync(
         )
         report.entities_new, report.entities_updated = result.new, result.updated
     except SourceError as err:
-        report.status, report.error = "failed", f"amoCRM sync: {err}"
+        report.status, report.error, report.synced = "failed", f"amoCRM sync: {err}", False
         log.error("amoCRM sync failed; computing from the stored data: %s", err)
         issues.append(
             {

@@ -23,8 +23,9 @@ from sheets_kpi.errors import SheetsKpiError
 
 log = logging.getLogger(__name__)
 
-#: cycle(reconcile, stop) runs one cycle; it checks `stop` between steps.
-Cycle = Callable[[bool, threading.Event], object]
+#: cycle(reconcile, stop) runs one cycle, checking `stop` between steps, and says whether
+#: amoCRM was read completely (if not, the nightly reconcile is tried again next cycle).
+Cycle = Callable[[bool, threading.Event], bool]
 
 
 class WorkerLock:
@@ -115,8 +116,7 @@ class Worker:
         local = self._local_now()
         reconcile = local.time() >= self._reconcile_at and self._last_reconcile != local.date()
         try:
-            self._cycle(reconcile, self.stop)
-            if reconcile:
+            if self._cycle(reconcile, self.stop) and reconcile:
                 self._last_reconcile = local.date()
         except Exception:
             log.exception("cycle failed; the next one will retry")

@@ -203,6 +203,32 @@ def test_rejected_refresh_stops_with_one_clear_message(tmp_path) -> None:
         server.stop()
 
 
+def test_a_blocked_token_endpoint_is_not_mistaken_for_a_revoked_refresh_token(tmp_path) -> None:
+    state = leads_state(1)
+    server = serve(state, rps=1)
+    try:
+        client, _, settings = oauth_client(server, state, tmp_path)
+        limits = {"block_after": 1, "block_seconds": 3600, "retry_after": None}
+        requests.post(f"{server.url}/_emulator/limits", json=limits, timeout=10)
+        abuser = state.tokens.mint_long_lived(state.now())
+        statuses = [
+            requests.get(
+                f"{server.url}/api/v4/leads/1",
+                headers={"Authorization": f"Bearer {abuser}"},
+                timeout=10,
+            ).status_code
+            for _ in range(3)
+        ]
+        assert statuses[-1] == 403  # the account is blocked now
+        saved = settings.token_file.read_text()
+        state.advance(86400 + 1)  # the access token expired: a refresh is due
+        with pytest.raises(AuthError, match=r"blocked the token request .* amoCRM support"):
+            client.get("/api/v4/leads/1")
+        assert settings.token_file.read_text() == saved  # the pair is kept for after the block
+    finally:
+        server.stop()
+
+
 def test_expired_long_lived_token_says_how_to_replace_it() -> None:
     state = leads_state(1)
     token = state.tokens.mint_long_lived(state.now(), lifetime=60)

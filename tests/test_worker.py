@@ -22,12 +22,21 @@ class Clock:
         return self.now
 
 
-def run_worker(tmp_path, start: datetime, steps: list[timedelta], fail_at: set[int] = frozenset()):
-    """Run cycles until `steps` are used up; each cycle then moves the clock by the next step."""
+def run_worker(
+    tmp_path,
+    start: datetime,
+    steps: list[timedelta],
+    fail_at: frozenset[int] = frozenset(),
+    unsynced_at: frozenset[int] = frozenset(),
+):
+    """Run cycles until `steps` are used up; each cycle then moves the clock by the next step.
+
+    Cycle k raises when k is in `fail_at`, and reports amoCRM unread when k is in `unsynced_at`.
+    """
     clock = Clock(start)
     seen: list[tuple[str, bool]] = []
 
-    def cycle(reconcile: bool, stop: threading.Event) -> None:
+    def cycle(reconcile: bool, stop: threading.Event) -> bool:
         seen.append((clock.now.astimezone(MOSCOW).strftime("%d %H:%M"), reconcile))
         index = len(seen) - 1
         if index < len(steps):
@@ -35,7 +44,8 @@ def run_worker(tmp_path, start: datetime, steps: list[timedelta], fail_at: set[i
         else:
             stop.set()
         if index in fail_at:
-            raise SheetsKpiError("amoCRM is down")
+            raise SheetsKpiError("the spreadsheet is gone")
+        return index not in unsynced_at
 
     worker = Worker(
         cycle,
@@ -74,8 +84,12 @@ def test_a_worker_started_after_the_hour_waits_for_the_next_night(tmp_path) -> N
     assert seen == [("10 10:00", False), ("10 19:00", False), ("11 04:00", True)]
 
 
-def test_a_failed_reconcile_is_retried_by_the_next_cycle_and_the_worker_goes_on(tmp_path) -> None:
-    seen = run_worker(tmp_path, moscow(10, 2), [timedelta(hours=1)] * 3, fail_at={1})
+@pytest.mark.parametrize("failure", ["fail_at", "unsynced_at"])
+def test_a_failed_reconcile_is_retried_by_the_next_cycle_and_the_worker_goes_on(
+    tmp_path, failure
+) -> None:
+    steps = [timedelta(hours=1)] * 3
+    seen = run_worker(tmp_path, moscow(10, 2), steps, **{failure: frozenset({1})})
     assert seen == [
         ("10 02:00", False),
         ("10 03:00", True),

@@ -40,6 +40,12 @@ class RateLimiter:
         self._blocked_until: dict[str, float] = {}
         self._lock = threading.Lock()
 
+    def any_blocked(self) -> bool:
+        """A block is per account and IP: while any token is blocked, so is the token endpoint."""
+        now = self._clock()
+        with self._lock:
+            return any(until > now for until in self._blocked_until.values())
+
     def check(self, token: str) -> str | None:
         """None to serve the request, "429" when over the limit, "403" while blocked."""
         now = self._clock()

@@ -89,6 +89,8 @@ class AmoApp:
         if request.path.startswith("/_emulator/"):
             return self._control(request)
         if request.path == "/oauth2/access_token" and request.method == "POST":
+            if self.limiter.any_blocked():
+                return Response(403, NGINX_403, {"Content-Type": "text/html"})
             return self._token(request)
         token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
         with self.state.lock:

@@ -185,6 +185,11 @@ class OAuth2:
             raise AuthError(
                 f"could not reach amoCRM to refresh the token ({err}); try again"
             ) from err
+        if response.status_code == 403 and "json" not in response.headers.get("Content-Type", ""):
+            raise AuthError(  # an nginx page, not an OAuth answer: the tokens may still be good
+                "amoCRM blocked the token request (HTTP 403 with an HTML page): stop the worker, "
+                "lower amocrm.requests_per_second and contact amoCRM support to lift the block"
+            )
         if response.status_code in (400, 401, 403):
             return None
         if response.status_code != 200:
