@@ -10,7 +10,7 @@ import time
 import pytest
 import requests
 
-from sheets_kpi.config import OAuthConfig
+from sheets_kpi.config import AmoConfig, OAuthConfig
 from sheets_kpi.emulators.amocrm import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
@@ -254,11 +254,14 @@ def emulator_ids(state: AmoState, kind: str) -> list:
     return sorted(i for i, item in state.entities[kind].items() if not item.get("is_deleted"))
 
 
-def test_full_sync_matches_the_emulator_exactly(amo_server) -> None:
-    state = amo_server.app.state
+def fresh_sync_of(amo_server) -> tuple[AmoState, AmoConfig, Store, AmoClient]:
+    """The emulator's account, its settings, an empty store and a client to fill it."""
     settings = shipped_config(base_url=amo_server.url, requests_per_second=1000).amocrm
-    store = Store(":memory:")
-    client = client_for(amo_server)
+    return amo_server.app.state, settings, Store(":memory:"), client_for(amo_server)
+
+
+def test_full_sync_matches_the_emulator_exactly(amo_server) -> None:
+    state, settings, store, client = fresh_sync_of(amo_server)
     report = sync(client, store, settings, now=NOW)
     assert report.backfill
     for kind in ("leads", "contacts", "companies", "tasks", "events"):
@@ -268,10 +271,7 @@ def test_full_sync_matches_the_emulator_exactly(amo_server) -> None:
 
 
 def test_crash_after_page_k_resumes_without_loss_or_duplicates(amo_server, monkeypatch) -> None:
-    state = amo_server.app.state
-    settings = shipped_config(base_url=amo_server.url, requests_per_second=1000).amocrm
-    store = Store(":memory:")
-    client = client_for(amo_server)
+    state, settings, store, client = fresh_sync_of(amo_server)
     real_get = AmoClient.get
     event_pages = 0
 
@@ -336,10 +336,7 @@ def test_a_list_whose_order_the_api_ignores_is_read_whole_before_the_cursor_move
 
 
 def test_incremental_sync_fetches_only_what_changed(amo_server) -> None:
-    state = amo_server.app.state
-    settings = shipped_config(base_url=amo_server.url, requests_per_second=1000).amocrm
-    store = Store(":memory:")
-    client = client_for(amo_server)
+    state, settings, store, client = fresh_sync_of(amo_server)
     sync(client, store, settings, now=NOW)
     overlap = settings.overlap_minutes * 60
     reread = sum(  # what the overlap window legitimately reads again
@@ -372,10 +369,7 @@ def test_incremental_sync_fetches_only_what_changed(amo_server) -> None:
 
 
 def test_deletions_and_restores_follow_the_events_in_order(amo_server) -> None:
-    state = amo_server.app.state
-    settings = shipped_config(base_url=amo_server.url, requests_per_second=1000).amocrm
-    store = Store(":memory:")
-    client = client_for(amo_server)
+    state, settings, store, client = fresh_sync_of(amo_server)
     sync(client, store, settings, now=NOW)
     lead = next(i for i in state.entities["leads"].values() if not i.get("is_deleted"))
     task = next(i for i in state.entities["tasks"].values() if not i.get("is_completed"))
@@ -405,10 +399,7 @@ def test_malformed_item_is_skipped_alone(caplog) -> None:
 
 
 def test_a_user_removed_from_amocrm_leaves_the_users_frame_but_not_the_store(amo_server) -> None:
-    state = amo_server.app.state
-    settings = shipped_config(base_url=amo_server.url, requests_per_second=1000).amocrm
-    store = Store(":memory:")
-    client = client_for(amo_server)
+    state, settings, store, client = fresh_sync_of(amo_server)
     sync(client, store, settings, now=NOW)
     gone = max(state.users)
     removed = state.users.pop(gone)
