@@ -28,7 +28,8 @@ DEMO_REDIRECT_URI = "http://localhost/amo/callback"
 ENTITY_KINDS = ("leads", "contacts", "companies", "tasks")
 NOTE_ENTITIES = ("leads", "contacts", "companies")
 _DEFAULT_ACCOUNT = {"id": 1, "name": "Emulated account", "subdomain": "emulated"}
-_CACHE_SIZE = 256
+#: Distinct list queries kept; a walk by timestamp asks a new one per page, so keep it small.
+_CACHE_SIZE = 16
 #: Lists whose documented `order[...]` fields are known (AMOCRM_API §4.2); another field is
 #: ignored and the default order applies. Other lists accept any field.
 ORDERABLE = {"tasks": {"created_at", "complete_till", "id"}}
