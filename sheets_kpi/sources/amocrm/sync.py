@@ -163,7 +163,8 @@ def _walk(client: AmoClient, stream: Stream, start: int) -> Iterator[tuple[list[
     field = stream.cursor_field
     since, page = start, 1
     while True:
-        payload = client.get(stream.path, [*_query(stream, since, field), *_page(stream, page)])
+        paging = [("limit", str(stream.limit)), ("page", str(page))]
+        payload = client.get(stream.path, [*_query(stream, since, field), *paging])
         items = ((payload or {}).get("_embedded") or {}).get(stream.key) or []
         if not items:
             return
@@ -193,10 +194,6 @@ def _query(stream: Stream, since: int, order: str) -> list[tuple[str, str]]:
         (f"filter[{stream.cursor_field}][from]", str(since)),
         (f"order[{order}]", "asc"),
     ]
-
-
-def _page(stream: Stream, page: int) -> list[tuple[str, str]]:
-    return [("limit", str(stream.limit)), ("page", str(page))]
 
 
 def _after_page(store: Store, stream: Stream, rows: list[Row]) -> None:
