@@ -867,3 +867,27 @@ def test_the_request_log_is_read_and_emptied_over_http(
     )
     assert requests.request(method, small.url + path, timeout=5).status_code == 204
     assert requests.get(small.url + "/_emulator/stats", timeout=5).json()["requests"] == []
+
+
+def test_a_timestamp_bound_with_its_order_gives_exactly_the_filtered_list() -> None:
+    state = leads_state(300)
+    for lead in state.entities["leads"].values():  # ties, and one lead without a timestamp
+        lead["updated_at"] = NOW - 1000 + (lead["id"] // 3) * 10
+    state.entities["leads"][5]["updated_at"] = None
+    server = serve(state, rps=10_000)
+    try:
+        for since in (0, NOW - 1000, NOW - 500, NOW - 495, NOW - 1, NOW + 1):
+            params = {"filter[updated_at][from]": since, "order[updated_at]": "asc", "limit": 250}
+            found = []
+            for page in (1, 2):
+                response = get(server, "/api/v4/leads", params | {"page": page})
+                found += ids(response, "leads") if response.status_code == 200 else []
+            leads = state.entities["leads"].values()
+            expected = sorted(
+                (lead["updated_at"], lead["id"])
+                for lead in leads
+                if isinstance(lead["updated_at"], int) and lead["updated_at"] >= since
+            )
+            assert found == [lead_id for _, lead_id in expected], since
+    finally:
+        server.stop()

@@ -6,6 +6,7 @@ Mutations live in `mutations.py`; they write the matching events, as amoCRM does
 
 from __future__ import annotations
 
+import bisect
 import copy
 import itertools
 import json
@@ -28,8 +29,7 @@ DEMO_REDIRECT_URI = "http://localhost/amo/callback"
 ENTITY_KINDS = ("leads", "contacts", "companies", "tasks")
 NOTE_ENTITIES = ("leads", "contacts", "companies")
 _DEFAULT_ACCOUNT = {"id": 1, "name": "Emulated account", "subdomain": "emulated"}
-#: Distinct list queries kept; a walk by timestamp asks a new one per page, so keep it small.
-_CACHE_SIZE = 16
+_CACHE_SIZE = 64
 #: Lists whose documented `order[...]` fields are known (AMOCRM_API §4.2); another field is
 #: ignored and the default order applies. Other lists accept any field.
 ORDERABLE = {"tasks": {"created_at", "complete_till", "id"}}
@@ -144,7 +144,31 @@ class AmoState(Mutations):
     # --- queries -----------------------------------------------------------------------
 
     def select(self, kind: str, query: q.Query, note_entity: str = "") -> list[Item]:
-        """Filtered and ordered items of a list; cached until the next mutation."""
+        """Filtered and ordered items of a list; cached until the next mutation.
+
+        A walk by timestamp (`filter[F][from]=t` with `order[F]=asc`) asks a new `t` on every
+        page: the list without that bound is cached once and cut at `t` by bisection.
+        """
+        query = list(query)
+        field, descending = q.order_key(query, ("", "asc"))
+        bound = f"filter[{field}][from]"
+        lows = [v for k, v in query if k == bound]
+        if field and not descending and field in ORDERABLE.get(kind, {field}) and len(lows) == 1:
+            try:
+                low = int(lows[0])
+            except ValueError:
+                low = None
+            if low is not None:
+                whole = self._cached(kind, [(k, v) for k, v in query if k != bound], note_entity)
+                start = bisect.bisect_left(
+                    whole,
+                    (1, low),
+                    key=lambda i: (1, i[field]) if isinstance(i.get(field), int) else (0, 0),
+                )
+                return whole[start:]
+        return self._cached(kind, query, note_entity)
+
+    def _cached(self, kind: str, query: q.Query, note_entity: str) -> list[Item]:
         params = tuple(sorted((k, v) for k, v in query if k not in ("page", "limit")))
         key = (kind, note_entity, self._version, params)
         with self.lock:
