@@ -107,18 +107,18 @@ class Store:
     def _stored(
         self, table: str, keys: tuple[str, ...], compared: list[str], rows: list[dict]
     ) -> dict[tuple, tuple]:
-        """Primary key → the compared columns, for the rows that already exist."""
+        """Primary key → the compared columns, for those of `rows` that already exist."""
         width = len(keys)
-        columns = ", ".join([*keys, *compared])
-        if keys == ("id",):
-            ids = [row["id"] for row in rows]
-            found: list[tuple] = []
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                marks = ", ".join("?" for _ in chunk)
-                found += self.query(f"SELECT {columns} FROM {table} WHERE id IN ({marks})", chunk)
-        else:
-            found = self.query(f"SELECT {columns} FROM {table}")
+        wanted = [tuple(row[k] for k in keys) for row in rows]
+        tuple_marks = "(" + ", ".join("?" for _ in keys) + ")"
+        found: list[tuple] = []
+        for start in range(0, len(wanted), 400):
+            chunk = wanted[start : start + 400]
+            found += self.query(
+                f"SELECT {', '.join([*keys, *compared])} FROM {table} "
+                f"WHERE ({', '.join(keys)}) IN (VALUES {', '.join(tuple_marks for _ in chunk)})",
+                [value for key in chunk for value in key],
+            )
         return {tuple(r[:width]): tuple(r[width:]) for r in found}
 
     def mark_deleted(self, table: str, item_id: int, deleted: bool = True) -> None:
