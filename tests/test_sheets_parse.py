@@ -492,14 +492,16 @@ def test_score_rows_that_parse() -> None:
             SCORE_HEAD,
             ["03.11.2026", "Анна Петрова", "Качество звонков", "85,5"],
             [46329, 1002, "NPS", 9],
+            ["03.11.2026", 1002, "call_quality", "85%"],  # 85 % of the 0..100 scale
         ]
     )
     assert issues.empty
     assert frames["scores"][["kind", "score"]].values.tolist() == [
         ["call_quality", 85.5],
         ["nps", 9.0],
+        ["call_quality", 85.0],
     ]
-    assert frames["scores"]["date"].tolist() == [pd.Timestamp("2026-11-03")] * 2
+    assert frames["scores"]["date"].tolist() == [pd.Timestamp("2026-11-03")] * 3
 
 
 def test_violations_and_appeals() -> None:
