@@ -15,6 +15,7 @@ from sheets_kpi.kpi.engine import KPI_COLUMNS, Results
 from sheets_kpi.locale import label
 from sheets_kpi.sheets.layout import Block, LineChart, TabLayout
 
+MAX_TITLE = 100  # Sheets' limit for a tab title
 #: Three decimals, so a score just under the bonus gate (0.698 against 0.7) never reads "0.70".
 SCORE_FORMAT = "0.000"
 PATTERNS = {"rub": '#,##0 "₽"', "share": "0.0%", "minutes": "0.0", "score": "0.00", "count": "0"}
@@ -47,14 +48,14 @@ def build_layouts(
     loc = config.locale
     main: list[TabLayout] = []
     personal: dict[str, list[TabLayout]] = {}
-    titles = _manager_titles(results.managers)
+    titles = manager_titles(results.managers)
     sheets_by_manager = roster.set_index("manager_id")["personal_spreadsheet"].to_dict()
     for manager in results.managers.itertuples():
         layout = manager_tab(results, manager, titles[manager.manager_id], config)
-        target = str(sheets_by_manager.get(manager.manager_id) or "").strip()
-        if target:
-            personal.setdefault(_spreadsheet_id(target), []).append(layout)
-        else:
+        target = _spreadsheet_id(str(sheets_by_manager.get(manager.manager_id) or "").strip())
+        if target and target != config.google.spreadsheet_id:
+            personal.setdefault(target, []).append(layout)
+        else:  # no personal spreadsheet, or the main one typed in by mistake
             main.append(layout)
     for dept in config.departments:
         main += [
@@ -78,14 +79,16 @@ def _spreadsheet_id(text: str) -> str:
     return text.split("/d/")[1].split("/")[0] if "/d/" in text else text
 
 
-def _manager_titles(managers: pd.DataFrame) -> dict[int, str]:
-    counts = managers["manager"].value_counts()
-    return {
-        row.manager_id: (
-            row.manager if counts[row.manager] == 1 else f"{row.manager} ({row.manager_id})"
-        )[:100]
-        for row in managers.itertuples()
-    }
+def manager_titles(managers: pd.DataFrame) -> dict[int, str]:
+    """Tab titles must be unique ignoring case and at most 100 characters: a name shared (in
+    any case) gets the amoCRM id, kept whole when a long name is shortened."""
+    folded = managers["manager"].str[:MAX_TITLE].str.casefold()
+    counts = folded.value_counts()
+    titles = {}
+    for row, key in zip(managers.itertuples(), folded, strict=True):
+        suffix = f" ({row.manager_id})" if counts[key] > 1 else ""
+        titles[row.manager_id] = row.manager[: MAX_TITLE - len(suffix)] + suffix
+    return titles
 
 
 def dept_title(dept: DepartmentConfig, loc: str) -> str:

@@ -233,6 +233,11 @@ def test_a_personal_spreadsheet_gets_the_managers_tab(world: World) -> None:
     world.sheets.create_spreadsheet("Личный KPI", "own-book")
     roster = world.worksheet("Сотрудники")
     name = roster.get_values("B2")[0][0]
+    roster.update([[f"https://docs.google.com/spreadsheets/d/{BOOK}/edit"]], "F2")  # the main one
+    assert world.cycle(datetime.now(UTC)).status == "ok"
+    titles = [s.title for s in world.sheets.get(BOOK).sheets]
+    assert name in titles and "data_kpi" in titles and "Журнал" in titles
+
     roster.update([["https://docs.google.com/spreadsheets/d/own-book/edit#gid=0"]], "F2")
     report = world.cycle(datetime.now(UTC))
     assert report.status == "ok", report.error

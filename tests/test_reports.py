@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from sheets_kpi.reports import matrix_tab, needed_text
+from sheets_kpi.reports import manager_titles, matrix_tab, needed_text
 
 
 @pytest.mark.parametrize(
@@ -50,3 +50,18 @@ def test_the_matrix_per_manager_has_the_same_columns_as_the_matrix() -> None:
     assert rows[0][2:] == rows[3][3:]  # the per-manager table adds the manager column
     assert rows[3][-2:] == ["Mean won price", "Median cycle, days"]
     assert rows[4] == ["Анна", "Senior", "New", 1, 1, 2, 0.5, 0.0945, 0.9055, 1000.0, 9.5]
+
+
+def test_manager_tab_titles_are_unique_ignoring_case_and_fit_the_limit() -> None:
+    long = "Д" * 120
+    managers = pd.DataFrame(
+        {
+            "manager_id": [1, 2, 3, 4, 5],
+            "manager": ["Anna Ivanova", "anna ivanova", "Борис", long + "а", long + "б"],
+        }
+    )
+    titles = manager_titles(managers)
+    assert titles[1] == "Anna Ivanova (1)" and titles[2] == "anna ivanova (2)"
+    assert titles[3] == "Борис"
+    assert titles[4] == "Д" * 96 + " (4)" and titles[5] == "Д" * 96 + " (5)"
+    assert all(len(t) <= 100 for t in titles.values())
