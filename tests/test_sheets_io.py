@@ -265,6 +265,19 @@ def test_the_run_log_keeps_the_last_rows_trimming_in_bulk(emulator) -> None:
     assert [sheet.cells[(r, 0)] for r in range(1, 6)] == [101, 102, 103, 104, 105]
 
 
+def test_the_run_log_is_never_appended_to_a_tab_the_tool_did_not_create(emulator) -> None:
+    server, state = emulator
+    gateway = gateway_for(server)
+    book = gateway.client.open_by_key(BOOK)
+    book.add_worksheet("Журнал", rows=3, cols=2).update([["мой журнал звонков"]], "A1")
+    report = gateway.write([TabLayout("Журнал", [["started", "status"]], append_only=True)])
+    assert report.conflicts == ["Журнал"]
+    with pytest.raises(SheetsError, match="not created by sheets-kpi"):
+        gateway.append_log_row("Журнал", [1, "ok"])
+    sheet = next(s for s in state.get(BOOK).sheets if s.title == "Журнал")
+    assert sheet.cells == {(0, 0): "мой журнал звонков"}
+
+
 def test_the_retry_policy_is_a_parameter(emulator, monkeypatch) -> None:
     server, _ = emulator
     requests.post(f"{server.url}/_emulator/quota", timeout=5, json={"read_per_minute": 1})

@@ -37,6 +37,9 @@ class SheetsGateway:
         self.service_account = service_account_email(google)
         self.editors = [e for e in [self.service_account, *google.supervisors] if e]
         self._metadata: dict[str, dict[str, Any]] = {}
+        #: The last metadata read per spreadsheet, kept after writes: which tabs are not ours
+        #: does not change by our own writes.
+        self._last_read: dict[str, dict[str, Any]] = {}
 
     def counts(self) -> tuple[int, int]:
         return self.http.reads, self.http.writes
@@ -44,6 +47,7 @@ class SheetsGateway:
     def reset_counts(self) -> None:
         self.http.reads = self.http.writes = 0
         self._metadata.clear()
+        self._last_read.clear()
 
     def metadata(self, spreadsheet_id: str | None = None, fresh: bool = False) -> dict[str, Any]:
         """Tabs, markers, rules and protections, read once per cycle and spreadsheet."""
@@ -55,6 +59,7 @@ class SheetsGateway:
                 spreadsheet_id,
                 params={"fields": METADATA_FIELDS},
             )
+            self._last_read[spreadsheet_id] = self._metadata[spreadsheet_id]
         return self._metadata[spreadsheet_id]
 
     def titles(self, spreadsheet_id: str | None = None) -> list[str]:
@@ -123,6 +128,13 @@ class SheetsGateway:
         Trimming in bulk keeps a cycle at one write request 99 times out of 100.
         """
         spreadsheet_id = self.google.spreadsheet_id
+        known = self._last_read.get(spreadsheet_id) or self.metadata(spreadsheet_id)
+        sheet = next((s for s in known["sheets"] if s["properties"]["title"] == title), None)
+        if sheet is not None and not owned(sheet):
+            raise SheetsError(
+                f"the tab {title!r} was not created by sheets-kpi, so the run log row is not "
+                "written there; rename or delete that tab"
+            )
         rng = "'" + title.replace("'", "''") + "'!A1"
         reply = self._call(
             spreadsheet_id,
