@@ -329,6 +329,20 @@ def test_blank_and_comment_rows_are_skipped_silently() -> None:
     assert len(frames["plans"]) == 1 and issues.empty
 
 
+def test_a_reference_or_a_formula_error_first_is_not_a_comment() -> None:
+    head = ["Ссылка", "Дата", "Менеджер", "Тип"]
+    frames, issues = read(
+        violations=[head, ["#4521", "2026-11-03", 1001, "control"], ["#N/A", "#N/A", 1001, "deal"]]
+    )
+    assert frames["violations"]["ref"].tolist() == ["#4521"]
+    assert one_issue(issues) == (
+        "Нарушения",
+        "row 3, column date",
+        "#N/A",
+        "expected a date like 2026-11-03 or 03.11.2026, got '#N/A'; the row is skipped",
+    )
+
+
 def test_columns_are_found_by_header_in_any_order_case_and_locale() -> None:
     head = ["  PLAN ", "kpi", "Manager", "period", "Комментарий"]
     frames, issues = read(plans=[head, [7, "proposals", 1001, "2026-11", "любой текст"]])

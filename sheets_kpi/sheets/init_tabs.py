@@ -1,7 +1,7 @@
 """`sheets-kpi init`: create or upgrade the input tabs without touching a supervisor's rows.
 
 Missing tabs are created with a header, a frozen header row, drop-downs, number ranges and an
-example row (a `#` comment the reader skips). Existing tabs only gain missing header columns
+example row (a `# ` comment the reader skips). Existing tabs only gain missing header columns
 (with their drop-downs). The roster gains amoCRM users that are not listed yet. Nothing to do
 → no write request.
 """

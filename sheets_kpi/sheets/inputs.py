@@ -163,7 +163,7 @@ class _Tab:
         for offset, row in enumerate(self.rows, start=2):
             cells = {key: row[i] if i < len(row) else None for key, i in self.positions.items()}
             filled = [v for v in row if not parse.is_blank(v)]
-            if not filled or str(filled[0]).lstrip().startswith("#"):
+            if not filled or is_comment(filled[0]):
                 continue
             out.append((offset, cells))
         return out
@@ -186,6 +186,13 @@ class _Tab:
                     f"{problem.message}; the row is skipped",
                 )
         return rows
+
+
+def is_comment(first: Any) -> bool:
+    """`# ...` (a hash and a space, as in init's example rows) or a lone `#`; not a reference
+    like `#4521` nor a formula error like `#N/A`, which must still be read."""
+    text = str(first).strip()
+    return text == "#" or text.startswith("# ")
 
 
 def field(
