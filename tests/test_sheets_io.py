@@ -402,6 +402,20 @@ def test_init_upgrades_a_supervisors_own_roster_in_one_pass(emulator) -> None:
     ]
 
 
+def test_init_adds_columns_after_a_supervisors_unlabelled_notes(emulator) -> None:
+    server, _ = emulator
+    config = _config_for(server)
+    book = SheetsGateway(config.google).client.open_by_key(BOOK)
+    plans = book.add_worksheet("Планы", 10, 6)
+    plans.update([["Период", "Менеджер", "Показатель"], ["2026-11", 7, "sales_rub", "заметка"]])
+    report = init_inputs(SheetsGateway(config.google), config, _users())
+    assert report.columns_added["Планы"] == ["Отдел", "План"]
+    assert plans.get_all_values()[:2] == [
+        ["Период", "Менеджер", "Показатель", "", "Отдел", "План"],
+        ["2026-11", "7", "sales_rub", "заметка", "", ""],
+    ]
+
+
 def test_issues_name_the_tab_as_it_is_titled(emulator) -> None:
     server, _ = emulator
     config = _config_for(server)

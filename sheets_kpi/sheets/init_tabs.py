@@ -118,16 +118,18 @@ def init_inputs(gateway: SheetsGateway, config: Config, users: pd.DataFrame) -> 
             continue
         sheet = sheets[title]
         sheet_id = sheet["properties"]["sheetId"]
-        header = list(grid[0])
+        # Missing columns go after the widest row, never over a supervisor's unlabelled notes.
+        width = max(len(row) for row in grid)
+        header = [*grid[0], *[None] * (width - len(grid[0]))]
         present = {parse.normalise(h) for h in header}
         missing = [c for c in spec.columns if not (c.names() & present)]
         names = [headers[c.key] for c in missing]
         new = _new_roster_rows(header + names, grid, people, spec) if spec.key == "roster" else []
         if missing or new:
-            requests += _grow(sheet, len(grid) + len(new), len(header) + len(names))
+            requests += _grow(sheet, len(grid) + len(new), width + len(names))
         if missing:
-            requests.append(_cells(sheet_id, 0, len(header), [names]))
-            placed = {c.key: len(header) + i for i, c in enumerate(missing)}
+            requests.append(_cells(sheet_id, 0, width, [names]))
+            placed = {c.key: width + i for i, c in enumerate(missing)}
             requests += _validations(placed, sheet_id, config)
             report.columns_added[title] = names
         if new:
