@@ -94,6 +94,7 @@ def test_dates(value, expected) -> None:
         ("31.02.2026", "expected a date like 2026-11-03 or 03.11.2026, got '31.02.2026'"),
         ("вчера", "expected a date like 2026-11-03 or 03.11.2026, got 'вчера'"),
         (-5, "expected a date, got the number -5"),
+        (15, "expected a date, got the number 15"),  # not 1900-01-14
     ],
 )
 def test_not_dates(value, message) -> None:

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 EPOCH = dt.date(1899, 12, 30)
-#: 2000-01-01: a smaller number in a month column is a typo, not a date.
+#: 2000-01-01: a smaller number in a date or month column is a typo, not a date.
 FIRST_PLAUSIBLE_SERIAL = 36526
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2009\u2007']")
 MONTHS = {
@@ -78,7 +78,7 @@ def date(value: Any) -> dt.date:
     if isinstance(value, bool):
         raise ParseError("expected a date, got true/false")
     if isinstance(value, int | float):
-        if not 1 <= value <= 2958465:
+        if not FIRST_PLAUSIBLE_SERIAL <= value <= 2958465:  # 15 would be 1900-01-14
             raise ParseError(f"expected a date, got the number {value!r}")
         return EPOCH + dt.timedelta(days=int(value))
     text = str(value).strip()
