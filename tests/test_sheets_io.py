@@ -265,6 +265,21 @@ def test_the_run_log_keeps_the_last_rows_trimming_in_bulk(emulator) -> None:
     assert [sheet.cells[(r, 0)] for r in range(1, 6)] == [101, 102, 103, 104, 105]
 
 
+def test_titles_are_matched_ignoring_case_as_sheets_does(emulator) -> None:
+    server, state = emulator
+    gateway = gateway_for(server)
+    gateway.write([TabLayout("Итоги", [["a"]]), TabLayout("data_kpi", [["b"]])])
+    book = gateway.client.open_by_key(BOOK)
+    book.worksheet("Итоги").update_title("итоги")  # a supervisor's rename, only in case
+    book.add_worksheet("РЕЙТИНГ", rows=2, cols=2)  # their own tab
+    layouts = [TabLayout(t, [["c"]]) for t in ("Итоги", "data_kpi", "Рейтинг")]
+    report = gateway.write(layouts)
+    assert report.conflicts == ["Рейтинг"]
+    titles = [s.title for s in state.get(BOOK).sheets]
+    assert "Итоги" in titles and "РЕЙТИНГ" in titles and "итоги" not in titles
+    assert "Рейтинг" not in titles
+
+
 def test_the_run_log_is_never_appended_to_a_tab_the_tool_did_not_create(emulator) -> None:
     server, state = emulator
     gateway = gateway_for(server)

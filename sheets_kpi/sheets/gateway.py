@@ -67,8 +67,10 @@ class SheetsGateway:
 
     def foreign_tabs(self, titles: list[str], spreadsheet_id: str | None = None) -> list[str]:
         """Those of `titles` that exist as tabs the tool did not create (never overwritten)."""
-        sheets = {s["properties"]["title"]: s for s in self.metadata(spreadsheet_id)["sheets"]}
-        return [t for t in titles if t in sheets and not owned(sheets[t])]
+        sheets = {
+            s["properties"]["title"].casefold(): s for s in self.metadata(spreadsheet_id)["sheets"]
+        }
+        return [t for t in titles if t.casefold() in sheets and not owned(sheets[t.casefold()])]
 
     def input_titles(self) -> dict[str, str]:
         """Input tab key → the title it has in this spreadsheet (either locale)."""
@@ -129,7 +131,10 @@ class SheetsGateway:
         """
         spreadsheet_id = self.google.spreadsheet_id
         known = self._last_read.get(spreadsheet_id) or self.metadata(spreadsheet_id)
-        sheet = next((s for s in known["sheets"] if s["properties"]["title"] == title), None)
+        sheet = next(
+            (s for s in known["sheets"] if s["properties"]["title"].casefold() == title.casefold()),
+            None,
+        )
         if sheet is not None and not owned(sheet):
             raise SheetsError(
                 f"the tab {title!r} was not created by sheets-kpi, so the run log row is not "

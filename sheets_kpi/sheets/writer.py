@@ -64,16 +64,19 @@ def plan_writes(
 ) -> tuple[list[Unit], WriteReport]:
     """The requests that bring the spreadsheet to `layouts`, in order, as units (pure)."""
     report = WriteReport()
-    sheets = {s["properties"]["title"]: s for s in metadata.get("sheets", [])}
+    # Sheets titles are unique ignoring case: `итоги — продажи` is the tab `Итоги — Продажи`.
+    sheets = {s["properties"]["title"].casefold(): s for s in metadata.get("sheets", [])}
     taken = {s["properties"]["sheetId"] for s in sheets.values()}
-    wanted = {layout.title for layout in layouts}
+    wanted = {layout.title.casefold() for layout in layouts}
     units: list[Unit] = []
     for layout in layouts:
         digest = layout.digest(editors)
-        sheet = sheets.get(layout.title)
+        sheet = sheets.get(layout.title.casefold())
         if sheet is not None and not owned(sheet):
             report.conflicts.append(layout.title)
             continue
+        if sheet is not None and sheet["properties"]["title"] != layout.title:
+            units.append([rename_request(sheet["properties"]["sheetId"], layout.title)])
         if sheet is not None and digest_of(sheet) == digest:
             report.unchanged.append(layout.title)
             continue
@@ -97,11 +100,21 @@ def plan_writes(
         report.tabs_written.append(layout.title)
         report.rows_written += layout.frozen_rows if layout.append_only else len(layout.rows)
     # Removals go last: a spreadsheet may never be left without any tab, even for a moment.
-    for title, sheet in sheets.items():
-        if owned(sheet) and title not in wanted:
+    for folded, sheet in sheets.items():
+        if owned(sheet) and folded not in wanted:
             units.append([{"deleteSheet": {"sheetId": sheet["properties"]["sheetId"]}}])
-            report.tabs_removed.append(title)
+            report.tabs_removed.append(sheet["properties"]["title"])
     return units, report
+
+
+def rename_request(sheet_id: int, title: str) -> dict[str, Any]:
+    """Our tab renamed by a user only in case: its title back, keeping it and its settings."""
+    return {
+        "updateSheetProperties": {
+            "properties": {"sheetId": sheet_id, "title": title},
+            "fields": "title",
+        }
+    }
 
 
 def write_tabs(
