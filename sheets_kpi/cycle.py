@@ -90,10 +90,12 @@ def run_cycle(
             issues = _issues(store, [*parts, _foreign_tab_issues(foreign)], now)
             output = build_layouts(results, issues, config, now, inputs["roster"])
         report.issues = len(issues)
-        written = sheets.write(output.main)
+        written = sheets.write(output.main, force=reconcile)  # nightly: undo edits by hand
         for spreadsheet_id, layouts in output.personal.items():
             try:
-                written.rows_written += sheets.write(layouts, spreadsheet_id).rows_written
+                written.rows_written += sheets.write(
+                    layouts, spreadsheet_id, reconcile
+                ).rows_written
             except SheetsKpiError as err:  # one manager's own spreadsheet must not stop the rest
                 report.status = "failed"
                 report.error = f"personal spreadsheet {spreadsheet_id}: {err}"

@@ -191,6 +191,22 @@ def test_a_second_cycle_without_changes_writes_only_the_run_log(world: World) ->
     assert len(world.tab("Журнал")) == 3
 
 
+def test_an_edit_by_hand_in_an_output_tab_is_undone_by_the_nightly_cycle(world: World) -> None:
+    now = datetime.now(UTC)
+    world.cycle(now)
+    summary = world.worksheet("Итоги — Продажи")
+    original = summary.get_values("B2", value_render_option="UNFORMATTED_VALUE")
+    summary.update([[99999]], "B2")  # supervisors may edit protected tabs
+    assert world.cycle(now).sheets_write_requests == 1  # same output: nothing rewritten
+    assert summary.get_values("B2", value_render_option="UNFORMATTED_VALUE") == [[99999]]
+    gateway = world.gateway()
+    nightly = run_cycle(
+        world.config, world.store, make_client(world.config.amocrm), gateway, now, reconcile=True
+    )
+    assert nightly.status == "ok", nightly.error
+    assert summary.get_values("B2", value_render_option="UNFORMATTED_VALUE") == original
+
+
 def test_a_supervisors_plan_edit_changes_the_next_cycles_achievement(world: World) -> None:
     now = datetime.now(UTC)
     world.cycle(now)

@@ -103,11 +103,13 @@ class SheetsGateway:
         parsed: ParsedInputs = parse_inputs(self.read_grids(), config, self.input_titles())
         return parsed.frames, parsed.issues
 
-    def write(self, layouts: list[TabLayout], spreadsheet_id: str | None = None) -> WriteReport:
+    def write(
+        self, layouts: list[TabLayout], spreadsheet_id: str | None = None, force: bool = False
+    ) -> WriteReport:
         spreadsheet_id = spreadsheet_id or self.google.spreadsheet_id
         metadata = self.metadata(spreadsheet_id)
         return write_tabs(
-            lambda body: self.update(body, spreadsheet_id), metadata, layouts, self.editors
+            lambda body: self.update(body, spreadsheet_id), metadata, layouts, self.editors, force
         )
 
     def update(self, body: dict[str, Any], spreadsheet_id: str | None = None) -> Any:

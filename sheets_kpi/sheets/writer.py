@@ -60,9 +60,13 @@ def digest_of(sheet: dict[str, Any]) -> str | None:
 
 
 def plan_writes(
-    metadata: dict[str, Any], layouts: list[TabLayout], editors: list[str]
+    metadata: dict[str, Any], layouts: list[TabLayout], editors: list[str], force: bool = False
 ) -> tuple[list[Unit], WriteReport]:
-    """The requests that bring the spreadsheet to `layouts`, in order, as units (pure)."""
+    """The requests that bring the spreadsheet to `layouts`, in order, as units (pure).
+
+    `force` rewrites tabs whose hash says unchanged: a supervisor may edit a protected tab, and
+    the nightly cycle puts it right.
+    """
     report = WriteReport()
     # Sheets titles are unique ignoring case: `итоги — продажи` is the tab `Итоги — Продажи`.
     sheets = {s["properties"]["title"].casefold(): s for s in metadata.get("sheets", [])}
@@ -77,7 +81,7 @@ def plan_writes(
             continue
         if sheet is not None and sheet["properties"]["title"] != layout.title:
             units.append([rename_request(sheet["properties"]["sheetId"], layout.title)])
-        if sheet is not None and digest_of(sheet) == digest:
+        if sheet is not None and digest_of(sheet) == digest and not force:
             report.unchanged.append(layout.title)
             continue
         if sheet is None:
@@ -122,9 +126,10 @@ def write_tabs(
     metadata: dict[str, Any],
     layouts: list[TabLayout],
     editors: list[str],
+    force: bool = False,
 ) -> WriteReport:
     """Apply `plan_writes` in one batch (more only when the payload is huge)."""
-    units, report = plan_writes(metadata, layouts, editors)
+    units, report = plan_writes(metadata, layouts, editors, force)
     if report.conflicts:
         log.warning(
             "tabs not created by sheets-kpi were left alone: %s", ", ".join(report.conflicts)
