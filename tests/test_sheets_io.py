@@ -265,6 +265,21 @@ def test_the_run_log_keeps_the_last_rows_trimming_in_bulk(emulator) -> None:
     assert [sheet.cells[(r, 0)] for r in range(1, 6)] == [101, 102, 103, 104, 105]
 
 
+def test_a_rewrite_removes_a_users_merges(emulator) -> None:
+    server, state = emulator
+    gateway = gateway_for(server)
+    gateway.write([TabLayout("data_kpi", [["a", "b"], [1, 2]])])
+    sheet = gateway.client.open_by_key(BOOK).worksheet("data_kpi")
+    sheet.merge_cells("A2:B2")  # Power BI cannot read a merged data tab
+
+    def merges() -> list:
+        return next(s for s in state.get(BOOK).sheets if s.title == "data_kpi").extras["merges"]
+
+    assert merges()
+    gateway.write([TabLayout("data_kpi", [["a", "b"], [1, 3]])])
+    assert not merges()
+
+
 def test_titles_are_matched_ignoring_case_as_sheets_does(emulator) -> None:
     server, state = emulator
     gateway = gateway_for(server)

@@ -72,8 +72,17 @@ def test_number_formats_frozen_panes_and_widths() -> None:
     ]
     assert {"type": "PERCENT", "pattern": "0.0%"} in formats
     assert {"type": "NUMBER", "pattern": '#,##0 "₽"'} in formats
-    (width,) = requests_of("updateDimensionProperties", requests)  # column 9 is off the grid
+    reset, width = requests_of("updateDimensionProperties", requests)  # 9 is off the grid
+    assert (reset["range"]["endIndex"], reset["properties"]) == (3, {"pixelSize": 100})
     assert (width["range"]["startIndex"], width["properties"]) == (0, {"pixelSize": 220})
+    (unmerge,) = requests_of("unmergeCells", requests)  # a user's merges go too
+    assert unmerge["range"] == {
+        "sheetId": 1,
+        "startRowIndex": 0,
+        "endRowIndex": 2,
+        "startColumnIndex": 0,
+        "endColumnIndex": 3,
+    }
     (protected,) = requests_of("addProtectedRange", requests)
     assert protected["protectedRange"]["editors"] == {"users": EDITORS}
     assert protected["protectedRange"]["warningOnly"] is False

@@ -27,7 +27,8 @@ HASH_KEY = "sheets-kpi-hash"
 #: would pass the payload limit can be split between them.
 PIECE_BYTES = 1_000_000
 #: Part of every content hash: bump it when the rendering changes so existing tabs are rebuilt.
-RENDER_VERSION = 2
+RENDER_VERSION = 3
+DEFAULT_WIDTH = 100  # Sheets' default column width, in pixels
 #: Cells a 720 × 360 px chart covers at the default 100 × 21 px cell size.
 CHART_COLS, CHART_ROWS = 8, 18
 RED = {"red": 0.96, "green": 0.8, "blue": 0.8}
@@ -178,6 +179,9 @@ def content_requests(
             }
         },
         *_update_cells(sheet_id, [{"values": [cell(v) for v in _pad(r, width)]} for r in rows]),
+        # A user's merges and column widths go too: data tabs must stay merge-free for BI.
+        {"unmergeCells": {"range": Block(0, 0, height, width).grid(sheet_id)}},
+        _column_width(sheet_id, 0, width, DEFAULT_WIDTH),
         {
             "repeatCell": {
                 "range": Block(0, 0, height, width).grid(sheet_id),
@@ -189,18 +193,7 @@ def content_requests(
     header = Block(0, 0, layout.frozen_rows, width, bold=True)
     requests += [_format(block, sheet_id) for block in [header, *layout.formats]]
     requests += [
-        {
-            "updateDimensionProperties": {
-                "range": {
-                    "sheetId": sheet_id,
-                    "dimension": "COLUMNS",
-                    "startIndex": col,
-                    "endIndex": col + 1,
-                },
-                "properties": {"pixelSize": pixels},
-                "fields": "pixelSize",
-            }
-        }
+        _column_width(sheet_id, col, col + 1, pixels)
         for col, pixels in sorted(layout.widths.items())
         if col < width
     ]
@@ -222,6 +215,21 @@ def content_requests(
     if layout.chart:
         requests.append({"addChart": {"chart": _chart(layout.chart, sheet_id)}})
     return requests
+
+
+def _column_width(sheet_id: int, start: int, end: int, pixels: int) -> dict[str, Any]:
+    return {
+        "updateDimensionProperties": {
+            "range": {
+                "sheetId": sheet_id,
+                "dimension": "COLUMNS",
+                "startIndex": start,
+                "endIndex": end,
+            },
+            "properties": {"pixelSize": pixels},
+            "fields": "pixelSize",
+        }
+    }
 
 
 def _update_cells(sheet_id: int, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
