@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,15 @@ from sheets_kpi.store.frames import amocrm_frames
 
 #: The demo pulls from a local emulator, so it may go faster than amoCRM's 7 requests/s.
 DEMO_RPS = 50
+#: What a demo leaves in its folder (the store first); a new demo replaces exactly these.
+DEMO_FILES = (
+    "sheets_kpi.db",
+    "sheets_kpi.db-wal",
+    "sheets_kpi.db-shm",
+    "sheets_state.json",
+    "kpi.xlsx",
+    "summary.json",
+)
 
 
 def run_demo(
@@ -42,9 +50,9 @@ def run_demo(
     echo: Any = print,
 ) -> dict[str, Any]:
     out = Path(out)
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in DEMO_FILES:  # a fresh start, without touching anything else in `out`
+        (out / name).unlink(missing_ok=True)
     env = {**os.environ, "AMO_TOKEN": amo_emulator.DEMO_TOKEN}
     base = load_config(config_path, env=env)
     echo(f"generating an agency: {managers} managers, {months} months of activity")
@@ -99,7 +107,7 @@ def _pointed(config: Config, amo_url: str, sheets_url: str, out: Path, months: i
     )
     google = config.google.model_copy(update={"endpoint": sheets_url})
     return config.model_copy(
-        update={"amocrm": amocrm, "google": google, "store": out / "sheets_kpi.db"}
+        update={"amocrm": amocrm, "google": google, "store": out / DEMO_FILES[0]}
     )
 
 

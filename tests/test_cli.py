@@ -109,6 +109,9 @@ def test_emulate_amocrm_serves_a_snapshot_file(tmp_path, agency) -> None:
 
 def test_demo_runs_offline_and_leaves_its_results(tmp_path, capsys) -> None:
     out = tmp_path / "demo"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")  # the demo's folder may hold other files
+    (out / "summary.json").write_text("{}")  # an earlier demo's: replaced
     code = main(
         [
             "--config",
@@ -135,6 +138,7 @@ def test_demo_runs_offline_and_leaves_its_results(tmp_path, capsys) -> None:
         "sheets_write_requests",
     }
     assert (out / "kpi.xlsx").stat().st_size > 0
+    assert (out / "notes.txt").read_text() == "mine"
     printed = capsys.readouterr().out
     assert "Продажи" in printed and "bonus" in printed
 
