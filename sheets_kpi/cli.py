@@ -222,13 +222,17 @@ def cmd_emulate(args: argparse.Namespace) -> int:
             live_every_seconds=5 if args.live else None,
         )
     else:
+        from sheets_kpi.emulators.sheets import SheetsState
         from sheets_kpi.emulators.sheets import serve as serve_sheets
 
+        state = SheetsState(args.state)
+        if args.spreadsheet and args.spreadsheet not in state.spreadsheets:
+            state.create_spreadsheet("KPI", args.spreadsheet)
         server = serve_sheets(
             port=args.port,
-            state_file=args.state,
             latency_ms=args.latency_ms,
             quota_per_minute=args.quota_per_minute,
+            state=state,
         )
     print(f"{args.service} emulator on {server.url} (Ctrl+C to stop)", flush=True)
     try:
@@ -299,7 +303,7 @@ def _parser() -> argparse.ArgumentParser:
     add("doctor", cmd_doctor, "check config, credentials, connectivity and sheet access")
     emulate = add("emulate", cmd_emulate, "run an emulator in the foreground")
     services = emulate.add_subparsers(dest="service", required=True, metavar="service")
-    amo = services.add_parser("amocrm", help="amoCRM API v4 emulator")
+    amo = services.add_parser("amocrm", help="amoCRM API v4 emulator", parents=[common])
     amo.add_argument("--port", type=int, default=8081)
     source = amo.add_mutually_exclusive_group(required=True)
     source.add_argument("--data", help="account snapshot JSON (docs/amocrm-snapshot.md)")
@@ -310,9 +314,12 @@ def _parser() -> argparse.ArgumentParser:
     amo.add_argument("--faults", default="", help="e.g. 429=0.05,500=0.02,reset=0.01,slow=0.05")
     amo.add_argument("--rps", type=float, default=7)
     amo.add_argument("--live", action="store_true", help="keep adding activity as time passes")
-    sheets = services.add_parser("sheets", help="Google Sheets API v4 emulator")
+    sheets = services.add_parser("sheets", help="Google Sheets API v4 emulator", parents=[common])
     sheets.add_argument("--port", type=int, default=8082)
     sheets.add_argument("--state", help="persist spreadsheets to this JSON file")
+    sheets.add_argument(
+        "--spreadsheet", help="create an empty spreadsheet with this id (google.spreadsheet)"
+    )
     sheets.add_argument("--latency-ms", type=int, default=0)
     sheets.add_argument("--quota-per-minute", type=int, default=None)
     return parser
