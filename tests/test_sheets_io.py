@@ -280,6 +280,20 @@ def test_a_rewrite_removes_a_users_merges(emulator) -> None:
     assert not merges()
 
 
+def test_an_output_tab_a_user_renamed_is_theirs_and_kept(emulator) -> None:
+    server, state = emulator
+    gateway = gateway_for(server)
+    layouts = [TabLayout("Итоги", [["a"]]), TabLayout("data_kpi", [["b"]])]
+    gateway.write(layouts)
+    gateway.client.open_by_key(BOOK).worksheet("Итоги").update_title("Итоги (октябрь)")
+    report = gateway.write(layouts)
+    assert (report.tabs_released, report.tabs_created) == (["Итоги (октябрь)"], ["Итоги"])
+    assert report.tabs_removed == []
+    again = gateway.write(layouts[1:])  # "Итоги" is no longer produced: ours goes, theirs stays
+    assert again.tabs_removed == ["Итоги"]
+    assert "Итоги (октябрь)" in [s.title for s in state.get(BOOK).sheets]
+
+
 def test_titles_are_matched_ignoring_case_as_sheets_does(emulator) -> None:
     server, state = emulator
     gateway = gateway_for(server)

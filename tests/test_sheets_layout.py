@@ -11,6 +11,7 @@ from sheets_kpi.sheets import layout, writer
 from sheets_kpi.sheets.layout import (
     HASH_KEY,
     MARKER,
+    TITLE_KEY,
     Block,
     LineChart,
     TabLayout,
@@ -139,7 +140,15 @@ def test_a_tab_of_an_older_version_is_still_ours_and_gets_rewritten() -> None:
     old["developerMetadata"] = [{"metadataId": 5, "metadataKey": MARKER, "metadataValue": "ab12"}]
     units, report = plan_writes({"sheets": [old]}, [TabLayout("t", [["a"]])], EDITORS)
     assert (report.conflicts, report.tabs_written) == ([], ["t"])
-    assert units[-1][-1]["createDeveloperMetadata"]["developerMetadata"]["metadataKey"] == HASH_KEY
+    stamped = {r["createDeveloperMetadata"]["developerMetadata"]["metadataKey"] for r in units[-1]}
+    assert stamped == {HASH_KEY, TITLE_KEY}
+
+
+def test_a_rewrite_drops_the_old_hash_first_so_a_cut_write_is_redone() -> None:
+    units, _ = plan_writes({"sheets": [sheet("t", 1, "old-digest")]}, [TabLayout("t", [["a"]])], [])
+    assert units[0] == [
+        {"deleteDeveloperMetadata": {"dataFilter": {"developerMetadataLookup": {"metadataId": 11}}}}
+    ]
 
 
 def test_a_huge_write_is_split_and_each_hash_comes_with_the_tabs_last_requests(

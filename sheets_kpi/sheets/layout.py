@@ -23,6 +23,8 @@ from typing import Any
 
 MARKER = "sheets-kpi"
 HASH_KEY = "sheets-kpi-hash"
+#: The title a tab was last written under: a tab a user renamed is theirs from then on.
+TITLE_KEY = "sheets-kpi-title"
 #: Large tables go in several updateCells requests of about this many bytes, so a batch that
 #: would pass the payload limit can be split between them.
 PIECE_BYTES = 1_000_000
@@ -384,17 +386,22 @@ def metadata_of(sheet: dict[str, Any], key: str) -> list[dict[str, Any]]:
     return [m for m in sheet.get("developerMetadata", []) if m.get("metadataKey") == key]
 
 
-def hash_requests(sheet: dict[str, Any] | None, sheet_id: int, digest: str) -> list[dict]:
-    """Replace the tab's content hash: one unit, so it never goes missing half-way."""
-    old = metadata_of(sheet, HASH_KEY) if sheet else []
+def forget_requests(sheet: dict[str, Any], keys: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Delete the tab's developer metadata under `keys`."""
     return [
         {
             "deleteDeveloperMetadata": {
                 "dataFilter": {"developerMetadataLookup": {"metadataId": m["metadataId"]}}
             }
         }
-        for m in old
-    ] + [marker_request(sheet_id, HASH_KEY, digest)]
+        for key in keys
+        for m in metadata_of(sheet, key)
+    ]
+
+
+def stamp_requests(sheet_id: int, digest: str, title: str) -> list[dict[str, Any]]:
+    """The content hash and the title it was written under, set after the tab's content."""
+    return [marker_request(sheet_id, HASH_KEY, digest), marker_request(sheet_id, TITLE_KEY, title)]
 
 
 def marker_request(sheet_id: int, key: str, value: str) -> dict[str, Any]:

@@ -3,8 +3,9 @@
 Only tabs carrying our owner marker are ever changed or removed; a tab with the same title that
 the tool did not create is left alone and reported. Unchanged tabs (same content hash) cost
 nothing. A body above MAX_BATCH_BYTES is split into several batches; each batch is
-all-or-nothing and a tab's new hash travels in the last one that touches the tab, so a write cut
-short leaves the old (now wrong) hash and the next cycle rewrites the tab.
+all-or-nothing; a tab's old hash goes in the first one that touches the tab and its new hash in
+the last, so a write cut short leaves no hash and the next cycle rewrites the tab. A tab of ours
+that a user renamed is released (our markers removed), never deleted.
 """
 
 from __future__ import annotations
@@ -20,14 +21,16 @@ from sheets_kpi.errors import SheetsError
 from sheets_kpi.sheets.layout import (
     HASH_KEY,
     MARKER,
+    TITLE_KEY,
     TabLayout,
     cleanup_requests,
     content_requests,
     encode,
-    hash_requests,
+    forget_requests,
     marker_request,
     metadata_of,
     sheet_id_for,
+    stamp_requests,
 )
 
 log = logging.getLogger(__name__)
@@ -46,6 +49,8 @@ class WriteReport:
     tabs_written: list[str] = field(default_factory=list)
     tabs_created: list[str] = field(default_factory=list)
     tabs_removed: list[str] = field(default_factory=list)
+    #: Our tabs a user renamed: no longer ours, left as they are.
+    tabs_released: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
 
@@ -97,17 +102,28 @@ def plan_writes(
             existing_rows = 0
         else:
             sheet_id = sheet["properties"]["sheetId"]
+            # The old hash goes first: a write cut short leaves no hash, so the next cycle
+            # rewrites the tab instead of trusting a half-written one.
+            forget = forget_requests(sheet, (HASH_KEY, TITLE_KEY))
+            units += [forget] if forget else []
             units += [[r] for r in cleanup_requests(sheet)]
             existing_rows = sheet["properties"]["gridProperties"]["rowCount"]
         units += [[r] for r in content_requests(layout, sheet_id, editors, existing_rows)]
-        units.append(hash_requests(sheet, sheet_id, digest))
+        units.append(stamp_requests(sheet_id, digest, layout.title))
         report.tabs_written.append(layout.title)
         report.rows_written += layout.frozen_rows if layout.append_only else len(layout.rows)
     # Removals go last: a spreadsheet may never be left without any tab, even for a moment.
     for folded, sheet in sheets.items():
-        if owned(sheet) and folded not in wanted:
+        if not owned(sheet) or folded in wanted:
+            continue
+        title = sheet["properties"]["title"]
+        written_as = [str(m.get("metadataValue")) for m in metadata_of(sheet, TITLE_KEY)]
+        if written_as and title not in written_as:  # renamed by a user, e.g. an archive copy
+            units.append(forget_requests(sheet, (MARKER, HASH_KEY, TITLE_KEY)))
+            report.tabs_released.append(title)
+        else:
             units.append([{"deleteSheet": {"sheetId": sheet["properties"]["sheetId"]}}])
-            report.tabs_removed.append(sheet["properties"]["title"])
+            report.tabs_removed.append(title)
     return units, report
 
 
