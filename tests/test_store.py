@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
+import pandas as pd
 import pytest
 
 from sheets_kpi.errors import StoreError
@@ -112,3 +113,30 @@ def test_lead_custom_fields_are_keyed_by_name_and_by_id() -> None:
     store.upsert("leads", [row])
     custom = amocrm_frames(store)["leads"].loc[0, "custom_fields"]
     assert custom == {"Бюджет клиента": "100000", "501": "100000"}
+
+
+def test_a_task_completed_twice_is_dated_by_its_last_completion() -> None:
+    store = Store(":memory:")
+    task = {
+        "id": 7,
+        "responsible_user_id": 1,
+        "entity_type": "leads",
+        "entity_id": 1,
+        "is_completed": 1,
+        "complete_till": 200,
+        "created_at": 1,
+        "updated_at": 500,
+        "raw": "{}",
+        "synced_at": 0,
+    }
+    store.upsert("tasks", [task])
+    done = {"type": "task_completed", "entity_type": "task", "entity_id": 7, "created_by": 1}
+    store.upsert(
+        "events",
+        [  # completed, reopened, completed again after the deadline
+            done | {"id": "e1", "created_at": 100, "raw": "{}", "synced_at": 0},
+            done | {"id": "e2", "created_at": 400, "raw": "{}", "synced_at": 0},
+        ],
+    )
+    completed = amocrm_frames(store)["tasks"].loc[0, "completed_at"]
+    assert completed == pd.Timestamp(400, unit="s", tz="UTC")

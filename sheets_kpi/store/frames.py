@@ -75,7 +75,7 @@ SQL = {
         SELECT t.id AS task_id, t.responsible_user_id, t.entity_type, t.entity_id, t.created_at,
                t.complete_till, t.is_completed, c.completed_at
         FROM tasks t LEFT JOIN (
-            SELECT entity_id, min(created_at) AS completed_at FROM events
+            SELECT entity_id, max(created_at) AS completed_at FROM events
             WHERE type = 'task_completed' GROUP BY entity_id) c ON c.entity_id = t.id
         WHERE t.is_deleted = 0""",
     "deal_violations": "SELECT lead_id, rule, first_seen_at, resolved_at FROM deal_violation",
