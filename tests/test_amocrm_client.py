@@ -270,6 +270,21 @@ def test_full_sync_matches_the_emulator_exactly(amo_server) -> None:
     assert report.new == sum(store.counts().values())
 
 
+def test_a_full_sync_through_faults_ends_with_exactly_the_emulators_data(agency) -> None:
+    faults = Faults({"429": 0.05, "500": 0.05, "reset": 0.03, "truncate": 0.03, "slow": 0.02})
+    faults.slow_seconds = 0.01
+    server = serve(AmoState(agency.snapshot()), rps=1000, faults=faults)
+    try:
+        state, settings, store, client = fresh_sync_of(server)
+        sync(client, store, settings, now=NOW)
+        for kind in ("leads", "contacts", "companies", "tasks", "events"):
+            assert store_ids(store, kind) == emulator_ids(state, kind), kind
+        assert sorted(store_ids(store, "notes")) == emulator_ids(state, "notes")
+        assert any(r["status"] in (429, 500) for r in server.stats()["requests"])
+    finally:
+        server.stop()
+
+
 def test_crash_after_page_k_resumes_without_loss_or_duplicates(amo_server, monkeypatch) -> None:
     state, settings, store, client = fresh_sync_of(amo_server)
     real_get = AmoClient.get
