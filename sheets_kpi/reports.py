@@ -13,6 +13,7 @@ import pandas as pd
 from sheets_kpi.config import Config, DepartmentConfig
 from sheets_kpi.kpi.engine import KPI_COLUMNS, Results
 from sheets_kpi.locale import label
+from sheets_kpi.sheets.inputs import TABS
 from sheets_kpi.sheets.layout import Block, LineChart, TabLayout
 
 MAX_TITLE = 100  # Sheets' limit for a tab title
@@ -46,24 +47,14 @@ def build_layouts(
     results: Results, issues: pd.DataFrame, config: Config, now: datetime, roster: pd.DataFrame
 ) -> Output:
     loc = config.locale
-    main: list[TabLayout] = []
-    personal: dict[str, list[TabLayout]] = {}
-    titles = manager_titles(results.managers)
-    sheets_by_manager = roster.set_index("manager_id")["personal_spreadsheet"].to_dict()
-    for manager in results.managers.itertuples():
-        layout = manager_tab(results, manager, titles[manager.manager_id], config)
-        target = _spreadsheet_id(str(sheets_by_manager.get(manager.manager_id) or "").strip())
-        if target and target != config.google.spreadsheet_id:
-            personal.setdefault(target, []).append(layout)
-        else:  # no personal spreadsheet, or the main one typed in by mistake
-            main.append(layout)
+    shared: list[TabLayout] = []
     for dept in config.departments:
-        main += [
+        shared += [
             summary_tab(results, dept, config),
             ranking_tab(results, dept, config),
             dynamics_tab(results, dept, config),
         ]
-    main += [
+    shared += [
         matrix_tab(results, loc),
         clients_tab(results, loc),
         data_kpi_tab(results, config, now),
@@ -72,6 +63,20 @@ def build_layouts(
         issues_tab(issues, loc),
         log_tab(loc),
     ]
+    # A manager called "Журнал" or "Планы" must not take another tab's title.
+    reserved = {layout.title for layout in shared} | {t for tab in TABS for t in (tab.ru, tab.en)}
+    titles = manager_titles(results.managers, reserved)
+    main: list[TabLayout] = []
+    personal: dict[str, list[TabLayout]] = {}
+    sheets_by_manager = roster.set_index("manager_id")["personal_spreadsheet"].to_dict()
+    for manager in results.managers.itertuples():
+        layout = manager_tab(results, manager, titles[manager.manager_id], config)
+        target = _spreadsheet_id(str(sheets_by_manager.get(manager.manager_id) or "").strip())
+        if target and target != config.google.spreadsheet_id:
+            personal.setdefault(target, []).append(layout)
+        else:  # no personal spreadsheet, or the main one typed in by mistake
+            main.append(layout)
+    main += shared
     return Output(main, personal)
 
 
@@ -79,14 +84,16 @@ def _spreadsheet_id(text: str) -> str:
     return text.split("/d/")[1].split("/")[0] if "/d/" in text else text
 
 
-def manager_titles(managers: pd.DataFrame) -> dict[int, str]:
+def manager_titles(managers: pd.DataFrame, reserved: set[str] = frozenset()) -> dict[int, str]:
     """Tab titles must be unique ignoring case and at most 100 characters: a name shared (in
-    any case) gets the amoCRM id, kept whole when a long name is shortened."""
+    any case, also with a `reserved` title) gets the amoCRM id, kept whole when a long name is
+    shortened."""
     folded = managers["manager"].str[:MAX_TITLE].str.casefold()
     counts = folded.value_counts()
+    taken = {title.casefold() for title in reserved}
     titles = {}
     for row, key in zip(managers.itertuples(), folded, strict=True):
-        suffix = f" ({row.manager_id})" if counts[key] > 1 else ""
+        suffix = f" ({row.manager_id})" if counts[key] > 1 or key in taken else ""
         titles[row.manager_id] = row.manager[: MAX_TITLE - len(suffix)] + suffix
     return titles
 

@@ -65,3 +65,8 @@ def test_manager_tab_titles_are_unique_ignoring_case_and_fit_the_limit() -> None
     assert titles[3] == "Борис"
     assert titles[4] == "Д" * 96 + " (4)" and titles[5] == "Д" * 96 + " (5)"
     assert all(len(t) <= 100 for t in titles.values())
+
+
+def test_a_manager_named_like_another_tab_gets_the_id() -> None:
+    managers = pd.DataFrame({"manager_id": [1, 2], "manager": ["журнал", "Анна"]})
+    assert manager_titles(managers, {"Журнал", "Планы"}) == {1: "журнал (1)", 2: "Анна"}
