@@ -33,8 +33,9 @@ def same(got: float, expected: float) -> bool:
         (40, 20, "higher", 2.0),  # f = 2p, higher: 200 %
         (0, 20, "higher", 0.0),  # zero fact
         (-20, 30, "higher", 0.0),  # a negative NPS never gives a negative achievement
-        (5, 0, "higher", 1.0),  # plan 0, higher: any fact meets a zero target (choice)
+        (5, 0, "higher", 1.0),  # plan 0, higher: a fact ≥ 0 meets a zero target (choice)
         (0, 0, "higher", 1.0),
+        (-100, 0, "higher", 0.0),  # …an NPS of −100 does not
         (0.95, 0.9, "higher", 0.95 / 0.9),  # share KPI: 1.0556
         (10, 10, "lower", 1.0),  # f = p → 100 %
         (0, 10, "lower", 2.0),  # f = 0 → 200 %
@@ -218,6 +219,20 @@ def test_rounding_happens_once_on_the_total() -> None:
     # 0.4 + 0.4 would round to 0 + 0 separately, but the total 0.8 rounds to 1
     assert round_roubles(0.4 + 0.4) == 1
     assert round_roubles(2.5) == 3 and round_roubles(2.4999) == 2
+
+
+@pytest.mark.parametrize(
+    ("fact", "expected"),
+    [
+        (1_000_300, 10005),  # s = 1.0003: m = 1 + 1.5 · 0.0003 = 1.00045 → 10004.5 → 10005
+        (700_050, 7001),  # s = 0.70005 (just over the gate): m = s → 7000.5 → 7001
+    ],
+)
+def test_a_true_half_rouble_rounds_up_despite_float_arithmetic(fact, expected) -> None:
+    score = fact / 1_000_000  # plan 1 000 000
+    amount = 10_000 * multiplier(score, BONUS)  # base 10 000; floats give …4.4999… and …0.4999…
+    assert float(amount) < expected - 0.5 + 1e-6
+    assert round_roubles(amount) == expected
 
 
 @pytest.mark.parametrize(

@@ -25,8 +25,12 @@ def prize(score: np.ndarray | float, rank: np.ndarray | float, bonus: BonusConfi
 
 
 def round_roubles(amount: np.ndarray | float) -> np.ndarray:
-    """Half up to whole roubles; applied once, to the final amount."""
-    return np.floor(np.asarray(amount, dtype=float) + 0.5)
+    """Half up to whole roubles; applied once, to the final amount.
+
+    Float products land a hair off a true half (10000 · 1.00045 = 10004.499999999998), so the
+    amount is first brought to whole kopecks' hundredths: no real bonus has finer parts.
+    """
+    return np.floor(np.round(np.asarray(amount, dtype=float), 4) + 0.5)
 
 
 def bonuses(managers: pd.DataFrame, config: Config) -> pd.DataFrame:

@@ -72,14 +72,15 @@ def resolve_plans(table: pd.DataFrame, plans: pd.DataFrame, period: str) -> pd.S
 def achievement(fact: pd.Series, plan: pd.Series, direction: pd.Series) -> pd.Series:
     """higher: f/p; lower: max(0, 2 − f/p), and for p = 0: 1 if f = 0 else 0.
 
-    Never negative (a negative NPS gives 0). Higher with p = 0: any fact meets a zero target
-    (1). No plan, or no fact (a share with nothing to divide): empty, so the KPI is left out.
+    Never negative (a negative NPS gives 0). Higher with p = 0: a fact that meets the zero target
+    (f ≥ 0) gives 1, a negative one (an NPS below 0) gives 0. No plan, or no fact (a share with
+    nothing to divide): empty, so the KPI is left out.
     """
     f = fact.to_numpy(dtype=float)
     p = plan.to_numpy(dtype=float)
     lower = (direction == "lower").to_numpy()
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        higher_value = np.where(p > 0, np.maximum(0.0, f / p), 1.0)
+        higher_value = np.where(p > 0, np.maximum(0.0, f / p), np.where(f >= 0, 1.0, 0.0))
         lower_value = np.where(p > 0, np.maximum(0.0, 2.0 - f / p), np.where(f == 0, 1.0, 0.0))
     result = np.where(lower, lower_value, higher_value)
     return pd.Series(np.where(np.isnan(f) | np.isnan(p), np.nan, result), index=fact.index)
