@@ -197,9 +197,11 @@ def test_rank_change_against_the_same_point_of_the_previous_month() -> None:
         plans=plans({"outgoing": 10}) + plans({"outgoing": 10}, period="2026-10"),
     )
     table = managers(results)
-    # 1–20 Oct: B 6 (1st), A 2 (2nd), C 0 (3rd); November: A 9, B 3, C 0
-    assert table.loc[[A, B, C], "previous_rank"].tolist() == [2, 1, 3]
-    assert table.loc[[A, B, C], "rank_change"].tolist() == [1, -1, 0]
+    # 1–20 Oct: B 6 (1st), A 2 (2nd); C did nothing then (joined since, say): no previous rank,
+    # and C does not count in October's ranking. November: A 9, B 3, C 0.
+    assert table.loc[[A, B], "previous_rank"].tolist() == [2, 1]
+    assert table.loc[[A, B], "rank_change"].tolist() == [1, -1]
+    assert math.isnan(table.loc[C, "previous_rank"]) and math.isnan(table.loc[C, "rank_change"])
     assert table.loc[A, "previous_score"] == pytest.approx(0.2)  # 2 / 10
 
 

@@ -92,12 +92,16 @@ def compute(inputs: Inputs, config: Config, now: pd.Timestamp) -> Results:
     by_week = daily_facts(inputs, config, now, weeks_from, "week", distinct)
     catalogue = kpi_catalogue(config)
 
-    def evaluate(at: Period) -> pd.DataFrame:
-        table = period_table(daily, people, catalogue, at.start, at.today)
+    def evaluate(at: Period, who: pd.DataFrame = people) -> pd.DataFrame:
+        table = period_table(daily, who, catalogue, at.start, at.today)
         table["plan"] = resolve_plans(table, inputs.plans, at.label)
-        return score(table, people, config)
+        return score(table, who, config)
 
-    table, before = evaluate(period), evaluate(previous)
+    # The previous ranking is of those who had any activity then: a manager who joined this
+    # month has no previous rank (and no rank change), and does not push others down.
+    then = daily["date"].between(previous.start, previous.today)
+    active_then = people[people["manager_id"].isin(daily.loc[then, "manager_id"])]
+    table, before = evaluate(period), evaluate(previous, active_then)
     pace = table.drop(columns=["achievement", "contribution", "score", "rank", "bonus", "prize"])
     pace = score(pace.assign(fact=pace_fact(table, period)), people, config)
     table["forecast_fact"] = pace["fact"].to_numpy()
