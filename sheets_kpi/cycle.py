@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import pandas as pd
 
 from sheets_kpi.config import Config
-from sheets_kpi.errors import SheetsKpiError, SourceError
+from sheets_kpi.errors import SheetsKpiError, SourceError, Stopped
 from sheets_kpi.kpi.engine import ISSUE_COLUMNS, Results, compute
 from sheets_kpi.kpi.inputs import Inputs
 from sheets_kpi.kpi.rules import evaluate_deal_rules
@@ -29,10 +29,6 @@ from sheets_kpi.store.db import Store
 from sheets_kpi.store.frames import amocrm_frames, frame
 
 log = logging.getLogger(__name__)
-
-
-class Stopped(SheetsKpiError):
-    """A stop was requested between steps; nothing half-written is left behind."""
 
 
 @dataclass
@@ -76,7 +72,7 @@ def run_cycle(
     amo_before = amo.requests_made
     sync_issue: list[dict[str, object]] = []
     try:
-        _sync(config, store, amo, now, reconcile, report, sync_issue)
+        _sync(config, store, amo, now, reconcile, report, sync_issue, stop)
         _check(stop)
         inputs, input_issues = sheets.read_inputs(config)
         _check(stop)
@@ -101,9 +97,15 @@ def run_cycle(
                 report.error = f"personal spreadsheet {spreadsheet_id}: {err}"
                 log.error("%s", report.error)
         report.rows_written = written.rows_written
+    except Stopped as err:
+        report.status, report.error = "stopped", str(err)
+        log.info("cycle stopped: %s", err)
     except SheetsKpiError as err:
         report.status, report.error = "failed", str(err)
         log.error("cycle failed: %s", err)
+    except BaseException as err:  # Ctrl+C, a second SIGTERM, a bug: never logged as "ok"
+        report.status, report.error = "failed", f"interrupted: {type(err).__name__}: {err}"
+        raise
     finally:
         report.amocrm_requests = amo.requests_made - amo_before
         report.seconds = round(time.monotonic() - started, 2)
@@ -119,6 +121,7 @@ def _sync(
     reconcile: bool,
     report: CycleReport,
     issues: list[dict[str, object]],
+    stop: threading.Event | None,
 ) -> None:
     try:
         result = sync(
@@ -127,8 +130,12 @@ def _sync(
             config.amocrm,
             now=int(now.timestamp()),
             reconcile_days=config.schedule.reconcile_days if reconcile else None,
+            stop=stop,
         )
         report.entities_new, report.entities_updated = result.new, result.updated
+    except Stopped:
+        report.synced = False  # a reconcile cut short is not done
+        raise
     except SourceError as err:
         report.status, report.error, report.synced = "failed", f"amoCRM sync: {err}", False
         log.error("amoCRM sync failed; computing from the stored data: %s", err)

@@ -33,3 +33,7 @@ class SheetsError(SheetsKpiError):
 
 class StoreError(SheetsKpiError):
     """The local store is unusable."""
+
+
+class Stopped(SheetsKpiError):
+    """SIGTERM / SIGINT asked for a stop: the work done so far is kept, nothing half-written."""

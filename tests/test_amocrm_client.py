@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import threading
 import time
 
 import pytest
@@ -20,7 +21,7 @@ from sheets_kpi.emulators.amocrm import (
     Faults,
     serve,
 )
-from sheets_kpi.errors import AuthError, RetriableSourceError
+from sheets_kpi.errors import AuthError, RetriableSourceError, Stopped
 from sheets_kpi.sources.amocrm.auth import LongLivedToken, OAuth2
 from sheets_kpi.sources.amocrm.client import AmoClient
 from sheets_kpi.sources.amocrm.sync import STREAMS, _sync_stream, sync
@@ -348,6 +349,28 @@ def test_a_list_whose_order_the_api_ignores_is_read_whole_before_the_cursor_move
     assert store_ids(store, "tasks") == emulator_ids(state, "tasks")
     newest = max(t["updated_at"] for t in state.entities["tasks"].values())
     assert store.cursor("tasks") == min(NOW, newest)
+
+
+def test_a_stop_ends_the_sync_after_the_page_in_hand_with_its_cursor_saved(
+    amo_server, monkeypatch
+) -> None:
+    state, settings, store, client = fresh_sync_of(amo_server)
+    stop = threading.Event()
+    real_get = AmoClient.get
+
+    def stop_after_a_leads_page(self, path, params=None):
+        answer = real_get(self, path, params)
+        if path == "/api/v4/leads":
+            stop.set()  # SIGTERM arrives while the first page is in hand
+        return answer
+
+    monkeypatch.setattr(AmoClient, "get", stop_after_a_leads_page)
+    with pytest.raises(Stopped, match="during the leads sync"):
+        sync(client, store, settings, now=NOW, stop=stop)
+    assert len(store_ids(store, "leads")) > 0 and store.cursor("leads") is not None
+    monkeypatch.setattr(AmoClient, "get", real_get)
+    sync(client, store, settings, now=NOW)
+    assert store_ids(store, "leads") == emulator_ids(state, "leads")
 
 
 def test_incremental_sync_fetches_only_what_changed(amo_server) -> None:

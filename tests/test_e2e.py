@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -317,6 +318,27 @@ def test_an_expired_token_fails_the_cycle_clearly_but_still_writes_from_the_stor
     assert world.tab("Журнал")[1][6] == "failed"
 
 
+def test_a_stop_request_ends_the_cycle_as_stopped_and_an_interrupt_as_failed(
+    world: World, monkeypatch
+) -> None:
+    world.cycle()  # the run log tab exists
+    stop = threading.Event()
+    stop.set()
+    amo = make_client(world.config.amocrm)
+    report = run_cycle(world.config, world.store, amo, world.gateway(), stop=stop)
+    assert report.status == "stopped" and "stopped on request" in (report.error or "")
+    assert world.tab("Журнал")[-1][6] == "stopped"
+
+    def interrupted(self, config):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(SheetsGateway, "read_inputs", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_cycle(world.config, world.store, amo, world.gateway())
+    last = world.store.runs()[0]
+    assert last["status"] == "failed" and "KeyboardInterrupt" in last["error"]
+
+
 def test_serve_runs_cycles_and_stops_cleanly_on_sigterm(world: World, tmp_path) -> None:
     data = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
     data["amocrm"].update(base_url=world.amo_server.url, requests_per_second=50, backfill_days=90)
@@ -353,5 +375,5 @@ def test_serve_runs_cycles_and_stops_cleanly_on_sigterm(world: World, tmp_path) 
     assert process.returncode == 0, err
     runs = Store(tmp_path / "serve.db").runs()
     assert len(runs) >= 3
-    assert all(run["status"] in ("ok", "failed") for run in runs)
+    assert all(run["status"] in ("ok", "failed", "stopped") for run in runs)
     assert "SIGTERM received" in err and "worker stopped" in err

@@ -140,3 +140,11 @@ def test_a_task_completed_twice_is_dated_by_its_last_completion() -> None:
     )
     completed = amocrm_frames(store)["tasks"].loc[0, "completed_at"]
     assert completed == pd.Timestamp(400, unit="s", tz="UTC")
+
+
+def test_a_run_left_running_by_a_killed_worker_is_marked_killed() -> None:
+    store = Store(":memory:")
+    first = store.start_run(100)  # the worker was killed -9 before finishing it
+    second = store.start_run(200)
+    statuses = {run["id"]: run["status"] for run in store.runs()}
+    assert statuses == {first: "killed", second: "running"}

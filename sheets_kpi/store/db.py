@@ -155,7 +155,9 @@ class Store:
         return {table: self.query(f"SELECT count(*) FROM {table}")[0][0] for table in ENTITY_TABLES}
 
     def start_run(self, started_at: int) -> int:
+        """A new run; one still `running` is from a worker that was killed (runs hold the lock)."""
         with self.transaction():
+            self._conn.execute("UPDATE run SET status = 'killed' WHERE status = 'running'")
             cur = self._conn.execute(
                 "INSERT INTO run (started_at, status) VALUES (?, 'running')", (started_at,)
             )

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from sheets_kpi.config import AmoConfig
+from sheets_kpi.errors import Stopped
 from sheets_kpi.sources.amocrm import models
 from sheets_kpi.sources.amocrm.client import EVENTS_PAGE_LIMIT, PAGE_LIMIT, AmoClient
 from sheets_kpi.store.db import Store, UpsertCount
@@ -83,8 +85,12 @@ def sync(
     now: int | None = None,
     reconcile_days: int | None = None,
     progress: Progress | None = None,
+    stop: threading.Event | None = None,
 ) -> SyncReport:
-    """Pull everything changed since the cursors; `reconcile_days` re-reads that many days."""
+    """Pull everything changed since the cursors; `reconcile_days` re-reads that many days.
+
+    A set `stop` ends the sync after the page in hand (its cursor is saved) with `Stopped`.
+    """
     started = time.monotonic()
     requests_before = client.requests_made
     now = int(time.time()) if now is None else now
@@ -95,7 +101,9 @@ def sync(
         cursor = store.cursor(stream.name)
         report.backfill |= cursor is None
         start = _start(cursor, now, settings, reconcile_days)
-        report.per_stream[stream.name] = _sync_stream(client, store, stream, start, now, progress)
+        report.per_stream[stream.name] = _sync_stream(
+            client, store, stream, start, now, progress, stop
+        )
     total = sum(report.per_stream.values(), UpsertCount())
     report.new, report.updated = total.new, total.updated
     report.requests = client.requests_made - requests_before
@@ -120,6 +128,7 @@ def _sync_stream(
     start: int,
     now: int,
     progress: Progress | None,
+    stop: threading.Event | None = None,
 ) -> UpsertCount:
     count = UpsertCount()
     seen = 0
@@ -138,6 +147,8 @@ def _sync_stream(
                 # push the cursor past changes that happen between now and then.
                 store.set_cursor(stream.name, min(now, safe))
         seen += len(page)
+        if stop is not None and stop.is_set():
+            raise Stopped(f"stopped on request during the {stream.name} sync; its cursor is saved")
         if progress:
             span = max(1, now - start)
             progress(stream.name, min(1.0, max(0.0, (highest - start) / span)), seen)
