@@ -84,7 +84,13 @@ def cmd_auth(args: argparse.Namespace) -> int:
             f"  https://www.amocrm.ru/oauth?client_id={oauth.client_id}"
             f"&state={secrets.token_urlsafe(8)}&mode=post_message"
         )
-        code = input("code: ").strip()
+        try:
+            code = input("code: ").strip()
+        except EOFError:
+            code = ""
+    if not code:
+        print("sheets-kpi: no code given; run `sheets-kpi auth --code CODE`", file=sys.stderr)
+        return 2
     OAuth2(config.amocrm.base_url, oauth, requests.Session()).exchange_code(code)
     print(f"amoCRM tokens saved to {oauth.token_file}")
     return 0
@@ -267,6 +273,16 @@ class ProgressBar:
         self._last.clear()
 
 
+def _positive_minutes(text: str) -> float:
+    try:
+        minutes = float(text)
+    except ValueError:
+        minutes = float("nan")
+    if not 0 < minutes < 10_000:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"expected minutes > 0, got {text!r}")
+    return minutes
+
+
 def _common_options(parser: argparse.ArgumentParser, config: str, flag: bool | str) -> None:
     parser.add_argument("--config", default=config, help="path to config.yaml")
     parser.add_argument("--log-json", action="store_true", default=flag, help="log JSON lines")
@@ -298,7 +314,9 @@ def _parser() -> argparse.ArgumentParser:
     add("sync", cmd_sync, "pull amoCRM into the local store")
     add("run", cmd_run, "one full cycle: sync, read inputs, compute, write")
     serve = add("serve", cmd_serve, "the scheduled worker")
-    serve.add_argument("--every-minutes", type=float, help="override schedule.every_minutes")
+    serve.add_argument(
+        "--every-minutes", type=_positive_minutes, help="override schedule.every_minutes"
+    )
     add("status", cmd_status, "last runs, cursors and store contents")
     add("doctor", cmd_doctor, "check config, credentials, connectivity and sheet access")
     emulate = add("emulate", cmd_emulate, "run an emulator in the foreground")

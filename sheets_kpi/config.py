@@ -232,6 +232,13 @@ class AnalyticsConfig(Model):
     window_months: int = Field(default=6, ge=1, le=60)
     call_quality_scale: tuple[float, float] = (0, 100)
 
+    @field_validator("call_quality_scale")
+    @classmethod
+    def _low_to_high(cls, value: tuple[float, float]) -> tuple[float, float]:
+        if value[0] >= value[1]:
+            raise _error("must be [lowest, highest] with lowest < highest, e.g. [0, 100]")
+        return value
+
 
 class Config(Model):
     timezone: str = "Europe/Moscow"

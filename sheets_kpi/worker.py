@@ -36,8 +36,14 @@ class WorkerLock:
         self._fd = -1
 
     def __enter__(self) -> WorkerLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o644)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o644)
+        except OSError as err:
+            raise SheetsKpiError(
+                f"{self.path}: cannot open the store's lock file ({err}); "
+                "check the `store` path in the config"
+            ) from err
         try:
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

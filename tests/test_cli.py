@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import requests
 import yaml
 
@@ -69,6 +70,22 @@ def test_sync_and_run_refuse_while_another_worker_holds_the_store(
             assert f"another sheets-kpi worker (pid {os.getpid()}) holds" in (
                 capsys.readouterr().err
             )
+
+
+def test_bad_paths_and_intervals_say_what_to_fix(tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("AMO_TOKEN", DEMO_TOKEN)
+    config = write_config(tmp_path)
+    data = yaml.safe_load(Path(config).read_text(encoding="utf-8"))
+    (tmp_path / "file").write_text("")
+    data["store"] = str(tmp_path / "file" / "x.db")  # a folder that is a file
+    Path(config).write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    assert main(["--config", config, "sync"]) == 1
+    assert "check the `store` path in the config" in capsys.readouterr().err
+    for minutes in ("0", "-1", "nan"):
+        with pytest.raises(SystemExit) as exit_:
+            main(["--config", config, "serve", "--every-minutes", minutes])
+        assert exit_.value.code == 2
+        assert "expected minutes > 0" in capsys.readouterr().err
 
 
 def test_emulate_amocrm_serves_a_snapshot_file(tmp_path, agency) -> None:

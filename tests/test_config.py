@@ -321,6 +321,12 @@ CASES: list[tuple[str, Mutation, str]] = [
         "config.yaml: analytics.call_quality_scale: must have at least 2 items, got [100]",
     ),
     (
+        "call quality scale upside down",
+        setter("analytics.call_quality_scale", [100, 0]),
+        "config.yaml: analytics.call_quality_scale: must be [lowest, highest] with lowest < "
+        "highest, e.g. [0, 100], got [100, 0]",
+    ),
+    (
         "long bad value is cut to 80 characters",
         setter("google.spreadsheet", ["x" * 100]),
         f"config.yaml: google.spreadsheet: must be text, got ['{'x' * 75}...",

@@ -38,8 +38,10 @@ class Store:
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute("PRAGMA busy_timeout=10000")
             self._migrate()
-        except sqlite3.Error as err:
-            raise StoreError(f"{self.path}: cannot open the store ({err})") from err
+        except (sqlite3.Error, OSError) as err:
+            raise StoreError(
+                f"{self.path}: cannot open the store ({err}); check the `store` path in the config"
+            ) from err
         self._lock = threading.RLock()
         self._depth = 0
 
