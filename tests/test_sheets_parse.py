@@ -508,6 +508,7 @@ def test_score_rows_that_parse() -> None:
             ["03.11.2026", "Анна Петрова", "Качество звонков", "85,5"],
             [46329, 1002, "NPS", 9],
             ["03.11.2026", 1002, "call_quality", "85%"],  # 85 % of the 0..100 scale
+            ["03.11.2026", 1002, "call_quality", 0.9],  # "90%" in a percent cell reads 0.9
         ]
     )
     assert issues.empty
@@ -515,8 +516,9 @@ def test_score_rows_that_parse() -> None:
         ["call_quality", 85.5],
         ["nps", 9.0],
         ["call_quality", 85.0],
+        ["call_quality", 90.0],
     ]
-    assert frames["scores"]["date"].tolist() == [pd.Timestamp("2026-11-03")] * 3
+    assert frames["scores"]["date"].tolist() == [pd.Timestamp("2026-11-03")] * 4
 
 
 def test_violations_and_appeals() -> None:

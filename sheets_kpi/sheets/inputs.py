@@ -398,9 +398,9 @@ def _scores(tab: _Tab, config: Config, people: _People) -> list[dict]:
         manager = field(cells, "manager", people.find)
         kind = field(cells, "kind", lambda v: parse.choice(v, KINDS, "score kind"))
         score = field(cells, "score", parse.number)
-        typed = cells.get("score")
-        if kind == "call_quality" and isinstance(typed, str) and typed.strip().endswith("%"):
-            score = low + score * (high - low)  # "85%" of a 0..100 scale is 85 points
+        if kind == "call_quality" and high > 1 and 0 < score < 1:
+            # "85%" typed (text, or a percent cell Sheets stores as 0.85): 85 % of the scale
+            score = low + score * (high - low)
         if kind == "nps" and (score != int(score) or not 0 <= score <= 10):
             raise _RowIssue("score", cells["score"], "an NPS answer is a whole number 0..10")
         if kind == "call_quality" and not low <= score <= high:
