@@ -336,6 +336,30 @@ def test_an_item_edited_mid_walk_shifts_no_other_item_out_of_the_sync(monkeypatc
         server.stop()
 
 
+def test_tasks_deleted_during_the_walk_shift_no_other_task_out_of_the_sync(
+    amo_server, monkeypatch
+) -> None:
+    state, settings, store, client = fresh_sync_of(amo_server)
+    first_page = sorted(state.entities["tasks"])[:5]
+    real_get = AmoClient.get
+    task_pages = 0
+
+    def delete_while_walking(self, path, params=None):
+        nonlocal task_pages
+        answer = real_get(self, path, params)
+        task_pages += path == "/api/v4/tasks"
+        if task_pages == 2:  # five tasks of page 1 are deleted while page 2 is read
+            for task_id in first_page:
+                state.delete_task(task_id, by=0, at=NOW)
+        return answer
+
+    monkeypatch.setattr(AmoClient, "get", delete_while_walking)
+    sync(client, store, settings, now=NOW)
+    live = [row[0] for row in store.query("SELECT id FROM tasks WHERE is_deleted = 0 ORDER BY id")]
+    assert live == emulator_ids(state, "tasks")  # none shifted out, the five marked deleted
+    assert task_pages > 2 * 2  # the walk was read once more
+
+
 def test_a_list_whose_order_the_api_ignores_is_read_whole_before_the_cursor_moves(
     amo_server,
 ) -> None:

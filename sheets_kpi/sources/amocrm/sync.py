@@ -32,6 +32,8 @@ EVENT_TYPES = (
     "lead_restored",
     "task_deleted",
 )
+#: A deletion this long before the sync start may still fall inside its walk (clock skew).
+DELETION_MARGIN = 600
 #: Deleted items vanish from lists; these events mark them in the store (last one wins).
 DELETIONS = {
     "lead_deleted": ("leads", True),
@@ -60,6 +62,9 @@ class Stream:
     #: A field: the API orders this list by it only, so the walk goes by offsets in that stable
     #: order and the cursor moves once the walk is complete.
     order_field: str | None = None
+    #: The event that says an item was deleted: a deletion during an offset walk shifts an
+    #: unread item into a page already read, so such a walk is read again.
+    deleted_event: str | None = None
 
 
 @dataclass
@@ -133,7 +138,7 @@ def _sync_stream(
     count = UpsertCount()
     seen = 0
     highest = start
-    for page, safe in _walk(client, stream, start):
+    for page, safe in _walk(client, stream, start, now):
         rows = [
             stream.normalise(m, raw)
             for m, raw in models.parse_items(stream.model, page, stream.key)
@@ -158,18 +163,27 @@ def _sync_stream(
     return count
 
 
-def _walk(client: AmoClient, stream: Stream, start: int) -> Iterator[tuple[list[dict], int | None]]:
+def _walk(
+    client: AmoClient, stream: Stream, start: int, now: int
+) -> Iterator[tuple[list[dict], int | None]]:
     """Pages from `start`, each with the cursor value it makes safe (None: not before the end).
 
     Pages are offsets, so an item edited mid-walk moves to the end of an `updated_at` order and
     shifts an unread one into a page already read (AMOCRM_API §8.6). Each page is therefore
     asked for from the last timestamp seen (inclusive: the tie is read twice, upserts make that
     harmless); the next offset is used only while a whole page shares one timestamp. A list
-    ordered by a stable field (tasks by id) cannot shift and is walked by offsets. If the API
-    ignores the order, the walk restarts by offsets from `start`.
+    ordered by a stable field (tasks by id) does not shift on edits and is walked by offsets; a
+    deletion does shift it, so a walk during which items were deleted is read once more. If the
+    API ignores the order, the walk restarts by offsets from `start`.
     """
     if stream.order_field:
-        yield from _offset_walk(client, stream, start, stream.order_field)
+        pages = 0
+        for page in _offset_walk(client, stream, start, stream.order_field):
+            pages += 1
+            yield page
+        if pages > 1 and _deleted_since(client, stream, now - DELETION_MARGIN):
+            log.info("%s were deleted during the walk; reading it once more", stream.name)
+            yield from _offset_walk(client, stream, start, stream.order_field)
         return
     field = stream.cursor_field
     since, page = start, 1
@@ -197,6 +211,19 @@ def _offset_walk(
 ) -> Iterator[tuple[list[dict], None]]:
     for items in client.pages(stream.path, stream.key, _query(stream, start, order), stream.limit):
         yield items, None
+
+
+def _deleted_since(client: AmoClient, stream: Stream, since: int) -> bool:
+    """One request: was any item of the stream deleted since `since`?"""
+    if not stream.deleted_event:
+        return False
+    params = [
+        ("filter[type]", stream.deleted_event),
+        ("filter[created_at][from]", str(since)),
+        ("limit", "1"),
+    ]
+    payload = client.get("/api/v4/events", params)
+    return bool(((payload or {}).get("_embedded") or {}).get("events"))
 
 
 def _query(stream: Stream, since: int, order: str) -> list[tuple[str, str]]:
@@ -426,6 +453,7 @@ STREAMS: tuple[Stream, ...] = (
         models.Task,
         _task_row,
         order_field="id",
+        deleted_event="task_deleted",
     ),
     _notes_stream("leads"),
     _notes_stream("contacts"),
