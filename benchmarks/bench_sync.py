@@ -3,7 +3,8 @@
 Prints, per stream, the requests made against the minimum ⌈items/limit⌉, the wall time against
 requests/7 rps, and peak memory. A walk by timestamp re-reads the item at each page's last
 timestamp (so an edit mid-walk cannot shift another item out of the sync): about one request in
-a hundred extra on the 100-per-page events, usually none on the 250-per-page lists. Usage:
+a hundred extra on the 100-per-page events, usually none on the 250-per-page lists; and one
+events request after a multi-page tasks walk checks for deletions (counted under events). Usage:
 
     python benchmarks/bench_sync.py --managers 48 --months 6 [--rps 7]
 """
