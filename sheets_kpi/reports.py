@@ -84,7 +84,7 @@ def _spreadsheet_id(text: str) -> str:
     return text.split("/d/")[1].split("/")[0] if "/d/" in text else text
 
 
-def manager_titles(managers: pd.DataFrame, reserved: set[str] = frozenset()) -> dict[int, str]:
+def manager_titles(managers: pd.DataFrame, reserved: Iterable[str] = ()) -> dict[int, str]:
     """Tab titles must be unique ignoring case and at most 100 characters: a name shared (in
     any case, also with a `reserved` title) gets the amoCRM id, kept whole when a long name is
     shortened."""
