@@ -7,6 +7,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 import requests
@@ -286,24 +287,40 @@ def test_a_full_sync_through_faults_ends_with_exactly_the_emulators_data(agency)
         server.stop()
 
 
+def after_page(
+    monkeypatch, path: str, number: int, happen: Callable[[], None]
+) -> Callable[[], int]:
+    """Something happens just after the `number`-th page of `path` is answered, mid-sync.
+
+    Returns a count of the pages of `path` asked for so far.
+    """
+    real_get = AmoClient.get
+    pages = 0
+
+    def get(self, asked: str, params=None):
+        nonlocal pages
+        answer = real_get(self, asked, params)
+        pages += asked == path
+        if pages == number:
+            happen()
+        return answer
+
+    monkeypatch.setattr(AmoClient, "get", get)
+    return lambda: pages
+
+
+def crash() -> None:
+    raise ConnectionError("worker killed mid-sync")
+
+
 def test_crash_after_page_k_resumes_without_loss_or_duplicates(amo_server, monkeypatch) -> None:
     state, settings, store, client = fresh_sync_of(amo_server)
-    real_get = AmoClient.get
-    event_pages = 0
-
-    def crashing_get(self, path, params=None):
-        nonlocal event_pages
-        event_pages += path == "/api/v4/events"
-        if event_pages == 3:
-            raise ConnectionError("worker killed mid-sync")
-        return real_get(self, path, params)
-
-    monkeypatch.setattr(AmoClient, "get", crashing_get)
+    after_page(monkeypatch, "/api/v4/events", 3, crash)
     with pytest.raises(ConnectionError):
         sync(client, store, settings, now=NOW)
     assert 0 < len(store_ids(store, "events")) < len(state.events)
     assert store.cursor("events") is not None
-    monkeypatch.setattr(AmoClient, "get", real_get)
+    monkeypatch.undo()
     sync(client, store, settings, now=NOW)
     assert store_ids(store, "events") == emulator_ids(state, "events")
     assert store_ids(store, "leads") == emulator_ids(state, "leads")
@@ -315,20 +332,12 @@ def test_an_item_edited_mid_walk_shifts_no_other_item_out_of_the_sync(monkeypatc
     try:
         settings = shipped_config(base_url=server.url, requests_per_second=1000).amocrm
         store = Store(":memory:")
-        real_get = AmoClient.get
-        pages = 0
 
-        def edit_after_the_first_page(self, path, params=None):
-            nonlocal pages
-            answer = real_get(self, path, params)
-            pages += path == "/api/v4/leads"
-            if pages == 1:  # a manager edits an early lead while the sync is walking the list
-                lead = state.entities["leads"][10]
-                lead["updated_at"] = NOW - 30
-                state._changed()
-            return answer
+        def edit_an_early_lead() -> None:  # a manager edits it while the sync walks the list
+            state.entities["leads"][10]["updated_at"] = NOW - 30
+            state._changed()
 
-        monkeypatch.setattr(AmoClient, "get", edit_after_the_first_page)
+        after_page(monkeypatch, "/api/v4/leads", 1, edit_an_early_lead)
         sync(client_for(server), store, settings, now=NOW)
         assert store_ids(store, "leads") == emulator_ids(state, "leads")
         assert store.query("SELECT updated_at FROM leads WHERE id = 10") == [(NOW - 30,)]
@@ -341,23 +350,16 @@ def test_tasks_deleted_during_the_walk_shift_no_other_task_out_of_the_sync(
 ) -> None:
     state, settings, store, client = fresh_sync_of(amo_server)
     first_page = sorted(state.entities["tasks"])[:5]
-    real_get = AmoClient.get
-    task_pages = 0
 
-    def delete_while_walking(self, path, params=None):
-        nonlocal task_pages
-        answer = real_get(self, path, params)
-        task_pages += path == "/api/v4/tasks"
-        if task_pages == 2:  # five tasks of page 1 are deleted while page 2 is read
-            for task_id in first_page:
-                state.delete_task(task_id, by=0, at=NOW)
-        return answer
+    def delete_five_of_page_one() -> None:
+        for task_id in first_page:
+            state.delete_task(task_id, by=0, at=NOW)
 
-    monkeypatch.setattr(AmoClient, "get", delete_while_walking)
+    task_pages = after_page(monkeypatch, "/api/v4/tasks", 2, delete_five_of_page_one)
     sync(client, store, settings, now=NOW)
     live = [row[0] for row in store.query("SELECT id FROM tasks WHERE is_deleted = 0 ORDER BY id")]
     assert live == emulator_ids(state, "tasks")  # none shifted out, the five marked deleted
-    assert task_pages > 2 * 2  # the walk was read once more
+    assert task_pages() > 2 * 2  # the walk was read once more
 
 
 def test_a_list_whose_order_the_api_ignores_is_read_whole_before_the_cursor_moves(
@@ -380,19 +382,11 @@ def test_a_stop_ends_the_sync_after_the_page_in_hand_with_its_cursor_saved(
 ) -> None:
     state, settings, store, client = fresh_sync_of(amo_server)
     stop = threading.Event()
-    real_get = AmoClient.get
-
-    def stop_after_a_leads_page(self, path, params=None):
-        answer = real_get(self, path, params)
-        if path == "/api/v4/leads":
-            stop.set()  # SIGTERM arrives while the first page is in hand
-        return answer
-
-    monkeypatch.setattr(AmoClient, "get", stop_after_a_leads_page)
+    after_page(monkeypatch, "/api/v4/leads", 1, stop.set)  # SIGTERM with the first page in hand
     with pytest.raises(Stopped, match="during the leads sync"):
         sync(client, store, settings, now=NOW, stop=stop)
     assert len(store_ids(store, "leads")) > 0 and store.cursor("leads") is not None
-    monkeypatch.setattr(AmoClient, "get", real_get)
+    monkeypatch.undo()
     sync(client, store, settings, now=NOW)
     assert store_ids(store, "leads") == emulator_ids(state, "leads")
 
