@@ -148,11 +148,11 @@ class AmoClient:
                 return
             seen.add(fingerprint)
             payload = self.get(path, query)
-            items = ((payload or {}).get("_embedded") or {}).get(key) or []
+            items = embedded(payload, key)
             if not items:
                 return
             yield items
-            next_href = ((payload or {}).get("_links") or {}).get("next", {}).get("href")
+            next_href = next_link(payload)
             if not next_href:
                 return
             query = parse_qsl(urlsplit(next_href).query, keep_blank_values=True)
@@ -182,6 +182,16 @@ def _retry_after(response: requests.Response | None) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         return None
+
+
+def embedded(payload: dict | None, key: str) -> list[dict]:
+    """The items of a list answer (`_embedded.<key>`); none for a 204 or an empty page."""
+    return ((payload or {}).get("_embedded") or {}).get(key) or []
+
+
+def next_link(payload: dict | None) -> str | None:
+    """The `_links.next.href` of a list answer, when there is a next page."""
+    return ((payload or {}).get("_links") or {}).get("next", {}).get("href")
 
 
 def _fatal_message(response: requests.Response, path: str) -> str:

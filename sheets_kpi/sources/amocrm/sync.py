@@ -13,7 +13,13 @@ from typing import Any
 from sheets_kpi.config import AmoConfig
 from sheets_kpi.errors import Stopped
 from sheets_kpi.sources.amocrm import models
-from sheets_kpi.sources.amocrm.client import EVENTS_PAGE_LIMIT, PAGE_LIMIT, AmoClient
+from sheets_kpi.sources.amocrm.client import (
+    EVENTS_PAGE_LIMIT,
+    PAGE_LIMIT,
+    AmoClient,
+    embedded,
+    next_link,
+)
 from sheets_kpi.store.db import Store, UpsertCount
 from sheets_kpi.text import phone_digits
 
@@ -190,7 +196,7 @@ def _walk(
     while True:
         paging = [("limit", str(stream.limit)), ("page", str(page))]
         payload = client.get(stream.path, [*_query(stream, since, field), *paging])
-        items = ((payload or {}).get("_embedded") or {}).get(stream.key) or []
+        items = embedded(payload, stream.key)
         if not items:
             return
         stamps = [_int(item.get(field)) for item in items]
@@ -201,7 +207,7 @@ def _walk(
             yield from _offset_walk(client, stream, start, field)
             return
         yield items, stamps[-1]
-        if not ((payload or {}).get("_links") or {}).get("next"):
+        if not next_link(payload):
             return
         since, page = (since, page + 1) if stamps[-1] == since else (stamps[-1], 1)
 
@@ -223,7 +229,7 @@ def _deleted_since(client: AmoClient, stream: Stream, since: int) -> bool:
         ("limit", "1"),
     ]
     payload = client.get("/api/v4/events", params)
-    return bool(((payload or {}).get("_embedded") or {}).get("events"))
+    return bool(embedded(payload, "events"))
 
 
 def _query(stream: Stream, since: int, order: str) -> list[tuple[str, str]]:
@@ -249,13 +255,12 @@ def sync_dictionaries(client: AmoClient, store: Store) -> dict[str, UpsertCount]
     users: list[Row] = []
     for page in client.pages("/api/v4/users", "users", [("with", "group,role,user_rank")]):
         users += [_user_row(m, raw) for m, raw in models.parse_items(models.User, page, "users")]
-    payload = client.get("/api/v4/leads/pipelines") or {}
-    items = (payload.get("_embedded") or {}).get("pipelines") or []
+    items = embedded(client.get("/api/v4/leads/pipelines"), "pipelines")
     pipelines = models.parse_items(models.Pipeline, items, "pipelines")
     statuses = [
         {"pipeline_id": p.id, "status_id": s["id"], "name": s.get("name"), "sort": s.get("sort")}
         for p, raw in pipelines
-        for s in (raw.get("_embedded") or {}).get("statuses") or []
+        for s in embedded(raw, "statuses")
         if isinstance(s, dict) and "id" in s
     ]
     with store.transaction():
@@ -283,7 +288,7 @@ def _synced() -> int:
 
 
 def _user_row(user: models.User, raw: dict) -> Row:
-    groups = (raw.get("_embedded") or {}).get("groups") or []
+    groups = embedded(raw, "groups")
     group = groups[0] if groups and isinstance(groups[0], dict) else {}
     return {
         "id": user.id,
@@ -310,7 +315,7 @@ def _pipeline_row(pipeline: models.Pipeline, raw: dict) -> Row:
 
 
 def _linked_id(raw: dict, key: str, prefer_main: bool = False) -> int | None:
-    linked = [x for x in (raw.get("_embedded") or {}).get(key) or [] if isinstance(x, dict)]
+    linked = [x for x in embedded(raw, key) if isinstance(x, dict)]
     if prefer_main:
         linked.sort(key=lambda x: not x.get("is_main"))
     return linked[0].get("id") if linked else None
