@@ -89,9 +89,8 @@ def run_cycle(
         written = sheets.write(output.main, force=reconcile)  # nightly: undo edits by hand
         for spreadsheet_id, layouts in output.personal.items():
             try:
-                written.rows_written += sheets.write(
-                    layouts, spreadsheet_id, reconcile
-                ).rows_written
+                personal = sheets.write(layouts, spreadsheet_id, force=reconcile)
+                written.rows_written += personal.rows_written
             except SheetsKpiError as err:  # one manager's own spreadsheet must not stop the rest
                 report.status = "failed"
                 report.error = f"personal spreadsheet {spreadsheet_id}: {err}"

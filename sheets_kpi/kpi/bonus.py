@@ -27,8 +27,9 @@ def prize(score: np.ndarray | float, rank: np.ndarray | float, bonus: BonusConfi
 def round_roubles(amount: np.ndarray | float) -> np.ndarray:
     """Half up to whole roubles; applied once, to the final amount.
 
-    Float products land a hair off a true half (10000 · 1.00045 = 10004.499999999998), so the
-    amount is first brought to whole kopecks' hundredths: no real bonus has finer parts.
+    Float products land a hair off a true half (10000 · 1.00045 computed from a score comes out
+    as 10004.4999…), so the amount is first rounded to 1/10000 of a rouble: no real bonus has
+    finer parts.
     """
     return np.floor(np.round(np.asarray(amount, dtype=float), 4) + 0.5)
 

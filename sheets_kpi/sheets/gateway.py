@@ -18,7 +18,7 @@ from sheets_kpi.errors import SheetsError
 from sheets_kpi.sheets.client import CountingHTTPClient, make_client, service_account_email
 from sheets_kpi.sheets.inputs import TABS, ParsedInputs, find_title, parse_inputs
 from sheets_kpi.sheets.layout import TabLayout, encode
-from sheets_kpi.sheets.writer import WriteReport, owned, write_tabs
+from sheets_kpi.sheets.writer import WriteReport, owned, tabs_by_title, write_tabs
 
 log = logging.getLogger(__name__)
 METADATA_FIELDS = (
@@ -67,10 +67,8 @@ class SheetsGateway:
 
     def foreign_tabs(self, titles: list[str], spreadsheet_id: str | None = None) -> list[str]:
         """Those of `titles` that exist as tabs the tool did not create (never overwritten)."""
-        sheets = {
-            s["properties"]["title"].casefold(): s for s in self.metadata(spreadsheet_id)["sheets"]
-        }
-        return [t for t in titles if t.casefold() in sheets and not owned(sheets[t.casefold()])]
+        tabs = tabs_by_title(self.metadata(spreadsheet_id))
+        return [t for t in titles if t.casefold() in tabs and not owned(tabs[t.casefold()])]
 
     def input_titles(self) -> dict[str, str]:
         """Input tab key → the title it has in this spreadsheet (either locale)."""
@@ -133,10 +131,7 @@ class SheetsGateway:
         """
         spreadsheet_id = self.google.spreadsheet_id
         known = self._last_read.get(spreadsheet_id) or self.metadata(spreadsheet_id)
-        sheet = next(
-            (s for s in known["sheets"] if s["properties"]["title"].casefold() == title.casefold()),
-            None,
-        )
+        sheet = tabs_by_title(known).get(title.casefold())
         if sheet is not None and not owned(sheet):
             raise SheetsError(
                 f"the tab {title!r} was not created by sheets-kpi, so the run log row is not "

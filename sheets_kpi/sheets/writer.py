@@ -59,6 +59,12 @@ def owned(sheet: dict[str, Any]) -> bool:
     return bool(metadata_of(sheet, MARKER))
 
 
+def tabs_by_title(metadata: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Tabs by case-folded title: Sheets titles are unique ignoring case (`итоги — продажи`
+    is the tab `Итоги — Продажи`)."""
+    return {s["properties"]["title"].casefold(): s for s in metadata.get("sheets", [])}
+
+
 def digest_of(sheet: dict[str, Any]) -> str | None:
     hashes = metadata_of(sheet, HASH_KEY)
     return str(hashes[0].get("metadataValue", "")) if len(hashes) == 1 else None
@@ -73,8 +79,7 @@ def plan_writes(
     the nightly cycle puts it right.
     """
     report = WriteReport()
-    # Sheets titles are unique ignoring case: `итоги — продажи` is the tab `Итоги — Продажи`.
-    sheets = {s["properties"]["title"].casefold(): s for s in metadata.get("sheets", [])}
+    sheets = tabs_by_title(metadata)
     taken = {s["properties"]["sheetId"] for s in sheets.values()}
     wanted = {layout.title.casefold() for layout in layouts}
     units: list[Unit] = []
