@@ -153,20 +153,16 @@ class AmoState(Mutations):
         field, descending = q.order_key(query, ("", "asc"))
         bound = f"filter[{field}][from]"
         lows = [v for k, v in query if k == bound]
-        if field and not descending and field in ORDERABLE.get(kind, {field}) and len(lows) == 1:
-            try:
-                low = int(lows[0])
-            except ValueError:
-                low = None
-            if low is not None:
-                whole = self._cached(kind, [(k, v) for k, v in query if k != bound], note_entity)
-                start = bisect.bisect_left(
-                    whole,
-                    (1, low),
-                    key=lambda i: (1, i[field]) if isinstance(i.get(field), int) else (0, 0),
-                )
-                return whole[start:]
-        return self._cached(kind, query, note_entity)
+        ordered = field and not descending and field in ORDERABLE.get(kind, {field})
+        if not (ordered and len(lows) == 1 and lows[0].lstrip("-").isdigit()):
+            return self._cached(kind, query, note_entity)
+        whole = self._cached(kind, [(k, v) for k, v in query if k != bound], note_entity)
+        start = bisect.bisect_left(
+            whole,
+            (1, int(lows[0])),
+            key=lambda i: (1, i[field]) if isinstance(i.get(field), int) else (0, 0),
+        )
+        return whole[start:]
 
     def _cached(self, kind: str, query: q.Query, note_entity: str) -> list[Item]:
         params = tuple(sorted((k, v) for k, v in query if k not in ("page", "limit")))
