@@ -6,7 +6,7 @@ timestamp (so an edit mid-walk cannot shift another item out of the sync): about
 a hundred extra on the 100-per-page events, usually none on the 250-per-page lists; and one
 events request after a multi-page tasks walk checks for deletions (counted under events). Usage:
 
-    python benchmarks/bench_sync.py --managers 48 --months 6 [--rps 7]
+    python benchmarks/bench_sync.py --managers 48 --months 6 [--rps 7] [--now ISO-8601]
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from sheets_kpi.clock import epoch, parse_instant, wall_clock
 from sheets_kpi.config import AmoConfig
 from sheets_kpi.emulators.amocrm import DEMO_TOKEN, generate_agency, serve
 from sheets_kpi.sources.amocrm import make_client
@@ -32,10 +33,15 @@ def main() -> None:
     parser.add_argument("--months", type=int, default=6)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--rps", type=float, default=7)
+    parser.add_argument(
+        "--now", type=parse_instant, default=None, help="the instant the agency ends at"
+    )
     args = parser.parse_args()
+    now = args.now or wall_clock()
 
     started = time.perf_counter()
-    state = generate_agency(args.managers, args.months, args.seed)
+    state = generate_agency(args.managers, args.months, args.seed, now=epoch(now))
+    state.set_now(epoch(now))
     generated = time.perf_counter() - started
     server = serve(state, rps=args.rps)
     settings = AmoConfig(
@@ -48,7 +54,7 @@ def main() -> None:
         store = Store(Path(folder) / "bench.db")
         client = make_client(settings)
         started = time.perf_counter()
-        report = sync(client, store, settings)
+        report = sync(client, store, settings, now)
         wall = time.perf_counter() - started
         counts = store.counts()
     server.stop()

@@ -7,8 +7,10 @@ import logging
 import sys
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sheets_kpi.clock import EXAMPLE, epoch, parse_instant, wall_clock
 from sheets_kpi.config import Config, load_config
 from sheets_kpi.errors import ConfigError, SheetsKpiError
 from sheets_kpi.logs import setup_logging
@@ -25,6 +27,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     setup_logging(as_json=args.log_json, verbose=args.verbose)
+    refused = _refuses_now(args)
+    if refused:
+        print(f"sheets-kpi: --now is not for {refused}", file=sys.stderr)
+        return 2
+    args.pinned = args.now is not None
+    if args.now is None:
+        args.now = wall_clock()  # the one reading of the wall clock for this command
     try:
         return int(args.run(args))
     except ConfigError as err:
@@ -35,6 +44,28 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+#: Commands that work on the real clock only, and why `--now` cannot move them.
+REAL_CLOCK_ONLY = {
+    "serve": "serve: the worker runs on the wall clock; use `sheets-kpi run --now …` for one "
+    "cycle at a chosen instant",
+    "auth": "auth: amoCRM's codes and tokens expire on its real clock",
+    "sheets": "emulate sheets: the Sheets emulator has no clock",
+}
+
+
+def _refuses_now(args: argparse.Namespace) -> str | None:
+    if args.now is None:
+        return None
+    return REAL_CLOCK_ONLY.get(getattr(args, "service", None) or args.command)
+
+
+def _instant(text: str) -> datetime:
+    try:
+        return parse_instant(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -58,7 +89,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         store = Store(config.store)
         client = make_client(config.amocrm)
         bar = ProgressBar(sys.stderr)
-        report = sync(client, store, config.amocrm, progress=bar.update)
+        report = sync(client, store, config.amocrm, args.now, progress=bar.update)
         bar.close()
     print(report.summary())
     return 0
@@ -110,7 +141,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = _config(args)
     with _lock(config):
         store, amo, sheets = _worker_parts(config)
-        report = run_cycle(config, store, amo, sheets)
+        report = run_cycle(config, store, amo, sheets, args.now)
     print(
         f"cycle {report.status} in {report.seconds:.1f} s: amoCRM {report.amocrm_requests} "
         f"requests ({report.entities_new} new, {report.entities_updated} updated), Sheets "
@@ -130,8 +161,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     store, amo, sheets = _worker_parts(config)
     every = args.every_minutes or config.schedule.every_minutes
     worker = Worker(
-        lambda reconcile, stop: (
-            run_cycle(config, store, amo, sheets, reconcile=reconcile, stop=stop).synced
+        lambda now, reconcile, stop: (
+            run_cycle(config, store, amo, sheets, now, reconcile=reconcile, stop=stop).synced
         ),
         every_minutes=every,
         reconcile_at=config.schedule.full_recompute_at,
@@ -149,8 +180,8 @@ def cmd_init(args: argparse.Namespace) -> int:
 
     config = _config(args)
     store, amo, sheets = _worker_parts(config)
-    sync_dictionaries(amo, store)
-    report = init_inputs(sheets, config, amocrm_frames(store)["users"])
+    sync_dictionaries(amo, store, args.now)
+    report = init_inputs(sheets, config, amocrm_frames(store)["users"], args.now)
     created = ", ".join(report.created) or "none"
     added = "; ".join(f"{t}: {', '.join(c)}" for t, c in report.columns_added.items()) or "none"
     print(
@@ -163,7 +194,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from sheets_kpi.demo import run_demo
 
-    summary = run_demo(args.config, args.managers, args.months, args.cycles, args.out)
+    summary = run_demo(args.config, args.managers, args.months, args.cycles, args.out, args.now)
     return 0 if all(c["status"] == "ok" for c in summary["cycles"]) else 1
 
 
@@ -180,13 +211,13 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"  {table:<10} {count:>9}")
     print("cursors")
     for entity, value in store.cursors().items():
-        print(f"  {entity:<18} {_when(value)}")
+        print(f"  {entity:<18} {_when(value, args.now)}")
     runs = store.runs(limit=10)
     print("last runs" if runs else "no runs yet")
     for run in runs:
         seconds = (run["finished_at"] or run["started_at"]) - run["started_at"]
         print(
-            f"  #{run['id']} {_when(run['started_at'])} {run['status']:<7} {seconds:>4}s "
+            f"  #{run['id']} {_when(run['started_at'], args.now)} {run['status']:<7} {seconds:>4}s "
             f"amoCRM {run['amocrm_requests']} req, Sheets {run['sheets_read_requests']}r/"
             f"{run['sheets_write_requests']}w, issues {run['issues']}"
             + (f", error: {run['error']}" if run["error"] else "")
@@ -197,25 +228,37 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from sheets_kpi.doctor import run_checks
 
-    checks = run_checks(args.config)
+    checks = run_checks(args.config, args.now)
     for check in checks:
         print(check.line())
     return 0 if all(check.ok for check in checks) else 1
 
 
-def _when(timestamp: int | None) -> str:
-    from datetime import UTC, datetime
-
+def _when(timestamp: int | None, now: datetime) -> str:
+    """A stored stamp in UTC, with how long before `now` it was."""
     if timestamp is None:
         return "-"
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    at = datetime.fromtimestamp(timestamp, UTC)
+    return f"{at:%Y-%m-%d %H:%M:%S} UTC ({_age(now - at)})"
+
+
+def _age(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds < 0:
+        return f"{_age(-delta).removesuffix(' ago')} after --now"
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit} ago"
+    return f"{seconds} s ago"
 
 
 def cmd_emulate(args: argparse.Namespace) -> int:
     if args.service == "amocrm":
         from sheets_kpi.emulators.amocrm import Faults, load_or_generate, serve
 
-        state = load_or_generate(args.data, args.managers, args.months, args.seed)
+        state = load_or_generate(args.data, args.managers, args.months, args.seed, args.now)
+        if args.pinned:
+            state.set_now(epoch(args.now))
         try:
             faults = Faults.parse(args.faults, seed=args.seed)
         except ValueError as err:
@@ -283,19 +326,28 @@ def _positive_minutes(text: str) -> float:
     return minutes
 
 
-def _common_options(parser: argparse.ArgumentParser, config: str, flag: bool | str) -> None:
+def _common_options(
+    parser: argparse.ArgumentParser, config: str, flag: bool | str, now: str | None
+) -> None:
     parser.add_argument("--config", default=config, help="path to config.yaml")
     parser.add_argument("--log-json", action="store_true", default=flag, help="log JSON lines")
     parser.add_argument("-v", "--verbose", action="store_true", default=flag, help="debug logging")
+    parser.add_argument(
+        "--now",
+        type=_instant,
+        default=now,
+        metavar="ISO-8601",
+        help=f"work at this instant instead of the wall clock, e.g. {EXAMPLE}",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sheets-kpi", description="amoCRM activity → KPIs, bonuses and leaderboards in Sheets"
     )
-    _common_options(parser, "config.yaml", False)
+    _common_options(parser, "config.yaml", False, None)
     common = argparse.ArgumentParser(add_help=False)  # the same options after the command
-    _common_options(common, argparse.SUPPRESS, argparse.SUPPRESS)
+    _common_options(common, argparse.SUPPRESS, argparse.SUPPRESS, argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", metavar="command")
 
     def add(name: str, run: Command, help_text: str) -> argparse.ArgumentParser:

@@ -11,10 +11,12 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from sheets_kpi.clock import epoch
 from sheets_kpi.config import Config
 from sheets_kpi.errors import SheetsKpiError, SourceError, Stopped
 from sheets_kpi.kpi.engine import ISSUE_COLUMNS, Results, compute
@@ -61,13 +63,13 @@ def run_cycle(
     store: Store,
     amo: AmoClient,
     sheets: SheetsGateway,
-    now: datetime | None = None,
+    now: datetime,
     reconcile: bool = False,
     stop: threading.Event | None = None,
 ) -> CycleReport:
-    now = now or datetime.now(UTC)
+    """One cycle computed at the instant `now` (the caller's clock: the worker's or `--now`)."""
     started = time.monotonic()
-    report = CycleReport(run_id=store.start_run(int(now.timestamp())))
+    report = CycleReport(run_id=store.start_run(now))
     sheets.reset_counts()
     amo_before = amo.requests_made
     sync_issue: list[dict[str, object]] = []
@@ -78,12 +80,12 @@ def run_cycle(
         _check(stop)
         results = compute_results(config, store, inputs, now)
         parts = [input_issues, results.issues, pd.DataFrame(sync_issue, columns=ISSUE_COLUMNS)]
-        issues = _issues(store, parts, now)
+        issues = _issues(store, parts, now, config.zone)
         _check(stop)
         output = build_layouts(results, issues, config, now, inputs["roster"])
         foreign = _foreign_tabs(sheets, output)
         if foreign:  # rare: rebuild so the data-issues tab names the tabs we could not write
-            issues = _issues(store, [*parts, _foreign_tab_issues(foreign)], now)
+            issues = _issues(store, [*parts, _foreign_tab_issues(foreign)], now, config.zone)
             output = build_layouts(results, issues, config, now, inputs["roster"])
         report.issues = len(issues)
         written = sheets.write(output.main, force=reconcile)  # nightly: undo edits by hand
@@ -127,7 +129,7 @@ def _sync(
             amo,
             store,
             config.amocrm,
-            now=int(now.timestamp()),
+            now,
             reconcile_days=config.schedule.reconcile_days if reconcile else None,
             stop=stop,
         )
@@ -164,7 +166,7 @@ def compute_results(
         moment,
     )
     store.record_violations(
-        {(int(lead), rule) for lead, rule in current.itertuples(index=False)}, int(now.timestamp())
+        {(int(lead), rule) for lead, rule in current.itertuples(index=False)}, now
     )
     frames["deal_violations"] = frame(store, "deal_violations")
     return compute(Inputs.build(**frames, **inputs), config, moment)
@@ -200,7 +202,8 @@ def _foreign_tab_issues(titles: list[str]) -> pd.DataFrame:
     )
 
 
-def _issues(store: Store, parts: list[pd.DataFrame], now: datetime) -> pd.DataFrame:
+def _issues(store: Store, parts: list[pd.DataFrame], now: datetime, zone: ZoneInfo) -> pd.DataFrame:
+    """All data issues, each with when it was first reported (local time of the config)."""
     issues = pd.concat([p for p in parts if not p.empty] or [parts[0]], ignore_index=True)
     keys = (
         issues["source"].astype(str)
@@ -209,9 +212,9 @@ def _issues(store: Store, parts: list[pd.DataFrame], now: datetime) -> pd.DataFr
         + "|"
         + issues["message"].astype(str)
     ).tolist()
-    seen = store.first_seen(keys, int(now.timestamp()))
+    seen = store.first_seen(keys, now)
     issues["first_seen"] = [
-        datetime.fromtimestamp(seen[k], UTC).strftime("%Y-%m-%d %H:%M") for k in keys
+        datetime.fromtimestamp(seen[k], zone).strftime("%Y-%m-%d %H:%M") for k in keys
     ]
     return issues
 
@@ -226,7 +229,7 @@ def _finish(
 ) -> None:
     reads, writes = sheets.counts()
     row = [
-        now.strftime("%Y-%m-%d %H:%M:%S"),
+        now.astimezone(config.zone).strftime("%Y-%m-%d %H:%M:%S"),
         report.seconds,
         report.amocrm_requests,
         f"{report.entities_new} / {report.entities_updated}",
@@ -242,7 +245,7 @@ def _finish(
     report.sheets_read_requests, report.sheets_write_requests = sheets.counts()
     store.finish_run(
         report.run_id,
-        finished_at=int(now.timestamp() + report.seconds),
+        finished_at=epoch(now) + round(report.seconds),
         status=report.status,
         amocrm_requests=report.amocrm_requests,
         entities_new=report.entities_new,

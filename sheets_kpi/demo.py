@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import os
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from sheets_kpi.clock import epoch
 from sheets_kpi.config import Config, load_config
 from sheets_kpi.cycle import CycleReport, compute_results, run_cycle
 from sheets_kpi.emulators import amocrm as amo_emulator
@@ -46,17 +47,25 @@ def run_demo(
     months: int,
     cycles: int,
     out: str | Path,
+    now: datetime,
     seed: int = 1,
     echo: Any = print,
 ) -> dict[str, Any]:
+    """Everything happens at the instant `now`: the agency's activity ends there, the amoCRM
+    emulator's clock is pinned to it and every cycle computes at it, so a demo at a given
+    instant is the same every time."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     for name in DEMO_FILES:  # a fresh start, without touching anything else in `out`
         (out / name).unlink(missing_ok=True)
     env = {**os.environ, "AMO_TOKEN": amo_emulator.DEMO_TOKEN}
     base = load_config(config_path, env=env)
-    echo(f"generating an agency: {managers} managers, {months} months of activity")
-    account = amo_emulator.generate_agency(managers=managers, months=months, seed=seed)
+    echo(
+        f"generating an agency: {managers} managers, {months} months of activity up to "
+        f"{now.astimezone(base.zone):%Y-%m-%d %H:%M} {base.timezone}"
+    )
+    account = amo_emulator.generate_agency(managers, months, seed, now=epoch(now))
+    account.set_now(epoch(now))
     amo_server = amo_emulator.serve(account, rps=DEMO_RPS)
     sheets_state = sheets_emulator.SheetsState(out / "sheets_state.json", seed=seed)
     sheets_state.create_spreadsheet("sheets-kpi demo", base.google.spreadsheet_id)
@@ -67,16 +76,16 @@ def run_demo(
         amo = make_client(config.amocrm)
         gateway = SheetsGateway(config.google)
         echo("amoCRM → store: first sync (backfill)")
-        sync(amo, store, config.amocrm)
-        init = init_inputs(gateway, config, amocrm_frames(store)["users"])
+        sync(amo, store, config.amocrm, now)
+        init = init_inputs(gateway, config, amocrm_frames(store)["users"], now)
         echo(f"input tabs created: {', '.join(init.created)}; roster: {init.managers_added}")
-        _type_supervisor_inputs(gateway, config, store, random.Random(seed))
+        _type_supervisor_inputs(gateway, config, store, now, random.Random(seed))
         reports: list[CycleReport] = []
         for number in range(1, cycles + 1):
             if number > 1:
                 for _ in range(5):
                     live_tick(account, random.Random(number))
-            report = run_cycle(config, store, amo, gateway)
+            report = run_cycle(config, store, amo, gateway, now)
             reports.append(report)
             echo(
                 f"cycle {number}: {report.status} in {report.seconds:.1f} s, amoCRM "
@@ -89,7 +98,7 @@ def run_demo(
         )
         summary = {"cycles": [r.summary() for r in reports]}
         (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
-        _print_leaderboards(store, gateway, config, echo)
+        _print_leaderboards(store, gateway, config, now, echo)
         echo(f"\nspreadsheet exported to {path}; run summary in {out / 'summary.json'}")
         return summary
     finally:
@@ -112,12 +121,12 @@ def _pointed(config: Config, amo_url: str, sheets_url: str, out: Path, months: i
 
 
 def _type_supervisor_inputs(
-    gateway: SheetsGateway, config: Config, store: Store, rng: random.Random
+    gateway: SheetsGateway, config: Config, store: Store, now: datetime, rng: random.Random
 ) -> None:
     """Plans near each department's current pace, plus scores, violations and appeals."""
     frames, _ = gateway.read_inputs(config)
     roster = frames["roster"]
-    today = datetime.now(UTC)
+    today = now.astimezone(config.zone)
     period = today.strftime("%Y-%m")
     rows: dict[str, list[list[Any]]] = {"plans": [], "scores": [], "violations": [], "appeals": []}
     for manager in roster.itertuples():
@@ -141,7 +150,7 @@ def _type_supervisor_inputs(
     _append(gateway, config, "violations", rows["violations"])
     _append(gateway, config, "appeals", rows["appeals"])
     frames, _ = gateway.read_inputs(config)
-    results = compute_results(config, store, frames, today)
+    results = compute_results(config, store, frames, now)
     for dept in config.departments:
         kpis = results.kpi[results.kpi["department"] == dept.id]
         for kpi in dept.kpis:
@@ -173,11 +182,13 @@ def _append(gateway: SheetsGateway, config: Config, key: str, rows: list[list[An
     )
 
 
-def _print_leaderboards(store: Store, gateway: SheetsGateway, config: Config, echo: Any) -> None:
+def _print_leaderboards(
+    store: Store, gateway: SheetsGateway, config: Config, now: datetime, echo: Any
+) -> None:
     from sheets_kpi.reports import dept_title
 
     frames, _ = gateway.read_inputs(config)
-    results = compute_results(config, store, frames, datetime.now(UTC))
+    results = compute_results(config, store, frames, now)
     for dept in config.departments:
         echo(f"\n{dept_title(dept, config.locale)}")
         managers = results.managers[results.managers["department"] == dept.id]

@@ -6,10 +6,14 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+
+import pandas as pd
 
 from sheets_kpi.config import Config, load_config
 from sheets_kpi.errors import SheetsKpiError
+from sheets_kpi.kpi.periods import Period, today
 
 
 @dataclass(frozen=True)
@@ -22,13 +26,13 @@ class Check:
         return f"{'ok  ' if self.ok else 'FAIL'} {self.name:<12} {self.detail}"
 
 
-def run_checks(config_path: str | Path) -> list[Check]:
+def run_checks(config_path: str | Path, now: datetime) -> list[Check]:
     """Stop after the config check fails: nothing else can be checked without it."""
     try:
         config = load_config(config_path)
     except SheetsKpiError as err:
         return [Check("config", False, f"{err}")]
-    checks = [Check("config", True, f"{config_path} is valid")]
+    checks = [Check("config", True, f"{config_path} is valid"), _clock(config, now)]
     for name, probe in _probes(config):
         try:
             detail = probe()
@@ -38,6 +42,18 @@ def run_checks(config_path: str | Path) -> list[Check]:
         except Exception as err:  # doctor reports anything unexpected as a failure
             checks.append(Check(name, False, f"{type(err).__name__}: {err}"))
     return checks
+
+
+def _clock(config: Config, now: datetime) -> Check:
+    """The instant and plan month a cycle would compute at (with `--now`, the chosen one)."""
+    period = Period.of(today(pd.Timestamp(now), config.timezone))
+    local = now.astimezone(config.zone)
+    return Check(
+        "clock",
+        True,
+        f"{local:%Y-%m-%d %H:%M} {config.timezone}: period {period.label}, "
+        f"day {period.elapsed_days} of {period.days}",
+    )
 
 
 def _probes(config: Config) -> Iterator[tuple[str, Callable[[], str]]]:

@@ -6,6 +6,7 @@ import json
 import logging
 import re
 import sys
+from typing import TextIO
 
 _SECRETS = re.compile(
     r"(?i)(bearer\s+|(?:access_token|refresh_token|client_secret|code|private_key)[\"']?\s*[:=]\s*[\"']?)"
@@ -37,8 +38,21 @@ class _JsonFormatter(logging.Formatter):
         return json.dumps(payload, ensure_ascii=False)
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever `sys.stderr` is at the moment of each record, not the one at setup:
+    a test runner swaps it per test and closes the old one."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: object) -> None:
+        """StreamHandler sets a stream when built; the current stderr is used instead."""
+
+
 def setup_logging(as_json: bool = False, verbose: bool = False) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.addFilter(_RedactingFilter())
     handler.setFormatter(
         _JsonFormatter() if as_json else logging.Formatter("%(asctime)s %(levelname)s %(message)s")

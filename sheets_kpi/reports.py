@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -473,7 +473,7 @@ def data_kpi_tab(results: Results, config: Config, now: datetime) -> TabLayout:
     kpi = results.kpi
     frame = kpi.assign(
         kpi_title=[titles[key] for key in zip(kpi["department"], kpi["kpi"], strict=True)],
-        computed_at=pd.Timestamp(now).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        computed_at=now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
     return _tidy("data_kpi", frame, DATA_KPI, volatile=["computed_at"])
 

@@ -19,13 +19,15 @@ from zoneinfo import ZoneInfo
 
 import schedule
 
+from sheets_kpi.clock import wall_clock
 from sheets_kpi.errors import SheetsKpiError
 
 log = logging.getLogger(__name__)
 
-#: cycle(reconcile, stop) runs one cycle, checking `stop` between steps, and says whether
-#: amoCRM was read completely (if not, the nightly reconcile is tried again next cycle).
-Cycle = Callable[[bool, threading.Event], bool]
+#: cycle(now, reconcile, stop) runs one cycle at the instant `now`, checking `stop` between steps,
+#: and says whether amoCRM was read completely (if not, the nightly reconcile is tried again next
+#: cycle).
+Cycle = Callable[[datetime, bool, threading.Event], bool]
 
 
 class WorkerLock:
@@ -70,7 +72,7 @@ class Worker:
         reconcile_at: str,
         zone: ZoneInfo,
         lock: WorkerLock,
-        now: Callable[[], datetime] = lambda: datetime.now().astimezone(),
+        now: Callable[[], datetime] = wall_clock,
     ) -> None:
         self._cycle = cycle
         self._every = every_minutes
@@ -91,7 +93,7 @@ class Worker:
             try:
                 scheduler = schedule.Scheduler()
                 scheduler.every(self._every * 60).seconds.do(self._job)
-                local = self._local_now()
+                local = self._now().astimezone(self._zone)
                 if local.time() >= self._reconcile_at:
                     self._last_reconcile = local.date()
                 self._job()
@@ -113,16 +115,14 @@ class Worker:
         )
         self.stop.set()
 
-    def _local_now(self) -> datetime:
-        return self._now().astimezone(self._zone)
-
     def _job(self) -> None:
         if self.stop.is_set():
             return
-        local = self._local_now()
+        now = self._now()  # one reading of the clock per cycle: the nightly decision and the
+        local = now.astimezone(self._zone)  # cycle's numbers are taken at the same instant
         reconcile = local.time() >= self._reconcile_at and self._last_reconcile != local.date()
         try:
-            if self._cycle(reconcile, self.stop) and reconcile:
+            if self._cycle(now, reconcile, self.stop) and reconcile:
                 self._last_reconcile = local.date()
         except Exception:
             log.exception("cycle failed; the next one will retry")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,14 @@ from sheets_kpi.emulators.server import EmulatorServer
 ROOT = Path(__file__).resolve().parents[1]
 #: A fixed instant (2026-11-18 10:13 UTC) so generated accounts are identical run to run.
 NOW = 1_795_000_000
+
+
+def instant(seconds: int) -> datetime:
+    """The tz-aware instant the product's `now` arguments take, from epoch seconds."""
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+NOW_AT = instant(NOW)
 
 
 @pytest.fixture(scope="session")

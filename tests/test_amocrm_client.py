@@ -28,7 +28,7 @@ from sheets_kpi.sources.amocrm.client import AmoClient
 from sheets_kpi.sources.amocrm.sync import STREAMS, _sync_stream, sync
 from sheets_kpi.store.db import Store
 from sheets_kpi.store.frames import amocrm_frames
-from tests.conftest import NOW, shipped_config
+from tests.conftest import NOW, NOW_AT, instant, shipped_config
 
 
 def no_sleep(seconds: float) -> None:
@@ -264,7 +264,7 @@ def fresh_sync_of(amo_server) -> tuple[AmoState, AmoConfig, Store, AmoClient]:
 
 def test_full_sync_matches_the_emulator_exactly(amo_server) -> None:
     state, settings, store, client = fresh_sync_of(amo_server)
-    report = sync(client, store, settings, now=NOW)
+    report = sync(client, store, settings, now=NOW_AT)
     assert report.backfill
     for kind in ("leads", "contacts", "companies", "tasks", "events"):
         assert store_ids(store, kind) == emulator_ids(state, kind), kind
@@ -278,7 +278,7 @@ def test_a_full_sync_through_faults_ends_with_exactly_the_emulators_data(agency)
     server = serve(AmoState(agency.snapshot()), rps=1000, faults=faults)
     try:
         state, settings, store, client = fresh_sync_of(server)
-        sync(client, store, settings, now=NOW)
+        sync(client, store, settings, now=NOW_AT)
         for kind in ("leads", "contacts", "companies", "tasks", "events"):
             assert store_ids(store, kind) == emulator_ids(state, kind), kind
         assert sorted(store_ids(store, "notes")) == emulator_ids(state, "notes")
@@ -317,11 +317,11 @@ def test_crash_after_page_k_resumes_without_loss_or_duplicates(amo_server, monke
     state, settings, store, client = fresh_sync_of(amo_server)
     after_page(monkeypatch, "/api/v4/events", 3, crash)
     with pytest.raises(ConnectionError):
-        sync(client, store, settings, now=NOW)
+        sync(client, store, settings, now=NOW_AT)
     assert 0 < len(store_ids(store, "events")) < len(state.events)
     assert store.cursor("events") is not None
     monkeypatch.undo()
-    sync(client, store, settings, now=NOW)
+    sync(client, store, settings, now=NOW_AT)
     assert store_ids(store, "events") == emulator_ids(state, "events")
     assert store_ids(store, "leads") == emulator_ids(state, "leads")
 
@@ -338,7 +338,7 @@ def test_an_item_edited_mid_walk_shifts_no_other_item_out_of_the_sync(monkeypatc
             state._changed()
 
         after_page(monkeypatch, "/api/v4/leads", 1, edit_an_early_lead)
-        sync(client_for(server), store, settings, now=NOW)
+        sync(client_for(server), store, settings, now=NOW_AT)
         assert store_ids(store, "leads") == emulator_ids(state, "leads")
         assert store.query("SELECT updated_at FROM leads WHERE id = 10") == [(NOW - 30,)]
     finally:
@@ -356,7 +356,7 @@ def test_tasks_deleted_during_the_walk_shift_no_other_task_out_of_the_sync(
             state.delete_task(task_id, by=0, at=NOW)
 
     task_pages = after_page(monkeypatch, "/api/v4/tasks", 2, delete_five_of_page_one)
-    sync(client, store, settings, now=NOW)
+    sync(client, store, settings, now=NOW_AT)
     live = [row[0] for row in store.query("SELECT id FROM tasks WHERE is_deleted = 0 ORDER BY id")]
     assert live == emulator_ids(state, "tasks")  # none shifted out, the five marked deleted
     assert task_pages() > 2 * 2  # the walk was read once more
@@ -384,16 +384,16 @@ def test_a_stop_ends_the_sync_after_the_page_in_hand_with_its_cursor_saved(
     stop = threading.Event()
     after_page(monkeypatch, "/api/v4/leads", 1, stop.set)  # SIGTERM with the first page in hand
     with pytest.raises(Stopped, match="during the leads sync"):
-        sync(client, store, settings, now=NOW, stop=stop)
+        sync(client, store, settings, now=NOW_AT, stop=stop)
     assert len(store_ids(store, "leads")) > 0 and store.cursor("leads") is not None
     monkeypatch.undo()
-    sync(client, store, settings, now=NOW)
+    sync(client, store, settings, now=NOW_AT)
     assert store_ids(store, "leads") == emulator_ids(state, "leads")
 
 
 def test_incremental_sync_fetches_only_what_changed(amo_server) -> None:
     state, settings, store, client = fresh_sync_of(amo_server)
-    sync(client, store, settings, now=NOW)
+    sync(client, store, settings, now=NOW_AT)
     overlap = settings.overlap_minutes * 60
     reread = sum(  # what the overlap window legitimately reads again
         len(
@@ -412,7 +412,7 @@ def test_incremental_sync_fetches_only_what_changed(amo_server) -> None:
     state.move_lead(lead["id"], 143, user, at=later)
     state.add_call("contacts", 999_999, user, "in", "+79990001122", 0, 6, at=later)
     amo_server.reset_stats()
-    report = sync(client, store, settings, now=later + 60)
+    report = sync(client, store, settings, now=instant(later + 60))
     assert report.new == 3  # the call note and its event, the status event
     streamed = sum(report.per_stream[stream.name].updated for stream in STREAMS)
     assert streamed <= reread + 1  # the overlap window, plus the moved lead
@@ -426,14 +426,14 @@ def test_incremental_sync_fetches_only_what_changed(amo_server) -> None:
 
 def test_deletions_and_restores_follow_the_events_in_order(amo_server) -> None:
     state, settings, store, client = fresh_sync_of(amo_server)
-    sync(client, store, settings, now=NOW)
+    sync(client, store, settings, now=NOW_AT)
     lead = next(i for i in state.entities["leads"].values() if not i.get("is_deleted"))
     task = next(i for i in state.entities["tasks"].values() if not i.get("is_completed"))
     later = max(e["created_at"] for e in state.events) + 3600
     state.delete_lead(lead["id"], lead["responsible_user_id"], at=later)
     state.restore_lead(lead["id"], lead["responsible_user_id"], at=later + 60)
     state.delete_task(task["id"], task["responsible_user_id"], at=later + 120)
-    sync(client, store, settings, now=later + 600)
+    sync(client, store, settings, now=instant(later + 600))
     assert store.query("SELECT is_deleted FROM leads WHERE id = ?", (lead["id"],)) == [(0,)]
     assert store.query("SELECT is_deleted FROM tasks WHERE id = ?", (task["id"],)) == [(1,)]
     assert task["id"] not in set(amocrm_frames(store)["tasks"]["task_id"])
@@ -447,7 +447,7 @@ def test_malformed_item_is_skipped_alone(caplog) -> None:
         settings = shipped_config(base_url=server.url).amocrm
         store = Store(":memory:")
         with caplog.at_level(logging.WARNING):
-            sync(client_for(server), store, settings, now=NOW)
+            sync(client_for(server), store, settings, now=NOW_AT)
         assert store_ids(store, "leads") == [1, 3]
         assert "skipped amoCRM leads id=2" in caplog.text
     finally:
@@ -456,14 +456,14 @@ def test_malformed_item_is_skipped_alone(caplog) -> None:
 
 def test_a_user_removed_from_amocrm_leaves_the_users_frame_but_not_the_store(amo_server) -> None:
     state, settings, store, client = fresh_sync_of(amo_server)
-    sync(client, store, settings, now=NOW)
+    sync(client, store, settings, now=NOW_AT)
     gone = max(state.users)
     removed = state.users.pop(gone)
     state._changed()
-    sync(client, store, settings, now=NOW)
+    sync(client, store, settings, now=NOW_AT)
     assert gone not in set(amocrm_frames(store)["users"]["user_id"])
     assert store.query("SELECT is_deleted FROM users WHERE id = ?", (gone,)) == [(1,)]
     state.users[gone] = removed  # back again, e.g. restored by an admin
     state._changed()
-    sync(client, store, settings, now=NOW)
+    sync(client, store, settings, now=NOW_AT)
     assert gone in set(amocrm_frames(store)["users"]["user_id"])

@@ -7,17 +7,23 @@ import os
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
+import openpyxl
 import pytest
 import requests
 import yaml
 
 from sheets_kpi.cli import main
+from sheets_kpi.clock import epoch
 from sheets_kpi.config import load_config
 from sheets_kpi.emulators.amocrm import DEMO_TOKEN
 from sheets_kpi.worker import WorkerLock
-from tests.conftest import ROOT
+from tests.conftest import NOW_AT, ROOT
+
+#: Every command in these tests runs at the conftest instant, never at the wall clock.
+AT = ["--now", NOW_AT.isoformat()]
 
 
 def write_config(tmp_path, **amocrm) -> str:
@@ -31,7 +37,10 @@ def write_config(tmp_path, **amocrm) -> str:
 def test_config_error_exits_2_with_the_path(tmp_path, capsys, monkeypatch) -> None:
     monkeypatch.setenv("AMO_TOKEN", DEMO_TOKEN)
     config = write_config(tmp_path, requests_per_second=-1)
-    for argv in (["--config", config, "sync"], ["sync", "--config", config, "--log-json"]):
+    for argv in (
+        [*AT, "--config", config, "sync"],
+        ["sync", *AT, "--config", config, "--log-json"],
+    ):
         assert main(argv) == 2
         assert "amocrm.requests_per_second: must be > 0, got -1" in capsys.readouterr().err
 
@@ -41,11 +50,11 @@ def test_sync_prints_progress_and_a_one_line_summary(tmp_path, capsys, monkeypat
     config = write_config(
         tmp_path, base_url=amo_server.url, requests_per_second=50, backfill_days=3650
     )
-    assert main(["--config", config, "sync"]) == 0
+    assert main([*AT, "--config", config, "sync"]) == 0
     out, err = capsys.readouterr()
     assert out.startswith("synced: ") and "amoCRM requests" in out
     assert "events" in err and "100%" in err
-    assert main(["--config", config, "status"]) == 0
+    assert main([*AT, "--config", config, "status"]) == 0
     assert "cursors" in capsys.readouterr().out
 
 
@@ -54,7 +63,7 @@ def test_sync_with_a_bad_token_exits_1_saying_what_to_do(
 ) -> None:
     monkeypatch.setenv("AMO_TOKEN", "revoked")
     config = write_config(tmp_path, base_url=amo_server.url)
-    assert main(["--config", config, "sync"]) == 1
+    assert main([*AT, "--config", config, "sync"]) == 1
     assert "Keys and scopes" in capsys.readouterr().err
 
 
@@ -66,7 +75,7 @@ def test_sync_and_run_refuse_while_another_worker_holds_the_store(
     store = load_config(config).store
     with WorkerLock(Path(str(store) + ".lock")):
         for command in ("sync", "run"):
-            assert main(["--config", config, command]) == 1
+            assert main([*AT, "--config", config, command]) == 1
             assert f"another sheets-kpi worker (pid {os.getpid()}) holds" in (
                 capsys.readouterr().err
             )
@@ -79,7 +88,7 @@ def test_bad_paths_and_intervals_say_what_to_fix(tmp_path, capsys, monkeypatch) 
     (tmp_path / "file").write_text("")
     data["store"] = str(tmp_path / "file" / "x.db")  # a folder that is a file
     Path(config).write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    assert main(["--config", config, "sync"]) == 1
+    assert main([*AT, "--config", config, "sync"]) == 1
     assert "check the `store` path in the config" in capsys.readouterr().err
     for minutes in ("0", "-1", "nan"):
         with pytest.raises(SystemExit) as exit_:
@@ -142,6 +151,7 @@ def test_demo_runs_offline_and_leaves_its_results(tmp_path, capsys) -> None:
             "2",
             "--out",
             str(out),
+            *AT,
         ]
     )
     assert code == 0
@@ -175,12 +185,77 @@ def test_doctor_reports_one_line_per_check(tmp_path, capsys, monkeypatch, amo_se
         data["store"] = str(tmp_path / "s.db")
         path = tmp_path / "config.yaml"
         path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-        assert main(["--config", str(path), "doctor"]) == 0
+        assert main([*AT, "--config", str(path), "doctor"]) == 0
         lines = capsys.readouterr().out.splitlines()
-        assert [line.split()[0] for line in lines] == ["ok"] * 5
+        assert [line.split()[0] for line in lines] == ["ok"] * 6
+        assert (
+            "ok   clock        2026-11-18 14:06 Europe/Moscow: period 2026-11, day 18 of 30"
+            in lines
+        )
         monkeypatch.setenv("AMO_TOKEN", "wrong")
-        assert main(["--config", str(path), "doctor"]) == 1
+        assert main([*AT, "--config", str(path), "doctor"]) == 1
         failing = [line for line in capsys.readouterr().out.splitlines() if line.startswith("FAIL")]
         assert failing and "Keys and scopes" in failing[0]
     finally:
         sheets.stop()
+
+
+def test_now_takes_an_instant_with_its_offset_and_serve_refuses_it(tmp_path, capsys) -> None:
+    config = write_config(tmp_path)
+    for value, message in (
+        ("30.11.2026", "expected an ISO-8601 instant like 2026-11-30T20:00:00+03:00"),
+        ("2026-11-30T20:00", "has no UTC offset"),
+    ):
+        with pytest.raises(SystemExit) as exit_:
+            main(["--config", config, "run", "--now", value])
+        assert exit_.value.code == 2
+        assert message in capsys.readouterr().err
+    for argv in (["serve"], ["auth"], ["emulate", "sheets"]):
+        assert main([*AT, "--config", config, *argv]) == 2
+        assert "--now is not for" in capsys.readouterr().err
+
+
+def test_status_tells_how_long_before_now_each_stamp_was(tmp_path, capsys, monkeypatch) -> None:
+    from sheets_kpi.store.db import Store
+
+    monkeypatch.setenv("AMO_TOKEN", DEMO_TOKEN)
+    config = write_config(tmp_path)
+    store = Store(load_config(config).store)
+    store.set_cursor("leads", epoch(NOW_AT) - 3 * 3600)
+    store.start_run(NOW_AT - timedelta(minutes=5))
+    store.close()
+    assert main([*AT, "--config", config, "status"]) == 0
+    out = capsys.readouterr().out
+    assert "leads              2026-11-18 08:06:40 UTC (3 h ago)" in out
+    assert "2026-11-18 11:01:40 UTC (5 min ago) running" in out
+
+
+def test_a_demo_at_a_given_instant_is_the_same_every_time(tmp_path) -> None:
+    def data_kpi(out: Path) -> list[tuple]:
+        book = openpyxl.load_workbook(out / "kpi.xlsx", read_only=True)
+        return list(book["data_kpi"].iter_rows(values_only=True))
+
+    tables = []
+    for name in ("one", "two"):
+        argv = ["--config", str(ROOT / "config.yaml"), "demo", "--managers", "4", "--months"]
+        assert main([*argv, "1", "--out", str(tmp_path / name), *AT]) == 0
+        tables.append(data_kpi(tmp_path / name))
+    assert tables[0] == tables[1]
+    assert {row[0] for row in tables[0][1:]} == {"2026-11"}
+    assert {row[-1] for row in tables[0][1:]} == {"2026-11-18T11:06:40Z"}
+
+
+def test_logging_follows_the_current_stderr(monkeypatch) -> None:
+    """A test runner replaces and closes stderr between tests: records go to the current one."""
+    import io
+    import logging
+
+    from sheets_kpi.logs import setup_logging
+
+    first, current = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(sys, "stderr", first)
+    setup_logging()
+    first.close()
+    monkeypatch.setattr(sys, "stderr", current)
+    logging.getLogger("sheets_kpi.test").info("token Bearer abcdef123456 refreshed")
+    assert current.getvalue().endswith("INFO token Bearer *** refreshed\n")

@@ -9,12 +9,14 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
 import yaml
 
+from sheets_kpi.clock import epoch
 from sheets_kpi.config import Config
 from sheets_kpi.cycle import run_cycle
 from sheets_kpi.emulators.amocrm import DEMO_TOKEN, AmoState, generate_agency
@@ -31,11 +33,10 @@ from sheets_kpi.sources.amocrm import make_client
 from sheets_kpi.sources.amocrm.sync import sync
 from sheets_kpi.store.db import Store
 from sheets_kpi.store.frames import amocrm_frames
-from tests.conftest import NOW, ROOT, shipped_config
+from tests.conftest import NOW, NOW_AT, ROOT, shipped_config
 
 BOOK = "e2e-book"
-#: Mid-month (2026-11-18 14:06 Moscow): the world's agency ends here and every cycle runs here.
-NOW_AT = datetime.fromtimestamp(NOW, UTC)
+MOSCOW = ZoneInfo("Europe/Moscow")
 PLAN_DEPENDENT = {"plan", "achievement", "contribution", "score", "rank", "bonus"}
 
 
@@ -94,9 +95,9 @@ def world(tmp_path) -> Iterator[World]:
         }
     )
     store = Store(config.store)
-    sync(make_client(config.amocrm), store, config.amocrm, now=NOW)
+    sync(make_client(config.amocrm), store, config.amocrm, now=NOW_AT)
     gateway = SheetsGateway(config.google)
-    init_inputs(gateway, config, amocrm_frames(store)["users"])
+    init_inputs(gateway, config, amocrm_frames(store)["users"], NOW_AT)
     period = NOW_AT.strftime("%Y-%m")
     plans = [[period, "", dept.id, kpi.id, 5] for dept in config.departments for kpi in dept.kpis]
     gateway.http.values_append(
@@ -174,7 +175,7 @@ def test_english_locale_titles_the_tabs_but_leaves_the_data_tabs_alone(world: Wo
     google = world.config.google.model_copy(update={"spreadsheet": "en-book"})
     config = world.config.model_copy(update={"locale": "en", "google": google})
     gateway = SheetsGateway(config.google)
-    init_inputs(gateway, config, amocrm_frames(world.store)["users"])
+    init_inputs(gateway, config, amocrm_frames(world.store)["users"], now)
     report = run_cycle(config, world.store, make_client(config.amocrm), gateway, now=now)
     assert report.status == "ok", report.error
     titles = [s.title for s in world.sheets.get("en-book").sheets]
@@ -388,3 +389,41 @@ def test_serve_runs_cycles_and_stops_cleanly_on_sigterm(world: World, tmp_path) 
     assert len(runs) >= 3
     assert all(run["status"] in ("ok", "failed", "stopped") for run in runs)
     assert "SIGTERM received" in err and "worker stopped" in err
+
+
+def test_the_instant_a_month_is_cut_a_win_a_second_before_midnight_stays_in_its_month(
+    world: World,
+) -> None:
+    """Moscow midnight between 30 November and 1 December: the last second is November's."""
+    last = datetime(2026, 11, 30, 23, 59, 59, tzinfo=MOSCOW)
+    first = last + timedelta(seconds=1)
+    sales = {int(row[0]) for row in world.tab("Сотрудники")[1:] if row[2] == "sales"}
+    lead = next(
+        lead
+        for lead in world.account.entities["leads"].values()
+        if lead["responsible_user_id"] in sales and lead["status_id"] not in (142, 143)
+    )
+    manager = lead["responsible_user_id"]
+
+    def sales_row() -> pd.Series:
+        kpi = world.data_kpi()
+        return kpi[(kpi["kpi"] == "sales_rub") & (kpi["manager_id"] == manager)].iloc[0]
+
+    assert world.cycle(last - timedelta(seconds=1)).status == "ok"
+    before = sales_row()
+    world.account.set_now(epoch(last))
+    world.account.move_lead_status(lead["id"], 142, manager, at=epoch(last))
+    assert world.cycle(last).status == "ok"
+    november = sales_row()
+    assert (november["period"], november["period_end"]) == ("2026-11", "2026-11-30")
+    assert november["fact"] == before["fact"] + lead["price"]
+    assert november["computed_at"] == "2026-11-30T20:59:59Z"
+    assert world.tab("Журнал")[-1][0] == "2026-11-30 23:59:59"  # the configured zone's time
+
+    world.account.set_now(epoch(first))
+    assert world.cycle(first).status == "ok"
+    december = sales_row()
+    assert (december["period"], december["period_start"]) == ("2026-12", "2026-12-01")
+    assert december["fact"] == 0  # the win is November's; December has none yet
+    assert december["computed_at"] == "2026-11-30T21:00:00Z"
+    assert world.tab("Журнал")[-1][0] == "2026-12-01 00:00:00"

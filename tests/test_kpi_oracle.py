@@ -28,7 +28,7 @@ from sheets_kpi.sources.amocrm import make_client
 from sheets_kpi.sources.amocrm.sync import sync
 from sheets_kpi.store.db import Store
 from sheets_kpi.store.frames import amocrm_frames
-from tests.conftest import NOW, shipped_config
+from tests.conftest import NOW, instant, shipped_config
 
 WON, HOUR, DAY = 142, 3600, 86400
 CHECKED = ["won_amount", "won_count", "calls_outgoing", "calls_missed_share"]
@@ -198,7 +198,7 @@ def both() -> tuple[Facts, Facts]:
     try:
         config = with_checked_metrics(shipped_config(base_url=server.url, requests_per_second=1000))
         store = Store(":memory:")
-        sync(make_client(config.amocrm), store, config.amocrm, now=NOW)
+        sync(make_client(config.amocrm), store, config.amocrm, now=instant(NOW))
     finally:
         server.stop()
     frames = amocrm_frames(store)

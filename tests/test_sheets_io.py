@@ -20,7 +20,7 @@ from sheets_kpi.sheets.client import CountingHTTPClient, EndpointSession, make_c
 from sheets_kpi.sheets.gateway import SheetsGateway
 from sheets_kpi.sheets.init_tabs import init_inputs
 from sheets_kpi.sheets.layout import Block, LineChart, TabLayout
-from tests.conftest import shipped_config
+from tests.conftest import NOW_AT, shipped_config
 
 BOOK = "book-under-test"
 
@@ -222,7 +222,7 @@ def test_init_creates_inputs_reads_them_in_one_batch_get_and_is_idempotent(emula
         ]
     )
     gateway = SheetsGateway(config.google)
-    report = init_inputs(gateway, config, users)
+    report = init_inputs(gateway, config, users, NOW_AT)
     assert report.created == ["Сотрудники", "Планы", "Оценки", "Нарушения", "Апелляции"]
     assert report.managers_added == 1
     server.reset_stats()
@@ -241,14 +241,14 @@ def test_init_creates_inputs_reads_them_in_one_batch_get_and_is_idempotent(emula
         "is_active": True,
         "rank": "newbie",
     }
-    second = init_inputs(SheetsGateway(config.google), config, users)
+    second = init_inputs(SheetsGateway(config.google), config, users, NOW_AT)
     assert (second.created, second.managers_added) == ([], 1)
     assert sheet.get("A2:D3") == [
         ["7", "Анна Петрова", "sales", "senior"],
         ["9", "Борис", "sales", "junior"],
     ]
     server.reset_stats()
-    third = init_inputs(SheetsGateway(config.google), config, users)
+    third = init_inputs(SheetsGateway(config.google), config, users, NOW_AT)
     assert third.requests == 0
     assert "batchUpdate" not in calls(server)
 
@@ -407,7 +407,7 @@ def test_init_upgrades_a_supervisors_own_roster_in_one_pass(emulator) -> None:
     roster = book.add_worksheet("Сотрудники", 10, 3)
     roster.update([["Имя", "id amocrm"], ["Анна Петрова", 7], ["", ""], ["Гость", "n/a"]], "A1")
     book.add_worksheet("Планы", 10, 5)  # created by hand, still empty
-    report = init_inputs(SheetsGateway(config.google), config, _users())
+    report = init_inputs(SheetsGateway(config.google), config, _users(), NOW_AT)
     assert report.created == ["Оценки", "Нарушения", "Апелляции"]
     assert report.columns_added["Сотрудники"] == [
         "Отдел",
@@ -436,7 +436,7 @@ def test_init_upgrades_a_supervisors_own_roster_in_one_pass(emulator) -> None:
     ]
     assert (1, 0) not in validations and (1, 1) not in validations
     server.reset_stats()
-    again = init_inputs(SheetsGateway(config.google), config, _users())
+    again = init_inputs(SheetsGateway(config.google), config, _users(), NOW_AT)
     assert (again.created, again.columns_added, again.managers_added) == ([], {}, 0)
     assert "batchUpdate" not in calls(server)
     _, issues = SheetsGateway(config.google).read_inputs(config)
@@ -452,7 +452,7 @@ def test_init_adds_columns_after_a_supervisors_unlabelled_notes(emulator) -> Non
     book = SheetsGateway(config.google).client.open_by_key(BOOK)
     plans = book.add_worksheet("Планы", 10, 6)
     plans.update([["Период", "Менеджер", "Показатель"], ["2026-11", 7, "sales_rub", "заметка"]])
-    report = init_inputs(SheetsGateway(config.google), config, _users())
+    report = init_inputs(SheetsGateway(config.google), config, _users(), NOW_AT)
     assert report.columns_added["Планы"] == ["Отдел", "План"]
     assert plans.get_all_values()[:2] == [
         ["Период", "Менеджер", "Показатель", "", "Отдел", "План"],

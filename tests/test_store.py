@@ -11,6 +11,7 @@ import pytest
 from sheets_kpi.errors import StoreError
 from sheets_kpi.store.db import Store, UpsertCount
 from sheets_kpi.store.frames import amocrm_frames
+from tests.conftest import instant
 
 
 def lead(lead_id: int, updated_at: int, price: float = 0) -> dict:
@@ -65,9 +66,9 @@ def test_transaction_rolls_back_page_and_cursor_together() -> None:
 
 def test_violations_open_once_and_resolve_when_gone() -> None:
     store = Store(":memory:")
-    store.record_violations({(1, "no_next_task"), (2, "stale_stage")}, now=100)
-    store.record_violations({(1, "no_next_task")}, now=200)
-    store.record_violations({(1, "no_next_task"), (2, "stale_stage")}, now=300)
+    store.record_violations({(1, "no_next_task"), (2, "stale_stage")}, now=instant(100))
+    store.record_violations({(1, "no_next_task")}, now=instant(200))
+    store.record_violations({(1, "no_next_task"), (2, "stale_stage")}, now=instant(300))
     rows = store.query(
         "SELECT lead_id, rule, first_seen_at, resolved_at FROM deal_violation "
         "ORDER BY lead_id, first_seen_at"
@@ -81,9 +82,9 @@ def test_violations_open_once_and_resolve_when_gone() -> None:
 
 def test_runs_are_logged_newest_first(tmp_path) -> None:
     store = Store(tmp_path / "s.db")
-    first = store.start_run(10)
+    first = store.start_run(instant(10))
     store.finish_run(first, status="ok", finished_at=12, amocrm_requests=3)
-    second = store.start_run(20)
+    second = store.start_run(instant(20))
     assert [r["id"] for r in store.runs()] == [second, first]
     assert store.runs()[1]["amocrm_requests"] == 3
 
@@ -144,7 +145,7 @@ def test_a_task_completed_twice_is_dated_by_its_last_completion() -> None:
 
 def test_a_run_left_running_by_a_killed_worker_is_marked_killed() -> None:
     store = Store(":memory:")
-    first = store.start_run(100)  # the worker was killed -9 before finishing it
-    second = store.start_run(200)
+    first = store.start_run(instant(100))  # the worker was killed -9 before finishing it
+    second = store.start_run(instant(200))
     statuses = {run["id"]: run["status"] for run in store.runs()}
     assert statuses == {first: "killed", second: "running"}

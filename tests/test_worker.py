@@ -36,8 +36,9 @@ def run_worker(
     clock = Clock(start)
     seen: list[tuple[str, bool]] = []
 
-    def cycle(reconcile: bool, stop: threading.Event) -> bool:
-        seen.append((clock.now.astimezone(MOSCOW).strftime("%d %H:%M"), reconcile))
+    def cycle(now: datetime, reconcile: bool, stop: threading.Event) -> bool:
+        assert now == clock.now  # the worker's one reading of the clock, passed down
+        seen.append((now.astimezone(MOSCOW).strftime("%d %H:%M"), reconcile))
         index = len(seen) - 1
         if index < len(steps):
             clock.now += steps[index]

@@ -9,6 +9,7 @@ example row (a `# ` comment the reader skips). Existing tabs only gain missing h
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -20,21 +21,10 @@ from sheets_kpi.sheets.inputs import TABS, InputTab, find_title
 from sheets_kpi.sheets.layout import cell, locale_free, sheet_id_for
 from sheets_kpi.sheets.parse import ParseError
 
-EXAMPLES = {
-    "ru": {
-        "roster": ["# 123456", "Иван Петров", "sales", "junior", "ivan@example.com", "", "да", ""],
-        "plans": ["# 2026-11", "", "sales", "sales_rub", 1500000],
-        "scores": ["# 2026-11-03", "Иван Петров", "call_quality", 85, "", "пример"],
-        "violations": ["# 2026-11-03", "Иван Петров", "control", "", "пример"],
-        "appeals": ["# 2026-11-04", "Иван Петров", "", "pending"],
-    },
-    "en": {
-        "roster": ["# 123456", "John Smith", "sales", "junior", "john@example.com", "", "yes", ""],
-        "plans": ["# 2026-11", "", "sales", "sales_rub", 1500000],
-        "scores": ["# 2026-11-03", "John Smith", "call_quality", 85, "", "example"],
-        "violations": ["# 2026-11-03", "John Smith", "control", "", "example"],
-        "appeals": ["# 2026-11-04", "John Smith", "", "pending"],
-    },
+#: The words of the example rows: a person, their e-mail and the note.
+EXAMPLE_WORDS = {
+    "ru": ("Иван Петров", "ivan@example.com", "пример"),
+    "en": ("John Smith", "john@example.com", "example"),
 }
 YES_NO = {"ru": ("да", "нет"), "en": ("yes", "no")}
 
@@ -84,14 +74,33 @@ def roster_rows(
     return rows
 
 
-def init_inputs(gateway: SheetsGateway, config: Config, users: pd.DataFrame) -> InitReport:
-    """Two reads (metadata, one batchGet) and at most one batchUpdate; none when up to date."""
+def example_rows(locale: str, month: str) -> dict[str, list[Any]]:
+    """A `# ` example row per input tab (the reader skips it), dated in `month` (YYYY-MM)."""
+    person, email, note = EXAMPLE_WORDS.get(locale, EXAMPLE_WORDS["ru"])
+    yes = YES_NO.get(locale, YES_NO["ru"])[0]
+    return {
+        "roster": ["# 123456", person, "sales", "junior", email, "", yes, ""],
+        "plans": [f"# {month}", "", "sales", "sales_rub", 1500000],
+        "scores": [f"# {month}-03", person, "call_quality", 85, "", note],
+        "violations": [f"# {month}-03", person, "control", "", note],
+        "appeals": [f"# {month}-04", person, "", "pending"],
+    }
+
+
+def init_inputs(
+    gateway: SheetsGateway, config: Config, users: pd.DataFrame, now: datetime
+) -> InitReport:
+    """Two reads (metadata, one batchGet) and at most one batchUpdate; none when up to date.
+
+    Example rows are dated in the month of `now` in the configured time zone.
+    """
     report = InitReport()
     metadata = gateway.metadata(fresh=True)
     sheets = {s["properties"]["title"]: s for s in metadata["sheets"]}
     taken = {s["properties"]["sheetId"] for s in sheets.values()}
     grids = gateway.read_grids()
     people = roster_rows(users, config, report.users_skipped)
+    examples = example_rows(config.locale, now.astimezone(config.zone).strftime("%Y-%m"))
     requests: list[dict[str, Any]] = []
     for spec in TABS:
         title = find_title(spec, list(sheets))
@@ -100,7 +109,7 @@ def init_inputs(gateway: SheetsGateway, config: Config, users: pd.DataFrame) -> 
         if not grid:  # a new tab, or one that exists but is still empty
             body = [[r[c.key] for c in spec.columns] for r in people if spec.key == "roster"]
             if not body:
-                body = [EXAMPLES.get(config.locale, EXAMPLES["ru"])[spec.key]]
+                body = [examples[spec.key]]
             if title is None:
                 title = spec.title(config.locale)
                 sheet_id = sheet_id_for(title, taken)

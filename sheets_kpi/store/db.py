@@ -7,9 +7,11 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sheets_kpi.clock import epoch
 from sheets_kpi.errors import StoreError
 from sheets_kpi.store.schema import ENTITY_TABLES, MIGRATIONS
 
@@ -156,12 +158,12 @@ class Store:
     def counts(self) -> dict[str, int]:
         return {table: self.query(f"SELECT count(*) FROM {table}")[0][0] for table in ENTITY_TABLES}
 
-    def start_run(self, started_at: int) -> int:
+    def start_run(self, now: datetime) -> int:
         """A new run; one still `running` is from a worker that was killed (runs hold the lock)."""
         with self.transaction():
             self._conn.execute("UPDATE run SET status = 'killed' WHERE status = 'running'")
             cur = self._conn.execute(
-                "INSERT INTO run (started_at, status) VALUES (?, 'running')", (started_at,)
+                "INSERT INTO run (started_at, status) VALUES (?, 'running')", (epoch(now),)
             )
         return int(cur.lastrowid or 0)
 
@@ -175,8 +177,9 @@ class Store:
         rows = self.query(f"SELECT * FROM run ORDER BY id DESC LIMIT {int(limit)}")
         return [dict(zip(names, row, strict=True)) for row in rows]
 
-    def record_violations(self, current: set[tuple[int, str]], now: int) -> None:
+    def record_violations(self, current: set[tuple[int, str]], now: datetime) -> None:
         """Open a violation the first time a (lead, rule) is seen; resolve it once it is gone."""
+        at = epoch(now)
         with self.transaction():
             open_rows = set(
                 self.query("SELECT lead_id, rule FROM deal_violation WHERE resolved_at IS NULL")
@@ -184,20 +187,21 @@ class Store:
             self._conn.executemany(
                 "INSERT OR IGNORE INTO deal_violation (lead_id, rule, first_seen_at) "
                 "VALUES (?, ?, ?)",
-                [(lead, rule, now) for lead, rule in sorted(current - open_rows)],
+                [(lead, rule, at) for lead, rule in sorted(current - open_rows)],
             )
             self._conn.executemany(
                 "UPDATE deal_violation SET resolved_at = ? WHERE lead_id = ? AND rule = ? "
                 "AND resolved_at IS NULL",
-                [(now, lead, rule) for lead, rule in sorted(open_rows - current)],
+                [(at, lead, rule) for lead, rule in sorted(open_rows - current)],
             )
 
-    def first_seen(self, keys: list[str], now: int) -> dict[str, int]:
+    def first_seen(self, keys: list[str], now: datetime) -> dict[str, int]:
         """When each data issue was first reported (new keys are stamped `now`)."""
+        at = epoch(now)
         with self.transaction():
             self._conn.executemany(
                 "INSERT OR IGNORE INTO issue_seen (key, first_seen) VALUES (?, ?)",
-                [(key, now) for key in keys],
+                [(key, at) for key in keys],
             )
         found: dict[str, int] = {}
         for start in range(0, len(keys), 500):

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sheets_kpi.clock import epoch
 from sheets_kpi.emulators.amocrm.generate import generate_agency, live_tick
 from sheets_kpi.emulators.amocrm.limits import Faults
 from sheets_kpi.emulators.amocrm.routes import AmoApp
@@ -126,6 +128,10 @@ def _account(
     return AmoState()
 
 
-def load_or_generate(data: str | None, managers: int, months: int, seed: int) -> AmoState:
-    """The CLI's `--data FILE` or `--generate agency --managers N --months M --seed S`."""
-    return _account(data, None if data else {"managers": managers, "months": months, "seed": seed})
+def load_or_generate(
+    data: str | None, managers: int, months: int, seed: int, now: datetime
+) -> AmoState:
+    """The CLI's `--data FILE` or `--generate agency --managers N --months M --seed S`, the
+    activity ending at `now`."""
+    generate = {"managers": managers, "months": months, "seed": seed, "now": epoch(now)}
+    return _account(data, None if data else generate)

@@ -8,8 +8,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from sheets_kpi.clock import epoch
 from sheets_kpi.config import AmoConfig
 from sheets_kpi.errors import Stopped
 from sheets_kpi.sources.amocrm import models
@@ -93,27 +95,28 @@ def sync(
     client: AmoClient,
     store: Store,
     settings: AmoConfig,
-    now: int | None = None,
+    now: datetime,
     reconcile_days: int | None = None,
     progress: Progress | None = None,
     stop: threading.Event | None = None,
 ) -> SyncReport:
-    """Pull everything changed since the cursors; `reconcile_days` re-reads that many days.
+    """Pull everything changed since the cursors up to `now`; `reconcile_days` re-reads that
+    many days.
 
     A set `stop` ends the sync after the page in hand (its cursor is saved) with `Stopped`.
     """
     started = time.monotonic()
     requests_before = client.requests_made
-    now = int(time.time()) if now is None else now
+    at = epoch(now)
     report = SyncReport()
-    for name, count in sync_dictionaries(client, store).items():
+    for name, count in sync_dictionaries(client, store, now).items():
         report.per_stream[name] = count
     for stream in STREAMS:
         cursor = store.cursor(stream.name)
         report.backfill |= cursor is None
-        start = _start(cursor, now, settings, reconcile_days)
+        start = _start(cursor, at, settings, reconcile_days)
         report.per_stream[stream.name] = _sync_stream(
-            client, store, stream, start, now, progress, stop
+            client, store, stream, start, at, progress, stop
         )
     total = sum(report.per_stream.values(), UpsertCount())
     report.new, report.updated = total.new, total.updated
@@ -146,7 +149,7 @@ def _sync_stream(
     highest = start
     for page, safe in _walk(client, stream, start, now):
         rows = [
-            stream.normalise(m, raw)
+            _stored(stream.normalise(m, raw), raw, now)
             for m, raw in models.parse_items(stream.model, page, stream.key)
         ]
         highest = max(highest, *(_int(item.get(stream.cursor_field)) for item in page))
@@ -249,12 +252,16 @@ def _after_page(store: Store, stream: Stream, rows: list[Row]) -> None:
             store.mark_deleted(table, row["entity_id"], deleted)
 
 
-def sync_dictionaries(client: AmoClient, store: Store) -> dict[str, UpsertCount]:
+def sync_dictionaries(client: AmoClient, store: Store, now: datetime) -> dict[str, UpsertCount]:
     """Users and pipelines are small: re-read them whole every cycle (which also tells which
     users were removed)."""
+    at = epoch(now)
     users: list[Row] = []
     for page in client.pages("/api/v4/users", "users", [("with", "group,role,user_rank")]):
-        users += [_user_row(m, raw) for m, raw in models.parse_items(models.User, page, "users")]
+        users += [
+            _stored(_user_row(m, raw), raw, at)
+            for m, raw in models.parse_items(models.User, page, "users")
+        ]
     items = embedded(client.get("/api/v4/leads/pipelines"), "pipelines")
     pipelines = models.parse_items(models.Pipeline, items, "pipelines")
     statuses = [
@@ -267,7 +274,9 @@ def sync_dictionaries(client: AmoClient, store: Store) -> dict[str, UpsertCount]
         user_count = store.upsert("users", users)
         if users:  # the whole list was read: a user missing from it was removed from amoCRM
             store.mark_absent("users", [row["id"] for row in users])
-        pipeline_count = store.upsert("pipelines", [_pipeline_row(m, raw) for m, raw in pipelines])
+        pipeline_count = store.upsert(
+            "pipelines", [_stored(_pipeline_row(m, raw), raw, at) for m, raw in pipelines]
+        )
         store.upsert("statuses", statuses)
     return {"users": user_count, "pipelines": pipeline_count}
 
@@ -283,8 +292,9 @@ def _raw(raw: dict) -> str:
     return json.dumps(raw, ensure_ascii=False, separators=(",", ":"))
 
 
-def _synced() -> int:
-    return int(time.time())
+def _stored(row: Row, raw: dict, synced_at: int) -> Row:
+    """A normalised row with what every table also keeps: the raw JSON and when it was synced."""
+    return {**row, "raw": _raw(raw), "synced_at": synced_at}
 
 
 def _user_row(user: models.User, raw: dict) -> Row:
@@ -298,8 +308,6 @@ def _user_row(user: models.User, raw: dict) -> Row:
         "group_name": group.get("name"),
         "is_active": int(bool(user.rights.get("is_active", True))),
         "rank": user.rank or raw.get("user_rank"),
-        "raw": _raw(raw),
-        "synced_at": _synced(),
     }
 
 
@@ -309,8 +317,6 @@ def _pipeline_row(pipeline: models.Pipeline, raw: dict) -> Row:
         "name": pipeline.name,
         "sort": pipeline.sort,
         "is_archive": int(pipeline.is_archive),
-        "raw": _raw(raw),
-        "synced_at": _synced(),
     }
 
 
@@ -335,8 +341,6 @@ def _lead_row(lead: models.Lead, raw: dict) -> Row:
         "is_deleted": int(lead.is_deleted),
         "contact_id": _linked_id(raw, "contacts", prefer_main=True),
         "company_id": _linked_id(raw, "companies"),
-        "raw": _raw(raw),
-        "synced_at": _synced(),
     }
 
 
@@ -356,8 +360,6 @@ def _client_row(client: models.Contact, raw: dict) -> Row:
         "updated_at": client.updated_at,
         "is_deleted": int(client.is_deleted),
         "phones": ",".join(p for p in phones if p),
-        "raw": _raw(raw),
-        "synced_at": _synced(),
     }
 
 
@@ -371,8 +373,6 @@ def _task_row(task: models.Task, raw: dict) -> Row:
         "complete_till": task.complete_till,
         "created_at": task.created_at,
         "updated_at": task.updated_at,
-        "raw": _raw(raw),
-        "synced_at": _synced(),
     }
 
 
@@ -387,8 +387,6 @@ def _note_row(entity_type: str) -> Callable[[models.Note, dict], Row]:
             "created_by": note.created_by,
             "created_at": note.created_at,
             "updated_at": note.updated_at,
-            "raw": _raw(raw),
-            "synced_at": _synced(),
         }
 
     return row
@@ -402,8 +400,6 @@ def _event_row(event: models.Event, raw: dict) -> Row:
         "entity_id": event.entity_id,
         "created_by": event.created_by,
         "created_at": event.created_at,
-        "raw": _raw(raw),
-        "synced_at": _synced(),
     }
 
 
