@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import pandas as pd
 
@@ -66,7 +68,7 @@ def _next_call(
     out = np.full(size, np.inf)
     if lost.empty or outgoing.empty:
         return out
-    kind = "int64" if key == "contact_id" else object
+    kind: Literal["int64", "object"] = "int64" if key == "contact_id" else "object"
     left = pd.DataFrame(
         {
             "k": lost[key].astype(kind).to_numpy(),

@@ -47,7 +47,8 @@ def bonuses(managers: pd.DataFrame, config: Config) -> pd.DataFrame:
             continue
         part = managers[mine]
         base = part["bonus_base"].astype(float).fillna(dept.bonus.base).to_numpy()
-        won = prize(part["score"], part["rank"], dept.bonus)
-        bonus[mine] = round_roubles(base * multiplier(part["score"], dept.bonus) + won)
+        score = part["score"].to_numpy(dtype=float)
+        won = prize(score, part["rank"].to_numpy(dtype=float), dept.bonus)
+        bonus[mine] = round_roubles(base * multiplier(score, dept.bonus) + won)
         prizes[mine] = won
     return pd.DataFrame({"bonus": bonus, "prize": prizes}, index=managers.index)

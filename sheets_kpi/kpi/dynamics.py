@@ -50,7 +50,8 @@ def weekly(
     )
     grid["num"] = grid["num"].fillna(0.0)
     keys = ["week_start", "department", "kpi", "ratio"]
-    total = sum_num_den(grid, keys).assign(manager_id=pd.NA)
+    total = sum_num_den(grid, keys)
+    total["manager_id"] = pd.NA
     out = pd.concat([grid, total], ignore_index=True)
     out["fact"] = value(out["num"], out["den"], out["ratio"])
     out["manager_id"] = out["manager_id"].astype("Int64")

@@ -41,7 +41,7 @@ def rows(
     return pd.DataFrame(
         {
             "date": date.to_numpy(dtype="datetime64[ns]"),
-            "manager_id": pd.array(manager, dtype="Int64"),
+            "manager_id": pd.array(manager.to_numpy(), dtype="Int64"),
             "num": num if np.isscalar(num) else np.asarray(num, dtype=float),
             "den": den if np.isscalar(den) else np.asarray(den, dtype=float),
         },

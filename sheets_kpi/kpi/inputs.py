@@ -132,15 +132,15 @@ def frame(name: str, rows: list[dict] | None = None) -> pd.DataFrame:
     data = pd.DataFrame(rows or [], columns=list(schema))
     for column, dtype in schema.items():
         if dtype == UTC:
-            data[column] = pd.to_datetime(data[column], utc=True).astype(UTC)
+            data[column] = pd.to_datetime(data[column], utc=True).astype("datetime64[ns, UTC]")
         elif dtype == "datetime64[ns]":
-            data[column] = pd.to_datetime(data[column]).astype(dtype)
+            data[column] = pd.to_datetime(data[column]).astype("datetime64[ns]")
         elif dtype == "bool":
             data[column] = data[column].fillna(False).astype(bool)
         elif dtype == "object":
             data[column] = data[column].astype(object)
         else:
-            data[column] = data[column].astype(dtype)
+            data[column] = data[column].astype(pd.api.types.pandas_dtype(dtype))
     return data
 
 

@@ -124,9 +124,11 @@ def config_issues(inputs: Inputs, config: Config) -> pd.DataFrame:
                 None,
                 "upsell",
             )
-            if filtered and not (arg.isdigit() and int(arg) in set(statuses["pipeline_id"])):
+            if filtered and not (
+                arg is not None and arg.isdigit() and int(arg) in set(statuses["pipeline_id"])
+            ):
                 where = f"departments.{dept.id}.kpis.{kpi.id}"
-                rows.append(_config_issue(where, arg, "filter is `upsell` or a pipeline id"))
+                rows.append(_config_issue(where, str(arg), "filter is `upsell` or a pipeline id"))
     return issue_frame(rows)
 
 

@@ -43,10 +43,15 @@ def responsible_at(
                 "after": history["after_user_id"].to_numpy(float, na_value=np.nan),
             }
         ).sort_values("created_at", kind="stable")
-        common = {"left_on": "moment", "right_on": "created_at", "by": "lead_id"}
-        last = pd.merge_asof(asked, history, direction="backward", **common)
+        last = pd.merge_asof(asked, history, left_on="moment", right_on="created_at", by="lead_id")
         first = pd.merge_asof(
-            asked, history, direction="forward", allow_exact_matches=False, **common
+            asked,
+            history,
+            left_on="moment",
+            right_on="created_at",
+            by="lead_id",
+            direction="forward",
+            allow_exact_matches=False,
         )
         owner = last["after"].fillna(first["before"]).to_numpy()
         known = ~np.isnan(owner)

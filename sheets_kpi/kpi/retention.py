@@ -48,7 +48,8 @@ def retention(
     purchases = purchases.join(per_client["owner"], on=keys)
     out = [_summary("all", per_client, purchases)]
     for manager, group in per_client.dropna(subset=["owner"]).groupby("owner"):
-        out.append(_summary(str(int(manager)), group, purchases[purchases["owner"] == manager]))
+        label = f"{manager:.0f}"
+        out.append(_summary(label, group, purchases[purchases["owner"] == manager]))
     return pd.DataFrame(out, columns=COLUMNS)
 
 

@@ -187,9 +187,9 @@ def _walk(
     """
     if stream.order_field:
         pages = 0
-        for page in _offset_walk(client, stream, start, stream.order_field):
+        for offset_page in _offset_walk(client, stream, start, stream.order_field):
             pages += 1
-            yield page
+            yield offset_page
         if pages > 1 and _deleted_since(client, stream, now - DELETION_MARGIN):
             log.info("%s were deleted during the walk; reading it once more", stream.name)
             yield from _offset_walk(client, stream, start, stream.order_field)
