@@ -8,6 +8,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from urllib.parse import urlencode
 
 import pytest
 import requests
@@ -20,12 +21,14 @@ from sheets_kpi.emulators.amocrm import (
     DEMO_TOKEN,
     AmoState,
     Faults,
+    build_app,
     serve,
 )
+from sheets_kpi.emulators.server import EmulatorServer, Request, Response
 from sheets_kpi.errors import AuthError, RetriableSourceError, Stopped
 from sheets_kpi.sources.amocrm.auth import LongLivedToken, OAuth2
 from sheets_kpi.sources.amocrm.client import AmoClient
-from sheets_kpi.sources.amocrm.sync import STREAMS, _sync_stream, sync
+from sheets_kpi.sources.amocrm.sync import STREAMS, _sync_stream, sync, sync_dictionaries
 from sheets_kpi.store.db import Store
 from sheets_kpi.store.frames import amocrm_frames
 from tests.conftest import NOW, NOW_AT, instant, shipped_config
@@ -467,3 +470,31 @@ def test_a_user_removed_from_amocrm_leaves_the_users_frame_but_not_the_store(amo
     state._changed()
     sync(client, store, settings, now=NOW_AT)
     assert gone in set(amocrm_frames(store)["users"]["user_id"])
+
+
+def test_a_next_link_back_to_a_read_page_fails_the_sync_and_marks_no_user_deleted(agency) -> None:
+    """The users list is read whole, and a user missing from it is marked deleted: a walk that
+    ended quietly at a looping link would mark the users of the unread pages deleted."""
+    emulator = build_app(AmoState(agency.snapshot()), rps=1000)
+    looping = threading.Event()
+
+    def answer(request: Request) -> Response:
+        response = emulator(request)
+        if looping.is_set() and request.path == "/api/v4/users" and response.status == 200:
+            payload = json.loads(response.body)
+            payload["_embedded"]["users"] = payload["_embedded"]["users"][:3]
+            payload["_links"]["next"] = {"href": f"{request.path}?{urlencode(request.query)}"}
+            return Response.json(200, payload)
+        return response
+
+    server = EmulatorServer(answer).start()
+    try:
+        store = Store(":memory:")
+        client = client_for(server)
+        sync_dictionaries(client, store, NOW_AT)
+        looping.set()
+        with pytest.raises(RetriableSourceError, match="leads back to a page already read"):
+            sync_dictionaries(client, store, NOW_AT)
+        assert store.query("SELECT count(*) FROM users WHERE is_deleted = 1") == [(0,)]
+    finally:
+        server.stop()

@@ -138,14 +138,18 @@ class AmoClient:
     def pages(
         self, path: str, key: str, params: list[tuple[str, str]], limit: int = PAGE_LIMIT
     ) -> Iterator[list[dict]]:
-        """Walk a list by `_links.next` until a 204, an empty page or no next link."""
+        """Walk a list by `_links.next` until a 204, an empty page or no next link; a next link
+        back to a page already read raises instead of ending the walk as if it were complete."""
         query: list[tuple[str, str]] = [*params, ("limit", str(limit)), ("page", "1")]
         seen: set[tuple[tuple[str, str], ...]] = set()
         while True:
             fingerprint = tuple(sorted(query))
-            if fingerprint in seen:
-                log.warning("amoCRM next link repeats a page of %s; stopping the walk", path)
-                return
+            if fingerprint in seen:  # a partial read must not move a cursor or mark users gone
+                raise RetriableSourceError(
+                    f"amoCRM's next link on {path} leads back to a page already read; the walk "
+                    "is stopped with nothing marked deleted and no cursor moved past it, and the "
+                    "next cycle reads it again"
+                )
             seen.add(fingerprint)
             payload = self.get(path, query)
             items = embedded(payload, key)
