@@ -148,11 +148,20 @@ class GoogleConfig(Model):
         return value
 
 
-class KpiConfig(Model):
+class Titled(Model):
+    """Something configured that people see under a title."""
+
     id: str = Field(pattern=_ID)
-    metric: str
     title: str | None = None
     title_en: str | None = None
+
+    def title_in(self, locale: str) -> str:
+        """The one title rule: `title_en` in English, else `title`, else the id."""
+        return (self.title_en if locale == "en" else None) or self.title or self.id
+
+
+class KpiConfig(Titled):
+    metric: str
     unit: Literal["count", "rub", "share", "minutes", "score"] = "count"
     direction: Literal["higher", "lower"] = "higher"
     weight: float = Field(gt=0)
@@ -200,10 +209,7 @@ class BonusConfig(Model):
         return value
 
 
-class DepartmentConfig(Model):
-    id: str = Field(pattern=_ID)
-    title: str | None = None
-    title_en: str | None = None
+class DepartmentConfig(Titled):
     cap: float = Field(default=1.5, ge=1)
     kpis: list[KpiConfig] = Field(min_length=1)
     bonus: BonusConfig = Field(default_factory=BonusConfig)

@@ -23,12 +23,12 @@ from sheets_kpi.kpi.engine import ISSUE_COLUMNS, Results, compute
 from sheets_kpi.kpi.inputs import Inputs
 from sheets_kpi.kpi.rules import evaluate_deal_rules
 from sheets_kpi.locale import label
-from sheets_kpi.reports import Output, build_layouts
 from sheets_kpi.sheets.gateway import SheetsGateway
 from sheets_kpi.sources.amocrm.client import AmoClient
 from sheets_kpi.sources.amocrm.sync import sync
 from sheets_kpi.store.db import Store
 from sheets_kpi.store.frames import amocrm_frames, frame
+from sheets_kpi.tabs import Output, build_layouts
 
 log = logging.getLogger(__name__)
 

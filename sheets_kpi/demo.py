@@ -185,12 +185,10 @@ def _append(gateway: SheetsGateway, config: Config, key: str, rows: list[list[An
 def _print_leaderboards(
     store: Store, gateway: SheetsGateway, config: Config, now: datetime, echo: Any
 ) -> None:
-    from sheets_kpi.reports import dept_title
-
     frames, _ = gateway.read_inputs(config)
     results = compute_results(config, store, frames, now)
     for dept in config.departments:
-        echo(f"\n{dept_title(dept, config.locale)}")
+        echo(f"\n{dept.title_in(config.locale)}")
         managers = results.managers[results.managers["department"] == dept.id]
         for m in managers.itertuples():
             rank = "—" if pd.isna(m.rank) else f"{int(m.rank)}."

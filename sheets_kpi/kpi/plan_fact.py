@@ -17,9 +17,7 @@ def kpi_catalogue(config: Config) -> pd.DataFrame:
             "kpi": kpi.id,
             "metric": kpi.metric,
             "metric_name": kpi.metric_name,
-            "kpi_title": (kpi.title_en if config.locale == "en" else kpi.title)
-            or kpi.title
-            or kpi.id,
+            "kpi_title": kpi.title_in(config.locale),
             "unit": kpi.unit,
             "direction": kpi.direction,
             "weight": float(kpi.weight),

@@ -1,0 +1,91 @@
+"""Engine results → the output tabs of SPEC §8 as declarative layouts, in the configured locale.
+
+One module per group of tabs: `manager` (§8.1), `department` (§8.2), `analytics` (§8.3), `data`
+(§8.4), `run` (§8.5); `columns` declares tables by column so formats follow from positions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+import pandas as pd
+
+from sheets_kpi.config import Config
+from sheets_kpi.kpi.engine import Results
+from sheets_kpi.sheets.inputs import TABS
+from sheets_kpi.sheets.layout import TabLayout
+from sheets_kpi.tabs.analytics import clients_tab, matrix_tab
+from sheets_kpi.tabs.data import data_daily_tab, data_kpi_tab, data_managers_tab
+from sheets_kpi.tabs.department import dynamics_tab, ranking_tab, summary_tab
+from sheets_kpi.tabs.manager import manager_tab
+from sheets_kpi.tabs.run import issues_tab, log_tab
+
+MAX_TITLE = 100  # Sheets' limit for a tab title
+
+
+@dataclass
+class Output:
+    """Layouts for the main spreadsheet and for managers' personal spreadsheets."""
+
+    main: list[TabLayout]
+    personal: dict[str, list[TabLayout]]
+
+
+def build_layouts(
+    results: Results, issues: pd.DataFrame, config: Config, now: datetime, roster: pd.DataFrame
+) -> Output:
+    loc = config.locale
+    shared: list[TabLayout] = []
+    for dept in config.departments:
+        shared += [
+            summary_tab(results, dept, config),
+            ranking_tab(results, dept, config),
+            dynamics_tab(results, dept, config),
+        ]
+    shared += [
+        matrix_tab(results, loc),
+        clients_tab(results, loc),
+        data_kpi_tab(results, config, now),
+        data_daily_tab(results, roster),
+        data_managers_tab(roster),
+        issues_tab(issues, loc),
+        log_tab(loc),
+    ]
+    # A manager called "Журнал" or "Планы" must not take another tab's title.
+    reserved = {layout.title for layout in shared} | {t for tab in TABS for t in (tab.ru, tab.en)}
+    titles = manager_titles(results.managers, reserved)
+    main: list[TabLayout] = []
+    personal: dict[str, list[TabLayout]] = {}
+    sheets_by_manager = roster.set_index("manager_id")["personal_spreadsheet"].to_dict()
+    for manager in results.managers.itertuples():
+        layout = manager_tab(results, manager, titles[manager.manager_id], config)
+        target = _spreadsheet_id(str(sheets_by_manager.get(manager.manager_id) or "").strip())
+        if target and target != config.google.spreadsheet_id:
+            personal.setdefault(target, []).append(layout)
+        else:  # no personal spreadsheet, or the main one typed in by mistake
+            main.append(layout)
+    main += shared
+    return Output(main, personal)
+
+
+def _spreadsheet_id(text: str) -> str:
+    return text.split("/d/")[1].split("/")[0] if "/d/" in text else text
+
+
+def manager_titles(managers: pd.DataFrame, reserved: Iterable[str] = ()) -> dict[int, str]:
+    """Tab titles must be unique ignoring case and at most 100 characters: a name shared (in
+    any case, also with a `reserved` title) gets the amoCRM id, kept whole when a long name is
+    shortened."""
+    folded = managers["manager"].str[:MAX_TITLE].str.casefold()
+    counts = folded.value_counts()
+    taken = {title.casefold() for title in reserved}
+    titles = {}
+    for row, key in zip(managers.itertuples(), folded, strict=True):
+        suffix = f" ({row.manager_id})" if counts[key] > 1 or key in taken else ""
+        titles[row.manager_id] = row.manager[: MAX_TITLE - len(suffix)] + suffix
+    return titles
+
+
+__all__ = ["Output", "build_layouts", "manager_titles"]

@@ -1,0 +1,125 @@
+"""A department's summary, ranking and weekly dynamics tabs (SPEC §8.2), for supervisors and
+the office panel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from sheets_kpi.config import Config, DepartmentConfig
+from sheets_kpi.kpi.engine import Results
+from sheets_kpi.locale import label
+from sheets_kpi.sheets.layout import LineChart, TabLayout
+from sheets_kpi.tabs.columns import PATTERNS, PERCENT, RUB, SCORE, Column, Grid, Table, cell_value
+
+
+def summary_tab(results: Results, dept: DepartmentConfig, config: Config) -> TabLayout:
+    """A row per manager: fact, plan and achievement of each KPI, score and bonus; then the
+    department's total (ratios from the summed numerators and denominators)."""
+    loc = config.locale
+    kpis = results.kpi[results.kpi["department"] == dept.id]
+    columns = [Column(label(loc, "manager"))]
+    for kpi in dept.kpis:
+        pattern = PATTERNS[kpi.unit]
+        columns += [
+            Column(f"{kpi.title_in(loc)}: {label(loc, 'fact')}", pattern),
+            Column(label(loc, "plan"), pattern),
+            Column("%", PERCENT, achievement=True),
+        ]
+    columns += [Column(label(loc, "score"), SCORE), Column(label(loc, "bonus"), RUB)]
+    managers = results.managers[results.managers["department"] == dept.id]
+    rows = []
+    for manager in managers.itertuples():
+        mine = kpis[kpis["manager_id"] == manager.manager_id].set_index("kpi")
+        row: list[Any] = [manager.manager]
+        for kpi in dept.kpis:
+            item = mine.loc[kpi.id] if kpi.id in mine.index else None
+            row += (
+                [
+                    cell_value(item["fact"]),
+                    cell_value(item["plan"]),
+                    cell_value(item["achievement"]),
+                ]
+                if item is not None
+                else [None, None, None]
+            )
+        rows.append([*row, cell_value(manager.score), cell_value(manager.bonus)])
+    total: list[Any] = [label(loc, "total")]
+    for kpi in dept.kpis:
+        part = kpis[kpis["kpi"] == kpi.id]
+        ratio = part["den"].notna().any()
+        fact = (
+            part["num"].sum() / part["den"].sum()
+            if ratio and part["den"].sum() > 0
+            else (None if ratio else part["num"].sum())
+        )
+        plan = None if ratio or kpi.unit == "share" else part["plan"].sum(min_count=1)
+        total += [cell_value(fact), cell_value(plan), None]
+    total += [None, cell_value(managers["bonus"].sum())]
+    grid = Grid()
+    grid.table(Table(columns, rows, total=total))
+    return grid.layout(
+        label(loc, "tab.summary", department=dept.title_in(loc)), gate=dept.bonus.gate
+    )
+
+
+def ranking_tab(results: Results, dept: DepartmentConfig, config: Config) -> TabLayout:
+    loc = config.locale
+    managers = results.managers[results.managers["department"] == dept.id]
+    grid = Grid()
+    grid.table(
+        Table(
+            [
+                Column(label(loc, "rank"), "0"),
+                Column(label(loc, "change"), "0"),
+                Column(label(loc, "manager")),
+                Column(label(loc, "score"), SCORE),
+                Column(label(loc, "top_kpi")),
+                Column(label(loc, "prize"), RUB),
+            ],
+            [
+                [
+                    cell_value(m.rank),
+                    cell_value(m.rank_change),
+                    m.manager,
+                    cell_value(m.score),
+                    cell_value(m.top_kpi),
+                    cell_value(m.prize),
+                ]
+                for m in managers.itertuples()
+            ],
+        )
+    )
+    return grid.layout(label(loc, "tab.ranking", department=dept.title_in(loc)))
+
+
+def dynamics_tab(results: Results, dept: DepartmentConfig, config: Config) -> TabLayout:
+    """The department's weekly facts, with a line chart of up to three amount or count KPIs."""
+    loc = config.locale
+    weekly = results.weekly[
+        (results.weekly["department"] == dept.id) & results.weekly["manager_id"].isna()
+    ]
+    ids = [k.id for k in dept.kpis]
+    titles = {k.id: k.title_in(loc) for k in dept.kpis}
+    grid = Grid()
+    grid.table(week_table(weekly, ids, titles, {k.id: k.unit for k in dept.kpis}, loc))
+    title = label(loc, "tab.dynamics", department=dept.title_in(loc))
+    end = len(grid.rows)
+    counts = tuple(1 + i for i, k in enumerate(dept.kpis) if k.unit in ("count", "rub"))[:3]
+    chart = LineChart(title, 0, counts or (1,), 0, end, 0, len(dept.kpis) + 2) if end > 1 else None
+    return grid.layout(title, chart=chart)
+
+
+def week_table(
+    weekly: pd.DataFrame, kpis: list[str], titles: dict[str, str], units: dict[str, str], loc: str
+) -> Table:
+    """A row per ISO week (its Monday), a column per KPI."""
+    table = weekly.pivot_table(index="week_start", columns="kpi", values="fact", aggfunc="first")
+    return Table(
+        [Column(label(loc, "week")), *[Column(titles[k], PATTERNS[units[k]]) for k in kpis]],
+        [
+            [week.strftime("%Y-%m-%d"), *[cell_value(values.get(k)) for k in kpis]]
+            for week, values in table.iterrows()
+        ],
+    )

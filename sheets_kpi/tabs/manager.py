@@ -1,0 +1,141 @@
+"""A manager's own tab (SPEC §8.1): headline, KPI table, weekly dynamics, open violations and
+overdue tasks with their amoCRM links."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sheets_kpi.config import Config
+from sheets_kpi.kpi.engine import Results
+from sheets_kpi.locale import label
+from sheets_kpi.sheets.layout import TabLayout
+from sheets_kpi.tabs.columns import (
+    BY_UNIT,
+    PERCENT,
+    RUB,
+    SCORE,
+    Column,
+    Grid,
+    Table,
+    cell_value,
+)
+from sheets_kpi.tabs.department import week_table
+
+#: Overdue tasks listed on the tab; the rest are in amoCRM.
+OVERDUE_SHOWN = 20
+
+
+def manager_tab(results: Results, manager: Any, title: str, config: Config) -> TabLayout:
+    loc = config.locale
+    dept = config.department(manager.department)
+    rank = (
+        label(loc, "rank_of", rank=int(manager.rank), count=int(manager.ranked_count))
+        if not pd.isna(manager.rank)
+        else label(loc, "unranked")
+    )
+    grid = Grid()
+    grid.fields(
+        [
+            (label(loc, "manager"), manager.manager, ""),
+            (label(loc, "department"), dept.title_in(loc), ""),
+            (label(loc, "period"), results.period.label, ""),
+            (label(loc, "score"), cell_value(manager.score), SCORE),
+            (label(loc, "rank"), rank, ""),
+            (label(loc, "bonus_now"), cell_value(manager.bonus), RUB),
+            (label(loc, "bonus_at_pace"), cell_value(manager.bonus_at_pace), RUB),
+        ]
+    )
+    grid.add([])
+    kpis = results.kpi[results.kpi["manager_id"] == manager.manager_id]
+    grid.table(
+        Table(
+            [
+                Column(label(loc, "kpi")),
+                Column(label(loc, "plan"), BY_UNIT),
+                Column(label(loc, "fact"), BY_UNIT),
+                Column(label(loc, "achievement"), PERCENT, achievement=True),
+                Column(label(loc, "weight")),
+                Column(label(loc, "contribution"), "0.00"),
+                Column(label(loc, "still_needed")),
+                Column(label(loc, "forecast"), BY_UNIT),
+            ],
+            [
+                [
+                    item.kpi_title,
+                    cell_value(item.plan),
+                    cell_value(item.fact),
+                    cell_value(item.achievement),
+                    item.weight,
+                    cell_value(item.contribution),
+                    needed_text(item.unit, item.still_needed, loc),
+                    cell_value(item.forecast_fact),
+                ]
+                for item in kpis.itertuples()
+            ],
+            units=list(kpis["unit"]),
+            bold_header=True,
+        )
+    )
+    grid.add([], [label(loc, "weeks_title")])
+    weekly = results.weekly[results.weekly["manager_id"] == manager.manager_id]
+    titles = dict(zip(kpis["kpi"], kpis["kpi_title"], strict=True))
+    units = dict(zip(kpis["kpi"], kpis["unit"], strict=True))
+    grid.table(week_table(weekly, list(titles), titles, units, loc))
+    base = config.amocrm.base_url
+    grid.add([], [label(loc, "violations_title")])
+    violations = results.open_violations
+    grid.table(
+        Table(
+            [Column(label(loc, key)) for key in ("lead", "rule", "since", "link")],
+            [
+                [
+                    cell_value(v.lead_name) or str(v.lead_id),
+                    v.rule,
+                    cell_value(v.first_seen_at),
+                    f"{base}/leads/detail/{v.lead_id}",
+                ]
+                for v in violations[violations["manager_id"] == manager.manager_id].itertuples()
+            ],
+        )
+    )
+    grid.add([], [label(loc, "overdue_title")])
+    overdue = results.overdue_tasks[results.overdue_tasks["manager_id"] == manager.manager_id]
+    grid.table(
+        Table(
+            [Column(label(loc, key)) for key in ("task", "deadline", "link")],
+            [
+                [
+                    task.task_id,
+                    cell_value(task.complete_till),
+                    f"{base}/{task.entity_type}/detail/{task.entity_id}"
+                    if not pd.isna(task.entity_id)
+                    else "",
+                ]
+                for task in overdue.head(OVERDUE_SHOWN).itertuples()
+            ],
+        )
+    )
+    return grid.layout(title, frozen_rows=1, gate=dept.bonus.gate)
+
+
+def needed_text(unit: str, needed: float, loc: str) -> str:
+    """ "ещё 4", "на 3.5 п.п. меньше", "выполнено": what is left to reach the plan, in words."""
+    if needed is None or np.isnan(needed):
+        return ""
+    if needed == 0:
+        return label(loc, "done")
+    shown = _human(unit, abs(needed), loc)
+    return label(loc, "more" if needed > 0 else "less", value=shown)
+
+
+def _human(unit: str, value: float, loc: str) -> str:
+    if unit == "rub":
+        return f"{value:,.0f} ₽".replace(",", " ")
+    if unit == "share":
+        return label(loc, "points", value=f"{value * 100:.1f}")
+    if unit in ("minutes", "score"):
+        return f"{value:.1f}"
+    return f"{value:g}"

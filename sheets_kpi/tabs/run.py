@@ -1,0 +1,36 @@
+"""What the run could not use and what it did: `Проблемы данных` and `Журнал` (SPEC §8.5)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from sheets_kpi.locale import label
+from sheets_kpi.sheets.layout import TabLayout
+from sheets_kpi.tabs.columns import cell_value
+
+ISSUE_KEYS = ("severity", "source", "where", "value", "message", "first_seen")
+LOG_KEYS = (
+    "started",
+    "duration",
+    "amocrm_requests",
+    "entities",
+    "sheets_requests",
+    "rows_written",
+    "status",
+    "error",
+)
+
+
+def issues_tab(issues: pd.DataFrame, loc: str) -> TabLayout:
+    rows = [[label(loc, key) for key in ISSUE_KEYS]]
+    rows += [
+        [cell_value(v) for v in row] for row in issues[list(ISSUE_KEYS)].itertuples(index=False)
+    ]
+    return TabLayout(label(loc, "tab.issues"), rows)
+
+
+def log_tab(loc: str) -> TabLayout:
+    """Only the header: the cycle appends a row per run."""
+    return TabLayout(
+        label(loc, "tab.log"), [[label(loc, key) for key in LOG_KEYS]], append_only=True
+    )
