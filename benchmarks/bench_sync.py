@@ -23,7 +23,8 @@ from sheets_kpi.clock import epoch, parse_instant, wall_clock
 from sheets_kpi.config import AmoConfig
 from sheets_kpi.emulators.amocrm import DEMO_TOKEN, generate_agency, serve
 from sheets_kpi.sources.amocrm import make_client
-from sheets_kpi.sources.amocrm.sync import STREAMS, sync
+from sheets_kpi.sources.amocrm.streams import STREAMS
+from sheets_kpi.sources.amocrm.sync import sync
 from sheets_kpi.store.db import Store
 
 

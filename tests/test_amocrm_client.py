@@ -28,7 +28,8 @@ from sheets_kpi.emulators.server import EmulatorServer, Request, Response
 from sheets_kpi.errors import AuthError, RetriableSourceError, Stopped
 from sheets_kpi.sources.amocrm.auth import LongLivedToken, OAuth2
 from sheets_kpi.sources.amocrm.client import AmoClient
-from sheets_kpi.sources.amocrm.sync import STREAMS, _sync_stream, sync, sync_dictionaries
+from sheets_kpi.sources.amocrm.streams import STREAMS
+from sheets_kpi.sources.amocrm.sync import _sync_stream, sync, sync_dictionaries
 from sheets_kpi.store.db import Store
 from sheets_kpi.store.frames import amocrm_frames
 from tests.conftest import NOW, NOW_AT, instant, shipped_config

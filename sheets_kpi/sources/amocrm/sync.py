@@ -2,44 +2,24 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sheets_kpi.clock import epoch
 from sheets_kpi.config import AmoConfig
 from sheets_kpi.errors import Stopped
 from sheets_kpi.sources.amocrm import models
-from sheets_kpi.sources.amocrm.client import (
-    EVENTS_PAGE_LIMIT,
-    PAGE_LIMIT,
-    AmoClient,
-    embedded,
-    next_link,
-)
+from sheets_kpi.sources.amocrm.client import AmoClient, embedded, next_link
+from sheets_kpi.sources.amocrm.rows import Row, int_or_zero, pipeline_row, stored, user_row
+from sheets_kpi.sources.amocrm.streams import STREAMS, Stream
 from sheets_kpi.store.db import Store, UpsertCount
-from sheets_kpi.text import phone_digits
 
 log = logging.getLogger(__name__)
 
-Row = dict[str, Any]
-#: Event types the KPI engine reads (stage moves, ownership, calls, task completion, deletions).
-EVENT_TYPES = (
-    "lead_added",
-    "lead_status_changed",
-    "entity_responsible_changed",
-    "incoming_call",
-    "outgoing_call",
-    "task_completed",
-    "lead_deleted",
-    "lead_restored",
-    "task_deleted",
-)
 #: A deletion this long before the sync start may still fall inside its walk (clock skew).
 DELETION_MARGIN = 600
 #: Deleted items vanish from lists; these events mark them in the store (last one wins).
@@ -48,31 +28,8 @@ DELETIONS = {
     "lead_restored": ("leads", False),
     "task_deleted": ("tasks", True),
 }
-CALL_NOTE_TYPES = ("call_in", "call_out")
 #: progress(stream, fraction of the time range covered 0..1, items so far)
 Progress = Callable[[str, float, int], None]
-
-
-@dataclass(frozen=True)
-class Stream:
-    """One incremental list: where it lives, how it is ordered and how an item becomes a row."""
-
-    name: str
-    path: str
-    key: str
-    table: str
-    cursor_field: str
-    model: type[models.AmoModel]
-    normalise: Callable[[Any, dict], Row]
-    params: tuple[tuple[str, str], ...] = ()
-    limit: int = PAGE_LIMIT
-    #: None: ordered by `cursor_field` (walked by timestamp, cursor safe after every page).
-    #: A field: the API orders this list by it only, so the walk goes by offsets in that stable
-    #: order and the cursor moves once the walk is complete.
-    order_field: str | None = None
-    #: The event that says an item was deleted: a deletion during an offset walk shifts an
-    #: unread item into a page already read, so such a walk is read again.
-    deleted_event: str | None = None
 
 
 @dataclass
@@ -149,10 +106,10 @@ def _sync_stream(
     highest = start
     for page, safe in _walk(client, stream, start, now):
         rows = [
-            _stored(stream.normalise(m, raw), raw, now)
+            stored(stream.normalise(m, raw), raw, now)
             for m, raw in models.parse_items(stream.model, page, stream.key)
         ]
-        highest = max(highest, *(_int(item.get(stream.cursor_field)) for item in page))
+        highest = max(highest, *(int_or_zero(item.get(stream.cursor_field)) for item in page))
         with store.transaction():
             count += store.upsert(stream.table, rows)
             _after_page(store, stream, rows)
@@ -202,7 +159,7 @@ def _walk(
         items = embedded(payload, stream.key)
         if not items:
             return
-        stamps = [_int(item.get(field)) for item in items]
+        stamps = [int_or_zero(item.get(field)) for item in items]
         if stamps != sorted(stamps) or stamps[0] < since:
             log.warning(
                 "amoCRM ignored order[%s] on %s; re-reading it page by page", field, stream.path
@@ -259,7 +216,7 @@ def sync_dictionaries(client: AmoClient, store: Store, now: datetime) -> dict[st
     users: list[Row] = []
     for page in client.pages("/api/v4/users", "users", [("with", "group,role,user_rank")]):
         users += [
-            _stored(_user_row(m, raw), raw, at)
+            stored(user_row(m, raw), raw, at)
             for m, raw in models.parse_items(models.User, page, "users")
         ]
     items = embedded(client.get("/api/v4/leads/pipelines"), "pipelines")
@@ -275,199 +232,7 @@ def sync_dictionaries(client: AmoClient, store: Store, now: datetime) -> dict[st
         if users:  # the whole list was read: a user missing from it was removed from amoCRM
             store.mark_absent("users", [row["id"] for row in users])
         pipeline_count = store.upsert(
-            "pipelines", [_stored(_pipeline_row(m, raw), raw, at) for m, raw in pipelines]
+            "pipelines", [stored(pipeline_row(m, raw), raw, at) for m, raw in pipelines]
         )
         store.upsert("statuses", statuses)
     return {"users": user_count, "pipelines": pipeline_count}
-
-
-def _int(value: Any) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return 0
-
-
-def _raw(raw: dict) -> str:
-    return json.dumps(raw, ensure_ascii=False, separators=(",", ":"))
-
-
-def _stored(row: Row, raw: dict, synced_at: int) -> Row:
-    """A normalised row with what every table also keeps: the raw JSON and when it was synced."""
-    return {**row, "raw": _raw(raw), "synced_at": synced_at}
-
-
-def _user_row(user: models.User, raw: dict) -> Row:
-    groups = embedded(raw, "groups")
-    group = groups[0] if groups and isinstance(groups[0], dict) else {}
-    return {
-        "id": user.id,
-        "name": user.name,
-        "email": user.email,
-        "group_id": group.get("id", user.rights.get("group_id")),
-        "group_name": group.get("name"),
-        "is_active": int(bool(user.rights.get("is_active", True))),
-        "rank": user.rank or raw.get("user_rank"),
-    }
-
-
-def _pipeline_row(pipeline: models.Pipeline, raw: dict) -> Row:
-    return {
-        "id": pipeline.id,
-        "name": pipeline.name,
-        "sort": pipeline.sort,
-        "is_archive": int(pipeline.is_archive),
-    }
-
-
-def _linked_id(raw: dict, key: str, prefer_main: bool = False) -> int | None:
-    linked = [x for x in embedded(raw, key) if isinstance(x, dict)]
-    if prefer_main:
-        linked.sort(key=lambda x: not x.get("is_main"))
-    return linked[0].get("id") if linked else None
-
-
-def _lead_row(lead: models.Lead, raw: dict) -> Row:
-    return {
-        "id": lead.id,
-        "name": lead.name,
-        "price": lead.price or 0,
-        "responsible_user_id": lead.responsible_user_id,
-        "status_id": lead.status_id,
-        "pipeline_id": lead.pipeline_id,
-        "created_at": lead.created_at,
-        "updated_at": lead.updated_at,
-        "closed_at": lead.closed_at,
-        "is_deleted": int(lead.is_deleted),
-        "contact_id": _linked_id(raw, "contacts", prefer_main=True),
-        "company_id": _linked_id(raw, "companies"),
-    }
-
-
-def _client_row(client: models.Contact, raw: dict) -> Row:
-    phones = [
-        phone_digits(value.get("value"))
-        for cf in client.custom_fields_values or []
-        if cf.get("field_code") == "PHONE"
-        for value in cf.get("values") or []
-        if isinstance(value, dict)
-    ]
-    return {
-        "id": client.id,
-        "name": client.name,
-        "responsible_user_id": client.responsible_user_id,
-        "created_at": client.created_at,
-        "updated_at": client.updated_at,
-        "is_deleted": int(client.is_deleted),
-        "phones": ",".join(p for p in phones if p),
-    }
-
-
-def _task_row(task: models.Task, raw: dict) -> Row:
-    return {
-        "id": task.id,
-        "responsible_user_id": task.responsible_user_id,
-        "entity_type": task.entity_type,
-        "entity_id": task.entity_id,
-        "is_completed": int(task.is_completed),
-        "complete_till": task.complete_till,
-        "created_at": task.created_at,
-        "updated_at": task.updated_at,
-    }
-
-
-def _note_row(entity_type: str) -> Callable[[models.Note, dict], Row]:
-    def row(note: models.Note, raw: dict) -> Row:
-        return {
-            "entity_type": entity_type,
-            "id": note.id,
-            "entity_id": note.entity_id,
-            "note_type": note.note_type,
-            "responsible_user_id": note.responsible_user_id,
-            "created_by": note.created_by,
-            "created_at": note.created_at,
-            "updated_at": note.updated_at,
-        }
-
-    return row
-
-
-def _event_row(event: models.Event, raw: dict) -> Row:
-    return {
-        "id": event.id,
-        "type": event.type,
-        "entity_type": event.entity_type,
-        "entity_id": event.entity_id,
-        "created_by": event.created_by,
-        "created_at": event.created_at,
-    }
-
-
-def _notes_stream(entity_type: str) -> Stream:
-    return Stream(
-        name=f"notes:{entity_type}",
-        path=f"/api/v4/{entity_type}/notes",
-        key="notes",
-        table="notes",
-        cursor_field="updated_at",
-        model=models.Note,
-        normalise=_note_row(entity_type),
-        params=tuple(("filter[note_type][]", t) for t in CALL_NOTE_TYPES),
-    )
-
-
-STREAMS: tuple[Stream, ...] = (
-    Stream(
-        "leads",
-        "/api/v4/leads",
-        "leads",
-        "leads",
-        "updated_at",
-        models.Lead,
-        _lead_row,
-        (("with", "contacts"),),
-    ),
-    Stream(
-        "contacts",
-        "/api/v4/contacts",
-        "contacts",
-        "contacts",
-        "updated_at",
-        models.Contact,
-        _client_row,
-    ),
-    Stream(
-        "companies",
-        "/api/v4/companies",
-        "companies",
-        "companies",
-        "updated_at",
-        models.Company,
-        _client_row,
-    ),
-    Stream(  # the API orders tasks by created_at, complete_till or id only
-        "tasks",
-        "/api/v4/tasks",
-        "tasks",
-        "tasks",
-        "updated_at",
-        models.Task,
-        _task_row,
-        order_field="id",
-        deleted_event="task_deleted",
-    ),
-    _notes_stream("leads"),
-    _notes_stream("contacts"),
-    _notes_stream("companies"),
-    Stream(
-        "events",
-        "/api/v4/events",
-        "events",
-        "events",
-        "created_at",
-        models.Event,
-        _event_row,
-        tuple(("filter[type][]", t) for t in EVENT_TYPES),
-        EVENTS_PAGE_LIMIT,
-    ),
-)
