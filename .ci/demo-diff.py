@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sheets_kpi.locale import label
-from sheets_kpi.sheets.layout import HASH_KEY
+from sheets_kpi.sheets.render import HASH_KEY
 
 PORT = re.compile(r"http://127\.0\.0\.1:\d+/")
 LOG_TITLES = {label("ru", "tab.log"), label("en", "tab.log")}

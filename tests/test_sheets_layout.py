@@ -7,14 +7,12 @@ import re
 
 import pytest
 
-from sheets_kpi.sheets import layout, writer
-from sheets_kpi.sheets.layout import (
+from sheets_kpi.sheets import render, writer
+from sheets_kpi.sheets.layout import Block, LineChart, TabLayout
+from sheets_kpi.sheets.render import (
     HASH_KEY,
     MARKER,
     TITLE_KEY,
-    Block,
-    LineChart,
-    TabLayout,
     achievement_rules,
     column_letter,
     content_requests,
@@ -154,7 +152,7 @@ def test_a_rewrite_drops_the_old_hash_first_so_a_cut_write_is_redone() -> None:
 def test_a_huge_write_is_split_and_each_hash_comes_with_the_tabs_last_requests(
     monkeypatch,
 ) -> None:
-    monkeypatch.setattr(layout, "PIECE_BYTES", 20_000)
+    monkeypatch.setattr(render, "PIECE_BYTES", 20_000)
     monkeypatch.setattr(writer, "MAX_BATCH_BYTES", 50_000)
     layouts = [TabLayout(f"таблица {i}", [["Иван Петров"] * 20] * 400) for i in range(3)]
     sent: list[dict] = []

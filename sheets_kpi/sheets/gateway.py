@@ -17,7 +17,8 @@ from sheets_kpi.config import Config, GoogleConfig
 from sheets_kpi.errors import SheetsError
 from sheets_kpi.sheets.client import CountingHTTPClient, make_client, service_account_email
 from sheets_kpi.sheets.inputs import TABS, ParsedInputs, find_title, parse_inputs
-from sheets_kpi.sheets.layout import TabLayout, encode
+from sheets_kpi.sheets.layout import TabLayout
+from sheets_kpi.sheets.render import encode
 from sheets_kpi.sheets.writer import WriteReport, owned, tabs_by_title, write_tabs
 
 log = logging.getLogger(__name__)

@@ -18,8 +18,8 @@ from sheets_kpi.config import Config
 from sheets_kpi.sheets import parse
 from sheets_kpi.sheets.gateway import SheetsGateway
 from sheets_kpi.sheets.inputs import TABS, InputTab, find_title
-from sheets_kpi.sheets.layout import cell, locale_free, sheet_id_for
 from sheets_kpi.sheets.parse import ParseError
+from sheets_kpi.sheets.render import cell, locale_free, sheet_id_for
 
 #: The words of the example rows: a person, their e-mail and the note.
 EXAMPLE_WORDS = {

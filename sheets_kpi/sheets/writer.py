@@ -18,11 +18,11 @@ from typing import Any
 from gspread.exceptions import APIError
 
 from sheets_kpi.errors import SheetsError
-from sheets_kpi.sheets.layout import (
+from sheets_kpi.sheets.layout import TabLayout
+from sheets_kpi.sheets.render import (
     HASH_KEY,
     MARKER,
     TITLE_KEY,
-    TabLayout,
     cleanup_requests,
     content_requests,
     encode,

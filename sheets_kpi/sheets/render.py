@@ -1,0 +1,315 @@
+"""Layouts into `spreadsheets.batchUpdate` requests (pure): cells, formats, rules, charts, markers.
+
+A tab is written whole with `updateCells` (userEnteredValue string/number/bool: the RAW
+equivalent, so `=IMPORTXML(...)` stays text) in the same atomic batch that sizes, formats and
+protects it. Two developer-metadata entries sit on each of the tool's tabs: `sheets-kpi` (who
+owns it; created with the tab, never removed) and `sheets-kpi-hash` (the content hash, replaced
+last, so a tab whose rewrite was cut short is simply rewritten by the next cycle).
+
+Numbers inside rules are spelled so that every spreadsheet locale reads them the same: the API
+parses condition values "as if typed" in the spreadsheet's locale, where `0.7` is not a number
+in ru_RU, so fractions become `=7/10`.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from fractions import Fraction
+from typing import Any
+
+from sheets_kpi.sheets.layout import Block, LineChart, TabLayout, plain_value
+
+MARKER = "sheets-kpi"
+HASH_KEY = "sheets-kpi-hash"
+#: The title a tab was last written under: a tab a user renamed is theirs from then on.
+TITLE_KEY = "sheets-kpi-title"
+#: Large tables go in several updateCells requests of about this many bytes, so a batch that
+#: would pass the payload limit can be split between them.
+PIECE_BYTES = 1_000_000
+DEFAULT_WIDTH = 100  # Sheets' default column width, in pixels
+RED = {"red": 0.96, "green": 0.8, "blue": 0.8}
+AMBER = {"red": 1.0, "green": 0.92, "blue": 0.7}
+GREEN = {"red": 0.8, "green": 0.92, "blue": 0.8}
+HEADER = {"red": 0.93, "green": 0.93, "blue": 0.93}
+
+
+def sheet_id_for(title: str, taken: set[int]) -> int:
+    """A stable id from the title, so a new tab can be built in the same batch that adds it."""
+    candidate = zlib.crc32(title.encode()) & 0x7FFFFFFF or 1
+    while candidate in taken:
+        candidate = (candidate + 1) & 0x7FFFFFFF or 1
+    return candidate
+
+
+def cell(value: Any) -> dict[str, Any]:
+    value = plain_value(value)
+    if value is None or value == "":
+        return {}
+    if isinstance(value, bool):
+        return {"userEnteredValue": {"boolValue": value}}
+    if isinstance(value, int | float):
+        return {"userEnteredValue": {"numberValue": value}}
+    return {"userEnteredValue": {"stringValue": str(value)}}
+
+
+def content_requests(
+    layout: TabLayout, sheet_id: int, editors: list[str], existing_rows: int
+) -> list[dict[str, Any]]:
+    """Size, values, formats, colour rules, protection and chart of one of our tabs.
+
+    Every cell of the grid is written (blanks included), so nothing stale survives a shrink.
+    """
+    height, width = layout.grid_size()
+    rows = layout.rows + [[]] * (height - len(layout.rows))
+    if layout.append_only:
+        height = max(existing_rows, height)
+        rows = rows[: layout.frozen_rows]
+    grid = {
+        "rowCount": height,
+        "columnCount": width,
+        "frozenRowCount": layout.frozen_rows,
+        "frozenColumnCount": layout.frozen_cols,
+    }
+    requests: list[dict[str, Any]] = [
+        {
+            "updateSheetProperties": {
+                "properties": {"sheetId": sheet_id, "gridProperties": grid},
+                "fields": "gridProperties(rowCount,columnCount,frozenRowCount,frozenColumnCount)",
+            }
+        },
+        *_update_cells(sheet_id, [{"values": [cell(v) for v in _pad(r, width)]} for r in rows]),
+        # A user's merges and column widths go too: data tabs must stay merge-free for BI.
+        {"unmergeCells": {"range": Block(0, 0, height, width).grid(sheet_id)}},
+        _column_width(sheet_id, 0, width, DEFAULT_WIDTH),
+        {
+            "repeatCell": {
+                "range": Block(0, 0, height, width).grid(sheet_id),
+                "cell": {"userEnteredFormat": {}},
+                "fields": "userEnteredFormat",
+            }
+        },
+    ]
+    header = Block(0, 0, layout.frozen_rows, width, bold=True)
+    requests += [_format(block, sheet_id) for block in [header, *layout.formats]]
+    requests += [
+        _column_width(sheet_id, col, col + 1, pixels)
+        for col, pixels in sorted(layout.widths.items())
+        if col < width
+    ]
+    for block in layout.achievement:
+        requests += achievement_rules(block, sheet_id, layout.gate)
+    if layout.protected:
+        requests.append(
+            {
+                "addProtectedRange": {
+                    "protectedRange": {
+                        "range": {"sheetId": sheet_id},
+                        "description": MARKER,
+                        "warningOnly": False,
+                        "editors": {"users": editors},
+                    }
+                }
+            }
+        )
+    if layout.chart:
+        requests.append({"addChart": {"chart": _chart(layout.chart, sheet_id)}})
+    return requests
+
+
+def _column_width(sheet_id: int, start: int, end: int, pixels: int) -> dict[str, Any]:
+    return {
+        "updateDimensionProperties": {
+            "range": {
+                "sheetId": sheet_id,
+                "dimension": "COLUMNS",
+                "startIndex": start,
+                "endIndex": end,
+            },
+            "properties": {"pixelSize": pixels},
+            "fields": "pixelSize",
+        }
+    }
+
+
+def _update_cells(sheet_id: int, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One updateCells per ~PIECE_BYTES of rows (one request for an ordinary tab)."""
+    pieces: list[tuple[int, list[dict[str, Any]]]] = [(0, [])]
+    size = 0
+    for index, row in enumerate(rows):
+        length = len(encode(row))
+        if pieces[-1][1] and size + length > PIECE_BYTES:
+            pieces.append((index, []))
+            size = 0
+        pieces[-1][1].append(row)
+        size += length
+    return [
+        {
+            "updateCells": {
+                "start": {"sheetId": sheet_id, "rowIndex": start, "columnIndex": 0},
+                "rows": piece,
+                "fields": "userEnteredValue",
+            }
+        }
+        for start, piece in pieces
+    ]
+
+
+def encode(body: Any) -> bytes:
+    """Compact UTF-8 JSON: what is sent, and what the payload limit is measured on (Cyrillic
+    as `\\u041c` escapes and `", "` separators would triple a Russian table's size)."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
+def _format(block: Block, sheet_id: int) -> dict[str, Any]:
+    fmt: dict[str, Any] = {}
+    if block.pattern:
+        kind = "PERCENT" if "%" in block.pattern else "NUMBER"
+        fmt["numberFormat"] = {"type": kind, "pattern": block.pattern}
+    if block.bold:
+        fmt["textFormat"] = {"bold": True}
+        fmt["backgroundColor"] = HEADER
+    names = ",".join(fmt)
+    return {
+        "repeatCell": {
+            "range": block.grid(sheet_id),
+            "cell": {"userEnteredFormat": fmt},
+            "fields": f"userEnteredFormat({names})",
+        }
+    }
+
+
+def achievement_rules(block: Block, sheet_id: int, gate: float) -> list[dict[str, Any]]:
+    """< gate red, < 100 % amber, ≥ 100 % green; blank and text cells stay uncoloured.
+
+    Custom formulas, because Sheets treats a blank cell as 0 in NUMBER_LESS (a KPI without a
+    plan would turn red). The formula has no argument separator or decimal point, so it reads
+    the same in every locale; `D2` is relative to the block's top-left cell.
+    """
+    ref = f"{column_letter(block.col0)}{block.row0 + 1}"
+    tests = [(f"<{locale_free(gate)}", RED), ("<1", AMBER), (">=1", GREEN)]
+    return [
+        {
+            "addConditionalFormatRule": {
+                "index": index,
+                "rule": {
+                    "ranges": [block.grid(sheet_id)],
+                    "booleanRule": {
+                        "condition": {
+                            "type": "CUSTOM_FORMULA",
+                            "values": [{"userEnteredValue": f"=ISNUMBER({ref})*({ref}{test})=1"}],
+                        },
+                        "format": {"backgroundColor": colour},
+                    },
+                },
+            }
+        }
+        for index, (test, colour) in enumerate(tests)
+    ]
+
+
+def locale_free(value: float) -> str:
+    """A number as the API parses it in any locale: `1`, `-3`, or a fraction `7/10`."""
+    fraction = Fraction(str(value)).limit_denominator(1_000_000)
+    if fraction.denominator == 1:
+        return str(fraction.numerator)
+    return f"{fraction.numerator}/{fraction.denominator}"
+
+
+def column_letter(index: int) -> str:
+    """0 → A, 25 → Z, 26 → AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+def _pad(row: list[Any], width: int) -> list[Any]:
+    return list(row) + [None] * (width - len(row))
+
+
+def _chart(chart: LineChart, sheet_id: int) -> dict[str, Any]:
+    def source(col: int) -> dict[str, Any]:
+        return {
+            "sourceRange": {"sources": [Block(chart.row0, col, chart.row1, col + 1).grid(sheet_id)]}
+        }
+
+    return {
+        "spec": {
+            "title": chart.title,
+            "basicChart": {
+                "chartType": "LINE",
+                "legendPosition": "BOTTOM_LEGEND",
+                "headerCount": 1,
+                "domains": [{"domain": source(chart.domain_col)}],
+                "series": [
+                    {"series": source(col), "targetAxis": "LEFT_AXIS"} for col in chart.series_cols
+                ],
+            },
+        },
+        "position": {
+            "overlayPosition": {
+                "anchorCell": {
+                    "sheetId": sheet_id,
+                    "rowIndex": chart.anchor_row,
+                    "columnIndex": chart.anchor_col,
+                },
+                "widthPixels": 720,
+                "heightPixels": 360,
+            }
+        },
+    }
+
+
+def cleanup_requests(sheet: dict[str, Any]) -> list[dict[str, Any]]:
+    """Remove our previous rules, protections and charts from a tab before rebuilding it."""
+    sheet_id = sheet["properties"]["sheetId"]
+    requests: list[dict[str, Any]] = [
+        {"deleteConditionalFormatRule": {"sheetId": sheet_id, "index": 0}}
+        for _ in sheet.get("conditionalFormats", [])
+    ]
+    requests += [
+        {"deleteProtectedRange": {"protectedRangeId": p["protectedRangeId"]}}
+        for p in sheet.get("protectedRanges", [])
+    ]
+    requests += [
+        {"deleteEmbeddedObject": {"objectId": c["chartId"]}} for c in sheet.get("charts", [])
+    ]
+    return requests
+
+
+def metadata_of(sheet: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    return [m for m in sheet.get("developerMetadata", []) if m.get("metadataKey") == key]
+
+
+def forget_requests(sheet: dict[str, Any], keys: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Delete the tab's developer metadata under `keys`."""
+    return [
+        {
+            "deleteDeveloperMetadata": {
+                "dataFilter": {"developerMetadataLookup": {"metadataId": m["metadataId"]}}
+            }
+        }
+        for key in keys
+        for m in metadata_of(sheet, key)
+    ]
+
+
+def stamp_requests(sheet_id: int, digest: str, title: str) -> list[dict[str, Any]]:
+    """The content hash and the title it was written under, set after the tab's content."""
+    return [marker_request(sheet_id, HASH_KEY, digest), marker_request(sheet_id, TITLE_KEY, title)]
+
+
+def marker_request(sheet_id: int, key: str, value: str) -> dict[str, Any]:
+    return {
+        "createDeveloperMetadata": {
+            "developerMetadata": {
+                "metadataKey": key,
+                "metadataValue": value,
+                "visibility": "DOCUMENT",
+                "location": {"sheetId": sheet_id},
+            }
+        }
+    }
