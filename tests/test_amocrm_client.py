@@ -26,6 +26,8 @@ from sheets_kpi.emulators.amocrm import (
 )
 from sheets_kpi.emulators.server import EmulatorServer, Request, Response
 from sheets_kpi.errors import AuthError, RetriableSourceError, Stopped
+from sheets_kpi.retry import AMOCRM_RETRY, MAX_SERVER_WAIT
+from sheets_kpi.sources.amocrm import make_client
 from sheets_kpi.sources.amocrm.auth import LongLivedToken, OAuth2
 from sheets_kpi.sources.amocrm.client import AmoClient
 from sheets_kpi.sources.amocrm.streams import STREAMS
@@ -108,11 +110,39 @@ def test_429_is_retried_after_retry_after() -> None:
         server.stop()
 
 
+def test_a_retry_after_beyond_the_cap_waits_the_cap_then_gives_up_to_the_next_cycle() -> None:
+    server = serve(leads_state(1), rps=1000, faults=Faults({"429": 1.0}, retry_after=3600))
+    slept: list[float] = []
+    try:
+        client = client_for(
+            server, sleep=slept.append, retry=dataclasses.replace(AMOCRM_RETRY, max_attempts=3)
+        )
+        with pytest.raises(RetriableSourceError, match=r"HTTP 429.* after 3 attempts"):
+            client.get("/api/v4/leads/1")
+        assert [s for s in slept if s > 1] == [MAX_SERVER_WAIT, MAX_SERVER_WAIT]
+    finally:
+        server.stop()
+
+
+def test_max_retries_in_the_config_counts_retries_and_retry_after_0_is_no_wait() -> None:
+    server = serve(leads_state(1), rps=1000, faults=Faults({"429": 1.0}, retry_after=0))
+    try:
+        settings = shipped_config(base_url=server.url, requests_per_second=1000, max_retries=2)
+        client = make_client(settings.amocrm)
+        started = time.monotonic()
+        with pytest.raises(RetriableSourceError, match="after 3 attempts"):
+            client.get("/api/v4/leads/1")
+        assert client.requests_made == 3
+        assert time.monotonic() - started < 0.25  # a backoff would have slept 0.25 s at least
+    finally:
+        server.stop()
+
+
 def test_5xx_and_connection_resets_are_retried_to_the_same_result() -> None:
     faults = Faults({"500": 0.3, "502": 0.1, "reset": 0.1, "truncate": 0.1}, seed=3)
     server = serve(leads_state(600), rps=1000, faults=faults)
     try:
-        client = client_for(server, max_retries=10)
+        client = client_for(server, retry=dataclasses.replace(AMOCRM_RETRY, max_attempts=11))
         ids = [lead["id"] for page in client.pages("/api/v4/leads", "leads", []) for lead in page]
         assert ids == list(range(1, 601))
         assert client.requests_made > 3
@@ -123,7 +153,7 @@ def test_5xx_and_connection_resets_are_retried_to_the_same_result() -> None:
 def test_retries_are_bounded() -> None:
     server = serve(leads_state(1), rps=1000, faults=Faults({"503": 1.0}))
     try:
-        client = client_for(server, max_retries=3)
+        client = client_for(server, retry=dataclasses.replace(AMOCRM_RETRY, max_attempts=4))
         with pytest.raises(RetriableSourceError, match="after 4 attempts"):
             client.get("/api/v4/leads")
         assert client.requests_made == 4

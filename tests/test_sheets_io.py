@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from sheets_kpi.config import GoogleConfig
 from sheets_kpi.emulators.server import EmulatorServer
 from sheets_kpi.emulators.sheets import SheetsState, serve
 from sheets_kpi.errors import SheetsError
+from sheets_kpi.retry import SHEETS_RETRY
 from sheets_kpi.sheets import writer
 from sheets_kpi.sheets.client import CountingHTTPClient, EndpointSession, make_client
 from sheets_kpi.sheets.gateway import SheetsGateway
@@ -171,7 +173,7 @@ def test_retries_stop(emulator, monkeypatch) -> None:
     gateway.metadata()
     with pytest.raises(SheetsError, match="quota exhausted"):
         gateway.metadata(fresh=True)
-    assert gateway.counts() == (1 + gateway.http.max_attempts, 0)
+    assert gateway.counts() == (1 + gateway.http.retry.max_attempts, 0)
 
 
 def test_missing_spreadsheet_says_what_to_check(emulator) -> None:
@@ -328,7 +330,8 @@ def test_the_retry_policy_is_a_parameter(emulator, monkeypatch) -> None:
     waits: list[float] = []
     monkeypatch.setattr(CountingHTTPClient, "sleep", staticmethod(waits.append))
     google = GoogleConfig(spreadsheet=BOOK, endpoint=server.url)
-    gateway = SheetsGateway(google, make_client(google, max_attempts=3, cap_seconds=0.5))
+    few_short_retries = dataclasses.replace(SHEETS_RETRY, max_attempts=3, backoff_cap=0.5)
+    gateway = SheetsGateway(google, make_client(google, retry=few_short_retries))
     gateway.metadata()
     with pytest.raises(SheetsError, match="quota exhausted"):
         gateway.metadata(fresh=True)
@@ -346,7 +349,7 @@ def test_a_dropped_connection_is_retried_for_reads_only(monkeypatch) -> None:
         gateway.metadata()
     with pytest.raises(SheetsError, match="cannot reach Google Sheets"):
         gateway.update({"requests": []})
-    assert gateway.counts() == (gateway.http.max_attempts, 1)
+    assert gateway.counts() == (gateway.http.retry.max_attempts, 1)
 
 
 def test_a_missing_key_file_says_how_to_make_one(tmp_path) -> None:

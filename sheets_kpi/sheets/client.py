@@ -17,14 +17,12 @@ from gspread.exceptions import APIError
 
 from sheets_kpi.config import GoogleConfig
 from sheets_kpi.errors import SheetsError
+from sheets_kpi.retry import SHEETS_RETRY, RetryPolicy, dropped_connection_retriable, server_wait
 
 log = logging.getLogger(__name__)
 
 SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
 GOOGLE_HOSTS = ("https://sheets.googleapis.com", "https://www.googleapis.com")
-RETRY_CODES = frozenset({408, 429, 500, 502, 503, 504})
-#: Sheets quotas refill every minute; a longer Retry-After would stall the cycle.
-MAX_RETRY_AFTER = 120.0
 
 
 class EndpointSession(requests.Session):
@@ -46,35 +44,31 @@ class EndpointSession(requests.Session):
 class CountingHTTPClient(gspread.HTTPClient):
     """gspread's HTTP client with bounded, jittered retries and read/write request counts.
 
-    gspread 6.2.1's BackOffHTTPClient never stops retrying; this one gives up after
-    `max_attempts`, sleeps a random time up to `base * 2**attempt` (at most `cap` seconds) or what
-    Retry-After says (at most MAX_RETRY_AFTER), and retries a dropped connection only for reads
-    (a write may have been applied). Every attempt counts as a request: quota sees them all.
+    gspread 6.2.1's BackOffHTTPClient never stops retrying; this one follows `retry` (a
+    `sheets_kpi.retry.RetryPolicy`, SHEETS_RETRY by default): it gives up after `max_attempts`,
+    sleeps what Retry-After says (at most MAX_SERVER_WAIT) or a backoff, and retries a dropped
+    connection only for reads. Every attempt counts as a request: quota sees them all. gspread
+    builds the client, so `sleep` and `rng` are class attributes tests can replace.
     """
 
     sleep = staticmethod(time.sleep)
+    rng = random.Random()
 
     def __init__(
         self,
         auth: Any,
         session: requests.Session | None = None,
         *,
-        max_attempts: int = 5,
-        base_seconds: float = 1.0,
-        cap_seconds: float = 32.0,
+        retry: RetryPolicy = SHEETS_RETRY,
     ) -> None:
         super().__init__(auth, session)
-        self.max_attempts, self.base_seconds, self.cap_seconds = (
-            max_attempts,
-            base_seconds,
-            cap_seconds,
-        )
+        self.retry = retry
         self.reads = 0
         self.writes = 0
 
     def request(self, method: str, endpoint: str, *args: Any, **kwargs: Any):  # type: ignore[override]
         reading = method.upper() == "GET"
-        for attempt in range(1, self.max_attempts + 1):
+        for attempt in range(1, self.retry.max_attempts + 1):
             if reading:
                 self.reads += 1
             else:
@@ -83,14 +77,14 @@ class CountingHTTPClient(gspread.HTTPClient):
                 return super().request(method, endpoint, *args, **kwargs)
             except APIError as err:
                 code = err.code if isinstance(err.code, int) else -1
-                if code not in RETRY_CODES or attempt == self.max_attempts:
+                if not self.retry.retriable(code) or self.retry.exhausted(attempt):
                     raise
-                delay = _retry_after(err.response)
-                reason = f"HTTP {code}"
+                retry_after = err.response.headers.get("Retry-After")
+                wait, reason = server_wait(retry_after, now=time.time()), f"HTTP {code}"
             except (requests.ConnectionError, requests.Timeout) as err:
-                if not reading or attempt == self.max_attempts:
+                if not dropped_connection_retriable(method) or self.retry.exhausted(attempt):
                     raise
-                delay, reason = None, type(err).__name__
+                wait, reason = None, type(err).__name__
             except RefreshError as err:
                 raise SheetsError(
                     f"Google rejected the service-account key ({err}): the key may have been "
@@ -99,37 +93,18 @@ class CountingHTTPClient(gspread.HTTPClient):
                 ) from err
             except TransportError as err:
                 raise SheetsError(f"cannot reach Google to sign in ({err})") from err
-            if delay is None:
-                delay = random.uniform(0, min(self.cap_seconds, self.base_seconds * 2**attempt))
+            delay = self.retry.delay(attempt - 1, self.rng, wait)
             log.warning("Google Sheets %s; retry %d in %.1f s", reason, attempt, delay)
             self.sleep(delay)
         raise AssertionError("unreachable")
 
 
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After", "")
-    if not value.replace(".", "", 1).isdigit():
-        return None
-    return min(float(value), MAX_RETRY_AFTER)
-
-
-def make_client(
-    google: GoogleConfig,
-    *,
-    max_attempts: int = 5,
-    base_seconds: float = 1.0,
-    cap_seconds: float = 32.0,
-) -> gspread.Client:
+def make_client(google: GoogleConfig, *, retry: RetryPolicy = SHEETS_RETRY) -> gspread.Client:
     """An emulator client when `google.endpoint` is set, else service-account credentials.
 
     The client's `http_client` is a CountingHTTPClient (retries, `reads`/`writes` counters).
     """
-    http_client = functools.partial(
-        CountingHTTPClient,
-        max_attempts=max_attempts,
-        base_seconds=base_seconds,
-        cap_seconds=cap_seconds,
-    )
+    http_client = functools.partial(CountingHTTPClient, retry=retry)
     if google.endpoint:
         client = gspread.Client(
             auth=None,

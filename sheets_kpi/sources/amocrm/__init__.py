@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import requests
 
 from sheets_kpi.config import AmoConfig
+from sheets_kpi.retry import AMOCRM_RETRY
 from sheets_kpi.sources.amocrm.auth import make_auth
 from sheets_kpi.sources.amocrm.client import AmoClient
 
@@ -17,6 +20,6 @@ def make_client(settings: AmoConfig, session: requests.Session | None = None) ->
         make_auth(settings.base_url, settings.auth, session),
         session=session,
         requests_per_second=settings.requests_per_second,
-        max_retries=settings.max_retries,
+        retry=dataclasses.replace(AMOCRM_RETRY, max_attempts=settings.max_retries + 1),
         timeout=settings.timeout_seconds,
     )

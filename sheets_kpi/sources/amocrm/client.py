@@ -13,10 +13,10 @@ from urllib.parse import parse_qsl, urlsplit
 import requests
 
 from sheets_kpi.errors import FatalSourceError, RetriableSourceError
+from sheets_kpi.retry import AMOCRM_RETRY, RetryPolicy, server_wait
 
 log = logging.getLogger(__name__)
 
-RETRIABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 #: amoCRM caps list pages at 250 items, and the events feed at 100 (a larger limit silently
 #: returns 50 and no next link).
 PAGE_LIMIT = 250
@@ -59,7 +59,11 @@ class RateLimiter:
 
 
 class AmoClient:
-    """GET amoCRM API v4 resources; 204 means an empty answer, not an error."""
+    """GET amoCRM API v4 resources; 204 means an empty answer, not an error.
+
+    Failures are retried by `retry` (AMOCRM_RETRY by default). Every request is a GET, so a
+    dropped connection, a timeout and an answer cut off half-way are all retried.
+    """
 
     def __init__(
         self,
@@ -67,9 +71,7 @@ class AmoClient:
         auth: Auth,
         session: requests.Session | None = None,
         requests_per_second: float = 7,
-        max_retries: int = 5,
-        backoff_base: float = 0.5,
-        backoff_cap: float = 30.0,
+        retry: RetryPolicy = AMOCRM_RETRY,
         timeout: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
@@ -79,9 +81,7 @@ class AmoClient:
         self.requests_made = 0
         self._auth = auth
         self._limiter = RateLimiter(requests_per_second, sleep=sleep)
-        self._max_retries = max_retries
-        self._backoff_base = backoff_base
-        self._backoff_cap = backoff_cap
+        self._retry = retry
         self._timeout = timeout
         self._sleep = sleep
         self._rng = rng or random.Random()
@@ -90,7 +90,7 @@ class AmoClient:
         """One resource or page; retries transient failures, refreshes auth once after a 401."""
         url = f"{self.base_url}{path}"
         refreshed = False
-        attempt = 0
+        retries = 0
         while True:
             self._limiter.acquire()
             self.requests_made += 1
@@ -109,12 +109,12 @@ class AmoClient:
                 requests.exceptions.ChunkedEncodingError,
                 requests.exceptions.ContentDecodingError,
             ) as err:  # refused, reset, or an answer cut off half-way
-                attempt = self._backoff(
-                    attempt, None, f"connection error ({type(err).__name__})", path
+                retries = self._backoff(
+                    retries, None, f"connection error ({type(err).__name__})", path
                 )
                 continue
             except requests.Timeout:
-                attempt = self._backoff(attempt, None, "timeout", path)
+                retries = self._backoff(retries, None, "timeout", path)
                 continue
             status = response.status_code
             log.debug("HTTP GET %s -> %d", path, status)
@@ -124,14 +124,14 @@ class AmoClient:
                 try:
                     return response.json()
                 except ValueError:
-                    attempt = self._backoff(attempt, response, "a malformed JSON answer", path)
+                    retries = self._backoff(retries, response, "a malformed JSON answer", path)
                     continue
             if status == 401 and not refreshed:
                 refreshed = True
                 self._auth.on_unauthorized()
                 continue
-            if status in RETRIABLE_STATUSES:
-                attempt = self._backoff(attempt, response, f"HTTP {status}", path)
+            if self._retry.retriable(status):
+                retries = self._backoff(retries, response, f"HTTP {status}", path)
                 continue
             raise FatalSourceError(_fatal_message(response, path))
 
@@ -162,30 +162,18 @@ class AmoClient:
             query = parse_qsl(urlsplit(next_href).query, keep_blank_values=True)
 
     def _backoff(
-        self, attempt: int, response: requests.Response | None, reason: str, path: str
+        self, retries: int, response: requests.Response | None, reason: str, path: str
     ) -> int:
-        if attempt >= self._max_retries:
+        if self._retry.exhausted(retries + 1):
             raise RetriableSourceError(
-                f"amoCRM kept failing on {path} ({reason}) after {attempt + 1} attempts; "
+                f"amoCRM kept failing on {path} ({reason}) after {retries + 1} attempts; "
                 "the next cycle will resume from the saved cursor"
             )
-        delay = _retry_after(response)
-        if delay is None:
-            delay = min(self._backoff_cap, self._backoff_base * 2**attempt)
-            delay *= self._rng.uniform(0.5, 1.0)
-        log.warning("amoCRM %s on %s; retry %d in %.1f s", reason, path, attempt + 1, delay)
+        retry_after = None if response is None else response.headers.get("Retry-After")
+        delay = self._retry.delay(retries, self._rng, server_wait(retry_after, now=time.time()))
+        log.warning("amoCRM %s on %s; retry %d in %.1f s", reason, path, retries + 1, delay)
         self._sleep(delay)
-        return attempt + 1
-
-
-def _retry_after(response: requests.Response | None) -> float | None:
-    if response is None:
-        return None
-    value = response.headers.get("Retry-After", "")
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
+        return retries + 1
 
 
 def embedded(payload: dict | None, key: str) -> list[dict]:
