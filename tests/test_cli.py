@@ -131,8 +131,10 @@ def test_emulate_amocrm_serves_a_snapshot_file(tmp_path, agency) -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+        process.stdout.close()
 
 
+@pytest.mark.slow
 def test_demo_runs_offline_and_leaves_its_results(tmp_path, capsys) -> None:
     out = tmp_path / "demo"
     out.mkdir()
@@ -230,6 +232,7 @@ def test_status_tells_how_long_before_now_each_stamp_was(tmp_path, capsys, monke
     assert "2026-11-18 11:01:40 UTC (5 min ago) running" in out
 
 
+@pytest.mark.slow
 def test_a_demo_at_a_given_instant_is_the_same_every_time(tmp_path) -> None:
     def data_kpi(out: Path) -> list[tuple]:
         book = openpyxl.load_workbook(out / "kpi.xlsx", read_only=True)

@@ -35,6 +35,8 @@ from sheets_kpi.store.db import Store
 from sheets_kpi.store.frames import amocrm_frames
 from tests.conftest import NOW, NOW_AT, ROOT, shipped_config
 
+pytestmark = pytest.mark.e2e
+
 BOOK = "e2e-book"
 MOSCOW = ZoneInfo("Europe/Moscow")
 PLAN_DEPENDENT = {"plan", "achievement", "contribution", "score", "rank", "bonus"}

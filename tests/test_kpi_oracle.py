@@ -30,6 +30,8 @@ from sheets_kpi.store.db import Store
 from sheets_kpi.store.frames import amocrm_frames
 from tests.conftest import NOW, instant, shipped_config
 
+pytestmark = pytest.mark.slow
+
 WON, HOUR, DAY = 142, 3600, 86400
 CHECKED = ["won_amount", "won_count", "calls_outgoing", "calls_missed_share"]
 CHECKED += ["tasks_overdue", "tasks_completed"]
