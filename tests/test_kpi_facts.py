@@ -9,6 +9,8 @@ import math
 
 import pytest
 
+from sheets_kpi.kpi.facts import BUILDERS
+from sheets_kpi.kpi.metrics import METRICS
 from tests.kpi_fixtures import (
     LOST,
     NEW,
@@ -34,6 +36,13 @@ from tests.kpi_fixtures import (
     violation,
     week,
 )
+
+# --- the registry -------------------------------------------------------------------------
+
+
+def test_every_registered_metric_has_a_builder_and_every_builder_a_metric() -> None:
+    assert set(BUILDERS) == set(METRICS)
+
 
 # --- stage_reached ------------------------------------------------------------------------
 
