@@ -184,6 +184,12 @@ CASES: list[tuple[str, Mutation, str]] = [
         "without spaces, got 'score_avg( call_quality )'",
     ),
     (
+        "score_avg of a score kind the scores tab does not have",
+        setter("departments.0.kpis.1.metric", "score_avg(calls)"),
+        "config.yaml: departments[0].kpis[1].metric: calls is not a score kind; expected one of "
+        "call_quality, nps, got 'score_avg(calls)'",
+    ),
+    (
         "stage_reached with a stage not in amocrm.stages",
         setter("departments.1.kpis.1.metric", "stage_reached(meeting)"),
         "config.yaml: departments[1].kpis[1].metric: stage meeting is not defined under "
@@ -450,6 +456,10 @@ REJECTED = [
         "deals_correct_share takes no argument; write just deals_correct_share",
     ),
     ("score_avg", "score_avg needs an argument: a score kind, e.g. score_avg(call_quality)"),
+    (
+        "score_avg(Call_Quality)",
+        "Call_Quality is not a score kind; expected one of call_quality, nps",
+    ),
     ("nps(10)", "nps takes no argument; write just nps"),
     ("violations", "violations needs an argument: a violation type, e.g. violations(control)"),
     ("appeals_lost(lost)", "appeals_lost takes no argument; write just appeals_lost"),

@@ -22,6 +22,8 @@ class Metric:
     argument_kind: str = ""
     #: an argument shown in the "needs an argument" error.
     example: str = ""
+    #: the only arguments that can count anything; empty when any of the kind may.
+    allowed: tuple[str, ...] = ()
     #: the value is Σnum / Σden, not Σnum.
     ratio: bool = False
     #: counts a lead at most once per period, so its daily rows depend on the period length.
@@ -61,6 +63,7 @@ METRICS: dict[str, Metric] = {
             argument="required",
             argument_kind="a score kind",
             example="call_quality",
+            allowed=("call_quality", "nps"),
             ratio=True,
         ),
         Metric("nps", "net promoter score of the NPS answers", ratio=True),
@@ -100,4 +103,8 @@ def parse_metric(text: str) -> tuple[Metric, str | None]:
         )
     if metric.argument == "none" and arg is not None:
         raise ValueError(f"{name} takes no argument; write just {name}")
+    if metric.allowed and arg not in metric.allowed:
+        raise ValueError(
+            f"{arg} is not {metric.argument_kind}; expected one of {', '.join(metric.allowed)}"
+        )
     return metric, arg
