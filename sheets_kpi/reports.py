@@ -12,6 +12,7 @@ import pandas as pd
 
 from sheets_kpi.config import Config, DepartmentConfig
 from sheets_kpi.kpi.engine import KPI_COLUMNS, Results
+from sheets_kpi.kpi.issues import ISSUE_COLUMNS
 from sheets_kpi.locale import label
 from sheets_kpi.sheets.inputs import TABS
 from sheets_kpi.sheets.layout import Block, LineChart, TabLayout
@@ -499,7 +500,7 @@ def data_managers_tab(roster: pd.DataFrame) -> TabLayout:
 
 
 def issues_tab(issues: pd.DataFrame, loc: str) -> TabLayout:
-    keys = ["severity", "source", "where", "value", "message", "first_seen"]
+    keys = [*ISSUE_COLUMNS, "first_seen"]
     rows: list[list[Any]] = [[label(loc, k) for k in keys]]
     rows += [[_value(v) for v in row] for row in issues[keys].itertuples(index=False)]
     return TabLayout(label(loc, "tab.issues"), rows)

@@ -12,13 +12,12 @@ from sheets_kpi.kpi.bonus import bonuses
 from sheets_kpi.kpi.explain import pace_fact, still_needed, top_kpi
 from sheets_kpi.kpi.facts import configured_metrics, daily_facts
 from sheets_kpi.kpi.inputs import Inputs
-from sheets_kpi.kpi.issues import ISSUE_COLUMNS
 from sheets_kpi.kpi.metrics import parse_metric
 from sheets_kpi.kpi.periods import Period, period_start, today
 from sheets_kpi.kpi.plan_fact import achievement, kpi_catalogue, period_table, resolve_plans
 from sheets_kpi.kpi.scoring import competition_rank, contributions, scores
 
-__all__ = ["ISSUE_COLUMNS", "KPI_COLUMNS", "MANAGER_COLUMNS", "Results", "compute"]
+__all__ = ["KPI_COLUMNS", "MANAGER_COLUMNS", "Results", "compute"]
 
 KPI_COLUMNS = [
     "period",
