@@ -21,37 +21,12 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from sheets_kpi.errors import ConfigError
+from sheets_kpi.kpi.metrics import parse_metric
 
 _ID = r"^[a-z][a-z0-9_]*$"
 _TIME = r"^([01]\d|2[0-3]):[0-5]\d$"
 _ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_METRIC_PATTERN = re.compile(r"^(?P<name>[a-z_]+)(?:\((?P<arg>[A-Za-z0-9_]+)\))?$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-#: metric name -> whether it takes an argument (None = optional).
-METRICS: dict[str, bool | None] = {
-    "stage_reached": True,
-    "won_amount": None,
-    "won_count": None,
-    "calls_missed_share": False,
-    "callback_minutes": False,
-    "calls_outgoing": False,
-    "tasks_overdue": False,
-    "tasks_overdue_share": False,
-    "tasks_completed": False,
-    "deal_violations": False,
-    "deals_correct_share": False,
-    "score_avg": True,
-    "nps": False,
-    "violations": True,
-    "appeals_lost": False,
-}
-#: what the argument of a metric that needs one is, with an example.
-_METRIC_ARGS = {
-    "stage_reached": "a stage key from amocrm.stages, e.g. stage_reached(handoff)",
-    "score_avg": "a score kind, e.g. score_avg(call_quality)",
-    "violations": "a violation type, e.g. violations(control)",
-}
 
 
 def _error(message: str, *at: str | int, ref: tuple[str | int, ...] = ()) -> PydanticCustomError:
@@ -169,26 +144,19 @@ class KpiConfig(Titled):
     @field_validator("metric")
     @classmethod
     def _known_metric(cls, value: str) -> str:
-        name = value.split("(")[0].strip()
-        if name not in METRICS:
-            raise _error(f"unknown metric; expected one of {', '.join(METRICS)}")
-        match = _METRIC_PATTERN.match(value.strip())
-        if not match:
-            forms = {True: f"{name}(argument)", False: name, None: f"{name} or {name}(argument)"}
-            raise _error(f"must be written {forms[METRICS[name]]} without spaces")
-        if METRICS[name] is True and not match["arg"]:
-            raise _error(f"{name} needs an argument: {_METRIC_ARGS[name]}")
-        if METRICS[name] is False and match["arg"]:
-            raise _error(f"{name} takes no argument; write just {name}")
+        try:
+            parse_metric(value)
+        except ValueError as err:
+            raise _error(str(err)) from None
         return value.strip()
 
     @property
     def metric_name(self) -> str:
-        return _METRIC_PATTERN.match(self.metric)["name"]  # type: ignore[index]
+        return parse_metric(self.metric)[0].name
 
     @property
     def metric_arg(self) -> str | None:
-        return _METRIC_PATTERN.match(self.metric)["arg"]  # type: ignore[index]
+        return parse_metric(self.metric)[1]
 
 
 class BonusConfig(Model):

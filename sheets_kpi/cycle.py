@@ -19,8 +19,9 @@ import pandas as pd
 from sheets_kpi.clock import epoch
 from sheets_kpi.config import Config
 from sheets_kpi.errors import SheetsKpiError, SourceError, Stopped
-from sheets_kpi.kpi.engine import ISSUE_COLUMNS, Results, compute
+from sheets_kpi.kpi.engine import Results, compute
 from sheets_kpi.kpi.inputs import Inputs
+from sheets_kpi.kpi.issues import Issue, issues_frame
 from sheets_kpi.kpi.rules import evaluate_deal_rules
 from sheets_kpi.locale import label
 from sheets_kpi.sheets.gateway import SheetsGateway
@@ -72,14 +73,14 @@ def run_cycle(
     report = CycleReport(run_id=store.start_run(now))
     sheets.reset_counts()
     amo_before = amo.requests_made
-    sync_issue: list[dict[str, object]] = []
+    sync_issue: list[Issue] = []
     try:
         _sync(config, store, amo, now, reconcile, report, sync_issue, stop)
         _check(stop)
         inputs, input_issues = sheets.read_inputs(config)
         _check(stop)
         results = compute_results(config, store, inputs, now)
-        parts = [input_issues, results.issues, pd.DataFrame(sync_issue, columns=ISSUE_COLUMNS)]
+        parts = [input_issues, results.issues, issues_frame(sync_issue)]
         issues = _issues(store, parts, now, config.zone)
         _check(stop)
         output = build_layouts(results, issues, config, now, inputs["roster"])
@@ -121,7 +122,7 @@ def _sync(
     now: datetime,
     reconcile: bool,
     report: CycleReport,
-    issues: list[dict[str, object]],
+    issues: list[Issue],
     stop: threading.Event | None,
 ) -> None:
     try:
@@ -140,15 +141,7 @@ def _sync(
     except SourceError as err:
         report.status, report.error, report.synced = "failed", f"amoCRM sync: {err}", False
         log.error("amoCRM sync failed; computing from the stored data: %s", err)
-        issues.append(
-            {
-                "severity": "error",
-                "source": "amoCRM",
-                "where": "sync",
-                "value": "",
-                "message": str(err),
-            }
-        )
+        issues.append(Issue("error", "amoCRM", "sync", "", str(err)))
 
 
 def compute_results(
@@ -186,20 +179,11 @@ def _foreign_tabs(sheets: SheetsGateway, output: Output) -> list[str]:
 
 
 def _foreign_tab_issues(titles: list[str]) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {
-                "severity": "error",
-                "source": "Sheets",
-                "where": title,
-                "value": "",
-                "message": "a tab with this title was not created by sheets-kpi, so it is left "
-                "alone and this output is not written; rename or delete that tab",
-            }
-            for title in titles
-        ],
-        columns=ISSUE_COLUMNS,
+    message = (
+        "a tab with this title was not created by sheets-kpi, so it is left alone and this "
+        "output is not written; rename or delete that tab"
     )
+    return issues_frame(Issue("error", "Sheets", title, "", message) for title in titles)
 
 
 def _issues(store: Store, parts: list[pd.DataFrame], now: datetime, zone: ZoneInfo) -> pd.DataFrame:

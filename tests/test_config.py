@@ -13,6 +13,7 @@ import yaml
 
 from sheets_kpi.config import load_config, parse_config
 from sheets_kpi.errors import ConfigError
+from sheets_kpi.kpi.metrics import METRICS
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {"AMO_TOKEN": "token"}
@@ -181,6 +182,12 @@ CASES: list[tuple[str, Mutation, str]] = [
         setter("departments.0.kpis.1.metric", "score_avg( call_quality )"),
         "config.yaml: departments[0].kpis[1].metric: must be written score_avg(argument) "
         "without spaces, got 'score_avg( call_quality )'",
+    ),
+    (
+        "score_avg of a score kind the scores tab does not have",
+        setter("departments.0.kpis.1.metric", "score_avg(calls)"),
+        "config.yaml: departments[0].kpis[1].metric: calls is not a score kind; expected one of "
+        "call_quality, nps, got 'score_avg(calls)'",
     ),
     (
         "stage_reached with a stage not in amocrm.stages",
@@ -402,6 +409,87 @@ TEXT_CASES: list[tuple[str, str, str]] = [
 )
 def test_broken_config_text_has_an_exact_message(text: str, expected: str) -> None:
     assert error_of(text) == expected
+
+
+#: metric -> every way its argument may be written, as (metric text, argument).
+ACCEPTED: dict[str, list[tuple[str, str | None]]] = {
+    "stage_reached": [("stage_reached(handoff)", "handoff")],
+    "won_amount": [("won_amount", None), ("won_amount(upsell)", "upsell"), ("won_amount(7)", "7")],
+    "won_count": [("won_count", None), ("won_count(upsell)", "upsell")],
+    "calls_missed_share": [("calls_missed_share", None)],
+    "callback_minutes": [("callback_minutes", None)],
+    "calls_outgoing": [("calls_outgoing", None)],
+    "tasks_overdue": [("tasks_overdue", None)],
+    "tasks_overdue_share": [("tasks_overdue_share", None)],
+    "tasks_completed": [("tasks_completed", None)],
+    "deal_violations": [("deal_violations", None)],
+    "deals_correct_share": [("deals_correct_share", None)],
+    "score_avg": [("score_avg(call_quality)", "call_quality"), ("score_avg(nps)", "nps")],
+    "nps": [("nps", None)],
+    "violations": [("violations(control)", "control"), ("violations(regulation)", "regulation")],
+    "appeals_lost": [("appeals_lost", None)],
+}
+#: (metric text breaking its metric's argument rule, exact message after the YAML path)
+REJECTED = [
+    (
+        "stage_reached",
+        "stage_reached needs an argument: a stage key from amocrm.stages, "
+        "e.g. stage_reached(handoff)",
+    ),
+    ("won_amount()", "must be written won_amount or won_amount(argument) without spaces"),
+    ("won_count(up sell)", "must be written won_count or won_count(argument) without spaces"),
+    (
+        "calls_missed_share(in)",
+        "calls_missed_share takes no argument; write just calls_missed_share",
+    ),
+    ("callback_minutes(24)", "callback_minutes takes no argument; write just callback_minutes"),
+    ("calls_outgoing(all)", "calls_outgoing takes no argument; write just calls_outgoing"),
+    ("tasks_overdue(x)", "tasks_overdue takes no argument; write just tasks_overdue"),
+    (
+        "tasks_overdue_share(x)",
+        "tasks_overdue_share takes no argument; write just tasks_overdue_share",
+    ),
+    ("tasks_completed(x)", "tasks_completed takes no argument; write just tasks_completed"),
+    ("deal_violations(deal)", "deal_violations takes no argument; write just deal_violations"),
+    (
+        "deals_correct_share(x)",
+        "deals_correct_share takes no argument; write just deals_correct_share",
+    ),
+    ("score_avg", "score_avg needs an argument: a score kind, e.g. score_avg(call_quality)"),
+    (
+        "score_avg(Call_Quality)",
+        "Call_Quality is not a score kind; expected one of call_quality, nps",
+    ),
+    ("nps(10)", "nps takes no argument; write just nps"),
+    ("violations", "violations needs an argument: a violation type, e.g. violations(control)"),
+    ("appeals_lost(lost)", "appeals_lost takes no argument; write just appeals_lost"),
+]
+
+
+def test_every_metric_has_its_argument_rule_tested() -> None:
+    rejected = {text.split("(")[0] for text, _ in REJECTED}
+    assert set(ACCEPTED) == rejected == set(METRICS)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "arg"),
+    [(name, text, arg) for name, forms in ACCEPTED.items() for text, arg in forms],
+    ids=[text for forms in ACCEPTED.values() for text, _ in forms],
+)
+def test_metric_written_by_its_argument_rule_loads(name: str, text: str, arg: str | None) -> None:
+    data = shipped()
+    setter("departments.0.kpis.0.metric", text)(data)
+    kpi = parse_config(dump(data), env=ENV).departments[0].kpis[0]
+    assert (kpi.metric, kpi.metric_name, kpi.metric_arg) == (text, name, arg)
+
+
+@pytest.mark.parametrize(("text", "message"), REJECTED, ids=[text for text, _ in REJECTED])
+def test_metric_breaking_its_argument_rule_is_refused(text: str, message: str) -> None:
+    data = shipped()
+    setter("departments.0.kpis.0.metric", text)(data)
+    assert error_of(dump(data)) == (
+        f"config.yaml: departments[0].kpis[0].metric: {message}, got {text!r}"
+    )
 
 
 def test_missing_environment_variable_names_it_and_the_path() -> None:

@@ -12,6 +12,7 @@ import pytest
 
 from sheets_kpi.config import UpsellConfig
 from sheets_kpi.kpi.engine import KPI_COLUMNS, MANAGER_COLUMNS
+from sheets_kpi.kpi.issues import Issue, issues_frame
 from tests.kpi_fixtures import (
     A,
     B,
@@ -85,6 +86,12 @@ def test_no_plan_shows_the_fact_leaves_the_kpi_out_and_is_an_issue() -> None:
     assert math.isnan(managers(results).loc[A, "score"])  # nothing left to score
     where = results.issues.loc[results.issues["source"] == "plans", "where"].tolist()
     assert where == ["2026-11 / Анна / outgoing", "2026-11 / Вера / outgoing"]  # B has one
+
+
+def test_issue_frames_have_the_issue_columns_as_objects_empty_or_not() -> None:
+    for frame in (issues_frame([]), issues_frame([Issue("error", "amoCRM", "sync", "", "down")])):
+        assert list(frame.columns) == ["severity", "source", "where", "value", "message"]
+        assert all(dtype == "object" for dtype in frame.dtypes)
 
 
 def test_a_kpi_nobody_has_a_plan_for_is_one_department_issue() -> None:

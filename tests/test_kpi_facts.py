@@ -9,6 +9,9 @@ import math
 
 import pytest
 
+from sheets_kpi.kpi.facts import BUILDERS
+from sheets_kpi.kpi.metrics import METRICS
+from sheets_kpi.sheets.inputs import KINDS
 from tests.kpi_fixtures import (
     LOST,
     NEW,
@@ -34,6 +37,17 @@ from tests.kpi_fixtures import (
     violation,
     week,
 )
+
+# --- the registry -------------------------------------------------------------------------
+
+
+def test_every_registered_metric_has_a_builder_and_every_builder_a_metric() -> None:
+    assert set(BUILDERS) == set(METRICS)
+
+
+def test_score_avg_takes_exactly_the_kinds_the_scores_tab_reads() -> None:
+    assert set(METRICS["score_avg"].allowed) == set(KINDS.values())
+
 
 # --- stage_reached ------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from sheets_kpi.kpi.facts import DISTINCT_METRICS, sum_num_den, value
+from sheets_kpi.kpi.facts import sum_num_den, value
 from sheets_kpi.kpi.periods import week_start
 
 WEEKS = 12
@@ -30,7 +30,7 @@ def weekly(
 ) -> pd.DataFrame:
     """Every (week, manager, KPI of their department), weeks without activity included."""
     start = first_week(today)
-    distinct = catalogue["metric_name"].isin(DISTINCT_METRICS)
+    distinct = catalogue["distinct"]
     facts = pd.concat(
         [
             daily[~daily["metric"].isin(catalogue.loc[distinct, "metric"])],

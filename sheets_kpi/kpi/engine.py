@@ -10,14 +10,14 @@ from sheets_kpi.config import Config
 from sheets_kpi.kpi import dynamics, issues, matrix, retention
 from sheets_kpi.kpi.bonus import bonuses
 from sheets_kpi.kpi.explain import pace_fact, still_needed, top_kpi
-from sheets_kpi.kpi.facts import DISTINCT_METRICS, configured_metrics, daily_facts, metric_name
+from sheets_kpi.kpi.facts import configured_metrics, daily_facts
 from sheets_kpi.kpi.inputs import Inputs
-from sheets_kpi.kpi.issues import ISSUE_COLUMNS
+from sheets_kpi.kpi.metrics import parse_metric
 from sheets_kpi.kpi.periods import Period, period_start, today
 from sheets_kpi.kpi.plan_fact import achievement, kpi_catalogue, period_table, resolve_plans
 from sheets_kpi.kpi.scoring import competition_rank, contributions, scores
 
-__all__ = ["ISSUE_COLUMNS", "KPI_COLUMNS", "MANAGER_COLUMNS", "Results", "compute"]
+__all__ = ["KPI_COLUMNS", "MANAGER_COLUMNS", "Results", "compute"]
 
 KPI_COLUMNS = [
     "period",
@@ -88,7 +88,7 @@ def compute(inputs: Inputs, config: Config, now: pd.Timestamp) -> Results:
     weeks_from = dynamics.first_week(period.today)
     since = min(previous.start, period_start(pd.Series([weeks_from]), "month").iloc[0])
     daily = daily_facts(inputs, config, now, since)
-    distinct = [m for m in configured_metrics(config) if metric_name(m) in DISTINCT_METRICS]
+    distinct = [m for m in configured_metrics(config) if parse_metric(m)[0].distinct]
     by_week = daily_facts(inputs, config, now, weeks_from, "week", distinct)
     catalogue = kpi_catalogue(config)
 

@@ -2,7 +2,7 @@
 
 Any period's value is sum(num) / sum(den), or sum(num) for counts and sums, so weekly and monthly
 figures are aggregated, never averaged. Metrics that count a lead once per period
-(`DISTINCT_METRICS`) depend on the period length: they are built at a `grain` (month for plans,
+(`Metric.distinct`) depend on the period length: they are built at a `grain` (month for plans,
 week for dynamics) and dated on the lead's first qualifying day of each month or week, which
 keeps "sum over the days of one period" exact for that grain.
 """
@@ -18,26 +18,14 @@ from sheets_kpi.config import Config
 from sheets_kpi.kpi import activity_facts, lead_facts
 from sheets_kpi.kpi.fact_base import Context
 from sheets_kpi.kpi.inputs import Inputs
+from sheets_kpi.kpi.metrics import parse_metric
 from sheets_kpi.kpi.periods import Grain
 
 FACT_COLUMNS = ["date", "manager_id", "metric", "num", "den"]
-#: Metrics whose value is a ratio num/den; the rest are plain counts or sums (den empty).
-RATIO_METRICS = frozenset(
-    {
-        "calls_missed_share",
-        "callback_minutes",
-        "tasks_overdue_share",
-        "deals_correct_share",
-        "score_avg",
-        "nps",
-    }
-)
-#: Metrics counting each lead at most once per period: their daily rows depend on the grain.
-DISTINCT_METRICS = frozenset({"stage_reached", "deals_correct_share"})
-
 
 Builder = Callable[[Inputs, Context, "str | None"], pd.DataFrame]
-_BUILDERS: dict[str, Builder] = {
+#: the daily rows of each metric in the registry, given its argument.
+BUILDERS: dict[str, Builder] = {
     "stage_reached": lead_facts.stage_reached,
     "won_amount": lead_facts.won_amount,
     "won_count": lead_facts.won_count,
@@ -60,10 +48,6 @@ def configured_metrics(config: Config) -> list[str]:
     return sorted({kpi.metric for dept in config.departments for kpi in dept.kpis})
 
 
-def metric_name(metric: str) -> str:
-    return metric.partition("(")[0]
-
-
 def daily_facts(
     inputs: Inputs,
     config: Config,
@@ -82,8 +66,8 @@ def daily_facts(
     )
     parts = []
     for metric in configured_metrics(config) if metrics is None else metrics:
-        name, _, arg = metric.partition("(")
-        part = _BUILDERS[name](inputs, context, arg.rstrip(")") or None)
+        measured, arg = parse_metric(metric)
+        part = BUILDERS[measured.name](inputs, context, arg)
         parts.append(part.assign(metric=metric))
     if not parts:
         return pd.DataFrame(

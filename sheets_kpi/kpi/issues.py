@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import astuple, dataclass, fields
+
 import pandas as pd
 
 from sheets_kpi.config import Config
 from sheets_kpi.kpi.inputs import Inputs
 from sheets_kpi.kpi.stages import pipelines, unresolved
 
-ISSUE_COLUMNS = ["severity", "source", "where", "value", "message"]
+
+@dataclass(frozen=True)
+class Issue:
+    """One row of the data-issues tab, whoever finds it: the engine, the input reader, a cycle."""
+
+    severity: str
+    source: str
+    where: str
+    value: str
+    message: str
 
 
-def issue_frame(rows: list[dict[str, str]]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=ISSUE_COLUMNS).astype(object)
+ISSUE_COLUMNS = [field.name for field in fields(Issue)]
+
+
+def issues_frame(issues: Iterable[Issue]) -> pd.DataFrame:
+    """Object columns whatever the rows hold, so every source's frame concatenates alike."""
+    return pd.DataFrame(map(astuple, issues), columns=ISSUE_COLUMNS).astype(object)
 
 
 def roster_in_scope(inputs: Inputs, config: Config) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -20,17 +36,15 @@ def roster_in_scope(inputs: Inputs, config: Config) -> tuple[pd.DataFrame, pd.Da
     roster = inputs.roster[inputs.roster["active"]].drop_duplicates("manager_id", keep="last")
     known = {dept.id for dept in config.departments}
     stray = roster[~roster["department"].isin(known)]
-    issues = issue_frame(
-        [
-            {
-                "severity": "warning",
-                "source": "roster",
-                "where": f"amo_user_id {row.manager_id}",
-                "value": str(row.department),
-                "message": "department is not configured; the manager is left out of KPIs",
-            }
-            for row in stray.itertuples()
-        ]
+    issues = issues_frame(
+        Issue(
+            "warning",
+            "roster",
+            f"amo_user_id {row.manager_id}",
+            str(row.department),
+            "department is not configured; the manager is left out of KPIs",
+        )
+        for row in stray.itertuples()
     )
     return roster[roster["department"].isin(known)].reset_index(drop=True), issues
 
@@ -48,22 +62,18 @@ def plan_issues(kpi: pd.DataFrame) -> pd.DataFrame:
             rows.append(_no_plan(f"{period} / {department} / {kpi_id}", "department"))
             continue
         rows += [_no_plan(f"{period} / {name} / {kpi_id}", "manager") for name in group["manager"]]
-    return issue_frame(rows)
+    return issues_frame(rows)
 
 
-def _no_plan(where: str, scope: str) -> dict[str, str]:
+def _no_plan(where: str, scope: str) -> Issue:
     message = (
         "no plan for anyone in the department (no default row, no manager rows)"
         if scope == "department"
         else "no plan"
     )
-    return {
-        "severity": "warning",
-        "source": "plans",
-        "where": where,
-        "value": "",
-        "message": f"{message}: the KPI is shown but left out of the score",
-    }
+    return Issue(
+        "warning", "plans", where, "", f"{message}: the KPI is shown but left out of the score"
+    )
 
 
 def user_issues(inputs: Inputs, daily: pd.DataFrame) -> pd.DataFrame:
@@ -72,13 +82,13 @@ def user_issues(inputs: Inputs, daily: pd.DataFrame) -> pd.DataFrame:
     users = inputs.users.drop_duplicates("user_id").set_index("user_id")
     strangers = sorted(set(daily["manager_id"].astype("int64")) - rostered - {0})
     rows = [
-        {
-            "severity": "warning",
-            "source": "amoCRM",
-            "where": f"user {uid}",
-            "value": str(users["name"].get(uid, "") or ""),
-            "message": "amoCRM user with activity is not in the roster",
-        }
+        Issue(
+            "warning",
+            "amoCRM",
+            f"user {uid}",
+            str(users["name"].get(uid, "") or ""),
+            "amoCRM user with activity is not in the roster",
+        )
         for uid in strangers
     ]
     if not users.empty:
@@ -89,23 +99,15 @@ def user_issues(inputs: Inputs, daily: pd.DataFrame) -> pd.DataFrame:
                 message = "the amoCRM user is deactivated"
             else:
                 continue
-            rows.append(
-                {
-                    "severity": "warning",
-                    "source": "roster",
-                    "where": f"amo_user_id {uid}",
-                    "value": str(uid),
-                    "message": message,
-                }
-            )
-    return issue_frame(rows)
+            rows.append(Issue("warning", "roster", f"amo_user_id {uid}", str(uid), message))
+    return issues_frame(rows)
 
 
 def config_issues(inputs: Inputs, config: Config) -> pd.DataFrame:
     """Stage and pipeline names that match nothing in amoCRM: their KPIs would quietly be 0."""
     statuses = inputs.statuses
     if statuses.empty:
-        return issue_frame([])
+        return issues_frame([])
     refs = {f"amocrm.stages.{name}": stages for name, stages in config.amocrm.stages.items()}
     refs |= {f"rules.required_fields.{stage}": [stage] for stage in config.rules.required_fields}
     refs["rules.zero_price_after"] = list(config.rules.zero_price_after)
@@ -129,14 +131,9 @@ def config_issues(inputs: Inputs, config: Config) -> pd.DataFrame:
             ):
                 where = f"departments.{dept.id}.kpis.{kpi.id}"
                 rows.append(_config_issue(where, str(arg), "filter is `upsell` or a pipeline id"))
-    return issue_frame(rows)
+    return issues_frame(rows)
 
 
-def _config_issue(where: str, value: str, message: str) -> dict[str, str]:
-    return {
-        "severity": "error",
-        "source": "config.yaml",
-        "where": where,
-        "value": value,
-        "message": f"{message}; KPIs and rules using it count nothing",
-    }
+def _config_issue(where: str, value: str, message: str) -> Issue:
+    message = f"{message}; KPIs and rules using it count nothing"
+    return Issue("error", "config.yaml", where, value, message)

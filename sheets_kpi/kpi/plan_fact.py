@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 
 from sheets_kpi.config import Config
-from sheets_kpi.kpi.facts import RATIO_METRICS, sum_num_den, value
+from sheets_kpi.kpi.facts import sum_num_den, value
+from sheets_kpi.kpi.metrics import METRICS
 
 
 def kpi_catalogue(config: Config) -> pd.DataFrame:
@@ -16,13 +17,13 @@ def kpi_catalogue(config: Config) -> pd.DataFrame:
             "department": dept.id,
             "kpi": kpi.id,
             "metric": kpi.metric,
-            "metric_name": kpi.metric_name,
             "kpi_title": kpi.title_in(config.locale),
             "unit": kpi.unit,
             "direction": kpi.direction,
             "weight": float(kpi.weight),
             "cap": float(dept.cap),
-            "ratio": kpi.metric_name in RATIO_METRICS,
+            "ratio": METRICS[kpi.metric_name].ratio,
+            "distinct": METRICS[kpi.metric_name].distinct,
         }
         for dept in config.departments
         for kpi in dept.kpis

@@ -14,10 +14,9 @@ import pandas as pd
 
 from sheets_kpi.config import Config
 from sheets_kpi.kpi.inputs import frame
+from sheets_kpi.kpi.issues import Issue, issues_frame
 from sheets_kpi.sheets import parse
 from sheets_kpi.sheets.parse import ParseError
-
-ISSUE_COLUMNS = ["severity", "source", "where", "value", "message"]
 
 
 @dataclass(frozen=True)
@@ -134,7 +133,7 @@ class _Tab:
     """One tab's rows as dicts keyed by column key, with its issue sink."""
 
     def __init__(
-        self, spec: InputTab, title: str, grid: list[list[Any]], issues: list[dict]
+        self, spec: InputTab, title: str, grid: list[list[Any]], issues: list[Issue]
     ) -> None:
         self.spec, self.title, self.issues = spec, title, issues
         self.positions: dict[str, int] = {}
@@ -152,8 +151,7 @@ class _Tab:
 
     def issue(self, severity: str, where: str, value: Any, message: str) -> None:
         shown = "" if value is None else str(value)
-        values = (severity, self.title, where, shown, message)
-        self.issues.append(dict(zip(ISSUE_COLUMNS, values, strict=True)))
+        self.issues.append(Issue(severity, self.title, where, shown, message))
 
     def records(self) -> list[tuple[int, dict[str, Any]]]:
         """(sheet row number, {column key: cell}) of the non-blank, non-comment rows."""
@@ -230,7 +228,7 @@ def parse_inputs(
 ) -> ParsedInputs:
     """`grids` maps input tab key → its cells (row 1 = header), missing tabs absent;
     `titles` the tabs' actual titles (either locale) for the issues' `source`."""
-    issues: list[dict] = []
+    issues: list[Issue] = []
     tabs = {}
     for spec in TABS:
         title = (titles or {}).get(spec.key) or spec.title(config.locale)
@@ -251,7 +249,7 @@ def parse_inputs(
             "appeals", _simple(tabs["appeals"], people, "outcome", OUTCOMES, "appeal outcome")
         ),
     }
-    return ParsedInputs(frames, pd.DataFrame(issues, columns=ISSUE_COLUMNS))
+    return ParsedInputs(frames, issues_frame(issues))
 
 
 def _departments(config: Config) -> dict[str, str]:

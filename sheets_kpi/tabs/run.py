@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pandas as pd
 
+from sheets_kpi.kpi.issues import ISSUE_COLUMNS
 from sheets_kpi.locale import label
 from sheets_kpi.sheets.layout import TabLayout
 from sheets_kpi.tabs.columns import cell_value
 
-ISSUE_KEYS = ("severity", "source", "where", "value", "message", "first_seen")
+ISSUE_KEYS = (*ISSUE_COLUMNS, "first_seen")
 LOG_KEYS = (
     "started",
     "duration",
