@@ -24,7 +24,7 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "pipeline_name": "object",
         "status_id": "int64",
         "status_name": "object",
-        "sort": "int64",
+        "sort": "Int64",
     },
     "leads": {
         "lead_id": "int64",
