@@ -24,7 +24,7 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "pipeline_name": "object",
         "status_id": "int64",
         "status_name": "object",
-        "sort": "int64",
+        "sort": "Int64",
     },
     "leads": {
         "lead_id": "int64",
@@ -127,21 +127,35 @@ SCHEMAS: dict[str, dict[str, str]] = {
 
 
 def frame(name: str, rows: list[dict] | None = None) -> pd.DataFrame:
-    """A frame of the named schema; missing columns are filled, dtypes enforced."""
+    """A frame of the named schema from row dicts; a key a row lacks is a missing value."""
+    return conform(name, pd.DataFrame(rows or [], columns=list(SCHEMAS[name])))
+
+
+def conform(name: str, data: pd.DataFrame) -> pd.DataFrame:
+    """`data` as the engine reads it: the schema's columns only, in its order and dtypes.
+
+    A missing column is a producer's bug, not a data problem, so it raises instead of being
+    filled with missing values.
+    """
     schema = SCHEMAS[name]
-    data = pd.DataFrame(rows or [], columns=list(schema))
-    for column, dtype in schema.items():
-        if dtype == UTC:
-            data[column] = pd.to_datetime(data[column], utc=True).astype("datetime64[ns, UTC]")
-        elif dtype == "datetime64[ns]":
-            data[column] = pd.to_datetime(data[column]).astype("datetime64[ns]")
-        elif dtype == "bool":
-            data[column] = data[column].fillna(False).astype(bool)
-        elif dtype == "object":
-            data[column] = data[column].astype(object)
-        else:
-            data[column] = data[column].astype(pd.api.types.pandas_dtype(dtype))
-    return data
+    missing = [column for column in schema if column not in data.columns]
+    if missing:
+        raise ValueError(f"input frame {name!r} has no column(s): {', '.join(missing)}")
+    typed = {column: _cast(data[column], dtype) for column, dtype in schema.items()}
+    return pd.DataFrame(typed, copy=False)
+
+
+def _cast(column: pd.Series, dtype: str) -> pd.Series:
+    """One column as `dtype`, untouched if it already is; a missing flag becomes False."""
+    if str(column.dtype) == dtype:
+        return column
+    if dtype == UTC:
+        return pd.to_datetime(column, utc=True).astype("datetime64[ns, UTC]")
+    if dtype == "datetime64[ns]":
+        return pd.to_datetime(column).astype("datetime64[ns]")
+    if dtype == "bool":
+        return column.fillna(False).astype(bool)
+    return column.astype(pd.api.types.pandas_dtype(dtype))
 
 
 @dataclass
@@ -165,7 +179,8 @@ class Inputs:
     def build(cls, **frames: pd.DataFrame | list[dict]) -> Inputs:
         """Inputs from frames or row lists; anything not given is an empty frame.
 
-        Row lists go through `frame` (dtypes enforced); frames are taken as they are.
+        Every frame is conformed to its schema, so the engine sees one set of dtypes whichever
+        producer (store, Sheets, tests, benchmark) built it.
         """
         names = [f.name for f in fields(cls)]
         unknown = set(frames) - set(names)
@@ -173,9 +188,9 @@ class Inputs:
             raise TypeError(f"unknown input frames: {sorted(unknown)}")
         return cls(
             **{
-                name: frame(name, value)
-                if isinstance(value := frames.get(name), list | None)
-                else value
+                name: conform(name, value)
+                if isinstance(value := frames.get(name), pd.DataFrame)
+                else frame(name, value)
                 for name in names
             }
         )

@@ -76,8 +76,7 @@ def at_or_after(leads: pd.DataFrame, refs: list[StageRef], statuses: pd.DataFram
     sort = statuses.set_index(pair_key(statuses["pipeline_id"], statuses["status_id"]))["sort"]
     ordered = sorted(pairs)
     found = sort[~sort.index.duplicated()].reindex(pair_keys(ordered))
-    threshold = pd.Series(found.to_numpy(), index=[p for p, _ in ordered]).dropna()
-    threshold = threshold.groupby(level=0).min()
+    threshold = found.set_axis([p for p, _ in ordered]).dropna().groupby(level=0).min()
     lead_sort = pair_key(leads["pipeline_id"], leads["status_id"]).map(sort)
     reached = lead_sort >= leads["pipeline_id"].map(threshold)
     return reached.fillna(False).astype(bool)

@@ -6,30 +6,9 @@ import json
 
 import pandas as pd
 
+from sheets_kpi.kpi.inputs import SCHEMAS, UTC, conform
 from sheets_kpi.store.db import Store
 from sheets_kpi.text import phone_digits
-
-_TIMES = (
-    "created_at",
-    "updated_at",
-    "closed_at",
-    "complete_till",
-    "completed_at",
-    "first_seen_at",
-    "resolved_at",
-)
-_NULLABLE_IDS = (
-    "group_id",
-    "contact_id",
-    "company_id",
-    "before_pipeline_id",
-    "before_status_id",
-    "before_user_id",
-    "after_user_id",
-    "call_status",
-    "entity_id",
-    "created_by",
-)
 
 SQL = {
     "users": """
@@ -83,30 +62,25 @@ SQL = {
 
 
 def amocrm_frames(store: Store) -> dict[str, pd.DataFrame]:
-    """Every amoCRM input frame of docs/architecture.md, typed (UTC timestamps, nullable ids)."""
-    frames = {name: frame(store, name) for name in SQL}
-    frames["leads"]["custom_fields"] = frames["leads"]["custom_fields"].map(_custom_fields)
-    frames["calls"]["phone"] = frames["calls"]["phone"].map(phone_digits)
-    return frames
+    """Every amoCRM input frame of docs/architecture.md, conformed to `kpi.inputs.SCHEMAS`."""
+    return {name: frame(store, name) for name in SQL}
 
 
 def frame(store: Store, name: str) -> pd.DataFrame:
-    """One frame of SQL, typed; the cycle re-reads `deal_violations` after recording them."""
+    """One frame of SQL, decoded and conformed; the cycle re-reads `deal_violations` after
+    recording them."""
     columns, rows = store.select(SQL[name])
-    return _typed(pd.DataFrame.from_records(rows, columns=columns))
-
-
-def _typed(frame: pd.DataFrame) -> pd.DataFrame:
-    for column in frame.columns:
-        if column in _TIMES:
-            frame[column] = pd.to_datetime(frame[column], unit="s", utc=True).astype(
-                "datetime64[ns, UTC]"
-            )
-        elif column in _NULLABLE_IDS:
-            frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("Int64")
-        elif column in ("is_active", "is_deleted", "is_completed"):
-            frame[column] = frame[column].fillna(0).astype(bool)
-    return frame
+    data = pd.DataFrame.from_records(rows, columns=columns)
+    for column, dtype in SCHEMAS[name].items():
+        if dtype == UTC:  # the store keeps epoch seconds
+            data[column] = pd.to_datetime(data[column], unit="s", utc=True)
+        elif dtype == "Int64":  # an id in amoCRM's JSON that is no number is unknown
+            data[column] = pd.to_numeric(data[column], errors="coerce")
+    if name == "leads":
+        data["custom_fields"] = data["custom_fields"].map(_custom_fields)
+    elif name == "calls":
+        data["phone"] = data["phone"].map(phone_digits)
+    return conform(name, data)
 
 
 def _custom_fields(raw: object) -> dict[str, object]:
