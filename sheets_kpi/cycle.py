@@ -25,11 +25,13 @@ from sheets_kpi.kpi.issues import Issue, issues_frame
 from sheets_kpi.kpi.rules import evaluate_deal_rules
 from sheets_kpi.locale import label
 from sheets_kpi.sheets.gateway import SheetsGateway
+from sheets_kpi.sheets.inputs import ParsedInputs, parse_inputs
 from sheets_kpi.sources.amocrm.client import AmoClient
 from sheets_kpi.sources.amocrm.sync import sync
 from sheets_kpi.store.db import Store
 from sheets_kpi.store.frames import amocrm_frames, frame
 from sheets_kpi.tabs import Output, build_layouts
+from sheets_kpi.tabs.run import issues_tab
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +49,7 @@ class CycleReport:
     rows_written: int = 0
     issues: int = 0
     error: str | None = None
-    synced: bool = True  # amoCRM was read completely (a nightly reconcile counts as done)
+    synced: bool = False  # amoCRM was read completely (a nightly reconcile counts as done)
 
     def summary(self) -> dict[str, object]:
         return {
@@ -73,21 +75,22 @@ def run_cycle(
     report = CycleReport(run_id=store.start_run(now))
     sheets.reset_counts()
     amo_before = amo.requests_made
-    sync_issue: list[Issue] = []
     try:
-        _sync(config, store, amo, now, reconcile, report, sync_issue, stop)
+        synced = _sync(config, store, amo, now, reconcile, stop)
+        report.entities_new, report.entities_updated = synced.new, synced.updated
+        report.synced = synced.complete
+        if synced.error:
+            report.status, report.error = "failed", f"amoCRM sync: {synced.error}"
         _check(stop)
-        inputs, input_issues = sheets.read_inputs(config)
+        inputs = read_inputs(sheets, config)
         _check(stop)
-        results = compute_results(config, store, inputs, now)
-        parts = [input_issues, results.issues, issues_frame(sync_issue)]
+        results = compute_results(config, store, inputs.frames, now)
+        _check(stop)
+        output = build_layouts(results, config, now, inputs.frames["roster"])
+        foreign = _foreign_tab_issues(_foreign_tabs(sheets, output))
+        parts = [inputs.issues, results.issues, issues_frame(synced.issues), foreign]
         issues = _issues(store, parts, now, config.zone)
-        _check(stop)
-        output = build_layouts(results, issues, config, now, inputs["roster"])
-        foreign = _foreign_tabs(sheets, output)
-        if foreign:  # rare: rebuild so the data-issues tab names the tabs we could not write
-            issues = _issues(store, [*parts, _foreign_tab_issues(foreign)], now, config.zone)
-            output = build_layouts(results, issues, config, now, inputs["roster"])
+        output.replace(issues_tab(issues, config.locale))
         report.issues = len(issues)
         written = sheets.write(output.main, force=reconcile)  # nightly: undo edits by hand
         for spreadsheet_id, layouts in output.personal.items():
@@ -115,16 +118,26 @@ def run_cycle(
     return report
 
 
+@dataclass(frozen=True)
+class SyncOutcome:
+    """What the sync step did; a failed sync is not fatal: the cycle computes from the store."""
+
+    new: int = 0
+    updated: int = 0
+    complete: bool = False  # amoCRM was read completely (a nightly reconcile counts as done)
+    error: str | None = None
+    issues: tuple[Issue, ...] = ()
+
+
 def _sync(
     config: Config,
     store: Store,
     amo: AmoClient,
     now: datetime,
     reconcile: bool,
-    report: CycleReport,
-    issues: list[Issue],
     stop: threading.Event | None,
-) -> None:
+) -> SyncOutcome:
+    """Raises `Stopped` when asked to stop mid-sync (the pages read so far are kept)."""
     try:
         result = sync(
             amo,
@@ -134,35 +147,45 @@ def _sync(
             reconcile_days=config.schedule.reconcile_days if reconcile else None,
             stop=stop,
         )
-        report.entities_new, report.entities_updated = result.new, result.updated
-    except Stopped:
-        report.synced = False  # a reconcile cut short is not done
-        raise
     except SourceError as err:
-        report.status, report.error, report.synced = "failed", f"amoCRM sync: {err}", False
         log.error("amoCRM sync failed; computing from the stored data: %s", err)
-        issues.append(Issue("error", "amoCRM", "sync", "", str(err)))
+        return SyncOutcome(error=str(err), issues=(Issue("error", "amoCRM", "sync", "", str(err)),))
+    return SyncOutcome(result.new, result.updated, complete=True)
 
 
-def compute_results(
-    config: Config, store: Store, inputs: dict[str, pd.DataFrame], now: datetime
-) -> Results:
-    """Deal rules are evaluated (and their first-seen dates recorded) before the engine runs."""
-    frames = amocrm_frames(store)
-    moment = pd.Timestamp(now)
+def read_inputs(sheets: SheetsGateway, config: Config) -> ParsedInputs:
+    """The input tabs in one metadata read and one batchGet, then parsed (pure) into the
+    engine's frames and the data issues."""
+    return parse_inputs(sheets.read_grids(), config, sheets.input_titles())
+
+
+def track_violations(
+    config: Config, store: Store, frames: dict[str, pd.DataFrame], now: datetime
+) -> pd.DataFrame:
+    """Evaluate the deal rules at `now`: a (lead, rule) seen for the first time is opened in the
+    store, one no longer broken is resolved. Returns the store's violations after that."""
     current = evaluate_deal_rules(
         frames["leads"],
         frames["tasks"],
         frames["statuses"],
         frames["stage_changes"],
         config.rules,
-        moment,
+        pd.Timestamp(now),
     )
     store.record_violations(
         {(int(lead), rule) for lead, rule in current.itertuples(index=False)}, now
     )
-    frames["deal_violations"] = frame(store, "deal_violations")
-    return compute(Inputs.build(**frames, **inputs), config, moment)
+    return frame(store, "deal_violations")
+
+
+def compute_results(
+    config: Config, store: Store, inputs: dict[str, pd.DataFrame], now: datetime
+) -> Results:
+    """Violations are tracked first, then the pure engine runs on the store's frames and the
+    parsed inputs."""
+    frames = amocrm_frames(store)
+    frames["deal_violations"] = track_violations(config, store, frames, now)
+    return compute(Inputs.build(**frames, **inputs), config, pd.Timestamp(now))
 
 
 def _foreign_tabs(sheets: SheetsGateway, output: Output) -> list[str]:

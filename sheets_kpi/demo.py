@@ -17,7 +17,7 @@ import pandas as pd
 
 from sheets_kpi.clock import epoch
 from sheets_kpi.config import Config, load_config
-from sheets_kpi.cycle import CycleReport, compute_results, run_cycle
+from sheets_kpi.cycle import CycleReport, compute_results, read_inputs, run_cycle
 from sheets_kpi.emulators import amocrm as amo_emulator
 from sheets_kpi.emulators import sheets as sheets_emulator
 from sheets_kpi.emulators.amocrm.generate import live_tick
@@ -124,7 +124,7 @@ def _type_supervisor_inputs(
     gateway: SheetsGateway, config: Config, store: Store, now: datetime, rng: random.Random
 ) -> None:
     """Plans near each department's current pace, plus scores, violations and appeals."""
-    frames, _ = gateway.read_inputs(config)
+    frames = read_inputs(gateway, config).frames
     roster = frames["roster"]
     today = now.astimezone(config.zone)
     period = today.strftime("%Y-%m")
@@ -149,7 +149,7 @@ def _type_supervisor_inputs(
     _append(gateway, config, "scores", rows["scores"])
     _append(gateway, config, "violations", rows["violations"])
     _append(gateway, config, "appeals", rows["appeals"])
-    frames, _ = gateway.read_inputs(config)
+    frames = read_inputs(gateway, config).frames
     results = compute_results(config, store, frames, now)
     for dept in config.departments:
         kpis = results.kpi[results.kpi["department"] == dept.id]
@@ -185,7 +185,7 @@ def _append(gateway: SheetsGateway, config: Config, key: str, rows: list[list[An
 def _print_leaderboards(
     store: Store, gateway: SheetsGateway, config: Config, now: datetime, echo: Any
 ) -> None:
-    frames, _ = gateway.read_inputs(config)
+    frames = read_inputs(gateway, config).frames
     results = compute_results(config, store, frames, now)
     for dept in config.departments:
         echo(f"\n{dept.title_in(config.locale)}")

@@ -18,7 +18,7 @@ import yaml
 
 from sheets_kpi.clock import epoch
 from sheets_kpi.config import Config
-from sheets_kpi.cycle import run_cycle
+from sheets_kpi.cycle import read_inputs, run_cycle
 from sheets_kpi.emulators.amocrm import DEMO_TOKEN, AmoState, generate_agency
 from sheets_kpi.emulators.amocrm import serve as serve_amocrm
 from sheets_kpi.emulators.server import EmulatorServer
@@ -111,7 +111,7 @@ def world(tmp_path) -> Iterator[World]:
 
 
 def engine_now(world: World, now: datetime):
-    frames, _ = world.gateway().read_inputs(world.config)
+    frames = read_inputs(world.gateway(), world.config).frames
     return compute(
         Inputs.build(**amocrm_frames(world.store), **frames), world.config, pd.Timestamp(now)
     )
@@ -343,10 +343,10 @@ def test_a_stop_request_ends_the_cycle_as_stopped_and_an_interrupt_as_failed(
     assert report.status == "stopped" and "stopped on request" in (report.error or "")
     assert world.tab("Журнал")[-1][6] == "stopped"
 
-    def interrupted(self, config):
+    def interrupted(self):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(SheetsGateway, "read_inputs", interrupted)
+    monkeypatch.setattr(SheetsGateway, "read_grids", interrupted)
     with pytest.raises(KeyboardInterrupt):
         run_cycle(world.config, world.store, amo, world.gateway(), world.now)
     last = world.store.runs()[0]

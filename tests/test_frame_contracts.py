@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pandas as pd
 import pytest
 
-from sheets_kpi.cycle import compute_results
+from sheets_kpi.cycle import compute_results, read_inputs
 from sheets_kpi.emulators.amocrm import AmoState, serve
 from sheets_kpi.emulators.sheets import SheetsState
 from sheets_kpi.emulators.sheets import serve as serve_sheets
@@ -43,7 +43,7 @@ def produced(agency: AmoState) -> Iterator[dict[str, pd.DataFrame]]:
         sync(make_client(config.amocrm), store, config.amocrm, now=NOW_AT)
         gateway = SheetsGateway(config.google)
         init_inputs(gateway, config, amocrm_frames(store)["users"], NOW_AT)
-        roster = gateway.read_inputs(config)[0]["roster"]
+        roster = read_inputs(gateway, config).frames["roster"]
         manager, department = int(roster.loc[0, "manager_id"]), roster.loc[0, "department"]
         kpi = next(k.id for k in config.department(department).kpis if k.unit != "share")
         day, month = NOW_AT.strftime("%Y-%m-%d"), NOW_AT.strftime("%Y-%m")
@@ -57,7 +57,7 @@ def produced(agency: AmoState) -> Iterator[dict[str, pd.DataFrame]]:
             gateway.http.values_append(
                 BOOK, f"'{title}'!A1", params={"valueInputOption": "RAW"}, body={"values": values}
             )
-        inputs, issues = gateway.read_inputs(config)
+        inputs, issues = read_inputs(gateway, config)
         assert issues.empty, issues.to_string()
         compute_results(config, store, inputs, NOW_AT)  # records the deal violations
         yield {**amocrm_frames(store), **inputs}

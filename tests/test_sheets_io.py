@@ -13,6 +13,7 @@ import requests
 from gspread.exceptions import APIError
 
 from sheets_kpi.config import GoogleConfig
+from sheets_kpi.cycle import read_inputs
 from sheets_kpi.emulators.server import EmulatorServer
 from sheets_kpi.emulators.sheets import SheetsState, serve
 from sheets_kpi.errors import SheetsError
@@ -228,7 +229,7 @@ def test_init_creates_inputs_reads_them_in_one_batch_get_and_is_idempotent(emula
     assert report.created == ["Сотрудники", "Планы", "Оценки", "Нарушения", "Апелляции"]
     assert report.managers_added == 1
     server.reset_stats()
-    frames, issues = SheetsGateway(config.google).read_inputs(config)
+    frames, issues = read_inputs(SheetsGateway(config.google), config)
     assert calls(server) == {f"GET {BOOK}": 1, "values.batchGet": 1}
     assert frames["roster"]["name"].tolist() == ["Анна"]
     assert issues.empty, issues.to_string()
@@ -442,7 +443,7 @@ def test_init_upgrades_a_supervisors_own_roster_in_one_pass(emulator) -> None:
     again = init_inputs(SheetsGateway(config.google), config, _users(), NOW_AT)
     assert (again.created, again.columns_added, again.managers_added) == ([], {}, 0)
     assert "batchUpdate" not in calls(server)
-    _, issues = SheetsGateway(config.google).read_inputs(config)
+    _, issues = read_inputs(SheetsGateway(config.google), config)
     assert issues[issues["source"] == "Сотрудники"]["where"].tolist() == [
         "row 2, column department",
         "row 4, column amo_user_id",
@@ -470,7 +471,7 @@ def test_issues_name_the_tab_as_it_is_titled(emulator) -> None:
     book.add_worksheet("plans", 5, 5).update(
         [["period", "manager", "kpi", "plan"], ["2026-13", "", "", ""]], "A1"
     )
-    _, issues = SheetsGateway(config.google).read_inputs(config)
+    _, issues = read_inputs(SheetsGateway(config.google), config)
     assert ("plans", "row 2, column period") in set(
         zip(issues["source"], issues["where"], strict=True)
     )

@@ -8,15 +8,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import pandas as pd
 import requests
 from gspread.exceptions import APIError
 from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL
 
-from sheets_kpi.config import Config, GoogleConfig
+from sheets_kpi.config import GoogleConfig
 from sheets_kpi.errors import SheetsError
 from sheets_kpi.sheets.client import CountingHTTPClient, make_client, service_account_email
-from sheets_kpi.sheets.inputs import TABS, ParsedInputs, find_title, parse_inputs
+from sheets_kpi.sheets.inputs import TABS, find_title
 from sheets_kpi.sheets.layout import TabLayout
 from sheets_kpi.sheets.render import encode
 from sheets_kpi.sheets.writer import WriteReport, owned, tabs_by_title, write_tabs
@@ -96,11 +95,6 @@ class SheetsGateway:
             key: value_range.get("values", [])
             for key, value_range in zip(found, payload.get("valueRanges", []), strict=True)
         }
-
-    def read_inputs(self, config: Config) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
-        """The engine's input frames and the data issues: one metadata read, one batchGet."""
-        parsed: ParsedInputs = parse_inputs(self.read_grids(), config, self.input_titles())
-        return parsed.frames, parsed.issues
 
     def write(
         self, layouts: list[TabLayout], spreadsheet_id: str | None = None, force: bool = False

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 
@@ -207,8 +207,7 @@ def field(
         raise _RowIssue(key, value, str(err)) from None
 
 
-@dataclass
-class ParsedInputs:
+class ParsedInputs(NamedTuple):
     frames: dict[str, pd.DataFrame]
     issues: pd.DataFrame
 

@@ -20,7 +20,7 @@ from sheets_kpi.tabs.analytics import clients_tab, matrix_tab
 from sheets_kpi.tabs.data import data_daily_tab, data_kpi_tab, data_managers_tab
 from sheets_kpi.tabs.department import dynamics_tab, ranking_tab, summary_tab
 from sheets_kpi.tabs.manager import manager_tab
-from sheets_kpi.tabs.run import issues_tab, log_tab
+from sheets_kpi.tabs.run import ISSUE_KEYS, issues_tab, log_tab
 
 MAX_TITLE = 100  # Sheets' limit for a tab title
 
@@ -32,10 +32,15 @@ class Output:
     main: list[TabLayout]
     personal: dict[str, list[TabLayout]]
 
+    def replace(self, layout: TabLayout) -> None:
+        """Put `layout` where the main spreadsheet's tab of the same title is."""
+        titles = [tab.title for tab in self.main]
+        self.main[titles.index(layout.title)] = layout
 
-def build_layouts(
-    results: Results, issues: pd.DataFrame, config: Config, now: datetime, roster: pd.DataFrame
-) -> Output:
+
+def build_layouts(results: Results, config: Config, now: datetime, roster: pd.DataFrame) -> Output:
+    """Every output tab; the data-issues tab is empty until the cycle knows all the issues,
+    those of tabs it may not write included (`Output.replace`)."""
     loc = config.locale
     shared: list[TabLayout] = []
     for dept in config.departments:
@@ -50,7 +55,7 @@ def build_layouts(
         data_kpi_tab(results, config, now),
         data_daily_tab(results, roster),
         data_managers_tab(roster),
-        issues_tab(issues, loc),
+        issues_tab(pd.DataFrame(columns=list(ISSUE_KEYS)), loc),
         log_tab(loc),
     ]
     # A manager called "Журнал" or "Планы" must not take another tab's title.
