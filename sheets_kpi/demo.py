@@ -170,7 +170,7 @@ def _type_supervisor_inputs(
 def _append(gateway: SheetsGateway, config: Config, key: str, rows: list[list[Any]]) -> None:
     if not rows:
         return
-    from sheets_kpi.sheets.inputs import TABS
+    from sheets_kpi.sheets.input_tabs import TABS
 
     spec = next(t for t in TABS if t.key == key)
     title = spec.title(config.locale)

@@ -11,7 +11,7 @@ import pytest
 
 from sheets_kpi.kpi.facts import BUILDERS
 from sheets_kpi.kpi.metrics import METRICS
-from sheets_kpi.sheets.inputs import KINDS
+from sheets_kpi.sheets.input_tabs import KINDS
 from tests.kpi_fixtures import (
     LOST,
     NEW,

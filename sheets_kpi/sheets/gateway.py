@@ -15,7 +15,7 @@ from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL
 from sheets_kpi.config import GoogleConfig
 from sheets_kpi.errors import SheetsError
 from sheets_kpi.sheets.client import CountingHTTPClient, make_client, service_account_email
-from sheets_kpi.sheets.inputs import TABS, find_title
+from sheets_kpi.sheets.input_tabs import TABS, find_title
 from sheets_kpi.sheets.layout import TabLayout
 from sheets_kpi.sheets.render import encode
 from sheets_kpi.sheets.writer import WriteReport, owned, tabs_by_title, write_tabs

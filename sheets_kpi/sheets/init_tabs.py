@@ -17,7 +17,7 @@ import pandas as pd
 from sheets_kpi.config import Config
 from sheets_kpi.sheets import parse
 from sheets_kpi.sheets.gateway import SheetsGateway
-from sheets_kpi.sheets.inputs import TABS, InputTab, find_title
+from sheets_kpi.sheets.input_tabs import TABS, InputTab, find_title
 from sheets_kpi.sheets.parse import ParseError
 from sheets_kpi.sheets.render import cell, locale_free, sheet_id_for
 

@@ -1,4 +1,4 @@
-"""Input tabs (SPEC §6): their columns in both locales, and turning raw cells into frames.
+"""Input tabs' cells → the engine's frames and data issues (SPEC §6).
 
 `parse_inputs` is pure: it takes the cells of one `values.batchGet` and returns the engine's
 frames plus one data issue per unusable row; everything usable is kept.
@@ -7,7 +7,6 @@ frames plus one data issue per unusable row; everything usable is kept.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import pandas as pd
@@ -16,111 +15,8 @@ from sheets_kpi.config import Config
 from sheets_kpi.kpi.inputs import frame
 from sheets_kpi.kpi.issues import Issue, issues_frame
 from sheets_kpi.sheets import parse
+from sheets_kpi.sheets.input_tabs import KINDS, OUTCOMES, SENIORITY, TABS, VIOLATION_TYPES, InputTab
 from sheets_kpi.sheets.parse import ParseError
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    ru: str
-    en: str
-    required: bool = True
-
-    def names(self) -> set[str]:
-        return {parse.normalise(n) for n in (self.key, self.ru, self.en)}
-
-
-@dataclass(frozen=True)
-class InputTab:
-    key: str
-    ru: str
-    en: str
-    columns: tuple[Column, ...]
-
-    def title(self, locale: str) -> str:
-        return self.en if locale == "en" else self.ru
-
-
-MANAGER = Column("manager", "Менеджер", "Manager")
-DATE = Column("date", "Дата", "Date")
-REF = Column("ref", "Ссылка", "Ref", required=False)
-COMMENT = Column("comment", "Комментарий", "Comment", required=False)
-TABS = (
-    InputTab(
-        "roster",
-        "Сотрудники",
-        "Managers",
-        (
-            Column("amo_user_id", "ID amoCRM", "amoCRM user id"),
-            Column("name", "Имя", "Name"),
-            Column("department", "Отдел", "Department"),
-            Column("seniority", "Опыт", "Seniority", required=False),
-            Column("email", "Email", "Email", required=False),
-            Column(
-                "personal_spreadsheet", "Личная таблица", "Personal spreadsheet", required=False
-            ),
-            Column("active", "Активен", "Active", required=False),
-            Column("bonus_base", "База бонуса", "Bonus base", required=False),
-        ),
-    ),
-    InputTab(
-        "plans",
-        "Планы",
-        "Plans",
-        (
-            Column("period", "Период", "Period"),
-            Column("manager", "Менеджер", "Manager", False),
-            Column("department", "Отдел", "Department", required=False),
-            Column("kpi", "Показатель", "KPI"),
-            Column("plan", "План", "Plan"),
-        ),
-    ),
-    InputTab(
-        "scores",
-        "Оценки",
-        "Scores",
-        (
-            DATE,
-            MANAGER,
-            Column("kind", "Вид", "Kind"),
-            Column("score", "Оценка", "Score"),
-            REF,
-            COMMENT,
-        ),
-    ),
-    InputTab(
-        "violations",
-        "Нарушения",
-        "Violations",
-        (DATE, MANAGER, Column("type", "Тип", "Type"), REF, COMMENT),
-    ),
-    InputTab(
-        "appeals",
-        "Апелляции",
-        "Appeals",
-        (DATE, MANAGER, REF, Column("outcome", "Итог", "Outcome")),
-    ),
-)
-
-
-def _spellings(**canonical: str) -> dict[str, str]:
-    """`junior="джуниор|младший"` → every spelling (normalised) mapped to `junior`."""
-    return {
-        parse.normalise(word): key
-        for key, words in canonical.items()
-        for word in [key, *words.split("|")]
-        if word
-    }
-
-
-SENIORITY = _spellings(junior="джуниор|младший|jun", senior="сеньор|синьор|старший|sen")
-KINDS = _spellings(call_quality="call quality|качество звонков|качество", nps="")
-VIOLATION_TYPES = _spellings(deal="сделка", control="контроль", regulation="регламент")
-OUTCOMES = _spellings(
-    won="выиграна|выигран|принята",
-    lost="проиграна|проигран|отклонена",
-    pending="на рассмотрении|ожидает",
-)
 
 
 class _RowIssue(Exception):
@@ -210,16 +106,6 @@ def field(
 class ParsedInputs(NamedTuple):
     frames: dict[str, pd.DataFrame]
     issues: pd.DataFrame
-
-
-def tab_titles(locale: str) -> dict[str, str]:
-    return {spec.key: spec.title(locale) for spec in TABS}
-
-
-def find_title(spec: InputTab, existing: list[str]) -> str | None:
-    """The tab in either locale, case and spaces ignored."""
-    wanted = {parse.normalise(spec.ru), parse.normalise(spec.en)}
-    return next((t for t in existing if parse.normalise(t) in wanted), None)
 
 
 def parse_inputs(

@@ -14,7 +14,7 @@ import pandas as pd
 
 from sheets_kpi.config import Config
 from sheets_kpi.kpi.engine import Results
-from sheets_kpi.sheets.inputs import TABS
+from sheets_kpi.sheets.input_tabs import TABS
 from sheets_kpi.sheets.layout import TabLayout
 from sheets_kpi.tabs.analytics import clients_tab, matrix_tab
 from sheets_kpi.tabs.data import data_daily_tab, data_kpi_tab, data_managers_tab
