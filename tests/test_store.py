@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from sheets_kpi.errors import StoreError
+from sheets_kpi.sources.amocrm import models
+from sheets_kpi.sources.amocrm.rows import note_row, stored
 from sheets_kpi.store.db import Store, UpsertCount
 from sheets_kpi.store.frames import amocrm_frames
 from tests.conftest import instant
@@ -149,3 +152,58 @@ def test_a_run_left_running_by_a_killed_worker_is_marked_killed() -> None:
     second = store.start_run(instant(200))
     statuses = {run["id"]: run["status"] for run in store.runs()}
     assert statuses == {first: "killed", second: "running"}
+
+
+CONFORMANCE = Path(__file__).parent / "conformance" / "amocrm"
+
+
+def call_note(note_id: int, note_type: str, responsible: int, creator: int, **params) -> dict:
+    return {
+        "entity_type": "leads",
+        "id": note_id,
+        "entity_id": 1,
+        "note_type": note_type,
+        "responsible_user_id": responsible,
+        "created_by": creator,
+        "created_at": 100,
+        "updated_at": 100,
+        "raw": json.dumps({"params": {"duration": 30, "call_status": 4, **params}}),
+        "synced_at": 0,
+    }
+
+
+def test_a_call_belongs_to_its_caller_or_to_whom_it_was_routed() -> None:
+    store = Store(":memory:")
+    store.upsert(
+        "notes",
+        [
+            call_note(1, "call_out", responsible=7, creator=8),  # the lead's owner ≠ the caller
+            call_note(2, "call_in", responsible=7, creator=8),  # routed to 7
+            call_note(3, "call_out", responsible=7, creator=8, call_responsible=9),
+            call_note(4, "call_in", responsible=7, creator=0, call_responsible="9"),
+            call_note(5, "call_out", responsible=7, creator=0),  # made by amoCRM itself
+            call_note(6, "call_out", responsible=7, creator=8, call_responsible="Иван"),
+        ],
+    )
+    calls = amocrm_frames(store)["calls"].set_index("note_id")["user_id"]
+    assert calls.to_dict() == {1: 8, 2: 7, 3: 9, 4: 9, 5: 7, 6: 8}
+
+
+def test_recorded_call_notes_credit_the_manager_who_called() -> None:
+    """A real telephony account: no call_responsible, the note's responsible user is the lead's
+    owner (658302) and the caller is the note's creator (3821476)."""
+    recorded = json.loads(
+        (CONFORMANCE / "07_leads_notes_items_recorded.json").read_text(encoding="utf-8")
+    )
+    notes = (
+        recorded["body"]
+        if isinstance(recorded["body"], list)
+        else recorded["body"]["_embedded"]["notes"]
+    )
+    store = Store(":memory:")
+    parsed = models.parse_items(models.Note, notes, "notes")
+    store.upsert("notes", [stored(note_row("leads")(m, raw), raw, 0) for m, raw in parsed])
+    calls = amocrm_frames(store)["calls"]
+    by_direction = calls.groupby("direction")["user_id"].unique().to_dict()
+    assert {k: list(v) for k, v in by_direction.items()} == {"in": [658302], "out": [3821476]}
+    assert len(calls) == 6

@@ -10,6 +10,19 @@ from sheets_kpi.kpi.inputs import SCHEMAS, UTC, conform
 from sheets_kpi.store.db import Store
 from sheets_kpi.text import phone_digits
 
+#: Who made an outgoing call or should have taken an incoming one (docs/kpi.md "Calls"): the
+#: telephony's `call_responsible` when it names a user id; otherwise, as real accounts send it,
+#: the note's creator for an outgoing call (its `responsible_user_id` is the lead's owner, who may
+#: be someone else) and the note's responsible user for an incoming one.
+CALL_RESPONSIBLE = "json_extract(n.raw, '$.params.call_responsible')"
+CALLER = f"""coalesce(
+               CASE WHEN CAST({CALL_RESPONSIBLE} AS INTEGER) > 0
+                     AND CAST({CALL_RESPONSIBLE} AS INTEGER) || '' = {CALL_RESPONSIBLE} || ''
+                    THEN CAST({CALL_RESPONSIBLE} AS INTEGER) END,
+               CASE n.note_type WHEN 'call_out' THEN nullif(n.created_by, 0)
+                    ELSE n.responsible_user_id END,
+               n.responsible_user_id, nullif(n.created_by, 0))"""
+
 SQL = {
     "users": """
         SELECT id AS user_id, name, email, group_id, group_name, is_active, rank FROM users
@@ -38,10 +51,10 @@ SQL = {
                json_extract(raw, '$.value_before[0].responsible_user.id') AS before_user_id,
                json_extract(raw, '$.value_after[0].responsible_user.id') AS after_user_id
         FROM events WHERE type = 'entity_responsible_changed' AND entity_type = 'lead'""",
-    "calls": """
+    "calls": f"""
         SELECT n.id AS note_id, n.created_at,
                CASE n.note_type WHEN 'call_in' THEN 'in' ELSE 'out' END AS direction,
-               coalesce(n.responsible_user_id, n.created_by) AS user_id,
+               {CALLER} AS user_id,
                n.entity_type, n.entity_id,
                CASE n.entity_type WHEN 'contacts' THEN n.entity_id
                     WHEN 'leads' THEN l.contact_id END AS contact_id,
