@@ -58,9 +58,17 @@ class RetryPolicy:
 def server_wait(retry_after: str | None, now: float) -> float | None:
     """The wait a server asked for, at most MAX_SERVER_WAIT; None when it named none or one that
     cannot be read, so the backoff applies. `now` is the real clock (`time.time()`) that an
-    HTTP-date is measured from. A wait named elsewhere (a body field) joins here, under the cap."""
-    seconds = _retry_after_seconds(retry_after, now) if retry_after else None
+    HTTP-date is measured from."""
+    seconds = requested_wait(retry_after, now)
     return None if seconds is None else min(seconds, MAX_SERVER_WAIT)
+
+
+def requested_wait(retry_after: str | None, now: float, in_body: object = None) -> float | None:
+    """The wait a server asked for, uncapped: a number of seconds in the body (amoCRM puts it in
+    a 429's `retry_after`) or else the Retry-After header; None when neither can be read."""
+    if isinstance(in_body, int | float) and not isinstance(in_body, bool) and 0 <= in_body < 1e6:
+        return float(in_body)
+    return _retry_after_seconds(retry_after, now) if retry_after else None
 
 
 def _retry_after_seconds(value: str, now: float) -> float | None:

@@ -522,7 +522,7 @@ def test_long_lived_tokens_expire_and_can_be_revoked() -> None:
 # --- rate limit and faults -----------------------------------------------------------------
 
 
-def test_rate_limit_429_with_retry_after_and_the_control_plane_is_free() -> None:
+def test_rate_limit_429_with_retry_after_in_the_body_and_the_control_plane_is_free() -> None:
     server = serve(leads_state(1), rps=3)
     try:
         for _ in range(5):
@@ -530,7 +530,7 @@ def test_rate_limit_429_with_retry_after_and_the_control_plane_is_free() -> None
         statuses = [get(server, "/api/v4/leads/1").status_code for _ in range(4)]
         assert statuses == [200, 200, 200, 429]
         limited = get(server, "/api/v4/leads/1")
-        assert limited.headers["Retry-After"] == "1"
+        assert limited.json()["retry_after"] == 1 and "Retry-After" not in limited.headers
         assert limited.headers["Content-Type"].startswith("application/problem+json")
         time.sleep(1.05)
         assert get(server, "/api/v4/leads/1").ok

@@ -139,10 +139,17 @@ class AmoApp:
         return problem(404, "Not Found", f"No route for {path}")
 
     def _too_many(self, retry_after: float | None) -> Response:
-        response = problem(429, "Too Many Requests", "Превышен лимит запросов")
+        """As Kommo documents it: the wait in the body's `retry_after`, no Retry-After header."""
+        body: dict[str, Any] = {
+            "title": "Too Many Requests",
+            "type": "https://httpstatus.es/429",
+            "status": 429,
+            "detail": "You have sent too many requests in a given amount of time. "
+            "Please try again later.",
+        }
         if retry_after is not None:
-            response.headers["Retry-After"] = f"{retry_after:g}"
-        return response
+            body["retry_after"] = retry_after
+        return json_response(429, body, PROBLEM)
 
     def _token(self, request: Request) -> Response:
         body: Any

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl, urlsplit
 import requests
 
 from sheets_kpi.errors import FatalSourceError, RetriableSourceError
-from sheets_kpi.retry import AMOCRM_RETRY, RetryPolicy, server_wait
+from sheets_kpi.retry import AMOCRM_RETRY, MAX_SERVER_WAIT, RetryPolicy, requested_wait
 
 log = logging.getLogger(__name__)
 
@@ -169,11 +169,29 @@ class AmoClient:
                 f"amoCRM kept failing on {path} ({reason}) after {retries + 1} attempts; "
                 "the next cycle will resume from the saved cursor"
             )
-        retry_after = None if response is None else response.headers.get("Retry-After")
-        delay = self._retry.delay(retries, self._rng, server_wait(retry_after, now=time.time()))
+        asked = asked_wait(response)
+        if asked is not None and asked > MAX_SERVER_WAIT:  # retrying sooner risks a block
+            raise RetriableSourceError(
+                f"amoCRM asked to wait {asked:.0f} s before the next request ({reason} on "
+                f"{path}); this cycle stops reading amoCRM and the next one resumes from the "
+                "saved cursor"
+            )
+        delay = self._retry.delay(retries, self._rng, asked)
         log.warning("amoCRM %s on %s; retry %d in %.1f s", reason, path, retries + 1, delay)
         self._sleep(delay)
         return retries + 1
+
+
+def asked_wait(response: requests.Response | None) -> float | None:
+    """The wait amoCRM asked for: its 429 body's `retry_after` (seconds), or a Retry-After."""
+    if response is None:
+        return None
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    in_body = body.get("retry_after") if isinstance(body, dict) else None
+    return requested_wait(response.headers.get("Retry-After"), time.time(), in_body)
 
 
 def embedded(payload: dict | None, key: str) -> list[dict]:
