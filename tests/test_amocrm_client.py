@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -26,7 +27,7 @@ from sheets_kpi.emulators.amocrm import (
     serve,
 )
 from sheets_kpi.emulators.server import EmulatorServer, Request, Response
-from sheets_kpi.errors import AuthError, RetriableSourceError, Stopped
+from sheets_kpi.errors import AuthError, FatalSourceError, RetriableSourceError, Stopped
 from sheets_kpi.retry import AMOCRM_RETRY, MAX_SERVER_WAIT
 from sheets_kpi.sources.amocrm import make_client
 from sheets_kpi.sources.amocrm.auth import LongLivedToken, OAuth2
@@ -547,3 +548,18 @@ def test_a_next_link_back_to_a_read_page_fails_the_sync_and_marks_no_user_delete
         assert store.query("SELECT count(*) FROM users WHERE is_deleted = 1") == [(0,)]
     finally:
         server.stop()
+
+
+def test_a_host_that_does_not_resolve_or_refuses_fails_at_once_naming_it() -> None:
+    """A wrong base_url answers the same on every retry: one request, and what to check."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # nothing listens there once the probe is closed
+    for base_url, says in (
+        (f"http://127.0.0.1:{port}", f"127.0.0.1:{port} refused the connection"),
+        ("http://no-such-account.invalid", "the host no-such-account.invalid does not resolve"),
+    ):
+        client = AmoClient(base_url, LongLivedToken(DEMO_TOKEN), sleep=no_sleep)
+        with pytest.raises(FatalSourceError, match=says):
+            client.get("/api/v4/account")
+        assert client.requests_made == 1

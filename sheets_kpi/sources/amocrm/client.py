@@ -11,6 +11,7 @@ from typing import Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 import requests
+from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 from sheets_kpi.errors import FatalSourceError, RetriableSourceError
 from sheets_kpi.retry import AMOCRM_RETRY, MAX_SERVER_WAIT, RetryPolicy, requested_wait
@@ -104,11 +105,18 @@ class AmoClient:
                     },
                     timeout=self._timeout,
                 )
+            except requests.ConnectionError as err:
+                unreachable = _unreachable(err, self.base_url)
+                if unreachable:  # the same answer on every retry: say so now
+                    raise FatalSourceError(unreachable) from None
+                retries = self._backoff(
+                    retries, None, f"connection error ({type(err).__name__})", path
+                )
+                continue
             except (
-                requests.ConnectionError,
                 requests.exceptions.ChunkedEncodingError,
                 requests.exceptions.ContentDecodingError,
-            ) as err:  # refused, reset, or an answer cut off half-way
+            ) as err:  # reset, or an answer cut off half-way
                 retries = self._backoff(
                     retries, None, f"connection error ({type(err).__name__})", path
                 )
@@ -180,6 +188,24 @@ class AmoClient:
         log.warning("amoCRM %s on %s; retry %d in %.1f s", reason, path, retries + 1, delay)
         self._sleep(delay)
         return retries + 1
+
+
+def _unreachable(err: requests.ConnectionError, base_url: str) -> str | None:
+    """What to do when amoCRM's host cannot be found or refuses connections (a wrong
+    `amocrm.base_url`, not a passing fault); None for a connection that broke on the way."""
+    reason = getattr(err.args[0] if err.args else None, "reason", None)
+    host = urlsplit(base_url).netloc
+    if isinstance(reason, NameResolutionError):
+        return (
+            f"cannot reach amoCRM: the host {host} does not resolve (DNS); check amocrm.base_url "
+            "(https://<subdomain>.amocrm.ru or .kommo.com) and the machine's DNS"
+        )
+    if isinstance(reason, NewConnectionError) and "refused" in str(reason).lower():
+        return (
+            f"cannot reach amoCRM: {host} refused the connection; check amocrm.base_url "
+            "(scheme and port) and any proxy or firewall in between"
+        )
+    return None
 
 
 def asked_wait(response: requests.Response | None) -> float | None:
