@@ -563,3 +563,21 @@ def test_a_host_that_does_not_resolve_or_refuses_fails_at_once_naming_it() -> No
         with pytest.raises(FatalSourceError, match=says):
             client.get("/api/v4/account")
         assert client.requests_made == 1
+
+
+def test_a_wrong_client_secret_is_named_as_such_not_as_a_revoked_token(tmp_path) -> None:
+    state = leads_state(1)
+    server = serve(state, rps=1000)
+    try:
+        _, _, settings = oauth_client(server, state, tmp_path)
+        kept = settings.token_file.read_text()
+        wrong = settings.model_copy(update={"client_secret": "not-the-secret"})
+        broken = AmoClient(
+            server.url, OAuth2(server.url, wrong, requests.Session()), sleep=no_sleep
+        )
+        state.advance(86400 + 1)  # the access token expired: a refresh is needed
+        with pytest.raises(AuthError, match="client_id or client_secret is wrong"):
+            broken.get("/api/v4/leads/1")
+        assert settings.token_file.read_text() == kept
+    finally:
+        server.stop()

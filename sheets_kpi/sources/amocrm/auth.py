@@ -190,6 +190,13 @@ class OAuth2:
                 "amoCRM blocked the token request (HTTP 403 with an HTML page): stop the worker, "
                 "lower amocrm.requests_per_second and contact amoCRM support to lift the block"
             )
+        if response.status_code == 401 and _invalid_client(response):
+            raise AuthError(
+                "amoCRM rejected the integration itself (Некорректный клиент): client_id or "
+                "client_secret is wrong; copy both from the integration's Keys and scopes tab "
+                "into amocrm.auth.oauth (re-creating an integration changes them). The saved "
+                "tokens are kept"
+            )
         if response.status_code in (400, 401, 403):
             return None
         if response.status_code != 200:
@@ -197,6 +204,18 @@ class OAuth2:
                 f"amoCRM token endpoint answered HTTP {response.status_code}; try again"
             )
         return response.json()
+
+
+def _invalid_client(response: requests.Response) -> bool:
+    """amoCRM's answer to a wrong client_id / client_secret: "Некорректный клиент", no `hint`
+    (a revoked or spent refresh token says "Некорректный запрос" with a hint)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and (
+        body.get("title") == "Некорректный клиент" or body.get("error") == "invalid_client"
+    )
 
 
 class _file_lock:
