@@ -403,7 +403,9 @@ def test_the_instant_a_month_is_cut_a_win_a_second_before_midnight_stays_in_its_
     lead = next(
         lead
         for lead in world.account.entities["leads"].values()
-        if lead["responsible_user_id"] in sales and lead["status_id"] not in (142, 143)
+        if lead["responsible_user_id"] in sales
+        and lead["status_id"] not in (142, 143)
+        and lead["price"] > 0
     )
     manager = lead["responsible_user_id"]
 

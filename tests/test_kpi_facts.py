@@ -15,6 +15,7 @@ from sheets_kpi.sheets.input_tabs import KINDS
 from tests.kpi_fixtures import (
     LOST,
     NEW,
+    NOW,
     PROPOSAL,
     QUALIFIED,
     SALES,
@@ -437,6 +438,17 @@ def test_deals_correct_share_counts_a_violation_still_open_from_before() -> None
     results = run(
         leads=[lead(1, A), lead(2, A)],
         deal_violations=[violation(1, "stale_stage", "2026-10-10 10:00")],  # still open
+    )
+    assert fact(results, A, "clean") == pytest.approx(1 / 2)
+
+
+def test_deals_correct_share_counts_a_violation_first_seen_at_the_computing_instant() -> None:
+    """The current period runs up to and including `now`: a rule broken at that very second (a
+    whole-second `now`, as with --now or a pinned clock) spoils the lead like any other."""
+    results = run(
+        now=NOW,
+        leads=[lead(1, A), lead(2, A)],
+        deal_violations=[violation(1, "no_next_task", "2026-11-20 12:00")],  # = NOW
     )
     assert fact(results, A, "clean") == pytest.approx(1 / 2)
 

@@ -104,8 +104,9 @@ def deals_correct_share(inputs: Inputs, context: Context, arg: str | None) -> pd
     leads = inputs.leads[~inputs.leads["is_deleted"]]
     starts = period_starts(context.since, context.today, context.grain)
     start_utc = to_utc(starts, context.zone).asi8
+    # The current period ends just after `now`: the computing instant itself belongs to it.
     end_utc = np.minimum(
-        to_utc(next_start(starts, context.grain), context.zone).asi8, context.now.value
+        to_utc(next_start(starts, context.grain), context.zone).asi8, context.now.value + 1
     )
     closed_at = leads["closed_at"].where(
         leads["closed_at"].notna() | ~leads["status_id"].isin([WON, LOST]), leads["updated_at"]
