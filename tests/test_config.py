@@ -190,6 +190,12 @@ CASES: list[tuple[str, Mutation, str]] = [
         "call_quality, nps, got 'score_avg(calls)'",
     ),
     (
+        "violations of a type the violations tab does not have",
+        setter("departments.0.kpis.1.metric", "violations(fraud)"),
+        "config.yaml: departments[0].kpis[1].metric: fraud is not a violation type; expected "
+        "one of deal, control, regulation, got 'violations(fraud)'",
+    ),
+    (
         "stage_reached with a stage not in amocrm.stages",
         setter("departments.1.kpis.1.metric", "stage_reached(meeting)"),
         "config.yaml: departments[1].kpis[1].metric: stage meeting is not defined under "

@@ -11,7 +11,7 @@ import pytest
 
 from sheets_kpi.kpi.facts import BUILDERS
 from sheets_kpi.kpi.metrics import METRICS
-from sheets_kpi.sheets.input_tabs import KINDS
+from sheets_kpi.sheets.input_tabs import KINDS, VIOLATION_TYPES
 from tests.kpi_fixtures import (
     LOST,
     NEW,
@@ -46,8 +46,9 @@ def test_every_registered_metric_has_a_builder_and_every_builder_a_metric() -> N
     assert set(BUILDERS) == set(METRICS)
 
 
-def test_score_avg_takes_exactly_the_kinds_the_scores_tab_reads() -> None:
+def test_score_avg_and_violations_take_exactly_the_words_their_tabs_read() -> None:
     assert set(METRICS["score_avg"].allowed) == set(KINDS.values())
+    assert set(METRICS["violations"].allowed) == set(VIOLATION_TYPES.values())
 
 
 # --- stage_reached ------------------------------------------------------------------------

@@ -73,6 +73,7 @@ METRICS: dict[str, Metric] = {
             argument="required",
             argument_kind="a violation type",
             example="control",
+            allowed=("deal", "control", "regulation"),
         ),
         Metric("appeals_lost", "appeals lost"),
     )
