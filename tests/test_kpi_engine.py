@@ -14,12 +14,14 @@ from sheets_kpi.config import UpsellConfig
 from sheets_kpi.kpi.engine import KPI_COLUMNS, MANAGER_COLUMNS
 from sheets_kpi.kpi.issues import Issue, issues_frame
 from tests.kpi_fixtures import (
+    QUALIFIED,
     A,
     B,
     C,
     call,
     config,
     lead,
+    move,
     plans,
     roster,
     row,
@@ -379,7 +381,7 @@ def test_user_issues_activity_outside_the_roster_and_gone_users() -> None:
         users=[
             {"user_id": A, "name": "Анна", "is_active": True},
             {"user_id": B, "name": "Борис", "is_active": False},
-            {"user_id": 77, "name": "Гость", "is_active": True},
+            {"user_id": 77, "name": "Гость", "is_active": True, "group_name": "Продажи"},
         ],
     )
     issues = results.issues.set_index("where")
@@ -389,6 +391,25 @@ def test_user_issues_activity_outside_the_roster_and_gone_users() -> None:
     ]
     assert issues.loc["amo_user_id 2", "message"] == "the amoCRM user is deactivated"
     assert issues.loc["amo_user_id 3", "message"] == "no such amoCRM user any more"
+
+
+def test_a_stage_mover_outside_the_roster_is_reported_and_a_groupless_one_told_why() -> None:
+    """Moving a lead credits no fact to the mover (stage_reached counts for the owner), yet it is
+    activity: someone working in amoCRM whom the roster does not know."""
+    results = run(
+        cfg=config(OUT),
+        roster=roster(A),
+        leads=[lead(1, A)],
+        stage_changes=[move(1, QUALIFIED, "2026-11-10 10:00", by=88)],
+        users=[
+            {"user_id": A, "name": "Анна", "is_active": True, "group_name": "Продажи"},
+            {"user_id": 88, "name": "Без отдела", "is_active": True, "group_name": None},
+        ],
+    )
+    issue = results.issues.set_index("where").loc["user 88"]
+    assert issue["value"] == "Без отдела"
+    assert issue["message"].startswith("amoCRM user with activity is not in the roster; the user")
+    assert "in no group in amoCRM" in issue["message"]
 
 
 def test_stage_names_that_match_nothing_are_config_issues() -> None:

@@ -13,7 +13,7 @@ from sheets_kpi.kpi.explain import pace_fact, still_needed, top_kpi
 from sheets_kpi.kpi.facts import configured_metrics, daily_facts
 from sheets_kpi.kpi.inputs import Inputs
 from sheets_kpi.kpi.metrics import parse_metric
-from sheets_kpi.kpi.periods import Period, period_start, today
+from sheets_kpi.kpi.periods import Period, period_start, to_utc, today
 from sheets_kpi.kpi.plan_fact import achievement, kpi_catalogue, period_table, resolve_plans
 from sheets_kpi.kpi.scoring import competition_rank, contributions, scores
 
@@ -128,7 +128,7 @@ def compute(inputs: Inputs, config: Config, now: pd.Timestamp) -> Results:
                 roster_issues,
                 issues.config_issues(inputs, config),
                 issues.plan_issues(kpi),
-                issues.user_issues(inputs, daily),
+                issues.user_issues(inputs, daily, to_utc([since], config.timezone)[0]),
             ],
             ignore_index=True,
         ),

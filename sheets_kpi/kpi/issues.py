@@ -76,18 +76,20 @@ def _no_plan(where: str, scope: str) -> Issue:
     )
 
 
-def user_issues(inputs: Inputs, daily: pd.DataFrame) -> pd.DataFrame:
-    """Activity by users outside the roster; roster rows whose amoCRM user is gone or blocked."""
+def user_issues(inputs: Inputs, daily: pd.DataFrame, since: pd.Timestamp) -> pd.DataFrame:
+    """Activity since `since` (UTC) by users outside the roster; roster rows whose amoCRM user
+    is gone or blocked."""
     rostered = set(inputs.roster["manager_id"].astype("int64"))
     users = inputs.users.drop_duplicates("user_id").set_index("user_id")
-    strangers = sorted(set(daily["manager_id"].astype("int64")) - rostered - {0})
+    strangers = sorted(active_users(inputs, daily, since) - rostered - {0})
     rows = [
         Issue(
             "warning",
             "amoCRM",
             f"user {uid}",
             str(users["name"].get(uid, "") or ""),
-            "amoCRM user with activity is not in the roster",
+            "amoCRM user with activity is not in the roster"
+            + ("" if _has_group(users, uid) else NO_GROUP),
         )
         for uid in strangers
     ]
@@ -101,6 +103,29 @@ def user_issues(inputs: Inputs, daily: pd.DataFrame) -> pd.DataFrame:
                 continue
             rows.append(Issue("warning", "roster", f"amo_user_id {uid}", str(uid), message))
     return issues_frame(rows)
+
+
+#: Said of a stranger whose amoCRM user is in no group: `init` places people by their group.
+NO_GROUP = (
+    "; the user is in no group in amoCRM, so `sheets-kpi init` cannot place them: add them to "
+    "the roster with a department, or put them in a group named like one"
+)
+
+
+def active_users(inputs: Inputs, daily: pd.DataFrame, since: pd.Timestamp) -> set[int]:
+    """Everyone with activity since `since`: a daily fact, a stage move, a call or a task."""
+    found = set(daily["manager_id"].dropna().astype("int64"))
+    for table, user, stamp in (
+        (inputs.stage_changes, "created_by", "created_at"),
+        (inputs.calls, "user_id", "created_at"),
+        (inputs.tasks, "responsible_user_id", "created_at"),
+    ):
+        found |= set(table.loc[table[stamp] >= since, user].dropna().astype("int64"))
+    return found
+
+
+def _has_group(users: pd.DataFrame, uid: int) -> bool:
+    return uid in users.index and users["group_name"].notna().get(uid, False)
 
 
 def config_issues(inputs: Inputs, config: Config) -> pd.DataFrame:
