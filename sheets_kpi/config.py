@@ -202,9 +202,15 @@ class ScheduleConfig(Model):
     reconcile_days: int = Field(default=7, ge=0, le=365)
 
 
+#: The departments that sell when `analytics.seller_departments` is not set.
+DEFAULT_SELLERS = ("sales", "accounts")
+
+
 class AnalyticsConfig(Model):
     window_months: int = Field(default=6, ge=1, le=60)
     call_quality_scale: tuple[float, float] = (0, 100)
+    #: Whose closed leads the matrix counts; None: sales and accounts where configured.
+    seller_departments: list[str] | None = None
 
     @field_validator("call_quality_scale")
     @classmethod
@@ -255,9 +261,29 @@ class Config(Model):
                     )
         return self
 
+    @model_validator(mode="after")
+    def _sellers_configured(self) -> Config:
+        known = [dept.id for dept in self.departments]
+        for index, dept in enumerate(self.analytics.seller_departments or []):
+            if dept not in known:
+                raise _error(
+                    f"no such department; expected one of {', '.join(known)}",
+                    *("analytics", "seller_departments", index),
+                )
+        return self
+
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def seller_departments(self) -> list[str]:
+        """Whose deals the matrix counts: lead generators disqualify leads, they do not lose
+        sales. Unset: `sales` and `accounts` where configured, else every department."""
+        if self.analytics.seller_departments is not None:
+            return self.analytics.seller_departments
+        known = [dept.id for dept in self.departments]
+        return [dept for dept in DEFAULT_SELLERS if dept in known] or known
 
     def department(self, department_id: str) -> DepartmentConfig:
         return next(d for d in self.departments if d.id == department_id)

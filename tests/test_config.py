@@ -190,6 +190,12 @@ CASES: list[tuple[str, Mutation, str]] = [
         "call_quality, nps, got 'score_avg(calls)'",
     ),
     (
+        "a seller department that is not configured",
+        setter("analytics.seller_departments", ["sales", "marketing"]),
+        "config.yaml: analytics.seller_departments[1]: no such department; expected one of "
+        "leadgen, sales, accounts, quality, got 'marketing'",
+    ),
+    (
         "violations of a type the violations tab does not have",
         setter("departments.0.kpis.1.metric", "violations(fraud)"),
         "config.yaml: departments[0].kpis[1].metric: fraud is not a violation type; expected "

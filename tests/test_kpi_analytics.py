@@ -138,3 +138,31 @@ def test_retention_window_and_owner_fallback() -> None:
     assert table.loc["all", ["clients", "once_share"]].tolist() == [1, 1.0]
     assert math.isnan(table.loc["all", "median_days_between"])
     assert table.loc[str(A), "clients"] == 1
+
+
+def test_the_matrix_counts_sellers_only() -> None:
+    """A lead generator closing a lead as lost disqualified it; that is no lost sale."""
+    cfg = config(OUT)
+    sales = cfg.departments[0].model_copy(update={"id": "sales"})
+    leadgen = cfg.departments[0].model_copy(update={"id": "leadgen"})
+    cfg = cfg.model_copy(update={"departments": [sales, leadgen]})
+    people = [row | {"department": "sales"} for row in roster(A)]
+    people += [row | {"department": "leadgen"} for row in roster(B)]
+    leads = [
+        won(1, A, "2026-07-01 10:00", "2026-07-10 10:00"),
+        lost(2, A, "2026-07-01 10:00", "2026-07-10 10:00"),
+        lost(3, B, "2026-07-01 10:00", "2026-07-02 10:00"),  # disqualified by lead generation
+        lost(4, B, "2026-07-01 10:00", "2026-07-02 10:00"),
+    ]
+    results = run(cfg=cfg, roster=people, leads=leads)
+    assert results.matrix[["won", "lost", "n"]].values.tolist() == [[1, 1, 2]]
+    assert results.matrix_by_manager["manager_id"].tolist() == [A]
+    everyone = cfg.model_copy(
+        update={
+            "analytics": cfg.analytics.model_copy(
+                update={"seller_departments": ["sales", "leadgen"]}
+            )
+        }
+    )
+    results = run(cfg=everyone, roster=people, leads=leads)
+    assert results.matrix[["won", "lost", "n"]].values.tolist() == [[1, 3, 4]]

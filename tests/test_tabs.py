@@ -59,10 +59,17 @@ def matrix_results() -> SimpleNamespace:
 
 
 def test_the_matrix_per_manager_has_the_same_columns_as_the_matrix(matrix_results) -> None:
-    rows = matrix_tab(matrix_results, "en").rows
-    assert rows[0][2:] == rows[3][3:]  # the per-manager table adds the manager column
-    assert rows[3][-2:] == ["Mean won price", "Median cycle, days"]
-    assert rows[4] == ["Анна", "Senior", "New", 1, 1, 2, 0.5, 0.0945, 0.9055, 1000.0, 9.5]
+    rows = matrix_tab(matrix_results, tabs_config("en")).rows
+    second = next(i for i, row in enumerate(rows) if row and row[0] == "Manager")
+    assert rows[0][2:] == rows[second][3:]  # the per-manager table adds the manager column
+    assert rows[second][-2:] == ["Mean won price", "Median cycle, days"]
+    assert rows[second + 1] == ["Анна", "Senior", "New", 1, 1, 2, 0.5, 0.0945, 0.9055, 1000.0, 9.5]
+
+
+def test_the_matrix_says_whose_deals_it_counts(matrix_results) -> None:
+    cfg = tabs_config()
+    rows = matrix_tab(matrix_results, cfg).rows
+    assert rows[2] == ["Сделки продавцов: Продажи (analytics.seller_departments)"]
 
 
 def test_manager_tab_titles_are_unique_ignoring_case_and_fit_the_limit() -> None:
@@ -230,7 +237,7 @@ def test_ranking_dynamics_and_clients_columns() -> None:
 
 
 def test_both_matrix_tables_format_their_rates_prices_and_days(matrix_results) -> None:
-    layout = matrix_tab(matrix_results, "ru")
+    layout = matrix_tab(matrix_results, tabs_config())
     figures = [SHARE] * 3 + [RUB, "0.0"]
     assert [p for _, p, _ in columns(layout)] == ["", "", "", "", "", *figures]
     second = header_row(layout, "Менеджер")

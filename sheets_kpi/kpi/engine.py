@@ -108,7 +108,8 @@ def compute(inputs: Inputs, config: Config, now: pd.Timestamp) -> Results:
     managers = _managers(table, before, pace, people)
     kpi = _kpi_frame(table, people, period)
     window_start = now - pd.DateOffset(months=config.analytics.window_months)
-    sellers = inputs.roster.drop_duplicates("manager_id", keep="last")  # inactive ones too
+    roster = inputs.roster.drop_duplicates("manager_id", keep="last")  # inactive ones too
+    sellers = roster[roster["department"].isin(config.seller_departments)]
     closed = matrix.closed_deals(
         inputs.leads, inputs.responsible_changes, sellers, window_start, now
     )

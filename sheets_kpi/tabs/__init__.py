@@ -50,7 +50,7 @@ def build_layouts(results: Results, config: Config, now: datetime, roster: pd.Da
             dynamics_tab(results, dept, config),
         ]
     shared += [
-        matrix_tab(results, loc),
+        matrix_tab(results, config),
         clients_tab(results, loc),
         data_kpi_tab(results, config, now),
         data_daily_tab(results, roster),

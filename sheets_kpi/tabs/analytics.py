@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sheets_kpi.config import Config
 from sheets_kpi.kpi.engine import Results
 from sheets_kpi.locale import label
 from sheets_kpi.sheets.layout import TabLayout
@@ -22,15 +23,18 @@ MATRIX_FIGURES = {
 }
 
 
-def matrix_tab(results: Results, loc: str) -> TabLayout:
-    """The department-wide matrix, then the same cells per manager."""
+def matrix_tab(results: Results, config: Config) -> TabLayout:
+    """The department-wide matrix, a line saying whose deals it counts, then the same cells per
+    manager."""
+    loc = config.locale
     figures = [Column(label(loc, key), pattern) for key, pattern in MATRIX_FIGURES.items()]
     kinds = [Column(label(loc, "seniority")), Column(label(loc, "client_type"))]
     grid = Grid()
     grid.table(
         Table([*kinds, *figures], [_cell(cell, loc) for cell in results.matrix.itertuples()])
     )
-    grid.add([])
+    sellers = ", ".join(config.department(d).title_in(loc) for d in config.seller_departments)
+    grid.add([label(loc, "sellers_note", departments=sellers)], [])
     grid.table(
         Table(
             [Column(label(loc, "manager")), *kinds, *figures],
