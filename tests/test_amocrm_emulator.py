@@ -422,6 +422,52 @@ def test_leads_embed_contacts_only_when_asked_and_companies_always(served, agenc
     assert phones["custom_fields_values"][0]["field_code"] == "PHONE"
 
 
+def _multitext(code: str, value: str) -> dict:
+    return {"field_code": code, "field_type": "multitext", "values": [{"value": value}]}
+
+
+def linked_cards() -> AmoState:
+    """Two contacts, a company and three leads (one deleted) linked to them."""
+    contacts = [
+        {
+            "id": 1,
+            "name": "Анна Петрова",
+            "custom_fields_values": [
+                _multitext("PHONE", "+79161234567"),
+                _multitext("EMAIL", "Anna.P@Example.org"),
+            ],
+        },
+        {"id": 2, "name": "Борис", "custom_fields_values": None},
+    ]
+    company = {"id": 3, "name": "ООО «Ромашка»", "custom_fields_values": []}
+    leads = [
+        {"id": 10 + i, "name": name, "_embedded": {"contacts": [{"id": c, "is_main": True}]}}
+        for i, (name, c) in enumerate([("Окна для Ромашки", 1), ("Двери", 2), ("Крыша", 1)])
+    ]
+    leads[2]["is_deleted"] = True
+    return AmoState({"contacts": contacts, "companies": [company], "leads": leads})
+
+
+def test_query_matches_names_and_custom_field_values_case_insensitively() -> None:
+    server = serve(linked_cards(), rps=10_000)
+    try:
+        for path, text, expected in (
+            ("/api/v4/leads", "РОМАШК", [10]),
+            ("/api/v4/companies", "ромашка", [3]),
+            ("/api/v4/contacts", "anna.p@example", [1]),
+            ("/api/v4/contacts", "9161234", [1]),
+            ("/api/v4/contacts", "  борис ", [2]),
+            ("/api/v4/contacts", "", [1, 2]),
+        ):
+            assert ids(get(server, path, {"query": text}), path.rsplit("/", 1)[1]) == expected
+        nothing = get(server, "/api/v4/leads", {"query": "Крыша"})  # only the deleted lead
+        assert (nothing.status_code, nothing.content) == (204, b"")
+        both = get(server, "/api/v4/contacts", {"query": "о", "filter[id]": 2})
+        assert ids(both, "contacts") == [2]
+    finally:
+        server.stop()
+
+
 # --- OAuth2 and tokens ---------------------------------------------------------------------
 
 

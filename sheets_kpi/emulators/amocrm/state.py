@@ -28,6 +28,8 @@ DEMO_CLIENT_SECRET = "demo-client-secret"
 DEMO_REDIRECT_URI = "http://localhost/amo/callback"
 ENTITY_KINDS = ("leads", "contacts", "companies", "tasks")
 NOTE_ENTITIES = ("leads", "contacts", "companies")
+#: Lists that take amoCRM's full-text `query=` (`q.search`).
+SEARCHABLE = ("leads", "contacts", "companies")
 _DEFAULT_ACCOUNT = {"id": 1, "name": "Emulated account", "subdomain": "emulated"}
 _CACHE_SIZE = 64
 #: Lists whose documented `order[...]` fields are known (AMOCRM_API §4.2); another field is
@@ -185,6 +187,9 @@ class AmoState(Mutations):
             deleted = "only_deleted" in q.with_values(query)
             items = [i for i in source.values() if bool(i.get("is_deleted")) == deleted]
             predicates = q.entity_predicates(kind, filters)
+            text = next((v.strip() for k, v in query if k == "query"), "")
+            if text and kind in SEARCHABLE:
+                predicates.append(q.search(text))
             default_order = ("id", "asc")
         selected = [item for item in items if all(p(item) for p in predicates)]
         field, descending = q.order_key(query, default_order)
