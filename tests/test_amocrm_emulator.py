@@ -468,6 +468,23 @@ def test_query_matches_names_and_custom_field_values_case_insensitively() -> Non
         server.stop()
 
 
+def test_contacts_embed_their_leads_under_with_leads() -> None:
+    server = serve(linked_cards(), rps=10_000)
+    try:
+        listed = get(server, "/api/v4/contacts", {"with": "leads"}).json()["_embedded"]["contacts"]
+        assert [[lead["id"] for lead in c["_embedded"]["leads"]] for c in listed] == [[10], [11]]
+        one = get(server, "/api/v4/contacts/1", {"with": "leads"}).json()
+        assert one["_embedded"]["leads"] == [
+            {"id": 10, "_links": {"self": {"href": f"{server.url}/api/v4/leads/10"}}}
+        ]
+        assert "leads" not in get(server, "/api/v4/contacts/1").json()["_embedded"]
+        server.state.restore_lead(12, by=0)
+        again = get(server, "/api/v4/contacts/1", {"with": "leads"}).json()
+        assert [lead["id"] for lead in again["_embedded"]["leads"]] == [10, 12]
+    finally:
+        server.stop()
+
+
 # --- OAuth2 and tokens ---------------------------------------------------------------------
 
 

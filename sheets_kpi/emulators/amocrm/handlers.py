@@ -215,7 +215,8 @@ class Api:
         return json_response(200, body)
 
     def _entity(self, kind: str, item: Item, request: Request) -> Item:
-        """Links to linked cards: a lead's contacts only under `with=contacts`, the rest always."""
+        """Links to linked cards: a lead's contacts only under `with=contacts`, a contact's leads
+        only under `with=leads`, the rest always."""
         out = _self(request, f"{kind}/{item['id']}", item)
         if kind == "tasks":
             return out
@@ -230,6 +231,11 @@ class Api:
         for other in linked:
             cards = stored.get(other) or []
             embedded[other] = [_self(request, f"{other}/{card['id']}", card) for card in cards]
+        if kind == "contacts" and "leads" in with_:
+            embedded["leads"] = [
+                _self(request, f"leads/{lead_id}", {"id": lead_id})
+                for lead_id in self.state.leads_of_contact(item["id"])
+            ]
         if kind == "leads" and "loss_reason" in with_:
             reason = item.get("loss_reason_id")
             embedded["loss_reason"] = [r for r in self.state.loss_reasons if r["id"] == reason]

@@ -73,6 +73,7 @@ class AmoState(Mutations):
         self._events_sorted = True
         self._events_by_id: dict[str, Item] | None = None
         self._cache: dict[tuple[Any, ...], list[Item]] = {}
+        self._contact_leads: dict[int, list[int]] | None = None
         self._ids = itertools.count(max(self._first_id, self._max_id() + 1))
         self._event_seq = itertools.count(len(self.events) + 1)
 
@@ -203,6 +204,17 @@ class AmoState(Mutations):
         item = self.entities[kind].get(item_id)
         return None if item is None or item.get("is_deleted") else item
 
+    def leads_of_contact(self, contact_id: int) -> list[int]:
+        """Ids of the contact's leads (not deleted): amoCRM stores the link on the lead only."""
+        with self.lock:
+            if self._contact_leads is None:
+                index: dict[int, list[int]] = {}
+                for lead in self.select("leads", []):
+                    for contact in (lead.get("_embedded") or {}).get("contacts") or []:
+                        index.setdefault(contact["id"], []).append(lead["id"])
+                self._contact_leads = index
+            return self._contact_leads.get(contact_id, [])
+
     def get_note(self, entity: str, note_id: int) -> Item | None:
         return self.notes[entity].get(note_id)
 
@@ -227,6 +239,7 @@ class AmoState(Mutations):
     def _changed(self) -> None:
         self._version += 1
         self._events_by_id = None
+        self._contact_leads = None
 
     def _max_id(self) -> int:
         """Entities and notes share one id sequence, so a task id never equals a lead id."""
