@@ -7,6 +7,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
@@ -50,6 +51,7 @@ UNAUTHORIZED = {
     "detail": "Неверный логин или пароль",
 }
 MSK = 3 * 3600
+CONFORMANCE = Path(__file__).parent / "conformance" / "amocrm"
 
 
 def get(server, path: str, params=None, token: str = DEMO_TOKEN) -> requests.Response:
@@ -180,6 +182,19 @@ def test_empty_lists_and_unknown_ids_are_204_with_an_empty_body(served) -> None:
         response = get(served, path, params)
         assert (response.status_code, response.content) == (204, b""), path
         assert response.headers["X-Request-Id"]
+
+
+def test_an_unknown_pipeline_is_404_with_amocrms_body(served, agency) -> None:
+    recorded = json.loads(
+        (CONFORMANCE / "20_error_404_pipeline_not_found_issue92.json").read_text(encoding="utf-8")
+    )
+    for path in ("leads/pipelines/0", "leads/pipelines/0/statuses", "leads/pipelines/9/statuses/1"):
+        response = get(served, f"/api/v4/{path}")
+        assert (response.status_code, response.json()) == (404, recorded["body"]), path
+        assert response.headers["Content-Type"].startswith(recorded["content_type"])
+    known = next(iter(agency.pipelines))
+    unknown_status = get(served, f"/api/v4/leads/pipelines/{known}/statuses/1")
+    assert (unknown_status.status_code, unknown_status.content) == (204, b"")
 
 
 def test_success_and_error_content_types_and_request_ids(served) -> None:

@@ -32,6 +32,8 @@ DATETIME_SETTINGS = {
     "timezone": "Europe/Moscow",
     "timezone_offset": "+03:00",
 }
+#: amoCRM's 404 detail for an unknown pipeline, unlike the 204 of other unknown ids.
+PIPELINE_NOT_FOUND = "Pipeline not found"
 #: `with=<entity>_name` on events adds `_embedded.entity` for that entity type.
 _NAMED = {"lead": "leads", "contact": "contacts", "company": "companies"}
 EVENT_TYPE_NAMES = {
@@ -103,11 +105,13 @@ class Api:
     def pipeline(self, request: Request, pipeline_id: str) -> Response:
         pipeline = self.state.pipelines.get(int(pipeline_id))
         if pipeline is None:
-            return Response(204)
+            return problem(404, "Not Found", PIPELINE_NOT_FOUND)
         return json_response(200, _self(request, f"leads/pipelines/{pipeline_id}", pipeline))
 
     def statuses(self, request: Request, pipeline_id: str, status_id: str = "") -> Response:
-        pipeline = self.state.pipelines.get(int(pipeline_id)) or {}
+        pipeline = self.state.pipelines.get(int(pipeline_id))
+        if pipeline is None:
+            return problem(404, "Not Found", PIPELINE_NOT_FOUND)
         statuses = (pipeline.get("_embedded") or {}).get("statuses") or []
         if not status_id:
             return dictionary(request, "statuses", statuses)
