@@ -516,9 +516,73 @@ def token_post(server, form: bool = False, **fields) -> requests.Response:
     return requests.post(url, json=body, timeout=10)
 
 
+def b64url(part: str) -> bytes:
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
 def claims(jwt: str) -> dict:
-    part = jwt.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    return json.loads(b64url(jwt.split(".")[1]))
+
+
+AMO_CLAIMS = {
+    "aud",
+    "jti",
+    "iat",
+    "nbf",
+    "exp",
+    "sub",
+    "grant_type",
+    "account_id",
+    "base_domain",
+    "version",
+    "scopes",
+}
+
+
+def test_the_demo_token_is_a_fixed_jwt_without_api_domain() -> None:
+    header, _, signature = DEMO_TOKEN.split(".")
+    assert json.loads(b64url(header)) == {"typ": "JWT", "alg": "RS256", "jti": "d3e0" * 20}
+    assert claims(DEMO_TOKEN) == {
+        "aud": DEMO_CLIENT_ID,
+        "jti": "d3e0" * 20,
+        "iat": 1_577_836_800,
+        "nbf": 1_577_836_800,
+        "exp": 2**31,
+        "sub": "0",
+        "grant_type": "",
+        "account_id": 1,
+        "base_domain": "amocrm.ru",
+        "version": 2,
+        "scopes": ["push_notifications", "files", "crm", "files_delete", "notifications"],
+    }
+    assert b64url(signature) == bytes(256)
+
+
+def test_minted_tokens_carry_amocrms_claims_and_a_random_signature() -> None:
+    server = serve(generate_agency(managers=4, months=1, seed=3, now=NOW), rps=10_000)
+    state: AmoState = server.state
+    try:
+        user = next(iter(state.users))
+        code = state.mint_code(user_id=user)
+        access = token_post(server, grant_type="authorization_code", code=code).json()
+        token = access["access_token"]
+        header, _, signature = token.split(".")
+        assert json.loads(b64url(header))["jti"] == claims(token)["jti"]
+        assert len(b64url(signature)) == 256
+        payload = claims(token)
+        assert set(payload) == AMO_CLAIMS | {"api_domain"}
+        assert (payload["aud"], payload["sub"], payload["account_id"]) == (
+            DEMO_CLIENT_ID,
+            str(user),
+            state.account["id"],
+        )
+        assert payload["iat"] == payload["nbf"] == access["server_time"]
+        long_lived = claims(state.mint_long_lived(lifetime=3600))
+        assert set(long_lived) == AMO_CLAIMS | {"api_domain"}
+        assert (long_lived["aud"], long_lived["exp"]) == (DEMO_CLIENT_ID, state.now() + 3600)
+        assert long_lived["jti"] != payload["jti"]
+    finally:
+        server.stop()
 
 
 def test_code_exchange_refresh_rotation_and_expiry_on_the_emulator_clock() -> None:

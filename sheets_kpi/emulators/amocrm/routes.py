@@ -164,6 +164,7 @@ class AmoApp:
             body = {}
         with self.state.lock:
             self.state.tokens.api_domain = urlsplit(request.base_url).netloc
+            self.state.tokens.account_id = self.state.account["id"]
             status, payload = self.state.tokens.grant(body, self.state.now())
         return json_response(status, payload, "application/json" if status == 200 else PROBLEM)
 

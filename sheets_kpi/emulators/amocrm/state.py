@@ -18,19 +18,40 @@ from typing import Any
 
 from sheets_kpi.emulators.amocrm import query as q
 from sheets_kpi.emulators.amocrm.mutations import Mutations
-from sheets_kpi.emulators.amocrm.tokens import LONG_LIVED_LIFETIME, OAuthClient, TokenBook
+from sheets_kpi.emulators.amocrm.tokens import (
+    LONG_LIVED_LIFETIME,
+    OAuthClient,
+    TokenBook,
+    amo_claims,
+    jwt_like,
+)
 
 Item = dict[str, Any]
 
-DEMO_TOKEN = "demo-long-lived-token"
 DEMO_CLIENT_ID = "00000000-0000-4000-8000-00000000d3e0"
 DEMO_CLIENT_SECRET = "demo-client-secret"
 DEMO_REDIRECT_URI = "http://localhost/amo/callback"
+DEMO_TOKEN_EXPIRES = 2**31
+_DEFAULT_ACCOUNT = {"id": 1, "name": "Emulated account", "subdomain": "emulated"}
+#: The demo's long-lived token, a fixed constant (README, tests, `sheets-kpi demo`): JWT-shaped
+#: like a real one, issued 2020-01-01 by the demo integration, zero signature, and no
+#: `api_domain`, so a client that routes by that claim stays on the host it was given.
+DEMO_TOKEN = jwt_like(
+    amo_claims(
+        DEMO_CLIENT_ID,
+        1_577_836_800,
+        DEMO_TOKEN_EXPIRES,
+        None,
+        int(_DEFAULT_ACCOUNT["id"]),
+        None,
+        jti="d3e0" * 20,
+    ),
+    signature=bytes(256),
+)
 ENTITY_KINDS = ("leads", "contacts", "companies", "tasks")
 NOTE_ENTITIES = ("leads", "contacts", "companies")
 #: Lists that take amoCRM's full-text `query=` (`q.search`).
 SEARCHABLE = ("leads", "contacts", "companies")
-_DEFAULT_ACCOUNT = {"id": 1, "name": "Emulated account", "subdomain": "emulated"}
 _CACHE_SIZE = 64
 #: Lists whose documented `order[...]` fields are known (AMOCRM_API §4.2); another field is
 #: ignored and the default order applies. Other lists accept any field.
@@ -63,8 +84,8 @@ class AmoState(Mutations):
             kind: {n["id"]: n for n in notes.get(kind, [])} for kind in NOTE_ENTITIES
         }
         self.events: list[Item] = sorted(snapshot.get("events", []), key=lambda e: e["id"])
-        self.tokens = TokenBook()
-        self.tokens.add_long_lived(DEMO_TOKEN, 2**31)
+        self.tokens = TokenBook(account_id=self.account["id"], integration_id=DEMO_CLIENT_ID)
+        self.tokens.add_long_lived(DEMO_TOKEN, DEMO_TOKEN_EXPIRES)
         self.tokens.clients[DEMO_CLIENT_ID] = OAuthClient(
             DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_REDIRECT_URI
         )
@@ -138,6 +159,7 @@ class AmoState(Mutations):
     ) -> str:
         """A private-integration token; with `user_id` it has that user's (maybe lesser) rights."""
         with self.lock:
+            self.tokens.account_id = self.account["id"]
             return self.tokens.mint_long_lived(self.now(), lifetime, user_id)
 
     def is_admin(self, token: str) -> bool:
