@@ -644,6 +644,39 @@ def test_bad_client_old_codes_and_dead_refresh_tokens_are_refused() -> None:
         server.stop()
 
 
+def test_the_control_plane_registers_clients_and_mints_codes_to_exchange() -> None:
+    server = serve(generate_agency(managers=4, months=1, seed=3, now=NOW), rps=10_000)
+    state: AmoState = server.state
+    try:
+        minted = control(server, "oauth/code", {})
+        assert set(minted) == {"code", "expires_in"} and minted["expires_in"] == 20 * 60
+        pair = token_post(server, grant_type="authorization_code", code=minted["code"])
+        assert pair.status_code == 200 and claims(pair.json()["access_token"])["sub"] == "0"
+
+        client = control(server, "oauth/clients", {"redirect_uri": "https://example.com/cb"})
+        assert set(client) == {"client_id", "client_secret", "redirect_uri"}
+        listed = control(server, "oauth/clients")["clients"]
+        assert [c["client_id"] for c in listed] == [DEMO_CLIENT_ID, client["client_id"]]
+        manager = next(u for u, user in state.users.items() if not user["rights"]["is_admin"])
+        code = control(server, "oauth/code", {"client_id": client["client_id"], "user_id": manager})
+        stranger = token_post(server, grant_type="authorization_code", code=code["code"])
+        assert stranger.status_code == 400  # the code belongs to the other client
+        own = token_post(server, **client, grant_type="authorization_code", code=code["code"])
+        token = own.json()["access_token"]
+        assert claims(token)["aud"] == client["client_id"]
+        assert get(server, "/api/v4/users", token=token).status_code == 403
+
+        for path, body in (
+            ("oauth/code", {"client_id": "nobody"}),
+            ("oauth/code", {"user_id": 999_999}),
+            ("oauth/clients", {"client_id": "no-redirect"}),
+        ):
+            refused = requests.post(f"{server.url}/_emulator/{path}", json=body, timeout=10)
+            assert refused.status_code == 400 and refused.json()["error"], body
+    finally:
+        server.stop()
+
+
 def test_long_lived_tokens_expire_and_can_be_revoked() -> None:
     server = serve(leads_state(1), rps=10_000)
     state: AmoState = server.state

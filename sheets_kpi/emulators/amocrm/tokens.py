@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -121,6 +122,21 @@ class TokenBook:
         if user_id is not None:
             self.codes[code]["user_id"] = user_id
         return code
+
+    def register(
+        self, redirect_uri: str, client_id: str = "", client_secret: str = ""
+    ) -> OAuthClient:
+        """An integration as amoCRM creates one, id and secret made up unless given; an id
+        already known is replaced."""
+        if not isinstance(redirect_uri, str) or not redirect_uri:
+            raise ValueError("redirect_uri is required")
+        client = OAuthClient(
+            str(client_id or uuid.uuid4()),
+            str(client_secret or secrets.token_hex(32)),
+            redirect_uri,
+        )
+        self.clients[client.client_id] = client
+        return client
 
     def revoke(self, token: str) -> None:
         self.long_lived.pop(token, None)
