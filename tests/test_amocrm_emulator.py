@@ -7,6 +7,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
@@ -50,6 +51,7 @@ UNAUTHORIZED = {
     "detail": "Неверный логин или пароль",
 }
 MSK = 3 * 3600
+CONFORMANCE = Path(__file__).parent / "conformance" / "amocrm"
 
 
 def get(server, path: str, params=None, token: str = DEMO_TOKEN) -> requests.Response:
@@ -180,6 +182,19 @@ def test_empty_lists_and_unknown_ids_are_204_with_an_empty_body(served) -> None:
         response = get(served, path, params)
         assert (response.status_code, response.content) == (204, b""), path
         assert response.headers["X-Request-Id"]
+
+
+def test_an_unknown_pipeline_is_404_with_amocrms_body(served, agency) -> None:
+    recorded = json.loads(
+        (CONFORMANCE / "20_error_404_pipeline_not_found_issue92.json").read_text(encoding="utf-8")
+    )
+    for path in ("leads/pipelines/0", "leads/pipelines/0/statuses", "leads/pipelines/9/statuses/1"):
+        response = get(served, f"/api/v4/{path}")
+        assert (response.status_code, response.json()) == (404, recorded["body"]), path
+        assert response.headers["Content-Type"].startswith(recorded["content_type"])
+    known = next(iter(agency.pipelines))
+    unknown_status = get(served, f"/api/v4/leads/pipelines/{known}/statuses/1")
+    assert (unknown_status.status_code, unknown_status.content) == (204, b"")
 
 
 def test_success_and_error_content_types_and_request_ids(served) -> None:
@@ -422,6 +437,69 @@ def test_leads_embed_contacts_only_when_asked_and_companies_always(served, agenc
     assert phones["custom_fields_values"][0]["field_code"] == "PHONE"
 
 
+def _multitext(code: str, value: str) -> dict:
+    return {"field_code": code, "field_type": "multitext", "values": [{"value": value}]}
+
+
+def linked_cards() -> AmoState:
+    """Two contacts, a company and three leads (one deleted) linked to them."""
+    contacts = [
+        {
+            "id": 1,
+            "name": "Анна Петрова",
+            "custom_fields_values": [
+                _multitext("PHONE", "+79161234567"),
+                _multitext("EMAIL", "Anna.P@Example.org"),
+            ],
+        },
+        {"id": 2, "name": "Борис", "custom_fields_values": None},
+    ]
+    company = {"id": 3, "name": "ООО «Ромашка»", "custom_fields_values": []}
+    leads = [
+        {"id": 10 + i, "name": name, "_embedded": {"contacts": [{"id": c, "is_main": True}]}}
+        for i, (name, c) in enumerate([("Окна для Ромашки", 1), ("Двери", 2), ("Крыша", 1)])
+    ]
+    leads[2]["is_deleted"] = True
+    return AmoState({"contacts": contacts, "companies": [company], "leads": leads})
+
+
+def test_query_matches_names_and_custom_field_values_case_insensitively() -> None:
+    server = serve(linked_cards(), rps=10_000)
+    try:
+        for path, text, expected in (
+            ("/api/v4/leads", "РОМАШК", [10]),
+            ("/api/v4/companies", "ромашка", [3]),
+            ("/api/v4/contacts", "anna.p@example", [1]),
+            ("/api/v4/contacts", "9161234", [1]),
+            ("/api/v4/contacts", "  борис ", [2]),
+            ("/api/v4/contacts", "", [1, 2]),
+        ):
+            assert ids(get(server, path, {"query": text}), path.rsplit("/", 1)[1]) == expected
+        nothing = get(server, "/api/v4/leads", {"query": "Крыша"})  # only the deleted lead
+        assert (nothing.status_code, nothing.content) == (204, b"")
+        both = get(server, "/api/v4/contacts", {"query": "о", "filter[id]": 2})
+        assert ids(both, "contacts") == [2]
+    finally:
+        server.stop()
+
+
+def test_contacts_embed_their_leads_under_with_leads() -> None:
+    server = serve(linked_cards(), rps=10_000)
+    try:
+        listed = get(server, "/api/v4/contacts", {"with": "leads"}).json()["_embedded"]["contacts"]
+        assert [[lead["id"] for lead in c["_embedded"]["leads"]] for c in listed] == [[10], [11]]
+        one = get(server, "/api/v4/contacts/1", {"with": "leads"}).json()
+        assert one["_embedded"]["leads"] == [
+            {"id": 10, "_links": {"self": {"href": f"{server.url}/api/v4/leads/10"}}}
+        ]
+        assert "leads" not in get(server, "/api/v4/contacts/1").json()["_embedded"]
+        server.state.restore_lead(12, by=0)
+        again = get(server, "/api/v4/contacts/1", {"with": "leads"}).json()
+        assert [lead["id"] for lead in again["_embedded"]["leads"]] == [10, 12]
+    finally:
+        server.stop()
+
+
 # --- OAuth2 and tokens ---------------------------------------------------------------------
 
 
@@ -438,9 +516,73 @@ def token_post(server, form: bool = False, **fields) -> requests.Response:
     return requests.post(url, json=body, timeout=10)
 
 
+def b64url(part: str) -> bytes:
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
 def claims(jwt: str) -> dict:
-    part = jwt.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    return json.loads(b64url(jwt.split(".")[1]))
+
+
+AMO_CLAIMS = {
+    "aud",
+    "jti",
+    "iat",
+    "nbf",
+    "exp",
+    "sub",
+    "grant_type",
+    "account_id",
+    "base_domain",
+    "version",
+    "scopes",
+}
+
+
+def test_the_demo_token_is_a_fixed_jwt_without_api_domain() -> None:
+    header, _, signature = DEMO_TOKEN.split(".")
+    assert json.loads(b64url(header)) == {"typ": "JWT", "alg": "RS256", "jti": "d3e0" * 20}
+    assert claims(DEMO_TOKEN) == {
+        "aud": DEMO_CLIENT_ID,
+        "jti": "d3e0" * 20,
+        "iat": 1_577_836_800,
+        "nbf": 1_577_836_800,
+        "exp": 2**31,
+        "sub": "0",
+        "grant_type": "",
+        "account_id": 1,
+        "base_domain": "amocrm.ru",
+        "version": 2,
+        "scopes": ["push_notifications", "files", "crm", "files_delete", "notifications"],
+    }
+    assert b64url(signature) == bytes(256)
+
+
+def test_minted_tokens_carry_amocrms_claims_and_a_random_signature() -> None:
+    server = serve(generate_agency(managers=4, months=1, seed=3, now=NOW), rps=10_000)
+    state: AmoState = server.state
+    try:
+        user = next(iter(state.users))
+        code = state.mint_code(user_id=user)
+        access = token_post(server, grant_type="authorization_code", code=code).json()
+        token = access["access_token"]
+        header, _, signature = token.split(".")
+        assert json.loads(b64url(header))["jti"] == claims(token)["jti"]
+        assert len(b64url(signature)) == 256
+        payload = claims(token)
+        assert set(payload) == AMO_CLAIMS | {"api_domain"}
+        assert (payload["aud"], payload["sub"], payload["account_id"]) == (
+            DEMO_CLIENT_ID,
+            str(user),
+            state.account["id"],
+        )
+        assert payload["iat"] == payload["nbf"] == access["server_time"]
+        long_lived = claims(state.mint_long_lived(lifetime=3600))
+        assert set(long_lived) == AMO_CLAIMS | {"api_domain"}
+        assert (long_lived["aud"], long_lived["exp"]) == (DEMO_CLIENT_ID, state.now() + 3600)
+        assert long_lived["jti"] != payload["jti"]
+    finally:
+        server.stop()
 
 
 def test_code_exchange_refresh_rotation_and_expiry_on_the_emulator_clock() -> None:
@@ -498,6 +640,39 @@ def test_bad_client_old_codes_and_dead_refresh_tokens_are_refused() -> None:
         state.advance(91 * 86400)
         stale = token_post(server, grant_type="refresh_token", refresh_token=pair["refresh_token"])
         assert (stale.status_code, stale.json()) == (401, REVOKED)
+    finally:
+        server.stop()
+
+
+def test_the_control_plane_registers_clients_and_mints_codes_to_exchange() -> None:
+    server = serve(generate_agency(managers=4, months=1, seed=3, now=NOW), rps=10_000)
+    state: AmoState = server.state
+    try:
+        minted = control(server, "oauth/code", {})
+        assert set(minted) == {"code", "expires_in"} and minted["expires_in"] == 20 * 60
+        pair = token_post(server, grant_type="authorization_code", code=minted["code"])
+        assert pair.status_code == 200 and claims(pair.json()["access_token"])["sub"] == "0"
+
+        client = control(server, "oauth/clients", {"redirect_uri": "https://example.com/cb"})
+        assert set(client) == {"client_id", "client_secret", "redirect_uri"}
+        listed = control(server, "oauth/clients")["clients"]
+        assert [c["client_id"] for c in listed] == [DEMO_CLIENT_ID, client["client_id"]]
+        manager = next(u for u, user in state.users.items() if not user["rights"]["is_admin"])
+        code = control(server, "oauth/code", {"client_id": client["client_id"], "user_id": manager})
+        stranger = token_post(server, grant_type="authorization_code", code=code["code"])
+        assert stranger.status_code == 400  # the code belongs to the other client
+        own = token_post(server, **client, grant_type="authorization_code", code=code["code"])
+        token = own.json()["access_token"]
+        assert claims(token)["aud"] == client["client_id"]
+        assert get(server, "/api/v4/users", token=token).status_code == 403
+
+        for path, body in (
+            ("oauth/code", {"client_id": "nobody"}),
+            ("oauth/code", {"user_id": 999_999}),
+            ("oauth/clients", {"client_id": "no-redirect"}),
+        ):
+            refused = requests.post(f"{server.url}/_emulator/{path}", json=body, timeout=10)
+            assert refused.status_code == 400 and refused.json()["error"], body
     finally:
         server.stop()
 

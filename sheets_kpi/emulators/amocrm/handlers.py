@@ -32,6 +32,8 @@ DATETIME_SETTINGS = {
     "timezone": "Europe/Moscow",
     "timezone_offset": "+03:00",
 }
+#: amoCRM's 404 detail for an unknown pipeline, unlike the 204 of other unknown ids.
+PIPELINE_NOT_FOUND = "Pipeline not found"
 #: `with=<entity>_name` on events adds `_embedded.entity` for that entity type.
 _NAMED = {"lead": "leads", "contact": "contacts", "company": "companies"}
 EVENT_TYPE_NAMES = {
@@ -103,11 +105,13 @@ class Api:
     def pipeline(self, request: Request, pipeline_id: str) -> Response:
         pipeline = self.state.pipelines.get(int(pipeline_id))
         if pipeline is None:
-            return Response(204)
+            return problem(404, "Not Found", PIPELINE_NOT_FOUND)
         return json_response(200, _self(request, f"leads/pipelines/{pipeline_id}", pipeline))
 
     def statuses(self, request: Request, pipeline_id: str, status_id: str = "") -> Response:
-        pipeline = self.state.pipelines.get(int(pipeline_id)) or {}
+        pipeline = self.state.pipelines.get(int(pipeline_id))
+        if pipeline is None:
+            return problem(404, "Not Found", PIPELINE_NOT_FOUND)
         statuses = (pipeline.get("_embedded") or {}).get("statuses") or []
         if not status_id:
             return dictionary(request, "statuses", statuses)
@@ -215,7 +219,8 @@ class Api:
         return json_response(200, body)
 
     def _entity(self, kind: str, item: Item, request: Request) -> Item:
-        """Links to linked cards: a lead's contacts only under `with=contacts`, the rest always."""
+        """Links to linked cards: a lead's contacts only under `with=contacts`, a contact's leads
+        only under `with=leads`, the rest always."""
         out = _self(request, f"{kind}/{item['id']}", item)
         if kind == "tasks":
             return out
@@ -230,6 +235,11 @@ class Api:
         for other in linked:
             cards = stored.get(other) or []
             embedded[other] = [_self(request, f"{other}/{card['id']}", card) for card in cards]
+        if kind == "contacts" and "leads" in with_:
+            embedded["leads"] = [
+                _self(request, f"leads/{lead_id}", {"id": lead_id})
+                for lead_id in self.state.leads_of_contact(item["id"])
+            ]
         if kind == "leads" and "loss_reason" in with_:
             reason = item.get("loss_reason_id")
             embedded["loss_reason"] = [r for r in self.state.loss_reasons if r["id"] == reason]

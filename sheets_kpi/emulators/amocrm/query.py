@@ -158,6 +158,22 @@ def entity_predicates(kind: str, filters: dict[str, Any]) -> list[Predicate]:
     return predicates
 
 
+def search(text: str) -> Predicate:
+    """amoCRM's full-text `query=`, approximated: a case-insensitive substring of the name or of
+    any scalar custom field value (phones and e-mails included, compared as stored)."""
+    needle = text.casefold()
+
+    def matches(item: Item) -> bool:
+        values = [item.get("name")] + [
+            value.get("value")
+            for field in item.get("custom_fields_values") or []
+            for value in field.get("values") or []
+        ]
+        return any(needle in str(v).casefold() for v in values if isinstance(v, str | int | float))
+
+    return matches
+
+
 def event_predicates(filters: dict[str, Any]) -> list[Predicate]:
     """Filters of /api/v4/events, with the limits AMOCRM_API.md §5.9 lists."""
     predicates: list[Predicate] = []

@@ -18,7 +18,8 @@ from urllib.parse import parse_qsl, urlsplit
 from sheets_kpi.emulators.amocrm.handlers import PROBLEM, Api, json_response, problem
 from sheets_kpi.emulators.amocrm.limits import Faults, RateLimiter
 from sheets_kpi.emulators.amocrm.query import BadQuery
-from sheets_kpi.emulators.amocrm.state import AmoState
+from sheets_kpi.emulators.amocrm.state import DEMO_CLIENT_ID, AmoState
+from sheets_kpi.emulators.amocrm.tokens import CODE_LIFETIME
 from sheets_kpi.emulators.server import Request, Response
 
 log = logging.getLogger(__name__)
@@ -138,6 +139,17 @@ class AmoApp:
             return problem(405, "Method Not Allowed", f"{request.method} is not emulated here")
         return problem(404, "Not Found", f"No route for {path}")
 
+    def _code(self, body: dict[str, Any]) -> Response:
+        """The `code` an admin's consent would send to the client's redirect URI."""
+        client_id = str(body.get("client_id", DEMO_CLIENT_ID))
+        if client_id not in self.state.tokens.clients:
+            raise ValueError(f"no OAuth client {client_id}: POST /_emulator/oauth/clients first")
+        user_id = body.get("user_id")
+        if user_id is not None and int(user_id) not in self.state.users:
+            raise ValueError(f"no user {user_id} in the account")
+        code = self.state.mint_code(client_id, None if user_id is None else int(user_id))
+        return json_response(200, {"code": code, "expires_in": CODE_LIFETIME}, "application/json")
+
     def _too_many(self, retry_after: float | None) -> Response:
         """As Kommo documents it: the wait in the body's `retry_after`, no Retry-After header."""
         body: dict[str, Any] = {
@@ -164,6 +176,7 @@ class AmoApp:
             body = {}
         with self.state.lock:
             self.state.tokens.api_domain = urlsplit(request.base_url).netloc
+            self.state.tokens.account_id = self.state.account["id"]
             status, payload = self.state.tokens.grant(body, self.state.now())
         return json_response(status, payload, "application/json" if status == 200 else PROBLEM)
 
@@ -213,6 +226,18 @@ class AmoApp:
             self.faults = Faults.from_json(self._initial_faults)
             self.limiter.reset()
             return json_response(200, {"reset": True, "now": state.now()}, "application/json")
+        if path == "/_emulator/oauth/clients":
+            if method == "POST":
+                client = state.tokens.register(
+                    body.get("redirect_uri", ""),
+                    body.get("client_id", ""),
+                    body.get("client_secret", ""),
+                )
+                return json_response(200, vars(client), "application/json")
+            clients = [vars(c) for c in state.tokens.clients.values()]
+            return json_response(200, {"clients": clients}, "application/json")
+        if path == "/_emulator/oauth/code" and method == "POST":
+            return self._code(body)
         if path == "/_emulator/snapshot" and method == "GET":
             return json_response(200, state.snapshot(), "application/json")
         return json_response(

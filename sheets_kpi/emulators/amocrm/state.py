@@ -18,17 +18,40 @@ from typing import Any
 
 from sheets_kpi.emulators.amocrm import query as q
 from sheets_kpi.emulators.amocrm.mutations import Mutations
-from sheets_kpi.emulators.amocrm.tokens import LONG_LIVED_LIFETIME, OAuthClient, TokenBook
+from sheets_kpi.emulators.amocrm.tokens import (
+    LONG_LIVED_LIFETIME,
+    OAuthClient,
+    TokenBook,
+    amo_claims,
+    jwt_like,
+)
 
 Item = dict[str, Any]
 
-DEMO_TOKEN = "demo-long-lived-token"
 DEMO_CLIENT_ID = "00000000-0000-4000-8000-00000000d3e0"
 DEMO_CLIENT_SECRET = "demo-client-secret"
 DEMO_REDIRECT_URI = "http://localhost/amo/callback"
+DEMO_TOKEN_EXPIRES = 2**31
+_DEFAULT_ACCOUNT = {"id": 1, "name": "Emulated account", "subdomain": "emulated"}
+#: The demo's long-lived token, a fixed constant (README, tests, `sheets-kpi demo`): JWT-shaped
+#: like a real one, issued 2020-01-01 by the demo integration, zero signature, and no
+#: `api_domain`, so a client that routes by that claim stays on the host it was given.
+DEMO_TOKEN = jwt_like(
+    amo_claims(
+        DEMO_CLIENT_ID,
+        1_577_836_800,
+        DEMO_TOKEN_EXPIRES,
+        None,
+        int(_DEFAULT_ACCOUNT["id"]),
+        None,
+        jti="d3e0" * 20,
+    ),
+    signature=bytes(256),
+)
 ENTITY_KINDS = ("leads", "contacts", "companies", "tasks")
 NOTE_ENTITIES = ("leads", "contacts", "companies")
-_DEFAULT_ACCOUNT = {"id": 1, "name": "Emulated account", "subdomain": "emulated"}
+#: Lists that take amoCRM's full-text `query=` (`q.search`).
+SEARCHABLE = ("leads", "contacts", "companies")
 _CACHE_SIZE = 64
 #: Lists whose documented `order[...]` fields are known (AMOCRM_API §4.2); another field is
 #: ignored and the default order applies. Other lists accept any field.
@@ -61,8 +84,8 @@ class AmoState(Mutations):
             kind: {n["id"]: n for n in notes.get(kind, [])} for kind in NOTE_ENTITIES
         }
         self.events: list[Item] = sorted(snapshot.get("events", []), key=lambda e: e["id"])
-        self.tokens = TokenBook()
-        self.tokens.add_long_lived(DEMO_TOKEN, 2**31)
+        self.tokens = TokenBook(account_id=self.account["id"], integration_id=DEMO_CLIENT_ID)
+        self.tokens.add_long_lived(DEMO_TOKEN, DEMO_TOKEN_EXPIRES)
         self.tokens.clients[DEMO_CLIENT_ID] = OAuthClient(
             DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_REDIRECT_URI
         )
@@ -71,6 +94,7 @@ class AmoState(Mutations):
         self._events_sorted = True
         self._events_by_id: dict[str, Item] | None = None
         self._cache: dict[tuple[Any, ...], list[Item]] = {}
+        self._contact_leads: dict[int, list[int]] | None = None
         self._ids = itertools.count(max(self._first_id, self._max_id() + 1))
         self._event_seq = itertools.count(len(self.events) + 1)
 
@@ -135,6 +159,7 @@ class AmoState(Mutations):
     ) -> str:
         """A private-integration token; with `user_id` it has that user's (maybe lesser) rights."""
         with self.lock:
+            self.tokens.account_id = self.account["id"]
             return self.tokens.mint_long_lived(self.now(), lifetime, user_id)
 
     def is_admin(self, token: str) -> bool:
@@ -185,6 +210,9 @@ class AmoState(Mutations):
             deleted = "only_deleted" in q.with_values(query)
             items = [i for i in source.values() if bool(i.get("is_deleted")) == deleted]
             predicates = q.entity_predicates(kind, filters)
+            text = next((v.strip() for k, v in query if k == "query"), "")
+            if text and kind in SEARCHABLE:
+                predicates.append(q.search(text))
             default_order = ("id", "asc")
         selected = [item for item in items if all(p(item) for p in predicates)]
         field, descending = q.order_key(query, default_order)
@@ -197,6 +225,17 @@ class AmoState(Mutations):
         """One entity, or None when unknown or deleted (the API answers 204 for both)."""
         item = self.entities[kind].get(item_id)
         return None if item is None or item.get("is_deleted") else item
+
+    def leads_of_contact(self, contact_id: int) -> list[int]:
+        """Ids of the contact's leads (not deleted): amoCRM stores the link on the lead only."""
+        with self.lock:
+            if self._contact_leads is None:
+                index: dict[int, list[int]] = {}
+                for lead in self.select("leads", []):
+                    for contact in (lead.get("_embedded") or {}).get("contacts") or []:
+                        index.setdefault(contact["id"], []).append(lead["id"])
+                self._contact_leads = index
+            return self._contact_leads.get(contact_id, [])
 
     def get_note(self, entity: str, note_id: int) -> Item | None:
         return self.notes[entity].get(note_id)
@@ -222,6 +261,7 @@ class AmoState(Mutations):
     def _changed(self) -> None:
         self._version += 1
         self._events_by_id = None
+        self._contact_leads = None
 
     def _max_id(self) -> int:
         """Entities and notes share one id sequence, so a task id never equals a lead id."""

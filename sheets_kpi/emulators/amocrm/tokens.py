@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,15 +26,53 @@ BAD_CLIENT = {
 }
 
 
-def jwt_like(claims: dict[str, Any]) -> str:
-    """A token shaped like amoCRM's JWTs (header.claims.signature), carrying `exp`/`api_domain`."""
+#: What amoCRM grants an integration, as a recorded token lists it (conformance 13).
+SCOPES = ("push_notifications", "files", "crm", "files_delete", "notifications")
 
-    def part(payload: dict[str, Any]) -> str:
-        raw = json.dumps(payload, separators=(",", ":")).encode()
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
-    header = part({"typ": "JWT", "alg": "RS256"})
-    return f"{header}.{part(claims)}.{secrets.token_urlsafe(32)}"
+def jwt_like(claims: dict[str, Any], signature: bytes | None = None) -> str:
+    """A token shaped like amoCRM's RS256 JWTs, for clients that decode it without verifying:
+    the header repeats `jti`, the signature is 256 random bytes unless given."""
+    header = {"typ": "JWT", "alg": "RS256", "jti": claims["jti"]}
+    parts = (
+        _json(header),
+        _json(claims),
+        secrets.token_bytes(256) if signature is None else signature,
+    )
+    return ".".join(base64.urlsafe_b64encode(p).decode().rstrip("=") for p in parts)
+
+
+def amo_claims(
+    client_id: str,
+    now: int,
+    expires_at: int,
+    user_id: int | None,
+    account_id: int,
+    api_domain: str | None,
+    jti: str | None = None,
+) -> dict[str, Any]:
+    """The claims of an amoCRM token (conformance 13); `api_domain` is the shard host tokens
+    issued since 2024-08 carry, None leaves it out as older tokens do."""
+    claims: dict[str, Any] = {
+        "aud": client_id,
+        "jti": jti or secrets.token_hex(40),
+        "iat": now,
+        "nbf": now,
+        "exp": expires_at,
+        "sub": str(user_id or 0),
+        "grant_type": "",
+        "account_id": account_id,
+        "base_domain": "amocrm.ru",
+        "version": 2,
+        "scopes": list(SCOPES),
+    }
+    if api_domain is not None:
+        claims["api_domain"] = api_domain
+    return claims
+
+
+def _json(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, separators=(",", ":")).encode()
 
 
 @dataclass
@@ -54,7 +93,11 @@ class TokenBook:
     clients: dict[str, OAuthClient] = field(default_factory=dict)
     #: token → the user it acts as; tokens not listed act as the account admin.
     owners: dict[str, int] = field(default_factory=dict)
+    #: Claims of minted tokens: the host the client called, the account, and the private
+    #: integration long-lived tokens belong to (their `aud`).
     api_domain: str = "127.0.0.1"
+    account_id: int = 0
+    integration_id: str = ""
 
     def add_long_lived(self, token: str, expires_at: int) -> None:
         self.long_lived[token] = expires_at
@@ -62,9 +105,11 @@ class TokenBook:
     def mint_long_lived(
         self, now: int, lifetime: int = LONG_LIVED_LIFETIME, user_id: int | None = None
     ) -> str:
-        """A private-integration token (JWT-looking, with `exp`); `user_id` sets its rights."""
-        claims = {"exp": now + lifetime, "iat": now, "api_domain": self.api_domain}
-        token = jwt_like({**claims, "sub": str(user_id or 0), "grant_type": "long_lived"})
+        """A private-integration token (JWT-shaped, with `exp`); `user_id` sets its rights."""
+        claims = amo_claims(
+            self.integration_id, now, now + lifetime, user_id, self.account_id, self.api_domain
+        )
+        token = jwt_like(claims)
         self.long_lived[token] = now + lifetime
         if user_id is not None:
             self.owners[token] = user_id
@@ -77,6 +122,21 @@ class TokenBook:
         if user_id is not None:
             self.codes[code]["user_id"] = user_id
         return code
+
+    def register(
+        self, redirect_uri: str, client_id: str = "", client_secret: str = ""
+    ) -> OAuthClient:
+        """An integration as amoCRM creates one, id and secret made up unless given; an id
+        already known is replaced."""
+        if not isinstance(redirect_uri, str) or not redirect_uri:
+            raise ValueError("redirect_uri is required")
+        client = OAuthClient(
+            str(client_id or uuid.uuid4()),
+            str(client_secret or secrets.token_hex(32)),
+            redirect_uri,
+        )
+        self.clients[client.client_id] = client
+        return client
 
     def revoke(self, token: str) -> None:
         self.long_lived.pop(token, None)
@@ -138,16 +198,9 @@ class TokenBook:
 
     def _issue(self, client_id: str, now: int, user_id: int | None) -> dict[str, Any]:
         access = jwt_like(
-            {
-                "aud": client_id,
-                "jti": secrets.token_hex(16),
-                "iat": now,
-                "nbf": now,
-                "exp": now + ACCESS_LIFETIME,
-                "sub": str(user_id or 0),
-                "grant_type": "",
-                "api_domain": self.api_domain,
-            }
+            amo_claims(
+                client_id, now, now + ACCESS_LIFETIME, user_id, self.account_id, self.api_domain
+            )
         )
         refresh = "def50200" + secrets.token_hex(48)
         self.access[access] = now + ACCESS_LIFETIME
