@@ -11,8 +11,9 @@ import logging
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable
-from datetime import date, datetime, time
+from datetime import date, datetime
 from pathlib import Path
 from types import FrameType
 from zoneinfo import ZoneInfo
@@ -76,7 +77,7 @@ class Worker:
     ) -> None:
         self._cycle = cycle
         self._every = every_minutes
-        self._reconcile_at = time.fromisoformat(reconcile_at)
+        self._reconcile_at = datetime.strptime(reconcile_at, "%H:%M").time()
         self._zone = zone
         self._lock = lock
         self._now = now
@@ -100,7 +101,9 @@ class Worker:
                 while not self.stop.is_set():
                     scheduler.run_pending()
                     idle = scheduler.idle_seconds
-                    self.stop.wait(max(0.05, min(idle if idle is not None else 1.0, 1.0)))
+                    # A plain sleep (at most a second, then `stop` is checked): a timed
+                    # Event.wait never returns under libfaketime, which staging runs use.
+                    time.sleep(max(0.05, min(idle if idle is not None else 1.0, 1.0)))
             finally:
                 for sig, handler in previous.items():
                     signal.signal(sig, handler)

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -70,8 +71,11 @@ class AmoServer(EmulatorServer):
 
     def live(self, every_seconds: float) -> None:
         def tick() -> None:
-            while not self._live_stop.wait(every_seconds):
-                live_tick(self.state, self.state.now())
+            # time.sleep, not Event.wait(timeout): the latter never returns under libfaketime.
+            while not self._live_stop.is_set():
+                time.sleep(every_seconds)
+                if not self._live_stop.is_set():
+                    live_tick(self.state, self.state.now())
 
         threading.Thread(target=tick, name="amocrm-live", daemon=True).start()
 
