@@ -12,14 +12,13 @@ from dataclasses import dataclass
 from datetime import UTC
 from email.utils import parsedate_to_datetime
 
-#: The longest wait a server can impose before one retry. Sheets quotas refill every minute and
-#: amoCRM asks for about a second; a longer Retry-After is cut to this, so the client retries
-#: after 120 s, and if the server still refuses, the attempts run out, the cycle fails with its
-#: usual message and the next cycle tries again. Obeying an hour-long wait would hold the worker
-#: past the cycles it should run.
+#: The longest wait a client sleeps before one retry; obeying an hour-long wait would hold the
+#: worker past the cycles it should run. Google Sheets: a longer Retry-After is cut to this (its
+#: quotas refill every minute). amoCRM: a longer wait ends the sync for this cycle instead, since
+#: asking again sooner is how an integration gets blocked (`sources/amocrm/client.py`).
 MAX_SERVER_WAIT = 120.0
 
-#: Retry-After's delta-seconds; decimals are accepted too (the amoCRM emulator can send them).
+#: Retry-After's delta-seconds; decimals are accepted too.
 _SECONDS = re.compile(r"\d+(?:\.\d+)?", re.ASCII)
 
 
