@@ -139,6 +139,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from sheets_kpi.cycle import run_cycle
 
     config = _config(args)
+    if args.period:
+        return _recompute(config, args)
+    if args.dry_run:
+        print("sheets-kpi: --dry-run goes with --period YYYY-MM", file=sys.stderr)
+        return 2
     with _lock(config):
         store, amo, sheets = _worker_parts(config)
         report = run_cycle(config, store, amo, sheets, args.now)
@@ -151,6 +156,73 @@ def cmd_run(args: argparse.Namespace) -> int:
     if report.error:
         print(f"sheets-kpi: {report.error}", file=sys.stderr)
     return 0 if report.status == "ok" else 1
+
+
+def _recompute(config: Config, args: argparse.Namespace) -> int:
+    from sheets_kpi.recompute import recompute
+
+    store, _, sheets = _worker_parts(config)
+    done = recompute(config, store, sheets, _period(args.period), args.now, args.dry_run)
+    if done.differences is None:
+        print(f"{done.period} computed into the tab {done.title!r} (live tabs untouched)")
+        return 0
+    if not done.differences:
+        print(f"{done.period} is not approved for any department: nothing to compare")
+    for department, found in done.differences.items():
+        if found.empty:
+            print(f"{done.period} / {department}: the approved statement still holds")
+        for row in found.itertuples():
+            money = f", bonus {row.bonus_difference:+,.0f}" if row.field == "bonus" else ""
+            print(
+                f"{done.period} / {department} / {row.manager} / {row.kpi_title or row.kpi}"
+                f" ({row.field}): approved {row.approved}, now {row.now}{money}"
+            )
+    return 0
+
+
+def _period(text: str) -> str:
+    from sheets_kpi.sheets.parse import ParseError, period
+
+    try:
+        return period(text)
+    except ParseError as err:
+        raise ConfigError(f"--period / PERIOD: {err}") from None
+
+
+def cmd_close(args: argparse.Namespace) -> int:
+    """Approve a period: one cycle with the approval, then what came of it per department."""
+    import getpass
+
+    from sheets_kpi.closing import Approval
+    from sheets_kpi.cycle import run_cycle
+
+    config = _config(args)
+    label = _period(args.period)
+    known = [dept.id for dept in config.departments]
+    if args.department and args.department not in known:
+        raise ConfigError(f"--department {args.department!r}: expected one of {', '.join(known)}")
+    who = args.by or getpass.getuser()
+    with _lock(config):
+        store, amo, sheets = _worker_parts(config)
+        approval = Approval(label, args.department, who)
+        report = run_cycle(config, store, amo, sheets, args.now, approvals=(approval,))
+        snapshots = {(s.period, s.department): s for s in store.snapshots()}
+    for note in report.close_notes:
+        print(f"sheets-kpi: {note}", file=sys.stderr)
+    missing = 0
+    for dept in [args.department] if args.department else known:
+        snapshot = snapshots.get((label, dept))
+        if snapshot is None:
+            missing += 1
+            print(f"{label} / {dept}: not approved")
+            continue
+        at = datetime.fromtimestamp(snapshot.approved_at, config.zone).strftime("%Y-%m-%d %H:%M")
+        fresh = f"{label} / {dept}" in report.approved
+        print(
+            f"{label} / {dept}: {'approved' if fresh else 'already approved'} {at} by "
+            f"{snapshot.approved_by}"
+        )
+    return 1 if missing or report.status != "ok" else 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -364,7 +436,20 @@ def _parser() -> argparse.ArgumentParser:
     auth = add("auth", cmd_auth, "authorise the amoCRM OAuth integration and store the tokens")
     auth.add_argument("--code", help="the authorisation code (asked for when omitted)")
     add("sync", cmd_sync, "pull amoCRM into the local store")
-    add("run", cmd_run, "one full cycle: sync, read inputs, compute, write")
+    run = add("run", cmd_run, "one full cycle: sync, read inputs, compute, write")
+    run.add_argument(
+        "--period",
+        help="instead: compute this month (YYYY-MM) into a preview tab, live tabs untouched",
+    )
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="with --period: print the differences against the approved statement",
+    )
+    close = add("close", cmd_close, "approve a month: freeze its statement for payment")
+    close.add_argument("period", help="the month to approve, YYYY-MM")
+    close.add_argument("--department", help="one department id (default: all)")
+    close.add_argument("--by", help="who approves (default: the system user)")
     serve = add("serve", cmd_serve, "the scheduled worker")
     serve.add_argument(
         "--every-minutes", type=_positive_minutes, help="override schedule.every_minutes"

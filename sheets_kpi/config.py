@@ -220,6 +220,19 @@ class AnalyticsConfig(Model):
         return value
 
 
+class CloseConfig(Model):
+    """Month close (SPEC §12): how long an ended period stays a draft before it is overdue for
+    approval, and how many approved periods are recomputed for discrepancies."""
+
+    grace_days: int = Field(default=5, ge=0, le=31)
+    watch_months: int = Field(default=3, ge=0, le=24)
+
+
+class PlansConfig(Model):
+    #: With no plan row for a period, the latest earlier plan applies (an info-level issue).
+    carry_over: bool = True
+
+
 class Config(Model):
     timezone: str = "Europe/Moscow"
     locale: Literal["ru", "en"] = "ru"
@@ -231,6 +244,8 @@ class Config(Model):
     rules: RulesConfig = Field(default_factory=RulesConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     analytics: AnalyticsConfig = Field(default_factory=AnalyticsConfig)
+    close: CloseConfig = Field(default_factory=CloseConfig)
+    plans: PlansConfig = Field(default_factory=PlansConfig)
 
     @field_validator("timezone")
     @classmethod

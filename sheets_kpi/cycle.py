@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 
 from sheets_kpi.clock import epoch
+from sheets_kpi.closing import Approval, close_periods
 from sheets_kpi.config import Config
 from sheets_kpi.errors import SheetsKpiError, SourceError, Stopped
 from sheets_kpi.kpi.engine import Results, compute
@@ -50,6 +51,8 @@ class CycleReport:
     issues: int = 0
     error: str | None = None
     synced: bool = False  # amoCRM was read completely (a nightly reconcile counts as done)
+    approved: list[str] = field(default_factory=list)  # "period / department" approved now
+    close_notes: list[str] = field(default_factory=list)  # why an approval or decision failed
 
     def summary(self) -> dict[str, object]:
         return {
@@ -69,8 +72,10 @@ def run_cycle(
     now: datetime,
     reconcile: bool = False,
     stop: threading.Event | None = None,
+    approvals: tuple[Approval, ...] = (),
 ) -> CycleReport:
-    """One cycle computed at the instant `now` (the caller's clock: the worker's or `--now`)."""
+    """One cycle computed at the instant `now` (the caller's clock: the worker's or `--now`);
+    `approvals` (from `sheets-kpi close`) join those typed into the close tab."""
     started = time.monotonic()
     report = CycleReport(run_id=store.start_run(now))
     sheets.reset_counts()
@@ -85,10 +90,23 @@ def run_cycle(
         inputs = read_inputs(sheets, config)
         _check(stop)
         results = compute_results(config, store, inputs.frames, now)
+        closing = close_periods(
+            config, store, results, inputs.frames, inputs.actions, now, report.run_id, approvals
+        )
+        report.approved = closing.approved
+        report.close_notes = [
+            f"{issue.where}: {issue.message}" for issue in closing.issues if issue.source == "close"
+        ]
         _check(stop)
-        output = build_layouts(results, config, now, inputs.frames["roster"])
+        output = build_layouts(results, config, inputs.frames["roster"], closing)
         foreign = _foreign_tab_issues(_foreign_tabs(sheets, output))
-        parts = [inputs.issues, results.issues, issues_frame(synced.issues), foreign]
+        parts = [
+            inputs.issues,
+            results.issues,
+            issues_frame(closing.issues),
+            issues_frame(synced.issues),
+            foreign,
+        ]
         issues = _issues(store, parts, now, config.zone)
         output.replace(issues_tab(issues, config.locale))
         report.issues = len(issues)
@@ -179,13 +197,17 @@ def track_violations(
 
 
 def compute_results(
-    config: Config, store: Store, inputs: dict[str, pd.DataFrame], now: datetime
+    config: Config,
+    store: Store,
+    inputs: dict[str, pd.DataFrame],
+    now: datetime,
+    months_back: int | None = None,
 ) -> Results:
     """Violations are tracked first, then the pure engine runs on the store's frames and the
     parsed inputs."""
     frames = amocrm_frames(store)
     frames["deal_violations"] = track_violations(config, store, frames, now)
-    return compute(Inputs.build(**frames, **inputs), config, pd.Timestamp(now))
+    return compute(Inputs.build(**frames, **inputs), config, pd.Timestamp(now), months_back)
 
 
 def _foreign_tabs(sheets: SheetsGateway, output: Output) -> list[str]:

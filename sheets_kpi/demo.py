@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from sheets_kpi.clock import epoch
+from sheets_kpi.closing import assemble, decisions_frame
 from sheets_kpi.config import Config, load_config
 from sheets_kpi.cycle import CycleReport, compute_results, read_inputs, run_cycle
 from sheets_kpi.emulators import amocrm as amo_emulator
@@ -79,10 +80,14 @@ def run_demo(
         sync(amo, store, config.amocrm, now)
         init = init_inputs(gateway, config, amocrm_frames(store)["users"], now)
         echo(f"input tabs created: {', '.join(init.created)}; roster: {init.managers_added}")
-        _type_supervisor_inputs(gateway, config, store, now, random.Random(seed))
+        last_month = _type_supervisor_inputs(gateway, config, store, now, random.Random(seed))
         reports: list[CycleReport] = []
-        for number in range(1, cycles + 1):
-            if number > 1:
+        for number in range(1, max(cycles, 2) + 1):
+            if number == 2:  # after the approval: a late change the supervisor must see
+                reopened = _reopen_an_approved_win(account, store, now)
+                if reopened is not None:
+                    echo(f"amoCRM: lead {reopened} reopened after {last_month} was approved")
+            elif number > 2:
                 for _ in range(5):
                     live_tick(account, random.Random(number))
             report = run_cycle(config, store, amo, gateway, now)
@@ -92,6 +97,7 @@ def run_demo(
                 f"{report.amocrm_requests} requests, Sheets {report.sheets_read_requests} "
                 f"read / {report.sheets_write_requests} write, {report.rows_written} rows"
                 + (f" — {report.error}" if report.error else "")
+                + (f"; approved {', '.join(report.approved)}" if report.approved else "")
             )
         path = sheets_emulator.export_xlsx(
             sheets_state.get(config.google.spreadsheet_id), out / "kpi.xlsx"
@@ -122,15 +128,16 @@ def _pointed(config: Config, amo_url: str, sheets_url: str, out: Path, months: i
 
 def _type_supervisor_inputs(
     gateway: SheetsGateway, config: Config, store: Store, now: datetime, rng: random.Random
-) -> None:
-    """Plans near each department's current pace, plus scores, violations and appeals."""
+) -> str:
+    """Scores, violations and appeals over the generated months; plans for the ended months at
+    last month's level (the current month carries them over); the last month's approval in
+    the close tab. Returns that month."""
     frames = read_inputs(gateway, config).frames
     roster = frames["roster"]
     today = now.astimezone(config.zone)
-    period = today.strftime("%Y-%m")
     rows: dict[str, list[list[Any]]] = {"plans": [], "scores": [], "violations": [], "appeals": []}
     for manager in roster.itertuples():
-        for days_ago in range(0, 25, 3):
+        for days_ago in range(0, 3 * 31, 3):
             day = (today - timedelta(days=days_ago)).strftime("%Y-%m-%d")
             if manager.department in ("leadgen", "sales"):
                 rows["scores"].append(
@@ -151,10 +158,11 @@ def _type_supervisor_inputs(
     _append(gateway, config, "appeals", rows["appeals"])
     frames = read_inputs(gateway, config).frames
     results = compute_results(config, store, frames, now)
+    last = results.past[0]
     for dept in config.departments:
-        kpis = results.kpi[results.kpi["department"] == dept.id]
+        kpis = last.kpi[last.kpi["department"] == dept.id]
         for kpi in dept.kpis:
-            facts = kpis.loc[kpis["kpi"] == kpi.id, "forecast_fact"].dropna()
+            facts = kpis.loc[kpis["kpi"] == kpi.id, "fact"].dropna()
             typical = float(facts.median()) if len(facts) else 0.0
             factor = 1.1 if kpi.direction == "higher" else 0.9
             fallback = 0 if kpi.direction == "lower" else 1
@@ -163,8 +171,32 @@ def _type_supervisor_inputs(
                 plan = min(plan, 1.0)
             if kpi.unit in ("count", "rub") and plan > 0:
                 plan = max(1, round(plan, -3 if kpi.unit == "rub" else 0))
-            rows["plans"].append([period, "", dept.id, kpi.id, round(plan, 3)])
+            for ended in results.past:
+                rows["plans"].append([ended.period.label, "", dept.id, kpi.id, round(plan, 3)])
     _append(gateway, config, "plans", rows["plans"])
+    who = "Руководитель (демо)" if config.locale == "ru" else "Supervisor (demo)"
+    action = "утвердить" if config.locale == "ru" else "approve"
+    _append(gateway, config, "close", [[last.period.label, "", "", action, who, "demo"]])
+    return last.period.label
+
+
+def _reopen_an_approved_win(account: Any, store: Store, now: datetime) -> int | None:
+    """Move the priciest win of an approved statement back to the stage it was won from."""
+    wins = [win for snapshot in store.snapshots() for win in snapshot.payload["wins"]]
+    if not wins:
+        return None
+    lead_id = int(max(wins, key=lambda win: (win["price"] or 0, win["lead_id"]))["lead_id"])
+    changes = amocrm_frames(store)["stage_changes"]
+    won = changes[(changes["lead_id"] == lead_id) & (changes["status_id"] == 142)]
+    before = won.sort_values("created_at").iloc[-1]
+    account.move_lead_status(
+        lead_id,
+        int(before["before_status_id"]),
+        by=int(before["created_by"] or 0),
+        pipeline_id=int(before["before_pipeline_id"]),
+        at=epoch(now),
+    )
+    return lead_id
 
 
 def _append(gateway: SheetsGateway, config: Config, key: str, rows: list[list[Any]]) -> None:
@@ -185,16 +217,21 @@ def _append(gateway: SheetsGateway, config: Config, key: str, rows: list[list[An
 def _print_leaderboards(
     store: Store, gateway: SheetsGateway, config: Config, now: datetime, echo: Any
 ) -> None:
-    frames = read_inputs(gateway, config).frames
-    results = compute_results(config, store, frames, now)
+    """Last month's statement and the current month, department by department."""
+    parsed = read_inputs(gateway, config)
+    results = compute_results(config, store, parsed.frames, now)
+    closing = assemble(config, results, now, store.snapshots(), decisions_frame(store))
+    last, current = closing.last, closing.current
     for dept in config.departments:
         echo(f"\n{dept.title_in(config.locale)}")
-        managers = results.managers[results.managers["department"] == dept.id]
-        for m in managers.itertuples():
-            rank = "—" if pd.isna(m.rank) else f"{int(m.rank)}."
-            score = "—" if pd.isna(m.score) else f"{m.score:.3f}"
-            echo(
-                f"  {rank:>3} {m.manager:<24} score {score:>6}   bonus {m.bonus:>9,.0f} ₽".replace(
-                    ",", " "
+        for shown in (last, current):
+            lines = shown.rows[shown.rows["department"] == dept.id]
+            status = lines["department_status"].iloc[0] if len(lines) else shown.status
+            echo(f"  {shown.period.label} ({status})")
+            for m in lines.sort_values(["rank", "manager"], na_position="last").itertuples():
+                rank = "—" if pd.isna(m.rank) else f"{int(m.rank)}."
+                score = "—" if pd.isna(m.score) else f"{m.score:.3f}"
+                echo(
+                    f"    {rank:>3} {m.manager:<24} score {score:>6}   bonus "
+                    f"{m.bonus:>9,.0f} ₽".replace(",", " ")
                 )
-            )

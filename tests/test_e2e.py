@@ -124,6 +124,8 @@ def test_a_cycle_writes_what_the_engine_computes(world: World) -> None:
     assert (report.sheets_read_requests, report.sheets_write_requests) == (2, 2)
     expected = engine_now(world, now).kpi
     written = world.data_kpi()
+    assert set(written["status"]) == {"draft", "current"}  # October is still a draft
+    written = written[written["status"] == "current"]
     assert len(written) == len(expected)
     merged = written.merge(expected, on=["manager_id", "kpi"], suffixes=("", "_engine"))
     assert ((merged["fact"] - merged["fact_engine"]).abs().fillna(0) < 1e-9).all()
@@ -164,6 +166,8 @@ def test_a_cycle_writes_what_the_engine_computes(world: World) -> None:
         "rank",
         "bonus",
         "computed_at",
+        "status",
+        "version",
     ]
     assert world.tab("data_daily")[0] == (
         ["date", "manager_id", "manager", "department", "metric", "num", "den", "value"]
@@ -224,6 +228,7 @@ def test_a_supervisors_plan_edit_changes_the_next_cycles_achievement(world: Worl
     now = world.now
     world.cycle(now)
     kpi = world.data_kpi()
+    kpi = kpi[kpi["status"] == "current"]
     target = kpi[(kpi["kpi"] == "sales_rub") & (kpi["fact"] > 0)].iloc[0]
     manager_id = int(target["manager_id"])
     world.worksheet("Планы").append_rows(
@@ -231,6 +236,7 @@ def test_a_supervisors_plan_edit_changes_the_next_cycles_achievement(world: Worl
     )
     world.cycle(now)
     kpi = world.data_kpi()
+    kpi = kpi[kpi["status"] == "current"]
     row = kpi[(kpi["kpi"] == "sales_rub") & (kpi["manager_id"] == manager_id)].iloc[0]
     assert row["achievement"] == pytest.approx(0.5)
 
@@ -409,25 +415,117 @@ def test_the_instant_a_month_is_cut_a_win_a_second_before_midnight_stays_in_its_
     )
     manager = lead["responsible_user_id"]
 
-    def sales_row() -> pd.Series:
+    def sales_row(period: str) -> pd.Series:
         kpi = world.data_kpi()
-        return kpi[(kpi["kpi"] == "sales_rub") & (kpi["manager_id"] == manager)].iloc[0]
+        mine = kpi[(kpi["kpi"] == "sales_rub") & (kpi["manager_id"] == manager)]
+        return mine[mine["period"] == period].iloc[0]
 
     assert world.cycle(last - timedelta(seconds=1)).status == "ok"
-    before = sales_row()
+    before = sales_row("2026-11")
     world.account.set_now(epoch(last))
     world.account.move_lead_status(lead["id"], 142, manager, at=epoch(last))
     assert world.cycle(last).status == "ok"
-    november = sales_row()
-    assert (november["period"], november["period_end"]) == ("2026-11", "2026-11-30")
+    november = sales_row("2026-11")
+    assert (november["status"], november["period_end"]) == ("current", serial("2026-11-30"))
     assert november["fact"] == before["fact"] + lead["price"]
-    assert november["computed_at"] == "2026-11-30T20:59:59Z"
+    assert november["computed_at"] == pytest.approx(serial("2026-11-30 20:59:59"))
     assert world.tab("Журнал")[-1][0] == "2026-11-30 23:59:59"  # the configured zone's time
 
     world.account.set_now(epoch(first))
     assert world.cycle(first).status == "ok"
-    december = sales_row()
-    assert (december["period"], december["period_start"]) == ("2026-12", "2026-12-01")
+    december = sales_row("2026-12")
+    assert (december["status"], december["period_start"]) == ("current", serial("2026-12-01"))
     assert december["fact"] == 0  # the win is November's; December has none yet
-    assert december["computed_at"] == "2026-11-30T21:00:00Z"
+    assert december["computed_at"] == pytest.approx(serial("2026-11-30 21:00:00"))
     assert world.tab("Журнал")[-1][0] == "2026-12-01 00:00:00"
+    draft = sales_row("2026-11")  # November is now the draft statement, win included
+    assert (draft["status"], draft["fact"]) == ("draft", november["fact"])
+
+
+def serial(text: str) -> float:
+    """A UTC (or plain) date-time as the serial number of a Sheets date cell."""
+    return (pd.Timestamp(text) - pd.Timestamp("1899-12-30")) / pd.Timedelta(days=1)
+
+
+def close_row(world: World, *cells: object) -> None:
+    world.gateway().http.values_append(
+        BOOK, "'Закрытие'!A1", params={"valueInputOption": "RAW"}, body={"values": [list(cells)]}
+    )
+
+
+DEC_2 = datetime(2026, 12, 2, 10, tzinfo=MOSCOW)
+
+
+def test_a_month_approved_in_the_close_tab_holds_across_a_restart_and_a_reconcile(
+    world: World,
+) -> None:
+    close_row(world, "2026-11", "", "", "утвердить", "Иванова", "закрыто")
+    report = world.cycle(DEC_2)
+    assert report.status == "ok", report.error
+    assert (report.sheets_read_requests, report.sheets_write_requests) == (2, 2)
+    assert len(report.approved) == len(world.config.departments)
+    statement = world.tab("Ведомость 2026-11")
+    assert statement[0][0].startswith("Период 2026-11: утверждено.")
+    assert {row[9] for row in statement[2:]} == {"утверждено"}
+    assert {row[10] for row in statement[2:]} == {"Иванова"}
+    world.store.close()
+    world.store = Store(world.config.store)  # a restart
+    again = run_cycle(
+        world.config,
+        world.store,
+        make_client(world.config.amocrm),
+        world.gateway(),
+        DEC_2 + timedelta(hours=17),
+        reconcile=True,
+    )
+    assert again.status == "ok" and again.approved == []
+    assert world.tab("Ведомость 2026-11") == statement
+    statuses = set(zip(world.data_kpi()["period"], world.data_kpi()["status"], strict=True))
+    assert statuses == {("2026-11", "approved"), ("2026-12", "current")}
+
+
+def test_a_win_reopened_after_approval_is_a_discrepancy_with_its_link(world: World) -> None:
+    close_row(world, "2026-11", "", "", "approve", "Иванова", "")
+    assert world.cycle(DEC_2).status == "ok"
+    wins = [w for s in world.store.snapshots() for w in s.payload["wins"]]
+    win = max(wins, key=lambda w: w["price"])
+    before = next(
+        e["value_before"][0]["lead_status"]
+        for e in world.account.events
+        if e["type"] == "lead_status_changed"
+        and e["entity_id"] == win["lead_id"]
+        and e["value_after"][0]["lead_status"]["id"] == 142
+    )
+    later = DEC_2 + timedelta(days=1)
+    world.account.set_now(epoch(later))
+    world.account.move_lead_status(
+        win["lead_id"], before["id"], 0, pipeline_id=before["pipeline_id"], at=epoch(later)
+    )
+    assert world.cycle(later).status == "ok"
+    found = world.tab("Расхождения")
+    links = [row[9] for row in found[2:] if row[9]]
+    assert any(f"/leads/detail/{win['lead_id']}" in text for text in links), found
+    bonus_rows = [row for row in found[2:] if row[3] == "Бонус"]
+    assert bonus_rows and all(row[6] != "" for row in bonus_rows)
+    statement = world.tab("Ведомость 2026-11")
+    assert {row[9] for row in statement[2:]} == {"утверждено"}  # what was paid stays
+
+
+def test_recomputing_a_period_leaves_the_live_tabs_and_snapshots_alone(world: World) -> None:
+    from sheets_kpi.recompute import recompute
+
+    close_row(world, "2026-11", "", "", "approve", "Иванова", "")
+    assert world.cycle(DEC_2).status == "ok"
+    book = world.sheets.get(BOOK)
+    before = {s.title: world.tab(s.title) for s in book.sheets}
+    snapshots = world.store.snapshots()
+    done = recompute(world.config, world.store, world.gateway(), "2026-11", DEC_2)
+    assert done.title == "Пересчёт 2026-11"
+    after = {s.title: world.tab(s.title) for s in world.sheets.get(BOOK).sheets}
+    assert set(after) - set(before) == {"Пересчёт 2026-11"}
+    assert {t: v for t, v in after.items() if t in before} == before
+    assert world.store.snapshots() == snapshots
+    dry = recompute(world.config, world.store, world.gateway(), "2026-11", DEC_2, dry_run=True)
+    assert set(dry.differences or {}) == {d.id for d in world.config.departments}
+    assert all(found.empty for found in (dry.differences or {}).values())  # nothing moved
+    assert world.store.snapshots() == snapshots

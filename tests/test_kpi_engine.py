@@ -10,7 +10,7 @@ import math
 import pandas as pd
 import pytest
 
-from sheets_kpi.config import UpsellConfig
+from sheets_kpi.config import PlansConfig, UpsellConfig
 from sheets_kpi.kpi.engine import KPI_COLUMNS, MANAGER_COLUMNS
 from sheets_kpi.kpi.issues import Issue, issues_frame
 from tests.kpi_fixtures import (
@@ -80,14 +80,47 @@ def test_no_plan_shows_the_fact_leaves_the_kpi_out_and_is_an_issue() -> None:
     results = run(
         cfg=config(OUT),
         calls=numbered(outgoing({A: 3})),
-        plans=plans({"outgoing": 20}, period="2026-10") + plans({"outgoing": 5}, manager=B),
-    )
+        plans=plans({"outgoing": 20}, period="2026-12") + plans({"outgoing": 5}, manager=B),
+    )  # a later month's plan never applies
     kpi = row(results, A, "outgoing")
     assert math.isnan(kpi["plan"]) and math.isnan(kpi["achievement"])
     assert kpi["fact"] == 3  # the fact is still shown
     assert math.isnan(managers(results).loc[A, "score"])  # nothing left to score
     where = results.issues.loc[results.issues["source"] == "plans", "where"].tolist()
     assert where == ["2026-11 / Анна / outgoing", "2026-11 / Вера / outgoing"]  # B has one
+
+
+def test_a_month_without_plan_rows_carries_over_the_latest_earlier_plan() -> None:
+    earlier = (
+        plans({"outgoing": 8}, period="2026-09", manager=A)
+        + plans({"outgoing": 30}, period="2026-09")
+        + plans({"outgoing": 20}, period="2026-10")
+    )
+    results = run(cfg=config(OUT), calls=numbered(outgoing({A: 4, B: 10})), plans=earlier)
+    # A's own September plan comes before the department's October default; B has only that.
+    assert (row(results, A, "outgoing")["plan"], row(results, B, "outgoing")["plan"]) == (8, 20)
+    assert row(results, B, "outgoing")["achievement"] == 0.5  # 10 / 20
+    assert row(results, A, "outgoing")["plan_from"] == "2026-09"
+    info = results.issues[results.issues["severity"] == "info"]
+    assert info["where"].tolist() == ["2026-11 / team / outgoing", "2026-11 / team / outgoing"]
+    assert info["value"].tolist() == ["2026-09", "2026-10"]
+    assert info["message"].str.startswith("plan carried over from 2026-").all()
+
+
+def test_a_plan_row_of_the_month_wins_over_any_carried_plan() -> None:
+    typed = plans({"outgoing": 8}, period="2026-10", manager=A) + plans({"outgoing": 20})
+    results = run(cfg=config(OUT), calls=numbered(outgoing({A: 4})), plans=typed)
+    assert row(results, A, "outgoing")["plan"] == 20  # November's default, not A's October
+    assert results.issues[results.issues["severity"] == "info"].empty
+
+
+def test_carry_over_off_leaves_a_month_without_plans_unscored() -> None:
+    cfg = config(OUT).model_copy(update={"plans": PlansConfig(carry_over=False)})
+    results = run(
+        cfg=cfg, calls=numbered(outgoing({A: 4})), plans=plans({"outgoing": 20}, "2026-10")
+    )
+    assert math.isnan(row(results, A, "outgoing")["plan"])
+    assert math.isnan(managers(results).loc[A, "score"])
 
 
 def test_issue_frames_have_the_issue_columns_as_objects_empty_or_not() -> None:

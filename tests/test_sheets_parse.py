@@ -154,7 +154,7 @@ ROSTER = [
 
 def read(**grids) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     grids.setdefault("roster", ROSTER)
-    for key in ("plans", "scores", "violations", "appeals"):
+    for key in ("plans", "scores", "violations", "appeals", "close"):
         grids.setdefault(key, [["x"]])
     parsed = parse_inputs(grids, shipped_config())
     issues = parsed.issues[~parsed.issues["message"].str.startswith("missing column")]

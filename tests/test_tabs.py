@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
+from sheets_kpi.closing import assemble
 from sheets_kpi.config import Config
 from sheets_kpi.locale import label
 from sheets_kpi.sheets.layout import Block, TabLayout
@@ -130,18 +131,36 @@ def columns(layout: TabLayout, header: int = 0, body: int | None = None) -> list
     ]
 
 
-def header_row(layout: TabLayout, first: str) -> int:
-    return next(i for i, row in enumerate(layout.rows) if row and row[0] == first)
+def header_row(layout: TabLayout, first: str, after: int = 0) -> int:
+    return next(i for i, row in enumerate(layout.rows) if i >= after and row and row[0] == first)
 
 
 def test_the_manager_tab_formats_follow_each_column_and_each_kpis_unit() -> None:
     cfg = tabs_config()
     results = run(cfg=cfg)
     manager = next(results.managers.itertuples())
-    layout = manager_tab(results, manager, "Анна", cfg)
-    assert [(r[0], pattern_at(layout, i, 1)) for i, r in enumerate(layout.rows[:7])] == [
+    layout = manager_tab(
+        results,
+        manager,
+        "Анна",
+        cfg,
+        assemble(cfg, results, datetime(2026, 11, 20, 12, tzinfo=UTC)),
+    )
+    assert [(r[0], pattern_at(layout, i, 1)) for i, r in enumerate(layout.rows[:2])] == [
         ("Менеджер", ""),
         ("Отдел", ""),
+    ]
+    past = header_row(layout, "Период")
+    assert columns(layout, past) == [
+        ("Период", "", False),
+        ("Статус", "", False),
+        ("Балл", "0.000", False),
+        ("Место", "", False),
+        ("Бонус", RUB, False),
+        ("Расчёт", "", False),
+    ]
+    top = header_row(layout, "Период", after=past + 1)
+    assert [(layout.rows[i][0], pattern_at(layout, i, 1)) for i in range(top, top + 5)] == [
         ("Период", ""),
         ("Балл", "0.000"),
         ("Место", ""),
@@ -245,17 +264,21 @@ def test_both_matrix_tables_format_their_rates_prices_and_days(matrix_results) -
     assert [b for b in layout.formats if b.bold] == [Block(second, 0, second + 1, 11, bold=True)]
 
 
-def test_the_data_tabs_carry_no_formats() -> None:
+def test_the_data_tabs_carry_no_formats_but_date_cells() -> None:
     cfg = tabs_config()
     results = run(cfg=cfg)
     roster = pd.DataFrame({k: [] for k in data_tabs.DATA_MANAGERS}, columns=data_tabs.DATA_MANAGERS)
-    now = datetime(2026, 11, 20, 15, tzinfo=UTC)
-    for layout in (
-        data_tabs.data_kpi_tab(results, cfg, now),
-        data_tabs.data_daily_tab(results, roster),
-        data_tabs.data_managers_tab(roster),
+    closing = assemble(cfg, results, datetime(2026, 11, 20, 15, tzinfo=UTC))
+    for layout, dates in (
+        (data_tabs.data_kpi_tab(closing, cfg), ["period_start", "period_end", "computed_at"]),
+        (data_tabs.data_bonus_tab(closing, cfg), ["approved_at"]),
+        (data_tabs.data_daily_tab(results, roster), ["date"]),
+        (data_tabs.data_managers_tab(roster), []),
     ):
-        assert (layout.formats, layout.achievement) == ([], []), layout.title
+        header = layout.rows[0]
+        shown = [(header[b.col0], b.pattern) for b in layout.formats]
+        assert shown == [(d, "yyyy-mm-dd hh:mm:ss" if "_at" in d else "yyyy-mm-dd") for d in dates]
+        assert layout.achievement == [], layout.title
 
 
 @pytest.mark.parametrize(
@@ -277,9 +300,10 @@ def test_one_title_rule_for_kpis_in_every_tab_and_data_kpi_keeps_the_configured_
     assert summary_tab(results, dept, cfg).rows[0][1] == f"{shown}: {fact}"
     assert dynamics_tab(results, dept, cfg).rows[0][1] == shown
     manager = next(results.managers.itertuples())
-    layout = manager_tab(results, manager, "Анна", cfg)
+    closing = assemble(cfg, results, datetime(2026, 11, 20, tzinfo=UTC))
+    layout = manager_tab(results, manager, "Анна", cfg, closing)
     assert layout.rows[header_row(layout, label(locale, "kpi")) + 1][0] == shown
-    data_kpi = data_tabs.data_kpi_tab(results, cfg, datetime(2026, 11, 20, tzinfo=UTC))
+    data_kpi = data_tabs.data_kpi_tab(closing, cfg)
     titles = {row[6]: row[7] for row in data_kpi.rows[1:]}
     assert titles["sales_rub"] == "Продажи" and titles["won"] == "won"
     assert dept.title_in(locale) == "Продажи"  # no title_en: the configured title

@@ -10,14 +10,17 @@ from sheets_kpi.config import Config
 from sheets_kpi.kpi import dynamics, issues, matrix, retention
 from sheets_kpi.kpi.bonus import bonuses
 from sheets_kpi.kpi.explain import pace_fact, still_needed, top_kpi
-from sheets_kpi.kpi.facts import configured_metrics, daily_facts
+from sheets_kpi.kpi.facts import configured_metrics, daily_facts, won_records
 from sheets_kpi.kpi.inputs import Inputs
 from sheets_kpi.kpi.metrics import parse_metric
 from sheets_kpi.kpi.periods import Period, period_start, to_utc, today
 from sheets_kpi.kpi.plan_fact import achievement, kpi_catalogue, period_table, resolve_plans
 from sheets_kpi.kpi.scoring import competition_rank, contributions, scores
 
-__all__ = ["KPI_COLUMNS", "MANAGER_COLUMNS", "Results", "compute"]
+__all__ = ["KPI_COLUMNS", "MANAGER_COLUMNS", "PeriodFigures", "Results", "compute"]
+
+#: Ended months computed besides the current one (the manager tab's strip of past months).
+HISTORY_MONTHS = 6
 
 KPI_COLUMNS = [
     "period",
@@ -43,6 +46,7 @@ KPI_COLUMNS = [
     "num",
     "den",
     "metric",
+    "plan_from",
 ]
 MANAGER_COLUMNS = [
     "manager_id",
@@ -65,6 +69,31 @@ MANAGER_COLUMNS = [
 ]
 
 
+#: A manager's standing in one period: what a statement is made of.
+STANDING_COLUMNS = [
+    "manager_id",
+    "manager",
+    "department",
+    "bonus_base",
+    "score",
+    "rank",
+    "prize",
+    "bonus",
+]
+
+
+@dataclass
+class PeriodFigures:
+    """An ended plan month computed at the computing instant with the data as it is then: its
+    KPI rows (`KPI_COLUMNS`), each manager's standing (`STANDING_COLUMNS`) and the won leads
+    dated in it (`facts.WIN_COLUMNS`)."""
+
+    period: Period
+    kpi: pd.DataFrame
+    managers: pd.DataFrame
+    wins: pd.DataFrame
+
+
 @dataclass
 class Results:
     period: Period
@@ -78,24 +107,57 @@ class Results:
     open_violations: pd.DataFrame
     overdue_tasks: pd.DataFrame
     issues: pd.DataFrame
+    #: Won leads of the current period.
+    wins: pd.DataFrame
+    #: The ended months, the last one first.
+    past: list[PeriodFigures]
+    #: Each lead's state now (lead_id, is_deleted, status_id): why an approved win moved.
+    leads: pd.DataFrame
 
 
-def compute(inputs: Inputs, config: Config, now: pd.Timestamp) -> Results:
-    """The current plan month (the one holding `now` in config.timezone) and the analytics."""
+def compute(
+    inputs: Inputs, config: Config, now: pd.Timestamp, months_back: int | None = None
+) -> Results:
+    """The current plan month (the one holding `now` in config.timezone), the ended months
+    before it (`months_back`, default the strip or the watched months) and the analytics."""
     period = Period.of(today(now, config.timezone))
     previous = period.previous_same_point()
     people, roster_issues = issues.roster_in_scope(inputs, config)
     weeks_from = dynamics.first_week(period.today)
-    since = min(previous.start, period_start(pd.Series([weeks_from]), "month").iloc[0])
+    history = period.ended(months_back or max(HISTORY_MONTHS, config.close.watch_months))
+    since = min(history[-1].start, period_start(pd.Series([weeks_from]), "month").iloc[0])
     daily = daily_facts(inputs, config, now, since)
     distinct = [m for m in configured_metrics(config) if parse_metric(m)[0].distinct]
     by_week = daily_facts(inputs, config, now, weeks_from, "week", distinct)
     catalogue = kpi_catalogue(config)
+    wins = won_records(inputs, config, now, since)
 
     def evaluate(at: Period, who: pd.DataFrame = people) -> pd.DataFrame:
         table = period_table(daily, who, catalogue, at.start, at.today)
-        table["plan"] = resolve_plans(table, inputs.plans, at.label)
+        table[["plan", "plan_from"]] = resolve_plans(
+            table, inputs.plans, at.label, config.plans.carry_over
+        )
         return score(table, who, config)
+
+    def ended(at: Period) -> PeriodFigures:
+        """Everyone who was on the roster then: a manager who left at the month's end is paid."""
+        who = issues.roster_of_period(inputs, config, daily, at.start, at.end)
+        table = evaluate(at, who).assign(forecast_fact=float("nan"))  # no pace once it ended
+        standing = who.rename(columns={"name": "manager"})[STANDING_COLUMNS[:4]]
+        standing = standing.merge(
+            table.drop_duplicates("manager_id")[["manager_id", *STANDING_COLUMNS[4:]]],
+            on="manager_id",
+            how="left",
+        )
+        standing[["prize", "bonus"]] = standing[["prize", "bonus"]].fillna(0.0)
+        return PeriodFigures(
+            period=at,
+            kpi=_kpi_frame(table, who, at),
+            managers=standing.sort_values(
+                ["department", "rank", "manager"], na_position="last"
+            ).reset_index(drop=True),
+            wins=wins[wins["date"].between(at.start, at.end)].reset_index(drop=True),
+        )
 
     # The previous ranking is of those who had any activity then: a manager who joined this
     # month has no previous rank (and no rank change), and does not push others down.
@@ -124,11 +186,14 @@ def compute(inputs: Inputs, config: Config, now: pd.Timestamp) -> Results:
         retention=retention.retention(inputs.leads, inputs.clients, window_start, now),
         open_violations=_open_violations(inputs),
         overdue_tasks=_overdue_tasks(inputs, now),
+        wins=wins[wins["date"] >= period.start].reset_index(drop=True),
+        past=[ended(at) for at in history],
+        leads=inputs.leads[["lead_id", "is_deleted", "status_id"]],
         issues=pd.concat(
             [
                 roster_issues,
                 issues.config_issues(inputs, config),
-                issues.plan_issues(kpi),
+                issues.plan_issues(kpi, config.plans.carry_over),
                 issues.user_issues(inputs, daily, to_utc([since], config.timezone)[0]),
             ],
             ignore_index=True,

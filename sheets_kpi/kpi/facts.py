@@ -81,6 +81,31 @@ def daily_facts(
     return sum_num_den(facts, ["date", "manager_id", "metric"])[FACT_COLUMNS]
 
 
+#: Metrics whose facts are won leads: the records behind the money an approval freezes.
+WIN_METRICS = ("won_amount", "won_count")
+WIN_COLUMNS = ["metric", "lead_id", "lead_name", "price", "won_at", "date", "manager_id"]
+
+
+def won_records(
+    inputs: Inputs, config: Config, now: pd.Timestamp, since: pd.Timestamp
+) -> pd.DataFrame:
+    """The won leads behind each configured won_* metric, dated from `since`: the deals a
+    statement pays for, so a later reopen, deletion, new price or new owner can be named."""
+    context = Context(config, now, since, "month", frozenset(inputs.roster["manager_id"]))
+    parts = []
+    for metric in configured_metrics(config):
+        measured, arg = parse_metric(metric)
+        if measured.name in WIN_METRICS:
+            parts.append(lead_facts.wins(inputs, context, arg).assign(metric=metric))
+    if not parts:
+        return pd.DataFrame(columns=WIN_COLUMNS)
+    won = pd.concat(parts, ignore_index=True).rename(
+        columns={"name": "lead_name", "moment": "won_at"}
+    )
+    won = won[won["manager_id"].notna() & (won["date"] >= since)]
+    return won[WIN_COLUMNS].astype({"manager_id": "int64"}).reset_index(drop=True)
+
+
 def sum_num_den(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Sum num and den per group; den stays empty where no row of the group had one."""
     grouped = frame.groupby(keys, sort=True, observed=True)

@@ -49,28 +49,58 @@ def roster_in_scope(inputs: Inputs, config: Config) -> tuple[pd.DataFrame, pd.Da
     return roster[roster["department"].isin(known)].reset_index(drop=True), issues
 
 
-def plan_issues(kpi: pd.DataFrame) -> pd.DataFrame:
-    """KPIs without a plan: one issue per department when nobody there has one, else per row."""
+def roster_of_period(
+    inputs: Inputs, config: Config, daily: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp
+) -> pd.DataFrame:
+    """Who an ended period's statement lists: roster rows of configured departments that are
+    active or had any fact dated in [start, end] (someone deactivated since is still paid)."""
+    roster = inputs.roster.drop_duplicates("manager_id", keep="last")
+    roster = roster[roster["department"].isin({dept.id for dept in config.departments})]
+    then = daily.loc[daily["date"].between(start, end), "manager_id"]
+    return roster[roster["active"] | roster["manager_id"].isin(then)].reset_index(drop=True)
+
+
+def plan_issues(kpi: pd.DataFrame, carry_over: bool = True) -> pd.DataFrame:
+    """KPIs without a plan: one issue per department when nobody there has one, else per row;
+    plans carried over from an earlier month: one info line per department, KPI and month."""
     missing = kpi[kpi["plan"].isna()]
-    rows = []
+    carried = kpi[kpi["plan_from"].notna() & (kpi["plan_from"] != kpi["period"])]
+    rows = [
+        Issue(
+            "info",
+            "plans",
+            f"{period} / {department} / {kpi_id}",
+            str(source),
+            f"plan carried over from {source} for {len(group)} manager(s): no plan row for "
+            f"{period} (add rows to set a new plan; plans.carry_over: false turns this off)",
+        )
+        for (period, department, kpi_id, source), group in carried.groupby(
+            ["period", "department", "kpi", "plan_from"], sort=True
+        )
+    ]
     for (department, kpi_id), group in missing.groupby(["department", "kpi"], sort=True):
         everyone = len(group) == int(
             ((kpi["department"] == department) & (kpi["kpi"] == kpi_id)).sum()
         )
         period = str(group["period"].iloc[0])
         if everyone and len(group) > 1:
-            rows.append(_no_plan(f"{period} / {department} / {kpi_id}", "department"))
+            rows.append(_no_plan(f"{period} / {department} / {kpi_id}", "department", carry_over))
             continue
-        rows += [_no_plan(f"{period} / {name} / {kpi_id}", "manager") for name in group["manager"]]
+        rows += [
+            _no_plan(f"{period} / {name} / {kpi_id}", "manager", carry_over)
+            for name in group["manager"]
+        ]
     return issues_frame(rows)
 
 
-def _no_plan(where: str, scope: str) -> Issue:
+def _no_plan(where: str, scope: str, carry_over: bool) -> Issue:
     message = (
         "no plan for anyone in the department (no default row, no manager rows)"
         if scope == "department"
         else "no plan"
     )
+    if carry_over:
+        message += " in this month or any earlier one"
     return Issue(
         "warning", "plans", where, "", f"{message}: the KPI is shown but left out of the score"
     )

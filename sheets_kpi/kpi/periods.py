@@ -87,6 +87,17 @@ class Period:
         """Days so far, today included (1 on the first day, all of them once the month is over)."""
         return int(np.clip((self.today - self.start).days + 1, 1, self.days))
 
+    @classmethod
+    def month(cls, label: str) -> Period:
+        """The whole month `YYYY-MM`, as it stands once it has ended."""
+        period = cls.of(pd.Timestamp(f"{label}-01"))
+        return cls(period.start, period.end, period.end)
+
+    def ended(self, count: int) -> list[Period]:
+        """The `count` whole months before this one, the most recent first."""
+        months = pd.period_range(end=self.start.to_period("M") - 1, periods=count, freq="M")
+        return [Period.month(str(month)) for month in reversed(months)]
+
     def previous_same_point(self) -> Period:
         """The previous month up to the same day of month; its last day when today is the last.
 

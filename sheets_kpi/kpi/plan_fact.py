@@ -52,20 +52,34 @@ def period_table(
     return table
 
 
-def resolve_plans(table: pd.DataFrame, plans: pd.DataFrame, period: str) -> pd.Series:
-    """A manager's own plan row wins over the department default for the same KPI."""
-    current = plans[plans["period"] == period]
-    own = current.dropna(subset=["manager_id"]).astype({"manager_id": "int64"})
-    own = own.drop_duplicates(["manager_id", "kpi"], keep="last")
-    default = current[current["manager_id"].isna()]
-    default = default.drop_duplicates(["department", "kpi"], keep="last")
-    keys = table[["manager_id", "department", "kpi"]]
-    mine = keys.merge(own[["manager_id", "kpi", "plan"]], on=["manager_id", "kpi"], how="left")
-    theirs = keys.merge(
-        default[["department", "kpi", "plan"]], on=["department", "kpi"], how="left"
+def resolve_plans(
+    table: pd.DataFrame, plans: pd.DataFrame, period: str, carry_over: bool = True
+) -> pd.DataFrame:
+    """The plan of each row and the period it was typed for (`plan_from`).
+
+    The period's own rows come first, a manager's row before the department default; with
+    `carry_over`, a KPI still without a plan takes the latest earlier one, again the manager's
+    own before the default (a supervisor who plans a month once keeps everyone ranked).
+    """
+    keys = table[["manager_id", "department", "kpi"]].reset_index(drop=True)
+    plan = pd.Series(np.nan, index=keys.index)
+    source = pd.Series(None, index=keys.index, dtype=object)
+    earlier = plans[plans["period"] < period] if carry_over else plans.iloc[:0]
+    for rows in (plans[plans["period"] == period], earlier):
+        rows = rows.sort_values("period", kind="stable")
+        own = rows.dropna(subset=["manager_id"]).astype({"manager_id": "int64"})
+        own = own.drop_duplicates(["manager_id", "kpi"], keep="last")
+        default = rows[rows["manager_id"].isna()].drop_duplicates(
+            ["department", "kpi"], keep="last"
+        )
+        for found, on in ((own, ["manager_id", "kpi"]), (default, ["department", "kpi"])):
+            match = keys.merge(found[[*on, "plan", "period"]], on=on, how="left")
+            take = plan.isna() & match["plan"].notna()
+            plan[take] = match.loc[take, "plan"].astype(float)
+            source[take] = match.loc[take, "period"]
+    return pd.DataFrame(
+        {"plan": plan.to_numpy(), "plan_from": source.to_numpy()}, index=table.index
     )
-    plan = mine["plan"].astype(float).fillna(theirs["plan"].astype(float))
-    return pd.Series(plan.to_numpy(), index=table.index)
 
 
 def achievement(fact: pd.Series, plan: pd.Series, direction: pd.Series) -> pd.Series:

@@ -97,12 +97,22 @@ class SheetsGateway:
         }
 
     def write(
-        self, layouts: list[TabLayout], spreadsheet_id: str | None = None, force: bool = False
+        self,
+        layouts: list[TabLayout],
+        spreadsheet_id: str | None = None,
+        force: bool = False,
+        prune: bool = True,
     ) -> WriteReport:
+        """Bring the spreadsheet to `layouts`; with `prune`, our tabs not among them go."""
         spreadsheet_id = spreadsheet_id or self.google.spreadsheet_id
         metadata = self.metadata(spreadsheet_id)
         return write_tabs(
-            lambda body: self.update(body, spreadsheet_id), metadata, layouts, self.editors, force
+            lambda body: self.update(body, spreadsheet_id),
+            metadata,
+            layouts,
+            self.editors,
+            force,
+            prune,
         )
 
     def update(self, body: dict[str, Any], spreadsheet_id: str | None = None) -> Any:

@@ -84,6 +84,7 @@ def example_rows(locale: str, month: str) -> dict[str, list[Any]]:
         "scores": [f"# {month}-03", person, "call_quality", 85, "", note],
         "violations": [f"# {month}-03", person, "control", "", note],
         "appeals": [f"# {month}-04", person, "", "pending"],
+        "close": [f"# {month}", "sales", "", "approve", person, note],
     }
 
 
@@ -268,6 +269,7 @@ def _validations(placed: dict[str, int], sheet_id: int, config: Config) -> list[
         "kind": ["call_quality", "nps"],
         "type": ["deal", "control", "regulation"],
         "outcome": ["won", "lost", "pending"],
+        "action": ["approve", "accept", "reject"],
         "active": list(YES_NO.get(config.locale, YES_NO["ru"])),
     }
     low, high = config.analytics.call_quality_scale

@@ -89,6 +89,19 @@ TABS = (
         "Appeals",
         (DATE, MANAGER, REF, Column("outcome", "Итог", "Outcome")),
     ),
+    InputTab(
+        "close",
+        "Закрытие",
+        "Close",
+        (
+            Column("period", "Период", "Period"),
+            Column("department", "Отдел", "Department", required=False),
+            Column("manager", "Менеджер", "Manager", required=False),
+            Column("action", "Действие", "Action"),
+            Column("who", "Кто", "Who"),
+            COMMENT,
+        ),
+    ),
 )
 
 
@@ -105,6 +118,11 @@ def _spellings(**canonical: str) -> dict[str, str]:
 SENIORITY = _spellings(junior="джуниор|младший|jun", senior="сеньор|синьор|старший|sen")
 KINDS = _spellings(call_quality="call quality|качество звонков|качество", nps="")
 VIOLATION_TYPES = _spellings(deal="сделка", control="контроль", regulation="регламент")
+ACTIONS = _spellings(
+    approve="утвердить|утверждено|утвердил|утвердила",
+    accept="принять|принято|принял|приняла",
+    reject="отклонить|отклонено|отклонил|отклонила",
+)
 OUTCOMES = _spellings(
     won="выиграна|выигран|принята",
     lost="проиграна|проигран|отклонена",

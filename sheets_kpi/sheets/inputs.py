@@ -15,7 +15,15 @@ from sheets_kpi.config import Config
 from sheets_kpi.kpi.inputs import frame
 from sheets_kpi.kpi.issues import Issue, issues_frame
 from sheets_kpi.sheets import parse
-from sheets_kpi.sheets.input_tabs import KINDS, OUTCOMES, SENIORITY, TABS, VIOLATION_TYPES, InputTab
+from sheets_kpi.sheets.input_tabs import (
+    ACTIONS,
+    KINDS,
+    OUTCOMES,
+    SENIORITY,
+    TABS,
+    VIOLATION_TYPES,
+    InputTab,
+)
 from sheets_kpi.sheets.parse import ParseError
 
 
@@ -103,9 +111,25 @@ def field(
         raise _RowIssue(key, value, str(err)) from None
 
 
+class CloseAction(NamedTuple):
+    """A row of the close tab: approve a period (all departments when `department` is None), or
+    accept / reject the proposed adjustment of one manager. `key` tells rows apart across
+    cycles, so each accept or reject is acted on once."""
+
+    row: int
+    period: str
+    department: str | None
+    manager_id: int | None
+    action: str
+    who: str
+    comment: str
+    key: str
+
+
 class ParsedInputs(NamedTuple):
     frames: dict[str, pd.DataFrame]
     issues: pd.DataFrame
+    actions: tuple[CloseAction, ...] = ()
 
 
 def parse_inputs(
@@ -134,7 +158,8 @@ def parse_inputs(
             "appeals", _simple(tabs["appeals"], people, "outcome", OUTCOMES, "appeal outcome")
         ),
     }
-    return ParsedInputs(frames, issues_frame(issues))
+    actions = tuple(_close(tabs["close"], config, people))
+    return ParsedInputs(frames, issues_frame(issues), actions)
 
 
 def _departments(config: Config) -> dict[str, str]:
@@ -309,3 +334,42 @@ def _simple(tab: _Tab, people: _People, key: str, options: dict[str, str], what:
         }
 
     return [row for _, row in tab.each(build)]
+
+
+def _close(tab: _Tab, config: Config, people: _People) -> list[CloseAction]:
+    departments = _departments(config)
+
+    def build(cells: dict[str, Any]) -> dict[str, Any]:
+        manager = field(cells, "manager", people.find, required=False)
+        department = field(
+            cells,
+            "department",
+            lambda v: parse.choice(v, departments, "department"),
+            required=False,
+        )
+        action = field(cells, "action", lambda v: parse.choice(v, ACTIONS, "close action"))
+        if action != "approve" and manager is None:
+            raise _RowIssue("manager", cells.get("manager"), f"{action} needs the manager")
+        if action == "approve" and manager is not None:
+            raise _RowIssue(
+                "manager",
+                cells.get("manager"),
+                "a period is approved for a whole department; leave the manager empty",
+            )
+        return {
+            "period": field(cells, "period", parse.period),
+            "department": department or (manager["department"] if manager else None),
+            "manager_id": manager["manager_id"] if manager else None,
+            "action": action,
+            "who": str(field(cells, "who", str)).strip(),
+            "comment": str(cells.get("comment") or "").strip(),
+        }
+
+    seen: dict[tuple, int] = {}
+    actions = []
+    for number, row in tab.each(build):
+        same = tuple(row.values())
+        seen[same] = seen.get(same, 0) + 1
+        key = "|".join(map(str, (*same, seen[same])))
+        actions.append(CloseAction(number, key=key, **row))
+    return actions

@@ -161,10 +161,17 @@ def encode(body: Any) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
 
+def _pattern_type(pattern: str) -> str:
+    """The numberFormat type a pattern needs: a date pattern must say DATE or DATE_TIME."""
+    if "yyyy" in pattern:
+        return "DATE_TIME" if "hh" in pattern else "DATE"
+    return "PERCENT" if "%" in pattern else "NUMBER"
+
+
 def _format(block: Block, sheet_id: int) -> dict[str, Any]:
     fmt: dict[str, Any] = {}
     if block.pattern:
-        kind = "PERCENT" if "%" in block.pattern else "NUMBER"
+        kind = _pattern_type(block.pattern)
         fmt["numberFormat"] = {"type": kind, "pattern": block.pattern}
     if block.bold:
         fmt["textFormat"] = {"bold": True}

@@ -71,12 +71,17 @@ def digest_of(sheet: dict[str, Any]) -> str | None:
 
 
 def plan_writes(
-    metadata: dict[str, Any], layouts: list[TabLayout], editors: list[str], force: bool = False
+    metadata: dict[str, Any],
+    layouts: list[TabLayout],
+    editors: list[str],
+    force: bool = False,
+    prune: bool = True,
 ) -> tuple[list[Unit], WriteReport]:
     """The requests that bring the spreadsheet to `layouts`, in order, as units (pure).
 
     `force` rewrites tabs whose hash says unchanged: a supervisor may edit a protected tab, and
-    the nightly cycle puts it right.
+    the nightly cycle puts it right. Without `prune` our other tabs stay (a preview tab is
+    written beside the live ones).
     """
     report = WriteReport()
     sheets = tabs_by_title(metadata)
@@ -118,7 +123,7 @@ def plan_writes(
         report.tabs_written.append(layout.title)
         report.rows_written += layout.frozen_rows if layout.append_only else len(layout.rows)
     # Removals go last: a spreadsheet may never be left without any tab, even for a moment.
-    for folded, sheet in sheets.items():
+    for folded, sheet in sheets.items() if prune else ():
         if not owned(sheet) or folded in wanted:
             continue
         title = sheet["properties"]["title"]
@@ -148,9 +153,10 @@ def write_tabs(
     layouts: list[TabLayout],
     editors: list[str],
     force: bool = False,
+    prune: bool = True,
 ) -> WriteReport:
     """Apply `plan_writes` in one batch (more only when the payload is huge)."""
-    units, report = plan_writes(metadata, layouts, editors, force)
+    units, report = plan_writes(metadata, layouts, editors, force, prune)
     if report.conflicts:
         log.warning(
             "tabs not created by sheets-kpi were left alone: %s", ", ".join(report.conflicts)

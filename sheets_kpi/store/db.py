@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -16,6 +17,21 @@ from sheets_kpi.errors import StoreError
 from sheets_kpi.store.schema import ENTITY_TABLES, MIGRATIONS
 
 _PRIMARY_KEYS = {"notes": ("entity_type", "id"), "statuses": ("pipeline_id", "status_id")}
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One department's approved statement for a period: what was paid and everything it was
+    computed from (`payload`: KPI rows, statement rows, input rows, won leads)."""
+
+    period: str
+    department: str
+    version: int
+    approved_at: int
+    approved_by: str
+    run_id: int | None
+    config_hash: str
+    payload: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -211,6 +227,69 @@ class Store:
                 self.query(f"SELECT key, first_seen FROM issue_seen WHERE key IN ({marks})", chunk)
             )
         return found
+
+    def approve(self, snapshot: Snapshot) -> None:
+        """Store an approved statement; the table refuses any later change (SQL triggers)."""
+        with self.transaction():
+            self._conn.execute(
+                "INSERT INTO statement (period, department, version, approved_at, approved_by, "
+                "run_id, config_hash, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    snapshot.period,
+                    snapshot.department,
+                    snapshot.version,
+                    snapshot.approved_at,
+                    snapshot.approved_by,
+                    snapshot.run_id,
+                    snapshot.config_hash,
+                    json.dumps(snapshot.payload, ensure_ascii=False, sort_keys=True),
+                ),
+            )
+
+    def snapshots(self) -> list[Snapshot]:
+        """Every approved statement, the latest version of each (period, department) only."""
+        rows = self.query(
+            "SELECT period, department, version, approved_at, approved_by, run_id, config_hash, "
+            "payload FROM statement s WHERE version = (SELECT max(version) FROM statement "
+            "WHERE period = s.period AND department = s.department) ORDER BY period, department"
+        )
+        return [
+            Snapshot(
+                period=row[0],
+                department=row[1],
+                version=row[2],
+                approved_at=row[3],
+                approved_by=row[4],
+                run_id=row[5],
+                config_hash=row[6],
+                payload=json.loads(row[7]),
+            )
+            for row in rows
+        ]
+
+    def decide(self, decision: dict[str, Any]) -> None:
+        """Record a supervisor's answer to a proposed adjustment (accept or reject)."""
+        names = list(decision)
+        with self.transaction():
+            self._conn.execute(
+                f"INSERT INTO adjustment ({', '.join(names)}) "
+                f"VALUES ({', '.join('?' for _ in names)})",
+                [decision[name] for name in names],
+            )
+
+    def decisions(self) -> tuple[list[str], list[tuple]]:
+        return self.select("SELECT * FROM adjustment ORDER BY id")
+
+    def close_actions(self) -> dict[str, str]:
+        """Rows of the close tab already acted on: key → what came of them."""
+        return dict(self.query("SELECT key, outcome FROM close_action"))
+
+    def mark_close_action(self, key: str, outcome: str, now: datetime) -> None:
+        with self.transaction():
+            self._conn.execute(
+                "INSERT OR IGNORE INTO close_action (key, seen_at, outcome) VALUES (?, ?, ?)",
+                (key, epoch(now), outcome),
+            )
 
     def _migrate(self) -> None:
         version = self._conn.execute("PRAGMA user_version").fetchone()[0]

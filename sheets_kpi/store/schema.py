@@ -60,4 +60,22 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE tasks ADD COLUMN is_deleted INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE users ADD COLUMN is_deleted INTEGER NOT NULL DEFAULT 0;
     """,
+    """
+    CREATE TABLE statement (
+        period TEXT NOT NULL, department TEXT NOT NULL, version INTEGER NOT NULL,
+        approved_at INTEGER NOT NULL, approved_by TEXT NOT NULL, run_id INTEGER,
+        config_hash TEXT NOT NULL, payload TEXT NOT NULL,
+        PRIMARY KEY (period, department, version));
+    CREATE TRIGGER statement_never_changes BEFORE UPDATE ON statement
+        BEGIN SELECT RAISE(ABORT, 'an approved statement is immutable'); END;
+    CREATE TRIGGER statement_never_deleted BEFORE DELETE ON statement
+        BEGIN SELECT RAISE(ABORT, 'an approved statement is immutable'); END;
+    CREATE TABLE adjustment (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, period TEXT NOT NULL, department TEXT NOT NULL,
+        manager_id INTEGER NOT NULL, action TEXT NOT NULL, amount REAL NOT NULL,
+        target_period TEXT NOT NULL, decided_by TEXT NOT NULL, decided_at INTEGER NOT NULL,
+        comment TEXT NOT NULL DEFAULT '');
+    CREATE TABLE close_action (
+        key TEXT PRIMARY KEY, seen_at INTEGER NOT NULL, outcome TEXT NOT NULL);
+    """,
 )

@@ -8,19 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
 
 import pandas as pd
 
 from sheets_kpi.config import Config
+from sheets_kpi.kpi.close import Closing
 from sheets_kpi.kpi.engine import Results
 from sheets_kpi.sheets.input_tabs import TABS
 from sheets_kpi.sheets.layout import TabLayout
 from sheets_kpi.tabs.analytics import clients_tab, matrix_tab
-from sheets_kpi.tabs.data import data_daily_tab, data_kpi_tab, data_managers_tab
+from sheets_kpi.tabs.data import data_bonus_tab, data_daily_tab, data_kpi_tab, data_managers_tab
 from sheets_kpi.tabs.department import dynamics_tab, ranking_tab, summary_tab
 from sheets_kpi.tabs.manager import manager_tab
 from sheets_kpi.tabs.run import ISSUE_KEYS, issues_tab, log_tab
+from sheets_kpi.tabs.statement import discrepancies_tab, statement_tab
 
 MAX_TITLE = 100  # Sheets' limit for a tab title
 
@@ -38,11 +39,16 @@ class Output:
         self.main[titles.index(layout.title)] = layout
 
 
-def build_layouts(results: Results, config: Config, now: datetime, roster: pd.DataFrame) -> Output:
+def build_layouts(
+    results: Results, config: Config, roster: pd.DataFrame, closing: Closing
+) -> Output:
     """Every output tab; the data-issues tab is empty until the cycle knows all the issues,
     those of tabs it may not write included (`Output.replace`)."""
     loc = config.locale
-    shared: list[TabLayout] = []
+    shared: list[TabLayout] = [
+        statement_tab(closing.last, config),
+        discrepancies_tab(closing, config),
+    ]
     for dept in config.departments:
         shared += [
             summary_tab(results, dept, config),
@@ -52,7 +58,8 @@ def build_layouts(results: Results, config: Config, now: datetime, roster: pd.Da
     shared += [
         matrix_tab(results, config),
         clients_tab(results, loc),
-        data_kpi_tab(results, config, now),
+        data_kpi_tab(closing, config),
+        data_bonus_tab(closing, config),
         data_daily_tab(results, roster),
         data_managers_tab(roster),
         issues_tab(pd.DataFrame(columns=list(ISSUE_KEYS)), loc),
@@ -65,7 +72,7 @@ def build_layouts(results: Results, config: Config, now: datetime, roster: pd.Da
     personal: dict[str, list[TabLayout]] = {}
     sheets_by_manager = roster.set_index("manager_id")["personal_spreadsheet"].to_dict()
     for manager in results.managers.itertuples():
-        layout = manager_tab(results, manager, titles[manager.manager_id], config)
+        layout = manager_tab(results, manager, titles[manager.manager_id], config, closing)
         target = _spreadsheet_id(str(sheets_by_manager.get(manager.manager_id) or "").strip())
         if target and target != config.google.spreadsheet_id:
             personal.setdefault(target, []).append(layout)

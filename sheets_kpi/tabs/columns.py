@@ -108,3 +108,16 @@ def cell_value(value: Any) -> Any:
     if isinstance(value, pd.Timestamp):
         return value.strftime("%Y-%m-%d")
     return value
+
+
+#: Day 0 of Sheets' serial dates.
+EPOCH = pd.Timestamp("1899-12-30")
+
+
+def serial(value: Any) -> float | None:
+    """A date or naive date-time as a Sheets serial number (days since 1899-12-30), the value
+    of a date cell; missing stays empty."""
+    if value is None or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
+        return None
+    days = (pd.Timestamp(value) - EPOCH) / pd.Timedelta(days=1)
+    return round(float(days), 8)

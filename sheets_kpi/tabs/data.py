@@ -4,20 +4,39 @@ one header row, no merges or formats."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
 
 from sheets_kpi.config import Config
+from sheets_kpi.kpi.close import Closing
 from sheets_kpi.kpi.engine import KPI_COLUMNS, Results
-from sheets_kpi.sheets.layout import TabLayout
-from sheets_kpi.tabs.columns import cell_value
+from sheets_kpi.sheets.layout import Block, TabLayout
+from sheets_kpi.tabs.columns import cell_value, serial
 
 #: The data tabs do not change with the locale (SPEC §11): KPI titles are the configured ones.
 DATA_LOCALE = "ru"
-#: SPEC §8.4's stable column order: the engine's KPI table up to the bonus, then the timestamp.
-DATA_KPI = [*KPI_COLUMNS[: KPI_COLUMNS.index("bonus") + 1], "computed_at"]
+#: SPEC §8.4's stable column order: the engine's KPI table up to the bonus, the timestamp, and
+#: where the row stands (SPEC §12: current / draft / approved, the approved version).
+DATA_KPI = [*KPI_COLUMNS[: KPI_COLUMNS.index("bonus") + 1], "computed_at", "status", "version"]
+DATA_BONUS = [
+    "period",
+    "department",
+    "manager_id",
+    "manager",
+    "score",
+    "rank",
+    "multiplier",
+    "base",
+    "prize",
+    "adjustment",
+    "bonus",
+    "status",
+    "approved_at",
+]
+#: Date cells (serial numbers with a date format), so Power BI types the columns as dates.
+DATE = "yyyy-mm-dd"
+DATE_TIME = "yyyy-mm-dd hh:mm:ss"
 DATA_DAILY = ["date", "manager_id", "manager", "department", "metric", "num", "den", "value"]
 DATA_MANAGERS = [
     "manager_id",
@@ -31,16 +50,39 @@ DATA_MANAGERS = [
 ]
 
 
-def data_kpi_tab(results: Results, config: Config, now: datetime) -> TabLayout:
-    """`kpi_title` is the configured `title` whatever the locale: a BI report must not change
+def data_kpi_tab(closing: Closing, config: Config) -> TabLayout:
+    """Every period shown: approved ones from their snapshot, the last draft, the current one.
+    `kpi_title` is the configured `title` whatever the locale: a BI report must not change
     when someone switches the sheet labels to English."""
     titles = {(d.id, k.id): k.title_in(DATA_LOCALE) for d in config.departments for k in d.kpis}
-    kpi = results.kpi
+    kpi = closing.kpi
     frame = kpi.assign(
-        kpi_title=[titles[key] for key in zip(kpi["department"], kpi["kpi"], strict=True)],
-        computed_at=now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        kpi_title=[
+            titles.get(key, title)
+            for key, title in zip(
+                zip(kpi["department"], kpi["kpi"], strict=True), kpi["kpi_title"], strict=True
+            )
+        ],
+        computed_at=kpi["computed_at"].dt.tz_convert("UTC").dt.tz_localize(None),
     )
-    return _tidy("data_kpi", frame, DATA_KPI, volatile=["computed_at"])
+    return _tidy(
+        "data_kpi",
+        frame,
+        DATA_KPI,
+        dates={"period_start": DATE, "period_end": DATE, "computed_at": DATE_TIME},
+        volatile=["computed_at"],  # only the open periods' stamps move, every cycle
+    )
+
+
+def data_bonus_tab(closing: Closing, config: Config) -> TabLayout:
+    """A row per manager and period shown: what the statement pays and its status."""
+    rows = closing.bonus_history()
+    frame = rows.assign(
+        status=np.where(rows["department_status"] == "approved", "approved", "draft"),
+        approved_at=rows["approved_utc"],  # UTC, as computed_at in data_kpi
+    )
+    frame.loc[frame["period"] == closing.current.period.label, "status"] = "current"
+    return _tidy("data_bonus", frame, DATA_BONUS, dates={"approved_at": DATE_TIME})
 
 
 def data_daily_tab(results: Results, roster: pd.DataFrame) -> TabLayout:
@@ -56,7 +98,7 @@ def data_daily_tab(results: Results, roster: pd.DataFrame) -> TabLayout:
         ),
     )
     frame = frame[frame["manager"].notna()]
-    return _tidy("data_daily", frame, DATA_DAILY)
+    return _tidy("data_daily", frame, DATA_DAILY, dates={"date": DATE})
 
 
 def data_managers_tab(roster: pd.DataFrame) -> TabLayout:
@@ -64,9 +106,26 @@ def data_managers_tab(roster: pd.DataFrame) -> TabLayout:
 
 
 def _tidy(
-    title: str, frame: pd.DataFrame, columns: list[str], volatile: Iterable[str] = ()
+    title: str,
+    frame: pd.DataFrame,
+    columns: list[str],
+    dates: dict[str, str] | None = None,
+    volatile: Iterable[str] = (),
 ) -> TabLayout:
+    """One header row and a row per record; `dates` columns become date cells with their
+    pattern; `volatile` columns (timestamps) do not count as a change."""
+    dates = dates or {}
     rows = [columns] + [
-        [cell_value(v) for v in row] for row in frame[columns].itertuples(index=False)
+        [
+            serial(v) if name in dates else cell_value(v)
+            for name, v in zip(columns, row, strict=True)
+        ]
+        for row in frame[columns].itertuples(index=False)
     ]
-    return TabLayout(title, rows, volatile_columns=tuple(columns.index(c) for c in volatile))
+    formats = [
+        Block(1, columns.index(name), max(len(rows), 2), columns.index(name) + 1, pattern)
+        for name, pattern in dates.items()
+    ]
+    return TabLayout(
+        title, rows, formats=formats, volatile_columns=tuple(columns.index(c) for c in volatile)
+    )

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from sheets_kpi.config import Config
+from sheets_kpi.kpi.close import Closing
 from sheets_kpi.kpi.engine import Results
 from sheets_kpi.locale import label
 from sheets_kpi.sheets.layout import TabLayout
@@ -23,12 +24,16 @@ from sheets_kpi.tabs.columns import (
     cell_value,
 )
 from sheets_kpi.tabs.department import week_table
+from sheets_kpi.tabs.statement import bonus_words
 
 #: Overdue tasks listed on the tab; the rest are in amoCRM.
 OVERDUE_SHOWN = 20
 
 
-def manager_tab(results: Results, manager: Any, title: str, config: Config) -> TabLayout:
+def manager_tab(
+    results: Results, manager: Any, title: str, config: Config, closing: Closing
+) -> TabLayout:
+    """The last statement and a strip of past months above the current month."""
     loc = config.locale
     dept = config.department(manager.department)
     rank = (
@@ -41,12 +46,22 @@ def manager_tab(results: Results, manager: Any, title: str, config: Config) -> T
         [
             (label(loc, "manager"), manager.manager, ""),
             (label(loc, "department"), dept.title_in(loc), ""),
+        ]
+    )
+    grid.add([], [label(loc, "past_title")])
+    grid.table(past_table(closing, manager.manager_id, config))
+    grid.add([])
+    current = closing.current.rows
+    adjustment = current.loc[current["manager_id"] == manager.manager_id, "adjustment"].sum()
+    grid.fields(
+        [
             (label(loc, "period"), results.period.label, ""),
             (label(loc, "score"), cell_value(manager.score), SCORE),
             (label(loc, "rank"), rank, ""),
             (label(loc, "bonus_now"), cell_value(manager.bonus), RUB),
             (label(loc, "bonus_at_pace"), cell_value(manager.bonus_at_pace), RUB),
         ]
+        + ([(label(loc, "adjustment_now"), float(adjustment), RUB)] if adjustment else [])
     )
     grid.add([])
     kpis = results.kpi[results.kpi["manager_id"] == manager.manager_id]
@@ -119,6 +134,40 @@ def manager_tab(results: Results, manager: Any, title: str, config: Config) -> T
         )
     )
     return grid.layout(title, frozen_rows=1, gate=dept.bonus.gate)
+
+
+def past_table(closing: Closing, manager_id: int, config: Config) -> Table:
+    """The ended months, the last one first: the statement block and the 6-month strip."""
+    loc = config.locale
+    rows = []
+    for shown in closing.statements[:-1]:
+        line = shown.rows[shown.rows["manager_id"] == manager_id]
+        if line.empty:
+            continue
+        item = next(line.itertuples())
+        status = "approved" if item.department_status == "approved" else "draft"
+        rows.append(
+            [
+                shown.period.label,
+                label(loc, f"status.{status}"),
+                cell_value(item.score),
+                cell_value(item.rank),
+                cell_value(item.bonus),
+                bonus_words(item, config),
+            ]
+        )
+    return Table(
+        [
+            Column(label(loc, "period")),
+            Column(label(loc, "status")),
+            Column(label(loc, "score"), SCORE),
+            Column(label(loc, "rank")),
+            Column(label(loc, "bonus"), RUB),
+            Column(label(loc, "in_words")),
+        ],
+        rows,
+        bold_header=True,
+    )
 
 
 def needed_text(unit: str, needed: float, loc: str) -> str:
