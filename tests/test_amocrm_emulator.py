@@ -313,6 +313,8 @@ def test_notes_filter_by_type_and_link_to_their_own_path(served, agency) -> None
     assert {n["note_type"] for n in notes} == {"call_in"}
     basic = {"uniq", "duration", "source", "link", "phone", "call_result", "call_status"}
     assert all(set(n["params"]) - {"call_responsible"} == basic for n in notes)
+    named = [n for n in notes if "call_responsible" in n["params"]]
+    assert named and len(named) < len(notes)  # one of the agency's telephonies names no caller
     note = notes[0]
     by_card = get(served, f"/api/v4/contacts/{note['entity_id']}/notes").json()
     first = by_card["_embedded"]["notes"][0]
