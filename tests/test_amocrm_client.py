@@ -304,8 +304,13 @@ def store_ids(store: Store, table: str) -> list:
 def emulator_ids(state: AmoState, kind: str) -> list:
     if kind == "events":
         return sorted(e["id"] for e in state.events)
-    if kind == "notes":
-        return sorted(n["id"] for notes in state.notes.values() for n in notes.values())
+    if kind == "notes":  # the sync reads call notes only; the cards also carry other notes
+        return sorted(
+            n["id"]
+            for notes in state.notes.values()
+            for n in notes.values()
+            if n["note_type"] in ("call_in", "call_out")
+        )
     return sorted(i for i, item in state.entities[kind].items() if not item.get("is_deleted"))
 
 

@@ -311,21 +311,18 @@ def test_notes_filter_by_type_and_link_to_their_own_path(served, agency) -> None
     params = [("filter[note_type][]", "call_in"), ("limit", "250")]
     notes = get(served, "/api/v4/contacts/notes", params).json()["_embedded"]["notes"]
     assert {n["note_type"] for n in notes} == {"call_in"}
+    basic = {"uniq", "duration", "source", "link", "phone", "call_result", "call_status"}
+    assert all(set(n["params"]) - {"call_responsible"} == basic for n in notes)
+    named = [n for n in notes if "call_responsible" in n["params"]]
+    assert named and len(named) < len(notes)  # one of the agency's telephonies names no caller
     note = notes[0]
-    assert set(note["params"]) == {
-        "uniq",
-        "duration",
-        "source",
-        "link",
-        "phone",
-        "call_result",
-        "call_status",
-        "call_responsible",
-    }
     by_card = get(served, f"/api/v4/contacts/{note['entity_id']}/notes").json()
     first = by_card["_embedded"]["notes"][0]
-    assert first["_links"]["self"]["href"] == f"{served.url}/api/v4/contacts/notes/{first['id']}"
+    own = f"{served.url}/api/v4/contacts/{note['entity_id']}/notes/{first['id']}"
+    assert first["_links"]["self"]["href"] == own  # as amoCRM links them, and served there
+    assert get(served, own.removeprefix(served.url)).json()["id"] == first["id"]
     assert get(served, f"/api/v4/contacts/notes/{note['id']}").json()["id"] == note["id"]
+    assert get(served, f"/api/v4/contacts/1/notes/{note['id']}").status_code == 204
 
 
 def test_event_filters_and_their_limits(served, agency) -> None:
@@ -393,7 +390,7 @@ def test_account_users_and_pipelines(served) -> None:
     assert [t["id"] for t in embedded["task_types"]] == [1, 2]
     users = get(served, "/api/v4/users", {"with": "group,role,user_rank", "limit": 250}).json()
     manager = next(u for u in users["_embedded"]["users"] if u["rights"]["group_id"] == SALES)
-    assert manager["_embedded"]["groups"] == [{"id": SALES, "name": "Продажи", "uuid": None}]
+    assert manager["_embedded"]["groups"] == [{"id": SALES, "name": "Продажи"}]  # no uuid here
     assert manager["rank"] in ("newbie", "master") and manager["_embedded"]["roles"] == []
     plain = get(served, "/api/v4/users", {"limit": 1}).json()["_embedded"]["users"][0]
     assert "rank" not in plain and "_embedded" not in plain
@@ -406,7 +403,13 @@ def test_account_users_and_pipelines(served) -> None:
     for pipeline in names.values():
         assert {142, 143} <= {s["id"] for s in pipeline["_embedded"]["statuses"]}
     fields = get(served, "/api/v4/leads/custom_fields").json()["_embedded"]["custom_fields"]
-    assert [f["name"] for f in fields] == ["Источник"]
+    assert [(f["name"], f["type"]) for f in fields] == [
+        ("Источник", "select"),
+        ("Бюджет клиента", "numeric"),
+        ("Дата договора", "date"),
+        ("utm_campaign", "text"),
+        ("Страница заявки", "url"),
+    ]
 
 
 def test_users_need_an_admin_token(served) -> None:
@@ -454,9 +457,21 @@ def linked_cards() -> AmoState:
         },
         {"id": 2, "name": "Борис", "custom_fields_values": None},
     ]
-    company = {"id": 3, "name": "ООО «Ромашка»", "custom_fields_values": []}
+    company = {
+        "id": 3,
+        "name": "ООО «Ромашка»",
+        "custom_fields_values": [],
+        "_embedded": {"contacts": [{"id": 1, "is_main": True}]},
+    }
     leads = [
-        {"id": 10 + i, "name": name, "_embedded": {"contacts": [{"id": c, "is_main": True}]}}
+        {
+            "id": 10 + i,
+            "name": name,
+            "_embedded": {
+                "contacts": [{"id": c, "is_main": True}],
+                "companies": [{"id": 3}] if c == 1 else [],
+            },
+        }
         for i, (name, c) in enumerate([("Окна для Ромашки", 1), ("Двери", 2), ("Крыша", 1)])
     ]
     leads[2]["is_deleted"] = True
@@ -496,6 +511,27 @@ def test_contacts_embed_their_leads_under_with_leads() -> None:
         server.state.restore_lead(12, by=0)
         again = get(server, "/api/v4/contacts/1", {"with": "leads"}).json()
         assert [lead["id"] for lead in again["_embedded"]["leads"]] == [10, 12]
+    finally:
+        server.stop()
+
+
+def test_companies_embed_their_leads_under_with_leads_and_contacts_under_with_contacts() -> None:
+    server = serve(linked_cards(), rps=10_000)
+    try:
+        one = get(server, "/api/v4/companies/3", {"with": "leads"}).json()
+        assert one["_embedded"]["leads"] == [
+            {"id": 10, "_links": {"self": {"href": f"{server.url}/api/v4/leads/10"}}}
+        ]
+        assert "contacts" not in one["_embedded"]
+        plain = get(server, "/api/v4/companies", {}).json()["_embedded"]["companies"][0]
+        assert plain["_embedded"] == {"tags": []}  # as amoCRM lists companies (docs 27)
+        both = get(server, "/api/v4/companies/3", {"with": "leads,contacts"}).json()["_embedded"]
+        assert [c["id"] for c in both["contacts"]] == [1] and [x["id"] for x in both["leads"]] == [
+            10
+        ]
+        server.state.restore_lead(12, by=0)
+        again = get(server, "/api/v4/companies", {"with": "leads"}).json()["_embedded"]
+        assert [lead["id"] for lead in again["companies"][0]["_embedded"]["leads"]] == [10, 12]
     finally:
         server.stop()
 
@@ -958,7 +994,8 @@ def test_every_department_is_staffed_in_proportion(managers, split) -> None:
     state = generate_agency(managers=managers, months=1, seed=1, now=NOW)
     groups = Counter(u["rights"]["group_id"] for u in state.users.values())
     assert [groups[g] for g in (101, 102, 103, 104)] == split
-    assert groups[0] == 1 and state.users[1000]["rights"]["is_admin"]
+    # the admin is in the default group, which amoCRM sends as `group_id: null`
+    assert groups[None] == 1 and state.users[1000]["rights"]["is_admin"]
     assert len({u["name"] for u in state.users.values()}) == len(state.users)
 
 

@@ -143,15 +143,26 @@ def oracle_wins(store: Store, month: Month, facts: Counter) -> None:
 
 
 def oracle_calls(store: Store, config: Config, month: Month, facts: Counter) -> None:
-    """Outgoing calls by caller; missed incoming / incoming by the call's responsible user."""
+    """Outgoing calls by caller; missed incoming / incoming by whom the call was routed to.
+
+    Whose call it is follows docs/kpi.md: the telephony's `call_responsible`; without it (the
+    agency's office SIP line sends none, and files an outgoing call under the card's owner) the
+    note's creator for an outgoing call and its responsible user for an incoming one.
+    """
     for kind, responsible, author, at, raw in store.query(
         "SELECT note_type, responsible_user_id, created_by, created_at, raw FROM notes "
         "WHERE note_type IN ('call_in', 'call_out')"
     ):
         if not month.holds(at):
             continue
-        user = responsible if responsible is not None else author
         params = json.loads(raw).get("params") or {}
+        named = params.get("call_responsible")
+        if isinstance(named, int) and named > 0:
+            user = named
+        elif kind == "call_out" and author:
+            user = author
+        else:
+            user = responsible if responsible is not None else author
         if kind == "call_out":
             facts[user, "calls_outgoing"] += 1
             continue

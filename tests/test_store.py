@@ -9,7 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from sheets_kpi.config import RulesConfig
 from sheets_kpi.errors import StoreError
+from sheets_kpi.kpi.rules import evaluate_deal_rules
 from sheets_kpi.sources.amocrm import models
 from sheets_kpi.sources.amocrm.rows import note_row, stored
 from sheets_kpi.store.db import Store, UpsertCount
@@ -117,6 +119,73 @@ def test_lead_custom_fields_are_keyed_by_name_and_by_id() -> None:
     store.upsert("leads", [row])
     custom = amocrm_frames(store)["leads"].loc[0, "custom_fields"]
     assert custom == {"Бюджет клиента": "100000", "501": "100000"}
+
+
+def _field(field_id: int, name: str, kind: str, *values: object) -> dict:
+    return {
+        "field_id": field_id,
+        "field_name": name,
+        "field_code": None,
+        "field_type": kind,
+        "values": [{"value": v} for v in values],
+    }
+
+
+def test_custom_field_values_are_read_by_their_fields_type() -> None:
+    """As real accounts send them (tests/conformance/amocrm/02, 29): a numeric field's value
+    is a string, a date is the epoch second its day starts in the account's zone."""
+    store = Store(":memory:")
+    fields = [
+        _field(1, "Бюджет клиента", "numeric", "150000.5"),
+        _field(2, "Скидка", "numeric", "0"),  # zero is a value someone entered: filled
+        _field(3, "Пусто", "numeric", ""),  # amoCRM drops a cleared field; empty is no value
+        _field(4, "На доступ", "date", 1642626000),  # 2022-01-20 00:00 Moscow
+        _field(5, "Дата из старых ответов", "date", "2020-05-08"),
+        _field(6, "Договор подписан", "checkbox", False),  # unticked, but there: filled
+        _field(7, "Промокод", "text", "null"),  # the text a web form wrote: a value
+        _field(8, "Кривое число", "numeric", "n/a"),  # unreadable, but there: kept as sent
+        _field(9, "Город", "text"),  # no values at all
+        {"field_id": "x", "values": "nope"},  # malformed: skipped, the lead is kept
+    ]
+    row = lead(1, 100) | {"raw": json.dumps({"custom_fields_values": fields})}
+    store.upsert("leads", [row])
+    custom = amocrm_frames(store)["leads"].loc[0, "custom_fields"]
+    by_name = {k: v for k, v in custom.items() if not k.isdigit()}
+    assert by_name == {
+        "Бюджет клиента": 150000.5,
+        "Скидка": 0.0,
+        "На доступ": instant(1642626000),
+        "Дата из старых ответов": instant(1588896000),
+        "Договор подписан": False,
+        "Промокод": "null",
+        "Кривое число": "n/a",
+    }
+    assert custom["4"] == instant(1642626000) and "3" not in custom and "9" not in custom
+    statuses = pd.DataFrame(
+        {"pipeline_id": [1], "pipeline_name": ["P"], "status_id": [10], "status_name": ["Новая"]}
+    ).assign(sort=pd.array([10], dtype="Int64"))
+    frames = amocrm_frames(store)
+
+    def broken(*required: str) -> list:
+        rules = RulesConfig.model_validate(
+            {
+                "no_next_task": False,
+                "stale_stage_days": None,
+                "required_fields": {"Новая": required},
+            }
+        )
+        found = evaluate_deal_rules(
+            frames["leads"],
+            frames["tasks"],
+            statuses,
+            frames["stage_changes"],
+            rules,
+            pd.Timestamp(instant(200)),
+        )
+        return found.values.tolist()
+
+    assert broken("Скидка", "Договор подписан", "На доступ", "Кривое число") == []
+    assert broken("Пусто") == broken("Город") == [[1, "required_fields"]]
 
 
 def test_a_task_completed_twice_is_dated_by_its_last_completion() -> None:

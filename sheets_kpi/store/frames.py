@@ -7,6 +7,7 @@ import json
 import pandas as pd
 
 from sheets_kpi.kpi.inputs import SCHEMAS, UTC, conform
+from sheets_kpi.sources.amocrm.models import custom_fields
 from sheets_kpi.store.db import Store
 from sheets_kpi.text import phone_digits
 
@@ -97,17 +98,11 @@ def frame(store: Store, name: str) -> pd.DataFrame:
 
 
 def _custom_fields(raw: object) -> dict[str, object]:
-    """Field name and field id → first value, so rules may name a field either way.
+    """Field name and field id → first value, typed by the field's type (`numeric` a number,
+    `date` a UTC datetime: `models.typed_value`), so rules may name a field either way.
 
     A missing or empty field is simply absent.
     """
     if not isinstance(raw, str) or not raw:
         return {}
-    fields = {}
-    for field in json.loads(raw):
-        values = field.get("values") or []
-        if values and isinstance(values[0], dict) and values[0].get("value") not in (None, ""):
-            for key in (field.get("field_name"), field.get("field_id")):
-                if key not in (None, ""):
-                    fields[str(key)] = values[0]["value"]
-    return fields
+    return custom_fields(json.loads(raw))

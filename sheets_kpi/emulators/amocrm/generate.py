@@ -18,14 +18,20 @@ from sheets_kpi.emulators.amocrm.state import AmoState
 from sheets_kpi.emulators.amocrm.structure import (
     ACCOUNT_ID,
     ACCOUNTS,
+    ADMIN,
+    BUDGET_FIELD,
+    CAMPAIGN_FIELD,
     COMPANIES,
+    CONTRACT_DATE_FIELD,
     EMAIL_FIELD,
     FIRST_CONTACT,
     FIRST_ENTITY_ID,
     LEADGEN,
     LOSS_REASONS,
     NEGOTIATION,
+    PAGE_FIELD,
     PHONE_FIELD,
+    POSITION_FIELD,
     PROPOSAL,
     QUALIFIED,
     QUALITY,
@@ -42,6 +48,15 @@ from sheets_kpi.emulators.amocrm.structure import (
     build,
 )
 from sheets_kpi.emulators.amocrm.workhours import DAY, HOUR, MSK, after_work, weekday
+
+#: The office line the SIP telephony reports as a call's `source`.
+OFFICE_LINE = "+74951234567"
+REPEAT_TAG = {"id": 9001, "name": "Повторный клиент", "color": None}
+CAMPAIGNS = ["brand", "poisk_obshie", "retarget", "lookalike"]
+PAGES = ["kontekst", "seo", "smm", "sites", "target"]
+POSITIONS = ["Директор", "Маркетолог", "Менеджер по закупкам", "Бухгалтер"]
+SERVICE_MESSAGE = {"text": "Сообщение отправлено.", "service": "Уведомления в Telegram"}
+CALL_SUMMARIES = ["Обсудили КП", "Перезвонить после обеда", "Клиент думает", "Отправил договор"]
 
 
 @dataclass
@@ -119,6 +134,7 @@ def _client(world: _World, at: int) -> _Client:
     phone = f"+79{rng.randint(0, 999_999_999):09d}"
     name = rng.choice(world.staff.names)
     contact_id, company_id = state.next_id(), None
+    extra = random.Random(contact_id)  # its own stream: the account's story stays the same
     contact = {
         "id": contact_id,
         "name": name,
@@ -140,6 +156,11 @@ def _client(world: _World, at: int) -> _Client:
     if rng.random() < 0.7:
         email = f"client{contact_id}@example.org"
         contact["custom_fields_values"].append(_multitext(EMAIL_FIELD, "Email", "EMAIL", email))
+    if extra.random() < 0.4:
+        position = extra.choice(POSITIONS)
+        contact["custom_fields_values"].append(
+            _scalar(POSITION_FIELD, "Должность", "text", position)
+        )
     if rng.random() < 0.4:
         company_id = state.next_id()
         office = f"+7495{rng.randint(0, 9_999_999):07d}"
@@ -176,6 +197,35 @@ def _multitext(fid: int, name: str, code: str, value: str) -> dict:
         "field_type": "multitext",
         "values": [{"value": value, "enum_id": fid * 10 + 1, "enum_code": "WORK"}],
     }
+
+
+def _scalar(fid: int, name: str, kind: str, value: str | int) -> dict:
+    return {
+        "field_id": fid,
+        "field_name": name,
+        "field_code": None,
+        "field_type": kind,
+        "values": [{"value": value}],
+    }
+
+
+def _lead_fields(lead: dict, at: int) -> list[dict]:
+    """What forms and managers fill in besides the source, in amoCRM's value shapes: a numeric
+    field as a string, a date as the epoch second of a Moscow midnight, text and a URL."""
+    extra = random.Random(lead["id"])  # its own stream: the account's story stays the same
+    fields = []
+    if extra.random() < 0.4:
+        budget = str(extra.randrange(50, 900) * 1000)
+        fields.append(_scalar(BUDGET_FIELD, "Бюджет клиента", "numeric", budget))
+    if extra.random() < 0.2:
+        midnight = at - (at + MSK) % DAY + extra.randint(3, 30) * DAY
+        fields.append(_scalar(CONTRACT_DATE_FIELD, "Дата договора", "date", midnight))
+    if extra.random() < 0.5:
+        fields.append(_scalar(CAMPAIGN_FIELD, "utm_campaign", "text", extra.choice(CAMPAIGNS)))
+    if extra.random() < 0.4:
+        page = f"https://example.org/services/{extra.choice(PAGES)}"
+        fields.append(_scalar(PAGE_FIELD, "Страница заявки", "url", page))
+    return fields
 
 
 def _own(world: _World, client: _Client, user: int, at: int) -> None:
@@ -220,6 +270,11 @@ def _new_lead(
         company_id=client.company,
         custom_fields_values=fields,
     )
+    lead["custom_fields_values"] = (fields or []) + _lead_fields(lead, at) or None
+    if client.won_at is not None:
+        lead["_embedded"]["tags"] = [dict(REPEAT_TAG)]
+    if status == UNSORTED and at + 3 <= world.now:  # the web form's notification bot
+        _note(state, lead, "service_message", 0, at + 3, dict(SERVICE_MESSAGE))
     if client.account_manager is None:
         _own(world, client, user, at)
     client.lead = (lead["id"], None)
@@ -397,14 +452,88 @@ def _calls(world: _World, user: int, day: int, incoming: int, outgoing: int) -> 
 def _call(
     world: _World, client: _Client, user: int, direction: str, duration: int, status: int, at: int
 ) -> None:
-    """Attach the call like amoCRM does: to the client's open lead if any, else to the contact."""
+    """Attach the call like amoCRM does: to the client's open lead if any, else to the contact;
+    after some answered outgoing calls the manager writes a line about it."""
     entity, entity_id = "contacts", client.contact
     if client.lead is not None:
         lead_id, closed_at = client.lead
         created_at = world.state.entities["leads"][lead_id]["created_at"]
         if created_at <= at and (closed_at is None or closed_at > at):
             entity, entity_id = "leads", lead_id
-    world.state.add_call(entity, entity_id, user, direction, client.phone, duration, status, at)
+    note = _log_call(
+        world.state, entity, entity_id, user, direction, client.phone, duration, status, at
+    )
+    written = at + 60 + note["id"] % 240
+    if direction == "out" and status == 4 and note["id"] % 3 == 0 and written <= world.now:
+        card = world.state.entities[entity][entity_id]
+        text = CALL_SUMMARIES[note["id"] // 3 % len(CALL_SUMMARIES)]
+        _note(world.state, card, "common", user, written, {"text": text}, entity, user)
+
+
+def _log_call(
+    state: AmoState,
+    entity: str,
+    entity_id: int,
+    user: int,
+    direction: str,
+    phone: str,
+    duration: int,
+    status: int,
+    at: int,
+) -> dict:
+    """The agency has two telephonies, one per desk: «Emulated PBX» (even user ids) names the
+    caller in `call_responsible` and dials `+7…`; the office SIP line (odd ids) does not, writes
+    numbers without `+`, and files an outgoing call under the card's owner as responsible, the
+    caller being only its `created_by` (as the recorded real account in
+    tests/conformance/amocrm/07_leads_notes_items_recorded.json does)."""
+    if user % 2 == 0:
+        return state.add_call(entity, entity_id, user, direction, phone, duration, status, at)
+    owner = (state.entities[entity].get(entity_id) or {}).get("responsible_user_id") or ADMIN
+    return state.add_call(
+        entity,
+        entity_id,
+        user,
+        direction,
+        phone.lstrip("+"),
+        duration,
+        status,
+        at,
+        source=OFFICE_LINE,
+        names_caller=False,
+        responsible=owner if direction == "out" else user,
+        uniq=f"{at}.{(at * 7919 + user) % 1_000_000:06d}",  # an Asterisk-style call id
+    )
+
+
+def _note(
+    state: AmoState,
+    card: dict,
+    note_type: str,
+    by: int,
+    at: int,
+    params: dict,
+    entity: str = "leads",
+    responsible: int | None = None,
+) -> None:
+    """A note that is no call (`common`, `service_message`): amoCRM lists them among the calls
+    of a card; the sync asks for call notes only."""
+    owner = card.get("responsible_user_id") if responsible is None else responsible
+    state.add_note(
+        entity,
+        {
+            "id": state.next_id(),
+            "entity_id": card["id"],
+            "created_by": by,
+            "updated_by": by,
+            "created_at": at,
+            "updated_at": at,
+            "responsible_user_id": owner,
+            "group_id": state.group_of(owner),
+            "note_type": note_type,
+            "params": params,
+            "account_id": state.account["id"],
+        },
+    )
 
 
 def live_tick(state: AmoState, now: int | random.Random | None = None) -> None:
@@ -441,10 +570,10 @@ def _live_calls(
     phone = phones[contact_id]
     if rng.random() < 0.15:
         missed_at = at - rng.randint(60, 240)
-        state.add_call("contacts", contact_id, user, "in", phone, 0, 6, missed_at)
-        state.add_call("contacts", contact_id, user, "out", phone, rng.randint(20, 600), 4, at)
+        _log_call(state, "contacts", contact_id, user, "in", phone, 0, 6, missed_at)
+        _log_call(state, "contacts", contact_id, user, "out", phone, rng.randint(20, 600), 4, at)
     else:
-        state.add_call("contacts", contact_id, user, "in", phone, rng.randint(30, 600), 4, at)
+        _log_call(state, "contacts", contact_id, user, "in", phone, rng.randint(30, 600), 4, at)
 
 
 def _live_lead(state: AmoState, rng: random.Random, at: int, user: int, contact_id: int) -> None:

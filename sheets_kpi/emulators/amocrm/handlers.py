@@ -23,6 +23,17 @@ TASK_TYPES = [
     {"id": 1, "name": "Связаться", "color": None, "icon_id": None, "code": "FOLLOW_UP"},
     {"id": 2, "name": "Встреча", "color": None, "icon_id": None, "code": "MEETING"},
 ]
+#: `GET /api/v4/account` extras by their `with=` name (docs: crm_platform/account-info).
+ACCOUNT_WITH = {
+    "amojo_id": "00000000-0000-4000-8000-0000000a0a0a",
+    "uuid": "00000000-0000-4000-8000-0000000a0a0b",
+    "version": 16,
+    "drive_url": "https://drive-b.amocrm.ru",
+    "is_api_filter_enabled": True,
+}
+ACCOUNT_EMBEDDED_WITH = {
+    "amojo_rights": {"can_direct": True, "can_create_groups": True},
+}
 DATETIME_SETTINGS = {
     "date_pattern": "{{date}} {{time}}",
     "short_date_pattern": "{{date}}",
@@ -47,6 +58,52 @@ EVENT_TYPE_NAMES = {
     "task_added": "Новая задача",
     "task_completed": "Задача завершена",
     "task_deleted": "Задача удалена",
+}
+EVENT_TYPE_NAMES_EN = {
+    "lead_added": "New lead",
+    "lead_deleted": "Lead deleted",
+    "lead_restored": "Lead restored",
+    "lead_status_changed": "Lead status changed",
+    "entity_responsible_changed": "Responsible changed",
+    "incoming_call": "Incoming call",
+    "outgoing_call": "Outgoing call",
+    "task_added": "New task",
+    "task_completed": "Task completed",
+    "task_deleted": "Task deleted",
+}
+#: `with=entity_names`: how the account names its leads (amoCRM's defaults).
+ENTITY_NAMES = {
+    "leads": {
+        "ru": {
+            "gender": "f",
+            "plural_form": {
+                "dative": "сделкам",
+                "default": "сделки",
+                "genitive": "сделок",
+                "accusative": "сделки",
+                "instrumental": "сделками",
+                "prepositional": "сделках",
+            },
+            "singular_form": {
+                "dative": "сделке",
+                "default": "сделка",
+                "genitive": "сделки",
+                "accusative": "сделку",
+                "instrumental": "сделкой",
+                "prepositional": "сделке",
+            },
+        },
+        "en": {
+            "singular_form": {"default": "lead"},
+            "plural_form": {"default": "leads"},
+            "gender": "f",
+        },
+        "es": {
+            "singular_form": {"default": "acuerdo"},
+            "plural_form": {"default": "acuerdos"},
+            "gender": "m",
+        },
+    }
 }
 
 
@@ -77,7 +134,10 @@ class Api:
         body["current_user_id"] = self.state.tokens.owners.get(
             token, body.get("current_user_id", 0)
         )
-        embedded: Item = {}
+        body.update({k: v for k, v in ACCOUNT_WITH.items() if k in with_})
+        if "entity_names" in with_:
+            body["entity_names"] = ENTITY_NAMES
+        embedded: Item = {k: v for k, v in ACCOUNT_EMBEDDED_WITH.items() if k in with_}
         if "users_groups" in with_:
             embedded["users_groups"] = self.state.groups
         if "task_types" in with_:
@@ -90,39 +150,48 @@ class Api:
 
     def users(self, request: Request) -> Response:
         users = sorted(self.state.users.values(), key=lambda u: u["id"])
-        return self.page(request, "users", users, lambda u: self._user(u, request))
+        return self.page(request, "users", users, lambda u: self._user(u, request), totals=True)
 
     def user(self, request: Request, user_id: str) -> Response:
         user = self.state.users.get(int(user_id))
         return json_response(200, self._user(user, request)) if user else Response(204)
 
     def pipelines(self, request: Request) -> Response:
-        items = [
-            _self(request, f"leads/pipelines/{p['id']}", p) for p in self.state.pipelines.values()
-        ]
+        items = [_pipeline(request, p) for p in self.state.pipelines.values()]
         return dictionary(request, "pipelines", items)
 
     def pipeline(self, request: Request, pipeline_id: str) -> Response:
         pipeline = self.state.pipelines.get(int(pipeline_id))
         if pipeline is None:
             return problem(404, "Not Found", PIPELINE_NOT_FOUND)
-        return json_response(200, _self(request, f"leads/pipelines/{pipeline_id}", pipeline))
+        return json_response(200, _pipeline(request, pipeline))
 
     def statuses(self, request: Request, pipeline_id: str, status_id: str = "") -> Response:
         pipeline = self.state.pipelines.get(int(pipeline_id))
         if pipeline is None:
             return problem(404, "Not Found", PIPELINE_NOT_FOUND)
-        statuses = (pipeline.get("_embedded") or {}).get("statuses") or []
+        statuses = _pipeline(request, pipeline)["_embedded"]["statuses"]
         if not status_id:
             return dictionary(request, "statuses", statuses)
         status = next((s for s in statuses if str(s["id"]) == status_id), None)
         return json_response(200, status) if status else Response(204)
 
     def loss_reasons(self, request: Request) -> Response:
-        return dictionary(request, "loss_reasons", self.state.loss_reasons)
+        return dictionary(
+            request, "loss_reasons", [_loss_reason(request, r) for r in self._reasons]
+        )
 
     def custom_fields(self, request: Request, entity: str) -> Response:
-        return dictionary(request, "custom_fields", self.state.custom_fields.get(entity, []))
+        """Field definitions: paged, with `_total_items` and `_page_count` (docs:
+        crm_platform/custom-fields)."""
+        fields = self.state.custom_fields.get(entity, [])
+        return self.page(
+            request,
+            "custom_fields",
+            fields,
+            lambda f: _self(request, f"{entity}/custom_fields/{f['id']}", f),
+            totals=True,
+        )
 
     def entities(self, request: Request, kind: str) -> Response:
         items = self.state.select(kind, request.query)
@@ -137,15 +206,20 @@ class Api:
     def notes(self, request: Request, entity: str, entity_id: str = "") -> Response:
         query = request.query + ([("filter[entity_id]", entity_id)] if entity_id else [])
         items = self.state.select("notes", query, entity)
-        return self.page(
-            request, "notes", items, lambda n: _self(request, f"{entity}/notes/{n['id']}", n)
-        )
+        return self.page(request, "notes", items, lambda n: _note(request, entity, n))
 
     def note(self, request: Request, entity: str, note_id: str) -> Response:
         note = self.state.get_note(entity, int(note_id))
         if note is None:
             return Response(204)
-        return json_response(200, _self(request, f"{entity}/notes/{note_id}", note))
+        return json_response(200, _note(request, entity, note))
+
+    def card_note(self, request: Request, entity: str, entity_id: str, note_id: str) -> Response:
+        """A note by the path its `_links.self` names, `/{entity}/{entity_id}/notes/{id}`."""
+        note = self.state.get_note(entity, int(note_id))
+        if note is None or str(note.get("entity_id")) != entity_id:
+            return Response(204)
+        return json_response(200, _note(request, entity, note))
 
     def events(self, request: Request) -> Response:
         items = self.state.select("events", request.query)
@@ -157,10 +231,8 @@ class Api:
 
     def event_types(self, request: Request) -> Response:
         lang = request.first("language_code", "ru")
-        items = [
-            {"key": k, "type": i, "lang": {lang: v}}
-            for i, (k, v) in enumerate(EVENT_TYPE_NAMES.items(), 1)
-        ]
+        names = EVENT_TYPE_NAMES if lang == "ru" else EVENT_TYPE_NAMES_EN
+        items = [{"key": k, "type": i, "lang": v} for i, (k, v) in enumerate(names.items(), 1)]
         return dictionary(request, "events_types", items)
 
     def calls(self, request: Request, token: str) -> Response:
@@ -169,7 +241,7 @@ class Api:
         except ValueError:
             body = None
         if not isinstance(body, list) or not body:
-            return problem(400, "Bad Request", "the body must be a non-empty array of calls")
+            return problem(400, "Bad Request", "Request data can not be empty")
         by = self.state.tokens.owners.get(token, self.state.account.get("current_user_id", 0))
         added, errors = self.state.log_calls(body, by)
         if not added:
@@ -199,9 +271,15 @@ class Api:
         return json_response(200, payload)
 
     def page(
-        self, request: Request, key: str, items: list[Item], render: Callable[[Item], Item]
+        self,
+        request: Request,
+        key: str,
+        items: list[Item],
+        render: Callable[[Item], Item],
+        totals: bool = False,
     ) -> Response:
-        """One HAL page; past the end (or nothing at all) is 204 with an empty body."""
+        """One HAL page; past the end (or nothing at all) is 204 with an empty body. `totals`
+        adds `_total_items` and `_page_count`, which users and custom fields pages carry."""
         page = max(1, _int(request.first("page"), 1))
         asked = _int(request.first("limit"), DEFAULT_LIMIT)
         quirk = key == "events" and asked > EVENTS_MAX_LIMIT
@@ -215,36 +293,46 @@ class Api:
             links["next"] = {"href": _href(request, page + 1, limit)}
         if page > 1:
             links["prev"] = {"href": _href(request, page - 1, limit)}
-        body = {"_page": page, "_links": links, "_embedded": {key: [render(i) for i in chunk]}}
+        body: Item = {"_page": page, "_links": links}
+        if totals:
+            body = {"_total_items": len(items), **body, "_page_count": -(-len(items) // limit)}
+        body["_embedded"] = {key: [render(i) for i in chunk]}
         return json_response(200, body)
 
     def _entity(self, kind: str, item: Item, request: Request) -> Item:
-        """Links to linked cards: a lead's contacts only under `with=contacts`, a contact's leads
-        only under `with=leads`, the rest always."""
+        """Links to linked cards: a lead's and a company's contacts only under `with=contacts`,
+        the leads of a contact or a company only under `with=leads`, the companies always;
+        `with=customers` on a contact lists none (customers are not emulated)."""
         out = _self(request, f"{kind}/{item['id']}", item)
         if kind == "tasks":
             return out
         with_ = q.with_values(request.query)
         stored = item.get("_embedded") or {}
-        linked = {"leads": ["companies"], "contacts": ["companies"], "companies": ["contacts"]}[
-            kind
-        ]
-        if kind == "leads" and "contacts" in with_:
+        linked = [] if kind == "companies" else ["companies"]
+        if kind in ("leads", "companies") and "contacts" in with_:
             linked.append("contacts")
         embedded: Item = {"tags": stored.get("tags") or []}
+        if kind == "contacts" and "customers" in with_:
+            embedded["customers"] = []
         for other in linked:
             cards = stored.get(other) or []
             embedded[other] = [_self(request, f"{other}/{card['id']}", card) for card in cards]
-        if kind == "contacts" and "leads" in with_:
+        if kind in ("contacts", "companies") and "leads" in with_:
             embedded["leads"] = [
                 _self(request, f"leads/{lead_id}", {"id": lead_id})
-                for lead_id in self.state.leads_of_contact(item["id"])
+                for lead_id in self.state.leads_of(kind, item["id"])
             ]
         if kind == "leads" and "loss_reason" in with_:
             reason = item.get("loss_reason_id")
-            embedded["loss_reason"] = [r for r in self.state.loss_reasons if r["id"] == reason]
+            embedded["loss_reason"] = [
+                _loss_reason(request, r) for r in self._reasons if r["id"] == reason
+            ]
         out["_embedded"] = embedded
         return out
+
+    @property
+    def _reasons(self) -> list[Item]:
+        return self.state.loss_reasons
 
     def _user(self, user: Item, request: Request) -> Item:
         with_ = q.with_values(request.query)
@@ -252,9 +340,11 @@ class Api:
         embedded: Item = {}
         if "role" in with_:
             embedded["roles"] = []
-        if "group" in with_:
+        if "group" in with_:  # {id, name}: no uuid here, unlike the account's users_groups
             group_id = (user.get("rights") or {}).get("group_id")
-            embedded["groups"] = [g for g in self.state.groups if g["id"] == group_id]
+            embedded["groups"] = [
+                {"id": g["id"], "name": g["name"]} for g in self.state.groups if g["id"] == group_id
+            ]
         if "user_rank" in with_:
             out["rank"] = user.get("rank")
         if embedded:
@@ -262,12 +352,14 @@ class Api:
         return _self(request, f"users/{user['id']}", out)
 
     def _event(self, event: Item, request: Request) -> Item:
+        """Every event links its entity (`_embedded.entity {id, _links}`), asked or not;
+        `with=<entity>_name` adds the name."""
         out = _self(request, f"events/{event['id']}", event)
-        kind = _NAMED.get(event["entity_type"])
-        if kind and f"{event['entity_type']}_name" in q.with_values(request.query):
-            entity = self.state.entities[kind].get(event["entity_id"]) or {}
-            named = {"id": event["entity_id"], "name": entity.get("name")}
-            out["_embedded"] = {"entity": _self(request, f"{kind}/{event['entity_id']}", named)}
+        kind = _NAMED.get(event["entity_type"]) or f"{event['entity_type']}s"
+        entity: Item = {"id": event["entity_id"]}
+        if f"{event['entity_type']}_name" in q.with_values(request.query):
+            entity["name"] = (self.state.entities[kind].get(event["entity_id"]) or {}).get("name")
+        out["_embedded"] = {"entity": _self(request, f"{kind}/{event['entity_id']}", entity)}
         return out
 
 
@@ -279,6 +371,31 @@ def dictionary(request: Request, key: str, items: list[Item]) -> Response:
         "_embedded": {key: items},
     }
     return json_response(200, body)
+
+
+def _pipeline(request: Request, pipeline: Item) -> Item:
+    """A pipeline with its statuses, each linking itself (`…/pipelines/{id}/statuses/{id}`)."""
+    path = f"leads/pipelines/{pipeline['id']}"
+    statuses = (pipeline.get("_embedded") or {}).get("statuses") or []
+    out = _self(request, path, pipeline)
+    out["_embedded"] = {
+        **(pipeline.get("_embedded") or {}),
+        "statuses": [_self(request, f"{path}/statuses/{s['id']}", s) for s in statuses],
+    }
+    return out
+
+
+def _loss_reason(request: Request, reason: Item) -> Item:
+    return _self(request, f"leads/loss_reasons/{reason['id']}", reason)
+
+
+def _note(request: Request, entity: str, note: Item) -> Item:
+    """A note links itself under its card (`/leads/{entity_id}/notes/{id}`); `is_pinned` only
+    under `with=is_pinned`."""
+    out = _self(request, f"{entity}/{note['entity_id']}/notes/{note['id']}", note)
+    if "is_pinned" in q.with_values(request.query):
+        out["is_pinned"] = bool(note.get("is_pinned"))
+    return out
 
 
 def _self(request: Request, path: str, item: Item) -> Item:

@@ -114,7 +114,11 @@ class Mutations:
         company_id: int | None = None,
         custom_fields_values: list[Item] | None = None,
     ) -> Item:
-        """A new lead plus its `lead_added` event; `by` defaults to the responsible user."""
+        """A new lead plus its `lead_added` event; `by` defaults to the responsible user.
+
+        The event names the note amoCRM writes on a new lead (`value_after: [{"note": {"id"}}]`),
+        a system note no notes list shows.
+        """
         at = self.now() if at is None else at
         by = responsible_user_id if by is None else by
         with self.lock:
@@ -139,6 +143,7 @@ class Mutations:
                     "custom_fields_values": custom_fields_values or None,
                     "score": None,
                     "account_id": self.account["id"],
+                    "labor_cost": None,
                     "_embedded": {
                         "tags": [],
                         "contacts": [{"id": contact_id, "is_main": True}] if contact_id else [],
@@ -146,7 +151,8 @@ class Mutations:
                     },
                 },
             )
-            self.add_event("lead_added", "lead", lead["id"], by, at=at)
+            note = {"note": {"id": self.next_id()}}
+            self.add_event("lead_added", "lead", lead["id"], by, [note], at=at)
         return lead
 
     def add_task(
@@ -265,13 +271,38 @@ class Mutations:
         call_status: int,
         at: int | None = None,
         source: str = "Emulated PBX",
+        *,
+        names_caller: bool = True,
+        responsible: int | None = None,
+        uniq: str | None = None,
     ) -> Item:
-        """Log a call like POST /api/v4/calls: a `call_in`/`call_out` note plus its feed event."""
+        """Log a call like POST /api/v4/calls: a `call_in`/`call_out` note plus its feed event.
+
+        `user_id` made the call (out) or took it (in). A telephony that `names_caller` puts them
+        in `params.call_responsible`; one that does not leaves it out, and then, as real
+        accounts show, an outgoing note's `responsible_user_id` is someone else (`responsible`:
+        the card's owner, say) while `created_by` is the caller. A call that was not answered
+        has no recording: `link` is null.
+        """
         at = self.now() if at is None else at
         incoming = direction in ("in", "inbound")
         with self.lock:
             note_id = self.next_id()
-            uniq = str(uuid.UUID(int=(note_id * _SCRAMBLE ^ at << 64) & _LOW128, version=4))
+            uniq = uniq or str(uuid.UUID(int=(note_id * _SCRAMBLE ^ at << 64) & _LOW128, version=4))
+            owner = user_id if responsible is None else responsible
+            params: Item = {
+                "uniq": uniq,
+                "duration": duration,
+                "source": source,
+                "link": f"https://records.example.test/{uniq}.mp3"
+                if duration and call_status == 4
+                else None,
+                "phone": phone,
+                "call_result": CALL_RESULTS.get(call_status, ""),
+                "call_status": call_status,
+            }
+            if names_caller:
+                params["call_responsible"] = user_id
             note = self.add_note(
                 entity,
                 {
@@ -281,21 +312,11 @@ class Mutations:
                     "updated_by": user_id,
                     "created_at": at,
                     "updated_at": at,
-                    "responsible_user_id": user_id,
-                    "group_id": self.group_of(user_id),
+                    "responsible_user_id": owner,
+                    "group_id": self.group_of(owner),
                     "note_type": "call_in" if incoming else "call_out",
-                    "is_pinned": False,
                     "account_id": self.account["id"],
-                    "params": {
-                        "uniq": uniq,
-                        "duration": duration,
-                        "source": source,
-                        "link": f"https://records.example.test/{uniq}.mp3" if duration else "",
-                        "phone": phone,
-                        "call_result": CALL_RESULTS.get(call_status, ""),
-                        "call_status": call_status,
-                        "call_responsible": user_id,
-                    },
+                    "params": params,
                 },
             )
             self.add_event(
@@ -330,7 +351,11 @@ class Mutations:
         return item
 
     def log_calls(self, calls: list[Item], by: int) -> tuple[list[Item], list[Item]]:
-        """POST /api/v4/calls: attach each call by phone (lead → contact/company card rule)."""
+        """POST /api/v4/calls: attach each call by phone (lead → contact/company card rule).
+
+        A refused call is `{"request_id", "errors": [{"code", "path", "detail"}]}`, the shape of
+        amoCRM's validation errors.
+        """
         added, errors = [], []
         with self.lock:
             for index, call in enumerate(calls):
@@ -338,9 +363,20 @@ class Mutations:
                 request_id = str(call.get("request_id", index))
                 problem, target = self._check_call(call)
                 if target is None:
-                    errors.append({"request_id": request_id, "detail": problem})
+                    code, path, detail = problem
+                    errors.append(
+                        {
+                            "request_id": request_id,
+                            "errors": [{"code": code, "path": path, "detail": detail}],
+                        }
+                    )
                     continue
-                user = int(call.get("responsible_user_id") or call.get("created_by") or by)
+                user = int(
+                    call.get("call_responsible")
+                    or call.get("responsible_user_id")
+                    or call.get("created_by")
+                    or by
+                )
                 note = self.add_call(
                     target[0],
                     target[1],
@@ -351,6 +387,8 @@ class Mutations:
                     int(call.get("call_status") or 4),
                     at=int(call["created_at"]) if call.get("created_at") else None,
                     source=str(call["source"]),
+                    names_caller="call_responsible" in call,
+                    uniq=str(call["uniq"]) if call.get("uniq") else None,
                 )
                 added.append(
                     {
@@ -363,26 +401,30 @@ class Mutations:
                 )
         return added, errors
 
-    def _check_call(self, call: Item) -> tuple[str, tuple[str, int] | None]:
-        """(why not, None) for a call amoCRM would refuse, else ("", where it goes)."""
+    def _check_call(self, call: Item) -> tuple[tuple[str, str, str], tuple[str, int] | None]:
+        """((code, path, why not), None) for a call amoCRM would refuse, else where it goes."""
         missing = [k for k in ("direction", "duration", "source", "phone") if k not in call]
         if missing:
-            return f"missing {', '.join(missing)}", None
-        try:
-            for key in (
-                "duration",
-                "call_status",
-                "created_at",
-                "responsible_user_id",
-                "created_by",
-            ):
+            return ("NotBlank", missing[0], "This value should not be blank."), None
+        for key in (
+            "duration",
+            "call_status",
+            "created_at",
+            "responsible_user_id",
+            "created_by",
+            "call_responsible",
+        ):
+            try:
                 int(call.get(key) or 0)
-        except (TypeError, ValueError):
-            return f"{key} must be an integer", None
+            except (TypeError, ValueError):
+                return ("InvalidType", key, "This value should be of type int."), None
         if call["direction"] not in ("inbound", "outbound"):
-            return "direction must be inbound or outbound", None
+            choice = "The value you selected is not a valid choice."
+            return ("NotSupportedChoice", "direction", choice), None
         target = self._call_target(str(call["phone"]))
-        return ("", target) if target else ("no contact or company with this phone", None)
+        if target is None:
+            return ("NotFound", "phone", "no contact or company with this phone"), None
+        return ("", "", ""), target
 
     def _call_target(self, phone: str) -> tuple[str, int] | None:
         """A single active lead of the caller's card wins; else the card itself; else nothing."""

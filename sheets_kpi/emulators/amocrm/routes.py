@@ -42,6 +42,7 @@ ROUTES: list[tuple[str, re.Pattern[str], str, bool]] = [
         ("GET", f"{_E}/notes", "notes", False),
         ("GET", f"{_E}/notes/{_ID}", "note", False),
         ("GET", f"{_E}/{_ID}/notes", "notes", False),
+        ("GET", f"{_E}/{_ID}/notes/{_ID}", "card_note", False),
         ("GET", "events", "events", False),
         ("GET", "events/types", "event_types", False),
         ("GET", "events/([0-9a-z]+)", "event", False),

@@ -94,7 +94,7 @@ class AmoState(Mutations):
         self._events_sorted = True
         self._events_by_id: dict[str, Item] | None = None
         self._cache: dict[tuple[Any, ...], list[Item]] = {}
-        self._contact_leads: dict[int, list[int]] | None = None
+        self._card_leads: dict[tuple[str, int], list[int]] | None = None
         self._ids = itertools.count(max(self._first_id, self._max_id() + 1))
         self._event_seq = itertools.count(len(self.events) + 1)
 
@@ -226,16 +226,19 @@ class AmoState(Mutations):
         item = self.entities[kind].get(item_id)
         return None if item is None or item.get("is_deleted") else item
 
-    def leads_of_contact(self, contact_id: int) -> list[int]:
-        """Ids of the contact's leads (not deleted): amoCRM stores the link on the lead only."""
+    def leads_of(self, kind: str, card_id: int) -> list[int]:
+        """Ids of the leads (not deleted) of a contact or a company: amoCRM stores the link on
+        the lead only."""
         with self.lock:
-            if self._contact_leads is None:
-                index: dict[int, list[int]] = {}
+            if self._card_leads is None:
+                index: dict[tuple[str, int], list[int]] = {}
                 for lead in self.select("leads", []):
-                    for contact in (lead.get("_embedded") or {}).get("contacts") or []:
-                        index.setdefault(contact["id"], []).append(lead["id"])
-                self._contact_leads = index
-            return self._contact_leads.get(contact_id, [])
+                    embedded = lead.get("_embedded") or {}
+                    for other in ("contacts", "companies"):
+                        for card in embedded.get(other) or []:
+                            index.setdefault((other, card["id"]), []).append(lead["id"])
+                self._card_leads = index
+            return self._card_leads.get((kind, card_id), [])
 
     def get_note(self, entity: str, note_id: int) -> Item | None:
         return self.notes[entity].get(note_id)
@@ -261,7 +264,7 @@ class AmoState(Mutations):
     def _changed(self) -> None:
         self._version += 1
         self._events_by_id = None
-        self._contact_leads = None
+        self._card_leads = None
 
     def _max_id(self) -> int:
         """Entities and notes share one id sequence, so a task id never equals a lead id."""

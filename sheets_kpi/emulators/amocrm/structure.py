@@ -26,6 +26,10 @@ SALES_PIPELINE, UPSELL_PIPELINE = 5001, 5002
 UNSORTED, FIRST_CONTACT, QUALIFIED, PROPOSAL, NEGOTIATION = 50011, 50012, 50013, 50014, 50015
 UPSELL_NEW, UPSELL_TALK, UPSELL_INVOICE = 50021, 50022, 50023
 SOURCE_FIELD, PHONE_FIELD, EMAIL_FIELD = 70001, 60001, 60002
+#: Lead fields a web form or a manager fills in on some leads, one of each value shape amoCRM
+#: sends: `numeric` as a string, `date` as epoch seconds, `text` and `url` as strings.
+BUDGET_FIELD, CONTRACT_DATE_FIELD, CAMPAIGN_FIELD, PAGE_FIELD = 70002, 70003, 70004, 70005
+POSITION_FIELD = 60003
 LEADGEN, SALES, ACCOUNTS, QUALITY = 101, 102, 103, 104
 DEPARTMENTS = [
     (LEADGEN, "Лидогенерация", 0.35),
@@ -101,7 +105,7 @@ def build(state: AmoState, rng: random.Random, now: int, managers: int) -> Staff
     state.groups = [{"id": 0, "name": "Отдел продаж", "uuid": None}] + [
         {"id": gid, "name": name, "uuid": None} for gid, name, _ in DEPARTMENTS
     ]
-    state.users[ADMIN] = _user(ADMIN, "Администратор", 0, True, "master")
+    state.users[ADMIN] = _user(ADMIN, "Администратор", None, True, "master")
     user_ids = itertools.count(ADMIN + 1)
     for (gid, _, _), count in zip(DEPARTMENTS, split(managers), strict=True):
         staff.by_group[gid] = []
@@ -135,17 +139,43 @@ def build(state: AmoState, rng: random.Random, now: int, managers: int) -> Staff
             ],
         ),
     }
+    for user in state.users.values():  # a manager sees every pipeline's incoming leads
+        if not user["rights"]["is_admin"]:
+            user["rights"]["status_rights"] = [
+                {
+                    "entity_type": "leads",
+                    "pipeline_id": pid,
+                    "status_id": unsorted,
+                    "rights": {"view": "A", "edit": "A", "delete": "D"},
+                }
+                for pid, unsorted in ((SALES_PIPELINE, UNSORTED), (UPSELL_PIPELINE, UPSELL_NEW))
+            ]
     enums = [{"id": 80000 + i, "value": v, "sort": 10 * i} for i, v in enumerate(SOURCES)]
+    source = _field(SOURCE_FIELD, "Источник", None, "select", "leads", enums)
+    source["required_statuses"] = [{"status_id": PROPOSAL, "pipeline_id": SALES_PIPELINE}]
     state.custom_fields = {
-        "leads": [_field(SOURCE_FIELD, "Источник", None, "select", "leads", enums)],
+        "leads": [
+            source,
+            _field(BUDGET_FIELD, "Бюджет клиента", None, "numeric", "leads", []),
+            _field(CONTRACT_DATE_FIELD, "Дата договора", None, "date", "leads", []),
+            _field(CAMPAIGN_FIELD, "utm_campaign", None, "text", "leads", []),
+            _field(PAGE_FIELD, "Страница заявки", None, "url", "leads", []),
+        ],
         "contacts": [
             _field(PHONE_FIELD, "Телефон", "PHONE", "multitext", "contacts", []),
             _field(EMAIL_FIELD, "Email", "EMAIL", "multitext", "contacts", []),
+            _field(POSITION_FIELD, "Должность", None, "text", "contacts", []),
         ],
         "companies": [_field(PHONE_FIELD, "Телефон", "PHONE", "multitext", "companies", [])],
     }
     state.loss_reasons = [
-        {"id": 90001 + i, "name": name, "sort": 10 * i, "created_at": now - 900 * DAY}
+        {
+            "id": 90001 + i,
+            "name": name,
+            "sort": 10 * i,
+            "created_at": now - 900 * DAY,
+            "updated_at": now - 900 * DAY,
+        }
         for i, name in enumerate(LOSS_REASONS)
     ]
     return staff
@@ -164,11 +194,15 @@ def _field(fid: int, name: str, code: str | None, kind: str, entity: str, enums:
         "is_api_only": False,
         "enums": enums or None,
         "group_id": None,
-        "required_statuses": [],
+        "required_statuses": None,
+        "settings": None,
+        "remind": None,
     }
 
 
-def _user(uid: int, name: str, group: int, admin: bool, rank: str) -> dict:
+def _user(uid: int, name: str, group: int | None, admin: bool, rank: str) -> dict:
+    """A user as `/api/v4/users` lists them; the admin is in the default group, which amoCRM
+    sends as `group_id: null`."""
     scope = "A" if admin else "G"
     entity = {"view": scope, "edit": scope, "add": "A", "delete": "A" if admin else "D"}
     return {
@@ -184,7 +218,12 @@ def _user(uid: int, name: str, group: int, admin: bool, rank: str) -> dict:
             "tasks": {"edit": scope, "delete": "A" if admin else "D"},
             "mail_access": True,
             "catalog_access": admin,
-            "status_rights": [],
+            "files_access": admin,
+            "status_rights": None if admin else [],
+            "catalog_rights": None,
+            "custom_fields_rights": None,
+            "oper_day_reports_view_access": admin,
+            "oper_day_user_tracking": False,
             "is_admin": admin,
             "is_free": False,
             "is_active": True,

@@ -230,6 +230,15 @@ def next_link(payload: dict | None) -> str | None:
     return ((payload or {}).get("_links") or {}).get("next", {}).get("href")
 
 
+def _validation(problem: dict) -> str:
+    """The first of amoCRM's `validation-errors` (which field, what is wrong), if any."""
+    for request in problem.get("validation-errors") or []:
+        for error in (request.get("errors") if isinstance(request, dict) else None) or []:
+            if isinstance(error, dict):
+                return f" ({error.get('path', '?')}: {error.get('detail') or error.get('code')})"
+    return ""
+
+
 def _fatal_message(response: requests.Response, path: str) -> str:
     status = response.status_code
     content_type = response.headers.get("Content-Type", "")
@@ -249,7 +258,14 @@ def _fatal_message(response: requests.Response, path: str) -> str:
             "amoCRM blocked this account or IP (HTTP 403 with an HTML page): stop the worker, "
             "lower amocrm.requests_per_second and contact amoCRM support to lift the block"
         )
+    if status == 402:
+        return (
+            f"amoCRM answers 402 Payment Required on {path}: the account's subscription or "
+            "trial has ended; once it is paid in amoCRM the next cycle resumes from the saved "
+            "cursors"
+        )
     detail = problem.get("detail") or problem.get("title") or response.text[:200]
+    detail += _validation(problem)
     if status == 403:
         return (
             f"amoCRM denied access to {path} (HTTP 403: {detail}): "

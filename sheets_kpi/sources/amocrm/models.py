@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -29,6 +30,83 @@ class Pipeline(AmoModel):
     is_archive: bool = False
 
 
+#: Custom field types whose values amoCRM sends as numbers in strings ("150000"), as epoch
+#: seconds (a `date` is the second its day starts in the account's zone) and as flags.
+NUMERIC_FIELDS = frozenset({"numeric", "price", "monetary"})
+DATE_FIELDS = frozenset({"date", "date_time", "birthday"})
+FLAG_FIELDS = frozenset({"checkbox"})
+
+
+class CustomField(AmoModel):
+    """One entry of `custom_fields_values`: the field and its values, each `{"value": …}`
+    (plus `enum_id`/`enum_code` for lists and phones)."""
+
+    field_id: int | None = None
+    field_name: str | None = None
+    field_code: str | None = None
+    field_type: str | None = None
+    values: list[dict[str, Any]] | None = None
+
+    def first(self) -> object:
+        """The first value as the field's type means it, or None when the field has none."""
+        for value in self.values or []:
+            if isinstance(value, dict):
+                return typed_value(self.field_type, value.get("value"))
+        return None
+
+
+def typed_value(field_type: str | None, value: object) -> object:
+    """A custom field value read by its field's type: a number for `numeric` (sent as a string),
+    a UTC `datetime` for `date` (sent as epoch seconds; an ISO date of older answers is read
+    too), a bool for `checkbox`, text as it is. An empty value is None: amoCRM drops a field
+    that is cleared, so a value that is there, "0" or false included, was filled in. A value the
+    type cannot read (a numeric "n/a") stays as sent: it is there, so it counts as filled."""
+    if value is None or value == "":
+        return None
+    if field_type in NUMERIC_FIELDS and isinstance(value, str):
+        try:
+            return float(value.replace(" ", "").replace(",", "."))
+        except ValueError:
+            return value
+    if field_type in DATE_FIELDS:
+        return _instant(value)
+    if field_type in FLAG_FIELDS and isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes")
+    return value
+
+
+def _instant(value: object) -> object:
+    if isinstance(value, bool):
+        return value
+    try:
+        if isinstance(value, int | float) or (isinstance(value, str) and value.isdigit()):
+            return datetime.fromtimestamp(int(value), UTC)
+        if isinstance(value, str):
+            parsed = datetime.fromisoformat(value)
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except (ValueError, OverflowError, OSError):
+        pass
+    return value
+
+
+def custom_fields(raw: object) -> dict[str, object]:
+    """Field name and field id (as text) → the field's first value, typed; a field without a
+    value is absent, and a malformed entry is skipped."""
+    fields: dict[str, object] = {}
+    for entry in raw if isinstance(raw, list) else []:
+        try:
+            field = CustomField.model_validate(entry)
+        except ValidationError:
+            continue
+        value = field.first()
+        if value is None:
+            continue
+        for key in (field.field_name, field.field_id):
+            if key not in (None, ""):
+                fields[str(key)] = value
+    return fields
+
+
 class Lead(AmoModel):
     id: int
     name: str | None = None
@@ -40,7 +118,7 @@ class Lead(AmoModel):
     updated_at: int
     closed_at: int | None = None
     is_deleted: bool = False
-    custom_fields_values: list[dict[str, Any]] | None = None
+    custom_fields_values: list[CustomField] | None = None
 
 
 class Contact(AmoModel):
@@ -50,7 +128,7 @@ class Contact(AmoModel):
     created_at: int
     updated_at: int
     is_deleted: bool = False
-    custom_fields_values: list[dict[str, Any]] | None = None
+    custom_fields_values: list[CustomField] | None = None
 
 
 class Company(Contact):

@@ -80,9 +80,9 @@ def lead_row(lead: models.Lead, raw: dict) -> Row:
 def client_row(client: models.Contact, raw: dict) -> Row:
     phones = [
         phone_digits(value.get("value"))
-        for cf in client.custom_fields_values or []
-        if cf.get("field_code") == "PHONE"
-        for value in cf.get("values") or []
+        for field in client.custom_fields_values or []
+        if field.field_code == "PHONE"
+        for value in field.values or []
         if isinstance(value, dict)
     ]
     return {
