@@ -225,8 +225,10 @@ def test_ranking_dynamics_and_clients_columns() -> None:
             ]
         ),
     )
-    clients = clients_tab(retention, "ru")
-    assert [row[0] for row in clients.rows[1:]] == ["Все", "Анна"]
+    clients = clients_tab(retention, cfg)
+    assert [row[0] for row in clients.rows[1:3]] == ["Все", "Анна"]
+    # like the matrix, it says whose sales it counts
+    assert clients.rows[3:] == [[], ["Сделки продавцов: Продажи (analytics.seller_departments)"]]
     assert columns(clients) == [
         ("Кто", "", False),
         ("Клиентов", "", False),

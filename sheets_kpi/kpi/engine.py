@@ -121,7 +121,7 @@ def compute(inputs: Inputs, config: Config, now: pd.Timestamp) -> Results:
         weekly=dynamics.weekly(daily, by_week, people, catalogue, period.today),
         matrix=matrix.seniority_matrix(closed),
         matrix_by_manager=matrix.matrix_by_manager(closed),
-        retention=retention.retention(inputs.leads, inputs.clients, window_start, now),
+        retention=retention.of_sellers(inputs, sellers["manager_id"], window_start, now),
         open_violations=_open_violations(inputs),
         overdue_tasks=_overdue_tasks(inputs, now),
         issues=pd.concat(

@@ -51,7 +51,7 @@ def build_layouts(results: Results, config: Config, now: datetime, roster: pd.Da
         ]
     shared += [
         matrix_tab(results, config),
-        clients_tab(results, loc),
+        clients_tab(results, config),
         data_kpi_tab(results, config, now),
         data_daily_tab(results, roster),
         data_managers_tab(roster),
