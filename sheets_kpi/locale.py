@@ -86,6 +86,8 @@ LABELS: dict[str, dict[str, str]] = {
         "less": "на {value} меньше",
         "points": "{value} п.п.",
         "done": "выполнено",
+        "within_to_date": "в пределах плана на сегодня ({plan})",
+        "over_to_date": "{value} сверх плана на сегодня ({plan})",
     },
     "en": {
         "tab.summary": "Summary — {department}",
@@ -166,6 +168,8 @@ LABELS: dict[str, dict[str, str]] = {
         "less": "{value} fewer",
         "points": "{value} pp",
         "done": "done",
+        "within_to_date": "within the plan to date ({plan})",
+        "over_to_date": "{value} over the plan to date ({plan})",
     },
 }
 

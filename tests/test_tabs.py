@@ -37,6 +37,21 @@ def test_what_is_still_needed_reads_naturally_in_each_locale(unit, needed, loc, 
     assert needed_text(unit, needed, loc) == text
 
 
+@pytest.mark.parametrize(
+    ("needed", "to_date", "loc", "text"),
+    [
+        (-1, 64 * 16 / 30, "ru", "1 сверх плана на сегодня (34)"),  # 34.13: 34 are allowed
+        (0, 64 * 16 / 30, "ru", "в пределах плана на сегодня (34)"),  # never "выполнено"
+        (0, 10.0, "en", "within the plan to date (10)"),
+        (-3, 2.0, "en", "3 over the plan to date (2)"),
+    ],
+)
+def test_a_lower_is_better_count_in_a_running_month_reads_against_the_plan_to_date(
+    needed, to_date, loc, text
+) -> None:
+    assert needed_text("count", needed, loc, to_date) == text
+
+
 @pytest.fixture
 def matrix_results() -> SimpleNamespace:
     cell = {

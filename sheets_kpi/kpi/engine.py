@@ -9,7 +9,7 @@ import pandas as pd
 from sheets_kpi.config import Config
 from sheets_kpi.kpi import dynamics, issues, matrix, retention
 from sheets_kpi.kpi.bonus import bonuses
-from sheets_kpi.kpi.explain import pace_fact, still_needed, top_kpi
+from sheets_kpi.kpi.explain import pace_fact, still_needed, top_kpi, with_plan_to_date
 from sheets_kpi.kpi.facts import configured_metrics, daily_facts
 from sheets_kpi.kpi.inputs import Inputs
 from sheets_kpi.kpi.metrics import parse_metric
@@ -40,6 +40,7 @@ KPI_COLUMNS = [
     "bonus",
     "still_needed",
     "forecast_fact",
+    "plan_to_date",
     "num",
     "den",
     "metric",
@@ -105,6 +106,7 @@ def compute(inputs: Inputs, config: Config, now: pd.Timestamp) -> Results:
     pace = table.drop(columns=["achievement", "contribution", "score", "rank", "bonus", "prize"])
     pace = score(pace.assign(fact=pace_fact(table, period)), people, config)
     table["forecast_fact"] = pace["fact"].to_numpy()
+    table = with_plan_to_date(table, period)
     managers = _managers(table, before, pace, people)
     kpi = _kpi_frame(table, people, period)
     window_start = now - pd.DateOffset(months=config.analytics.window_months)

@@ -70,7 +70,7 @@ def manager_tab(results: Results, manager: Any, title: str, config: Config) -> T
                     cell_value(item.achievement),
                     item.weight,
                     cell_value(item.contribution),
-                    needed_text(item.unit, item.still_needed, loc),
+                    needed_text(item.unit, item.still_needed, loc, item.plan_to_date),
                     cell_value(item.forecast_fact),
                 ]
                 for item in kpis.itertuples()
@@ -121,10 +121,19 @@ def manager_tab(results: Results, manager: Any, title: str, config: Config) -> T
     return grid.layout(title, frozen_rows=1, gate=dept.bonus.gate)
 
 
-def needed_text(unit: str, needed: float, loc: str) -> str:
-    """ "ещё 4", "на 3.5 п.п. меньше", "выполнено": what is left to reach the plan, in words."""
+def needed_text(unit: str, needed: float, loc: str, to_date: float = np.nan) -> str:
+    """ "ещё 4", "на 3.5 п.п. меньше", "выполнено": what is left to reach the plan, in words.
+
+    With a plan to date (a lower-is-better count while the month runs): "1 сверх плана на
+    сегодня (34)" or "в пределах плана на сегодня (34)", never "выполнено"."""
     if needed is None or np.isnan(needed):
         return ""
+    if to_date is not None and not np.isnan(to_date):
+        allowed = np.floor(to_date + 1e-9) if unit == "count" else to_date
+        shown = _human(unit, float(allowed), loc)
+        if needed == 0:
+            return label(loc, "within_to_date", plan=shown)
+        return label(loc, "over_to_date", value=_human(unit, abs(needed), loc), plan=shown)
     if needed == 0:
         return label(loc, "done")
     shown = _human(unit, abs(needed), loc)
