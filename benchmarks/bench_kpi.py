@@ -167,6 +167,7 @@ def dataset(events: int, managers: int, seed: int = 1) -> Inputs:
             "resolved_at": (seen + pd.to_timedelta(rng.integers(1, 240, k), unit="h"))
             .where(rng.random(k) < 0.8)
             .clip(upper=NOW),
+            "backlog": False,
         }
     ).astype({"rule": object})
     roster = pd.DataFrame(

@@ -454,6 +454,93 @@ def test_deals_correct_share_counts_a_violation_first_seen_at_the_computing_inst
     assert fact(results, A, "clean") == pytest.approx(1 / 2)
 
 
+# The deal rules were first evaluated on 10 Nov 09:00 UTC (12:00 in Moscow).
+FIRST = [{"first_at": ts("2026-11-10 09:00")}]
+RULE_KPIS = {"deal_violations": "deal_violations", "clean": "deals_correct_share"}
+NAN = pytest.approx(math.nan, nan_ok=True)
+NOW_S = "2026-11-20 12:00"  # NOW
+
+
+def backlog(lead_id: int, rule: str, first: str, resolved: str | None = None) -> dict:
+    return violation(lead_id, rule, first, resolved) | {"backlog": True}
+
+
+def test_deal_violations_are_counted_from_the_first_evaluations_day() -> None:
+    results = run(
+        cfg=config(RULE_KPIS),
+        leads=[lead(i, A) for i in range(1, 5)],
+        rule_evaluation=FIRST,
+        deal_violations=[
+            violation(1, "stale_stage", "2026-11-05 10:00"),  # began before that day: unmeasured
+            violation(2, "no_next_task", "2026-11-10 06:00"),  # began that day, before 09:00
+            backlog(3, "required_fields", "2026-11-10 09:00"),  # open then, start unknown
+            violation(4, "no_next_task", "2026-11-15 10:00"),  # seen by a later evaluation
+        ],
+        violations=[{"date": "2026-11-03", "manager_id": A, "type": "deal", "ref": "x"}],
+    )
+    # automatic: leads 2 and 4; manual rows are typed facts and count whenever dated
+    assert fact(results, A, "deal_violations") == 3
+    assert daily(results, A, "deal_violations") == {
+        "2026-11-03": (1.0, NAN),
+        "2026-11-10": (1.0, NAN),
+        "2026-11-15": (1.0, NAN),
+    }
+    # Динамика: no value (not 0) in weeks that ended before 10 Nov, the manual row's included
+    assert math.isnan(week(results, A, "deal_violations", "2026-11-02"))
+    assert math.isnan(week(results, None, "deal_violations", "2026-11-02"))
+    assert week(results, A, "deal_violations", "2026-11-09") == 2  # leads 2 and 4 (Sun 15th)
+    assert week(results, A, "deal_violations", "2026-11-16") == 0
+    # without a recorded first evaluation (tests, a store that never evaluated) all count
+    unknown = run(
+        cfg=config(RULE_KPIS),
+        leads=[lead(i, A) for i in range(1, 5)],
+        deal_violations=[violation(1, "stale_stage", "2026-11-05 10:00"), backlog(3, "x", NOW_S)],
+    )
+    assert fact(unknown, A, "deal_violations") == 1  # backlog counts in no period regardless
+    assert week(unknown, A, "deal_violations", "2026-11-02") == 1
+
+
+def test_deals_correct_share_is_measured_from_the_first_evaluation() -> None:
+    results = run(
+        cfg=config(RULE_KPIS),
+        rule_evaluation=FIRST,
+        leads=[
+            lead(1, A),  # open since October, clean
+            lead(2, A, status=LOST, closed="2026-11-05 10:00"),  # closed before: unknown, out
+            lead(3, A),
+            lead(4, A),
+        ],
+        deal_violations=[
+            backlog(3, "required_fields", "2026-11-10 09:00"),
+            violation(4, "stale_stage", "2026-10-20 10:00", "2026-11-12 10:00"),  # reconstructed
+        ],
+    )
+    assert fact(results, A, "clean") == pytest.approx(1 / 3)  # leads 1, 3 and 4; only 1 clean
+    assert daily(results, A, "deals_correct_share") == {
+        "2026-11-10": (1.0, 3.0)
+    }  # dated from that day
+    assert all(
+        d >= "2026-11-01" for d in daily(results, A, "deals_correct_share")
+    )  # no October: not 100 %
+    assert math.isnan(week(results, A, "clean", "2026-11-02"))
+    assert math.isnan(week(results, A, "clean", "2026-10-26"))
+    assert week(results, A, "clean", "2026-11-09") == pytest.approx(1 / 3)
+    assert week(results, A, "clean", "2026-11-16") == pytest.approx(2 / 3)  # 4 resolved on 12th
+
+
+def test_deals_correct_share_at_the_first_evaluation_itself() -> None:
+    """The first cycle: rules evaluated at `now`, a backlog violation seen at that instant."""
+    results = run(
+        cfg=config(RULE_KPIS),
+        rule_evaluation=[{"first_at": NOW}],
+        leads=[lead(1, A), lead(2, A)],
+        deal_violations=[backlog(1, "no_next_task", NOW_S)],
+    )
+    assert fact(results, A, "clean") == pytest.approx(1 / 2)
+    assert daily(results, A, "deals_correct_share") == {"2026-11-20": (1.0, 2.0)}
+    assert fact(results, A, "deal_violations") == 0  # the backlog is no day's violation
+
+
 def test_deals_correct_share_follows_the_lead_to_its_owner_now() -> None:
     results = run(
         leads=[lead(1, B), lead(2, A)],

@@ -10,7 +10,7 @@ from sheets_kpi.config import Config
 from sheets_kpi.kpi import dynamics, issues, matrix, retention
 from sheets_kpi.kpi.bonus import bonuses
 from sheets_kpi.kpi.explain import pace_fact, still_needed, top_kpi, with_plan_to_date
-from sheets_kpi.kpi.facts import configured_metrics, daily_facts
+from sheets_kpi.kpi.facts import configured_metrics, daily_facts, measured_from
 from sheets_kpi.kpi.inputs import Inputs
 from sheets_kpi.kpi.metrics import parse_metric
 from sheets_kpi.kpi.periods import Period, period_start, to_utc, today
@@ -120,7 +120,9 @@ def compute(inputs: Inputs, config: Config, now: pd.Timestamp) -> Results:
         daily=daily,
         kpi=kpi,
         managers=managers,
-        weekly=dynamics.weekly(daily, by_week, people, catalogue, period.today),
+        weekly=dynamics.weekly(
+            daily, by_week, people, catalogue, period.today, measured_from(inputs, config)
+        ),
         matrix=matrix.seniority_matrix(closed),
         matrix_by_manager=matrix.matrix_by_manager(closed),
         retention=retention.of_sellers(inputs, sellers["manager_id"], window_start, now),
