@@ -139,13 +139,12 @@ def _type_supervisor_inputs(
             if manager.department == "accounts":
                 rows["scores"].append([day, manager.manager_id, "nps", rng.randint(4, 10)])
             if manager.department == "quality" and rng.random() < 0.4:
-                rows["violations"].append(
-                    [day, manager.manager_id, rng.choice(["control", "regulation"]), "", ""]
-                )
-            if manager.department == "quality" and rng.random() < 0.2:
-                rows["appeals"].append(
-                    [day, manager.manager_id, "", rng.choice(["won", "lost", "pending"])]
-                )
+                ref = f"Н-{len(rows['violations']) + 1}"
+                kind = rng.choice(["control", "regulation"])
+                rows["violations"].append([day, manager.manager_id, kind, ref, ""])
+                if rng.random() < 0.5:  # appealed: an appeal names the violation by its ref
+                    outcome = rng.choice(["won", "lost", "pending"])
+                    rows["appeals"].append([day, manager.manager_id, ref, outcome])
     _append(gateway, config, "scores", rows["scores"])
     _append(gateway, config, "violations", rows["violations"])
     _append(gateway, config, "appeals", rows["appeals"])

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from sheets_kpi.config import Config
-from sheets_kpi.kpi import dynamics, issues, matrix, retention
+from sheets_kpi.kpi import appeals, dynamics, issues, matrix, retention
 from sheets_kpi.kpi.bonus import bonuses
 from sheets_kpi.kpi.explain import pace_fact, still_needed, top_kpi, with_plan_to_date
 from sheets_kpi.kpi.facts import configured_metrics, daily_facts, measured_from
@@ -133,6 +133,7 @@ def compute(inputs: Inputs, config: Config, now: pd.Timestamp) -> Results:
                 roster_issues,
                 issues.config_issues(inputs, config),
                 issues.plan_issues(kpi),
+                appeals.appeal_issues(inputs, config),
                 issues.user_issues(inputs, daily, to_utc([since], config.timezone)[0]),
             ],
             ignore_index=True,

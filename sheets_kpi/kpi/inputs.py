@@ -124,6 +124,8 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "manager_id": "int64",
         "ref": "object",
         "outcome": "object",
+        "row": "Int64",  # the sheet row, for data issues (NA when not from Sheets)
+        "tab": "object",  # the tab's title as found
     },
 }
 

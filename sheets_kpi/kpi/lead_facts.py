@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sheets_kpi.kpi.appeals import standing_deal_violations, standing_violations
 from sheets_kpi.kpi.fact_base import Context, first_per_period, lookup, rows
 from sheets_kpi.kpi.inputs import Inputs
 from sheets_kpi.kpi.ownership import responsible_at
@@ -99,13 +100,14 @@ def deal_violations(inputs: Inputs, context: Context, arg: str | None) -> pd.Dat
     an automatic violation dated before the first evaluation's day: days before it are not
     measured. Manual rows are typed facts and always count.
     """
-    auto = inputs.deal_violations
+    auto = standing_deal_violations(inputs, context.zone)
     auto = auto[~auto["backlog"] & (auto["first_seen_at"] >= context.since_utc)]
     day = local_date(auto["first_seen_at"], context.zone)
     measured = rules_measured_from(inputs, context.zone)
     if measured is not None:
         auto, day = auto[day >= measured], day[day >= measured]
-    manual = inputs.violations[inputs.violations["type"] == "deal"]
+    manual = standing_violations(inputs, context.zone)
+    manual = manual[manual["type"] == "deal"]
     return pd.concat(
         [
             rows(day, _owner(inputs, auto["lead_id"], auto["first_seen_at"])),
@@ -159,7 +161,7 @@ def deals_correct_share(inputs: Inputs, context: Context, arg: str | None) -> pd
     )
     moments = pd.Series(pd.to_datetime(spans["end"] - 1, utc=True))
     owner = _owner(inputs, lead_ids, moments)
-    marks = inputs.deal_violations
+    marks = standing_deal_violations(inputs, context.zone)
     marks = pd.DataFrame(
         {
             "lead_id": marks["lead_id"].to_numpy(dtype="int64"),
