@@ -167,6 +167,7 @@ def dataset(events: int, managers: int, seed: int = 1) -> Inputs:
             "resolved_at": (seen + pd.to_timedelta(rng.integers(1, 240, k), unit="h"))
             .where(rng.random(k) < 0.8)
             .clip(upper=NOW),
+            "backlog": False,
         }
     ).astype({"rule": object})
     roster = pd.DataFrame(
@@ -208,8 +209,10 @@ def dataset(events: int, managers: int, seed: int = 1) -> Inputs:
             "manager_id": rng.choice(ids, k),
             "ref": "",
             "outcome": rng.choice(["won", "lost", "pending"], k).astype(object),
+            "row": pd.array(np.arange(2, k + 2), dtype="Int64"),
+            "tab": "Апелляции",
         }
-    ).astype({"ref": object})
+    ).astype({"ref": object, "tab": object})
     plans = pd.DataFrame(
         [
             {"period": p, "manager_id": pd.NA, "department": d.id, "kpi": kpi.id, "plan": 10.0}

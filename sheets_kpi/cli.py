@@ -294,6 +294,13 @@ def cmd_status(args: argparse.Namespace) -> int:
             f"{run['sheets_write_requests']}w, issues {run['issues']}"
             + (f", error: {run['error']}" if run["error"] else "")
         )
+    snapshots = store.snapshots()
+    print("approved statements" if snapshots else "no approved statements yet")
+    for snapshot in snapshots:
+        print(
+            f"  {snapshot.period} {snapshot.department:<12} {_when(snapshot.approved_at, args.now)}"
+            f" by {snapshot.approved_by}"
+        )
     return 0
 
 

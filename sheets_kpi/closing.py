@@ -69,17 +69,18 @@ def close_periods(
     issues: list[Issue] = []
     figures = {f.period.label: f for f in results.past}
     found = _all_discrepancies(config, store, results, figures)
-    _decide(store, actions, found, results, now, issues)
+    decided = _decide(store, actions, found, results, now, issues)
     statements = _statements(config, results, store.snapshots(), decisions_frame(store))
-    requests = [Approval(a.period, a.department, a.who, a.comment) for a in actions]
-    requests = [r for r, a in zip(requests, actions, strict=True) if a.action == "approve"]
+    typed = [Approval(a.period, a.department, a.who, a.comment) for a in actions]
+    requests = [r for r, a in zip(typed, actions, strict=True) if a.action == "approve"]
     approved = _approve(
         config, store, statements, figures, inputs, [*requests, *approvals], now, run_id, issues
     )
     snapshots = store.snapshots()
     if approved:
         statements = _statements(config, results, snapshots, decisions_frame(store))
-    found = _all_discrepancies(config, store, results, figures)
+    if approved or decided:
+        found = _all_discrepancies(config, store, results, figures)
     keys = [
         "|".join(map(str, ("discrepancy", *row)))
         for row in found[["period", "department", "manager_id", "kpi", "field", "now"]].itertuples(
@@ -281,8 +282,9 @@ def _decide(
     results: Results,
     now: datetime,
     issues: list[Issue],
-) -> None:
-    """Accept or reject a proposed adjustment, once per close-tab row."""
+) -> bool:
+    """Accept or reject a proposed adjustment, once per close-tab row; True if any was."""
+    decided = False
     done = store.close_actions()
     snapshots = {(s.period, s.department) for s in store.snapshots()}
     for action in actions:
@@ -323,6 +325,8 @@ def _decide(
             }
         )
         store.mark_close_action(action.key, "applied", now)
+        decided = True
+    return decided
 
 
 def _next_open(period: str, department: str, approved: set[tuple[str, str]], current: str) -> str:

@@ -23,7 +23,7 @@ from sheets_kpi.errors import SheetsKpiError, SourceError, Stopped
 from sheets_kpi.kpi.engine import Results, compute
 from sheets_kpi.kpi.inputs import Inputs
 from sheets_kpi.kpi.issues import Issue, issues_frame
-from sheets_kpi.kpi.rules import evaluate_deal_rules
+from sheets_kpi.kpi.rules import evaluate_deal_rules, onsets
 from sheets_kpi.locale import label
 from sheets_kpi.sheets.gateway import SheetsGateway
 from sheets_kpi.sheets.inputs import ParsedInputs, parse_inputs
@@ -181,18 +181,17 @@ def track_violations(
     config: Config, store: Store, frames: dict[str, pd.DataFrame], now: datetime
 ) -> pd.DataFrame:
     """Evaluate the deal rules at `now`: a (lead, rule) seen for the first time is opened in the
-    store, one no longer broken is resolved. Returns the store's violations after that."""
-    current = evaluate_deal_rules(
-        frames["leads"],
-        frames["tasks"],
-        frames["statuses"],
-        frames["stage_changes"],
-        config.rules,
-        pd.Timestamp(now),
-    )
-    store.record_violations(
-        {(int(lead), rule) for lead, rule in current.itertuples(index=False)}, now
-    )
+    store, one no longer broken is resolved; at the first evaluation each is dated when the
+    lead's history says it began (`kpi.rules.onsets`). Returns the store's violations after
+    that."""
+    args = [frames[k] for k in ("leads", "tasks", "statuses", "stage_changes")]
+    current = evaluate_deal_rules(*args, config.rules, pd.Timestamp(now))
+    keys = [(int(lead), rule) for lead, rule in current.itertuples(index=False)]
+    began = None
+    if store.rules_first_evaluated() is None:
+        starts = onsets(current, *args, config.rules, pd.Timestamp(now))
+        began = {key: None if pd.isna(at) else at for key, at in zip(keys, starts, strict=True)}
+    store.record_violations(set(keys), now, began)
     return frame(store, "deal_violations")
 
 
@@ -207,6 +206,7 @@ def compute_results(
     parsed inputs."""
     frames = amocrm_frames(store)
     frames["deal_violations"] = track_violations(config, store, frames, now)
+    frames["rule_evaluation"] = frame(store, "rule_evaluation")
     return compute(Inputs.build(**frames, **inputs), config, pd.Timestamp(now), months_back)
 
 

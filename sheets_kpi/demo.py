@@ -80,7 +80,9 @@ def run_demo(
         sync(amo, store, config.amocrm, now)
         init = init_inputs(gateway, config, amocrm_frames(store)["users"], now)
         echo(f"input tabs created: {', '.join(init.created)}; roster: {init.managers_added}")
-        last_month = _type_supervisor_inputs(gateway, config, store, now, random.Random(seed))
+        last_month = _type_supervisor_inputs(
+            gateway, config, store, now, months, random.Random(seed)
+        )
         reports: list[CycleReport] = []
         for number in range(1, max(cycles, 2) + 1):
             if number == 2:  # after the approval: a late change the supervisor must see
@@ -127,11 +129,16 @@ def _pointed(config: Config, amo_url: str, sheets_url: str, out: Path, months: i
 
 
 def _type_supervisor_inputs(
-    gateway: SheetsGateway, config: Config, store: Store, now: datetime, rng: random.Random
+    gateway: SheetsGateway,
+    config: Config,
+    store: Store,
+    now: datetime,
+    months: int,
+    rng: random.Random,
 ) -> str:
-    """Scores, violations and appeals over the generated months; plans for the ended months at
-    last month's level (the current month carries them over); the last month's approval in
-    the close tab. Returns that month."""
+    """Scores, violations and appeals over the generated months; plans for the ended months
+    with activity at last month's level (the current month carries them over); the last
+    month's approval in the close tab. Returns that month."""
     frames = read_inputs(gateway, config).frames
     roster = frames["roster"]
     today = now.astimezone(config.zone)
@@ -146,13 +153,12 @@ def _type_supervisor_inputs(
             if manager.department == "accounts":
                 rows["scores"].append([day, manager.manager_id, "nps", rng.randint(4, 10)])
             if manager.department == "quality" and rng.random() < 0.4:
-                rows["violations"].append(
-                    [day, manager.manager_id, rng.choice(["control", "regulation"]), "", ""]
-                )
-            if manager.department == "quality" and rng.random() < 0.2:
-                rows["appeals"].append(
-                    [day, manager.manager_id, "", rng.choice(["won", "lost", "pending"])]
-                )
+                ref = f"Н-{len(rows['violations']) + 1}"
+                kind = rng.choice(["control", "regulation"])
+                rows["violations"].append([day, manager.manager_id, kind, ref, ""])
+                if rng.random() < 0.5:  # appealed: an appeal names the violation by its ref
+                    outcome = rng.choice(["won", "lost", "pending"])
+                    rows["appeals"].append([day, manager.manager_id, ref, outcome])
     _append(gateway, config, "scores", rows["scores"])
     _append(gateway, config, "violations", rows["violations"])
     _append(gateway, config, "appeals", rows["appeals"])
@@ -171,7 +177,7 @@ def _type_supervisor_inputs(
                 plan = min(plan, 1.0)
             if kpi.unit in ("count", "rub") and plan > 0:
                 plan = max(1, round(plan, -3 if kpi.unit == "rub" else 0))
-            for ended in results.past:
+            for ended in results.past[:months]:
                 rows["plans"].append([ended.period.label, "", dept.id, kpi.id, round(plan, 3)])
     _append(gateway, config, "plans", rows["plans"])
     who = "Руководитель (демо)" if config.locale == "ru" else "Supervisor (demo)"

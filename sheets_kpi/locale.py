@@ -136,6 +136,8 @@ LABELS: dict[str, dict[str, str]] = {
         "change.new": "новая победа на {amount}",
         "no_discrepancies": "Расхождений нет: утверждённые периоды совпадают с пересчётом.",
         "adjustment_now": "Корректировка к выплате",
+        "within_to_date": "в пределах плана на сегодня ({plan})",
+        "over_to_date": "{value} сверх плана на сегодня ({plan})",
     },
     "en": {
         "tab.summary": "Summary — {department}",
@@ -265,6 +267,8 @@ LABELS: dict[str, dict[str, str]] = {
         "change.new": "new win of {amount}",
         "no_discrepancies": "No discrepancies: approved periods match their recomputation.",
         "adjustment_now": "Adjustment to pay",
+        "within_to_date": "within the plan to date ({plan})",
+        "over_to_date": "{value} over the plan to date ({plan})",
     },
 }
 

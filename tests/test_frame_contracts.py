@@ -93,6 +93,7 @@ def test_conform_casts_keeps_the_index_and_drops_extra_columns() -> None:
             "resolved_at": [pd.NaT, pd.Timestamp("2026-11-03 09:00", tz="UTC")],
             "first_seen_at": ["2026-11-01 10:00Z", "2026-11-02 10:00Z"],
             "lead_id": [5.0, 6.0],
+            "backlog": [0, 1],  # the store's integer flag
         },
         index=[7, 3],
     )
@@ -101,6 +102,7 @@ def test_conform_casts_keeps_the_index_and_drops_extra_columns() -> None:
     assert conformed.index.tolist() == [7, 3]
     assert conformed["lead_id"].tolist() == [5, 6]
     assert conformed["resolved_at"].isna().tolist() == [True, False]
+    assert conformed["backlog"].tolist() == [False, True]
 
 
 def test_conform_names_the_frame_and_the_missing_column() -> None:

@@ -166,3 +166,51 @@ def test_the_matrix_counts_sellers_only() -> None:
     )
     results = run(cfg=everyone, roster=people, leads=leads)
     assert results.matrix[["won", "lost", "n"]].values.tolist() == [[1, 3, 4]]
+
+
+def _sales_and_leadgen() -> tuple:
+    cfg = config(OUT)
+    sales = cfg.departments[0].model_copy(update={"id": "sales"})
+    leadgen = cfg.departments[0].model_copy(update={"id": "leadgen"})
+    cfg = cfg.model_copy(update={"departments": [sales, leadgen]})
+    people = [row | {"department": "sales"} for row in roster(A, C)]
+    people += [row | {"department": "leadgen"} for row in roster(B)]
+    return cfg, people
+
+
+def test_retention_counts_sellers_purchases_only() -> None:
+    """Клиенты counts the sales of `analytics.seller_departments`, as the Матрица does."""
+    cfg, people = _sales_and_leadgen()
+    leads = [
+        won(1, A, "2026-06-01 10:00", "2026-07-01 10:00", contact=7),
+        won(2, A, "2026-06-01 10:00", "2026-07-21 10:00", contact=7),  # 20 days later
+        won(3, B, "2026-06-01 10:00", "2026-08-01 10:00", contact=7),  # lead generator's win
+        won(4, B, "2026-06-01 10:00", "2026-08-01 10:00", contact=8),  # only a leadgen win
+        # C sold it on 1 Sep, then handed it to lead generator B: still C's sale
+        won(5, B, "2026-06-01 10:00", "2026-09-01 10:00", contact=9),
+    ]
+    changes = [handover(5, "2026-09-05 10:00", C, B)]
+    clients = [
+        {"client_type": "contact", "client_id": 7, "responsible_user_id": A},
+        {"client_type": "contact", "client_id": 9, "responsible_user_id": B},  # not a seller
+    ]
+    results = run(cfg=cfg, roster=people, leads=leads, clients=clients, responsible_changes=changes)
+    table = results.retention.set_index("scope")
+    # contact 7: leads 1 and 2 (lead 3 was B's); contact 8: none; contact 9: lead 5 (C's)
+    assert table.loc["all", ["clients", "once_share", "repeat_share"]].tolist() == [2, 0.5, 0.5]
+    assert table.loc["all", "median_days_between"] == 20  # lead 3's gap of 11 days is not one
+    # contact 9's responsible user is lead generator B: its account manager is its seller, C
+    assert sorted(table.index) == [str(A), str(C), "all"]
+    assert table.loc[str(C), "clients"] == 1
+    everyone = cfg.model_copy(
+        update={
+            "analytics": cfg.analytics.model_copy(
+                update={"seller_departments": ["sales", "leadgen"]}
+            )
+        }
+    )
+    table = run(
+        cfg=everyone, roster=people, leads=leads, clients=clients, responsible_changes=changes
+    ).retention.set_index("scope")
+    assert table.loc["all", "clients"] == 3  # contacts 7, 8 and 9
+    assert table.loc[str(B), "clients"] == 2  # 8 (B sold it) and 9 (B is responsible)

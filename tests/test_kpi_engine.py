@@ -33,6 +33,7 @@ from tests.kpi_fixtures import (
 )
 
 OUT = {"outgoing": "calls_outgoing"}
+QUALITY = "score_avg(call_quality)"
 D = 4
 
 
@@ -354,6 +355,43 @@ def test_pace_forecast_scales_counts_not_ratios() -> None:
     # now: (4/12 + 1.0) / 2 = 0.667 < gate → 0; at pace: (1 + 1) / 2 = 1.0 → 10 000
     assert (manager["bonus"], manager["bonus_at_pace"]) == (0, 10000)
     assert manager["score_at_pace"] == 1.0
+
+
+def test_a_lower_is_better_count_below_plan_is_not_done_while_its_pace_breaks_the_plan() -> None:
+    """The audit's case: on 16 Nov (16 of 30 days) 35 violations against a plan of 64."""
+    cfg = config(
+        {"deal_violations": "deal_violations", "overdue": "tasks_overdue", "quality": QUALITY},
+        directions={"deal_violations": "lower", "overdue": "lower"},
+    )
+    deal = [
+        {"date": f"2026-11-{1 + i % 16:02d}", "manager_id": A, "type": "deal", "ref": str(i)}
+        for i in range(35)
+    ]
+    late = [task(i, A, "2026-11-02 10:00") for i in range(3)]  # 3 overdue, none done
+    scores = [{"date": "2026-11-03", "manager_id": A, "kind": "call_quality", "score": 80}]
+    results = run(
+        now=ts("2026-11-16 12:00"),
+        cfg=cfg,
+        roster=roster(A),
+        violations=deal,
+        tasks=late,
+        scores=scores,
+        plans=plans({"deal_violations": 64, "overdue": 6, "quality": 90}),
+    )
+    violations, overdue, quality = (
+        row(results, A, k) for k in ("deal_violations", "overdue", "quality")
+    )
+    assert violations["forecast_fact"] == pytest.approx(65.625)  # 35 · 30 / 16
+    assert violations["plan_to_date"] == pytest.approx(34.1333, abs=1e-4)  # 64 · 16 / 30
+    assert violations["still_needed"] == -1  # 35 − 34.13, whole: "1 over the plan to date"
+    # the score still measures against the monthly plan (SPEC §7.3): 2 − 35/64
+    assert violations["achievement"] == pytest.approx(2 - 35 / 64)
+    # 3 overdue tasks of 6 allowed: to date 6 · 16/30 = 3.2, pace 5.6 ≤ 6: within, not "done"
+    assert overdue["plan_to_date"] == pytest.approx(3.2)
+    assert (overdue["still_needed"], overdue["forecast_fact"]) == (0, pytest.approx(5.625))
+    # a mean score is no flow: not extrapolated, no plan to date, still needed as before
+    assert (quality["forecast_fact"], quality["still_needed"]) == (80, 10)
+    assert math.isnan(quality["plan_to_date"])
 
 
 def test_explain_contributions_sum_to_score_and_still_needed() -> None:

@@ -9,6 +9,7 @@ import math
 
 import pytest
 
+from sheets_kpi.kpi.appeals import lead_ref
 from sheets_kpi.kpi.facts import BUILDERS
 from sheets_kpi.kpi.metrics import METRICS
 from sheets_kpi.sheets.input_tabs import KINDS, VIOLATION_TYPES
@@ -454,6 +455,93 @@ def test_deals_correct_share_counts_a_violation_first_seen_at_the_computing_inst
     assert fact(results, A, "clean") == pytest.approx(1 / 2)
 
 
+# The deal rules were first evaluated on 10 Nov 09:00 UTC (12:00 in Moscow).
+FIRST = [{"first_at": ts("2026-11-10 09:00")}]
+RULE_KPIS = {"deal_violations": "deal_violations", "clean": "deals_correct_share"}
+NAN = pytest.approx(math.nan, nan_ok=True)
+NOW_S = "2026-11-20 12:00"  # NOW
+
+
+def backlog(lead_id: int, rule: str, first: str, resolved: str | None = None) -> dict:
+    return violation(lead_id, rule, first, resolved) | {"backlog": True}
+
+
+def test_deal_violations_are_counted_from_the_first_evaluations_day() -> None:
+    results = run(
+        cfg=config(RULE_KPIS),
+        leads=[lead(i, A) for i in range(1, 5)],
+        rule_evaluation=FIRST,
+        deal_violations=[
+            violation(1, "stale_stage", "2026-11-05 10:00"),  # began before that day: unmeasured
+            violation(2, "no_next_task", "2026-11-10 06:00"),  # began that day, before 09:00
+            backlog(3, "required_fields", "2026-11-10 09:00"),  # open then, start unknown
+            violation(4, "no_next_task", "2026-11-15 10:00"),  # seen by a later evaluation
+        ],
+        violations=[{"date": "2026-11-03", "manager_id": A, "type": "deal", "ref": "x"}],
+    )
+    # automatic: leads 2 and 4; manual rows are typed facts and count whenever dated
+    assert fact(results, A, "deal_violations") == 3
+    assert daily(results, A, "deal_violations") == {
+        "2026-11-03": (1.0, NAN),
+        "2026-11-10": (1.0, NAN),
+        "2026-11-15": (1.0, NAN),
+    }
+    # Динамика: no value (not 0) in weeks that ended before 10 Nov, the manual row's included
+    assert math.isnan(week(results, A, "deal_violations", "2026-11-02"))
+    assert math.isnan(week(results, None, "deal_violations", "2026-11-02"))
+    assert week(results, A, "deal_violations", "2026-11-09") == 2  # leads 2 and 4 (Sun 15th)
+    assert week(results, A, "deal_violations", "2026-11-16") == 0
+    # without a recorded first evaluation (tests, a store that never evaluated) all count
+    unknown = run(
+        cfg=config(RULE_KPIS),
+        leads=[lead(i, A) for i in range(1, 5)],
+        deal_violations=[violation(1, "stale_stage", "2026-11-05 10:00"), backlog(3, "x", NOW_S)],
+    )
+    assert fact(unknown, A, "deal_violations") == 1  # backlog counts in no period regardless
+    assert week(unknown, A, "deal_violations", "2026-11-02") == 1
+
+
+def test_deals_correct_share_is_measured_from_the_first_evaluation() -> None:
+    results = run(
+        cfg=config(RULE_KPIS),
+        rule_evaluation=FIRST,
+        leads=[
+            lead(1, A),  # open since October, clean
+            lead(2, A, status=LOST, closed="2026-11-05 10:00"),  # closed before: unknown, out
+            lead(3, A),
+            lead(4, A),
+        ],
+        deal_violations=[
+            backlog(3, "required_fields", "2026-11-10 09:00"),
+            violation(4, "stale_stage", "2026-10-20 10:00", "2026-11-12 10:00"),  # reconstructed
+        ],
+    )
+    assert fact(results, A, "clean") == pytest.approx(1 / 3)  # leads 1, 3 and 4; only 1 clean
+    assert daily(results, A, "deals_correct_share") == {
+        "2026-11-10": (1.0, 3.0)
+    }  # dated from that day
+    assert all(
+        d >= "2026-11-01" for d in daily(results, A, "deals_correct_share")
+    )  # no October: not 100 %
+    assert math.isnan(week(results, A, "clean", "2026-11-02"))
+    assert math.isnan(week(results, A, "clean", "2026-10-26"))
+    assert week(results, A, "clean", "2026-11-09") == pytest.approx(1 / 3)
+    assert week(results, A, "clean", "2026-11-16") == pytest.approx(2 / 3)  # 4 resolved on 12th
+
+
+def test_deals_correct_share_at_the_first_evaluation_itself() -> None:
+    """The first cycle: rules evaluated at `now`, a backlog violation seen at that instant."""
+    results = run(
+        cfg=config(RULE_KPIS),
+        rule_evaluation=[{"first_at": NOW}],
+        leads=[lead(1, A), lead(2, A)],
+        deal_violations=[backlog(1, "no_next_task", NOW_S)],
+    )
+    assert fact(results, A, "clean") == pytest.approx(1 / 2)
+    assert daily(results, A, "deals_correct_share") == {"2026-11-20": (1.0, 2.0)}
+    assert fact(results, A, "deal_violations") == 0  # the backlog is no day's violation
+
+
 def test_deals_correct_share_follows_the_lead_to_its_owner_now() -> None:
     results = run(
         leads=[lead(1, B), lead(2, A)],
@@ -518,7 +606,98 @@ def test_violations_by_type_and_appeals_lost() -> None:
             {"date": "2026-11-03", "manager_id": A, "ref": "3", "outcome": "pending"},
         ],
     )
-    assert [fact(results, A, k) for k in ("control", "regulation", "appeals")] == [2, 1, 1]
+    # appeal 2 was won: violation 2 is cancelled; appeal 1 lost confirms 1, 3 is pending
+    assert [fact(results, A, k) for k in ("control", "regulation", "appeals")] == [1, 1, 1]
+
+
+APPEAL_KPIS = {
+    "deal_violations": "deal_violations",
+    "clean": "deals_correct_share",
+    "control": "violations(control)",
+    "regulation": "violations(regulation)",
+    "appeals": "appeals_lost",
+}
+
+
+def appeal(row: int, day: str, ref: str, outcome: str, manager: int = A) -> dict:
+    return {
+        "date": day,
+        "manager_id": manager,
+        "ref": ref,
+        "outcome": outcome,
+        "row": row,
+        "tab": "Апелляции",
+    }
+
+
+def test_a_won_appeal_cancels_the_violation_its_ref_names() -> None:
+    manual = [
+        ("2026-11-03", A, "deal", "Н-1"),
+        ("2026-11-04", A, "control", "Н-2"),
+        ("2026-11-05", A, "control", "Н-3"),
+        ("2026-11-05", B, "control", "Н-4"),
+        ("2026-11-05", A, "regulation", "Н-5"),
+    ]
+    results = run(
+        cfg=config(APPEAL_KPIS),
+        leads=[lead(i, A) for i in (10, 11, 12, 13)],
+        deal_violations=[
+            violation(10, "no_next_task", "2026-11-06 10:00"),
+            violation(11, "stale_stage", "2026-11-07 10:00"),
+            violation(12, "no_next_task", "2026-11-12 10:00"),
+        ],
+        violations=[{"date": d, "manager_id": m, "type": t, "ref": r} for d, m, t, r in manual],
+        appeals=[
+            appeal(2, "2026-11-08", "н-1 ", "won"),  # case and spaces ignored: cancels Н-1
+            appeal(3, "2026-11-08", "Н-2", "lost"),  # confirms Н-2
+            appeal(4, "2026-11-08", "Н-3", "pending"),  # leaves Н-3
+            appeal(5, "2026-11-09", "#10", "won"),  # lead 10's automatic violation
+            appeal(6, "2026-11-06", "https://x.amocrm.ru/leads/detail/11", "won"),  # too early
+            appeal(7, "2026-11-09", "Н-4", "won"),  # Н-4 is Борис's, not Анна's
+            appeal(8, "2026-11-09", "", "lost"),  # names nothing, still a lost appeal
+            appeal(9, "2026-11-08", "Н-5", "won"),
+            appeal(10, "2026-11-10", "Н-5", "lost"),  # re-examined and lost: the latest decides
+        ],
+    )
+    # deal: Н-1 and lead 10 cancelled → leads 11 and 12
+    assert fact(results, A, "deal_violations") == 2
+    # clean deals: lead 10's violation no longer counts → 10 and 13 clean of 10–13
+    assert fact(results, A, "clean") == pytest.approx(2 / 4)
+    assert fact(results, A, "control") == 2  # Н-2 (lost) and Н-3 (pending)
+    assert fact(results, B, "control") == 1  # Н-4 stands
+    assert fact(results, A, "regulation") == 1  # Н-5: the later appeal was lost
+    assert fact(results, A, "appeals") == 3  # rows 3, 8 and 10
+    issues = results.issues[results.issues["source"] == "Апелляции"]
+    assert issues[["severity", "where", "value"]].values.tolist() == [
+        ["warning", "row 6, column ref", "https://x.amocrm.ru/leads/detail/11"],
+        ["warning", "row 7, column ref", "Н-4"],
+        ["warning", "row 8, column ref", ""],
+    ]
+    assert issues["message"].tolist() == [
+        "lead 11 has no automatic deal violation first seen by the appeal's date; "
+        "the appeal cancels nothing",
+        "ref is a violation of another manager (id 2), not of manager 1; "
+        "the appeal cancels nothing",
+        "ref is empty: name the violation (its ref on the violations tab or the lead id); "
+        "the appeal cancels nothing",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("ref", "lead_id"),
+    [
+        ("4521", 4521),
+        ("#4521", 4521),
+        ("# 4521", 4521),
+        ("https://example.amocrm.ru/leads/detail/4521", 4521),
+        ("https://example.amocrm.ru/leads/detail/4521?tab=notes", 4521),
+        ("Н-1", None),
+        ("4521 и 4522", None),
+        ("", None),
+    ],
+)
+def test_an_appeal_names_a_lead_by_id_or_amocrm_link(ref, lead_id) -> None:
+    assert lead_ref(ref) == lead_id
 
 
 # --- local dates --------------------------------------------------------------------------

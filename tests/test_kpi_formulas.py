@@ -10,7 +10,7 @@ import pytest
 
 from sheets_kpi.config import BonusConfig
 from sheets_kpi.kpi.bonus import bonuses, multiplier, prize, round_roubles
-from sheets_kpi.kpi.explain import pace_fact, still_needed
+from sheets_kpi.kpi.explain import pace_fact, still_needed, with_plan_to_date
 from sheets_kpi.kpi.matrix import wilson
 from sheets_kpi.kpi.periods import Period
 from sheets_kpi.kpi.plan_fact import achievement
@@ -277,6 +277,45 @@ def test_pace_scales_counts_and_sums_not_ratios() -> None:
     period = Period.of(pd.Timestamp("2026-11-10"))  # 10 of 30 days → × 3
     table = pd.DataFrame({"fact": [4.0, 0.5, 120_000.0, NAN], "ratio": [False, True, False, True]})
     assert same_list(pace_fact(table, period).tolist(), [12.0, 0.5, 360_000.0, NAN])
+
+
+@pytest.mark.parametrize(
+    ("today", "fact", "plan", "direction", "ratio", "to_date", "needed"),
+    [
+        # the audit's case: 16 of 30 days, 35 violations against 64. To date 64·16/30 = 34.13;
+        # the pace 35·30/16 = 65.6 breaks 64, so 1 over the plan to date (not "done")
+        ("2026-11-16", 35, 64, "lower", False, 64 * 16 / 30, -1),
+        ("2026-11-16", 34, 64, "lower", False, 64 * 16 / 30, 0),  # pace 63.75 ≤ 64: within
+        ("2026-11-10", 10, 30, "lower", False, 10, 0),  # exactly to date: the pace is the plan
+        ("2026-11-10", 11, 30, "lower", False, 10, -1),
+        # over the month's plan already: counted against the month, as before
+        ("2026-11-10", 40, 30, "lower", False, NAN, -10),
+        ("2026-11-10", 0, 0, "lower", False, 0, 0),  # plan 0, none yet: within it so far
+        ("2026-11-10", 2, 0, "lower", False, NAN, -2),
+        ("2026-11-10", 4, 12, "higher", False, NAN, 8),  # higher is better: as before
+        ("2026-11-10", 0.3, 0.2, "lower", True, NAN, -0.1),  # a share is no flow: as before
+        ("2026-11-30", 60, 64, "lower", False, NAN, 0),  # the last day: the month's plan holds
+        ("2026-11-10", 5, NAN, "lower", False, NAN, NAN),  # no plan
+    ],
+)
+def test_plan_to_date_of_lower_is_better_flows(
+    today, fact, plan, direction, ratio, to_date, needed
+) -> None:
+    table = pd.DataFrame(
+        {
+            "fact": [float(fact)],
+            "plan": [float(plan)],
+            "direction": [direction],
+            "unit": ["share" if ratio else "count"],
+            "ratio": [ratio],
+        }
+    )
+    table["still_needed"] = still_needed(
+        table["fact"], table["plan"], table["direction"], table["unit"]
+    )
+    out = with_plan_to_date(table, Period.of(pd.Timestamp(today)))
+    assert same(out["plan_to_date"].iloc[0], to_date)
+    assert same(out["still_needed"].iloc[0], needed)
 
 
 def same_list(got: list[float], expected: list[float]) -> bool:

@@ -539,3 +539,20 @@ def test_violations_and_appeals() -> None:
         "unknown violation type 'опоздание'; expected one of control, "
         "deal, regulation; the row is skipped",
     )
+
+
+def test_an_appeal_keeps_its_row_and_tab_and_a_numeric_ref_reads_as_typed() -> None:
+    """The engine tells an appeal naming no violation by row (it knows the automatic ones)."""
+    frames, _ = read(
+        appeals=[
+            ["Итог", "Ссылка", "Менеджер", "Дата"],
+            ["выиграна", 4521.0, 1001, "2026-11-04"],  # a lead id in a number cell
+            ["# comment", "", "", ""],
+            ["pending", " Н-1 ", 1001, "2026-11-05"],
+        ],
+    )
+    appeals = frames["appeals"]
+    assert appeals[["ref", "outcome", "row", "tab"]].values.tolist() == [
+        ["4521", "won", 2, "Апелляции"],
+        ["Н-1", "pending", 4, "Апелляции"],
+    ]

@@ -10,12 +10,16 @@ import pandas as pd
 import pytest
 
 from sheets_kpi.config import RulesConfig
+from sheets_kpi.cycle import track_violations
 from sheets_kpi.errors import StoreError
+from sheets_kpi.kpi.inputs import frame
 from sheets_kpi.kpi.rules import evaluate_deal_rules
 from sheets_kpi.sources.amocrm import models
 from sheets_kpi.sources.amocrm.rows import note_row, stored
 from sheets_kpi.store.db import Store, UpsertCount
 from sheets_kpi.store.frames import amocrm_frames
+from sheets_kpi.store.schema import MIGRATIONS
+from tests import kpi_fixtures as k
 from tests.conftest import instant
 
 
@@ -83,6 +87,64 @@ def test_violations_open_once_and_resolve_when_gone() -> None:
         (2, "stale_stage", 100, 200),
         (2, "stale_stage", 300, None),
     ]
+
+
+def test_the_first_evaluation_dates_violations_when_they_began_and_the_rest_is_backlog() -> None:
+    store = Store(":memory:")
+    store.record_violations({(1, "no_next_task")}, now=instant(50))  # no leads: no evaluation
+    assert store.rules_first_evaluated() is None
+    store.record_violations(set(), now=instant(60))  # resolves lead 1's
+    store.upsert("leads", [lead(1, 1), lead(2, 1), lead(3, 1)])
+    began = {(1, "no_next_task"): instant(70), (2, "stale_stage"): None}  # 3: not given either
+    current = {(1, "no_next_task"), (2, "stale_stage"), (3, "required_fields")}
+    store.record_violations(current, now=instant(100), began=began)
+    assert store.rules_first_evaluated() == 100
+    store.record_violations(current | {(1, "stale_stage")}, now=instant(200))
+    assert store.rules_first_evaluated() == 100  # the first one stays
+    rows = store.query(
+        "SELECT lead_id, rule, first_seen_at, resolved_at, backlog FROM deal_violation "
+        "ORDER BY lead_id, rule, first_seen_at"
+    )
+    assert rows == [
+        (1, "no_next_task", 50, 60, 0),
+        (1, "no_next_task", 70, None, 0),  # dated when it began, before the evaluation
+        (1, "stale_stage", 200, None, 0),  # seen by a later evaluation: first seen then
+        (2, "stale_stage", 100, None, 1),  # open at the first evaluation, start unknown
+        (3, "required_fields", 100, None, 1),
+    ]
+    frames = amocrm_frames(store)
+    flags = frames["deal_violations"].sort_values(["lead_id", "rule", "first_seen_at"])["backlog"]
+    assert flags.tolist() == [False, False, False, True, True]
+    assert frames["rule_evaluation"]["first_at"].tolist() == [pd.Timestamp(100, unit="s", tz="UTC")]
+
+
+def test_a_store_from_before_first_evaluations_learns_it_from_its_earliest_violation(
+    tmp_path,
+) -> None:
+    """Migration 4: the violations recorded at the store's first evaluation (all first seen
+    then, the old way) become backlog; later ones keep counting."""
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    for script in MIGRATIONS[:3]:
+        conn.executescript(script)
+    conn.executescript(
+        "PRAGMA user_version = 3;"
+        "INSERT INTO deal_violation VALUES (1, 'stale_stage', 100, NULL);"
+        "INSERT INTO deal_violation VALUES (2, 'no_next_task', 100, 150);"
+        "INSERT INTO deal_violation VALUES (2, 'no_next_task', 300, NULL);"
+    )
+    conn.close()
+    store = Store(path)
+    assert store.rules_first_evaluated() == 100
+    rows = store.query("SELECT lead_id, first_seen_at, backlog FROM deal_violation ORDER BY 2, 1")
+    assert rows == [(1, 100, 1), (2, 100, 1), (2, 300, 0)]
+    empty = tmp_path / "empty.db"
+    conn = sqlite3.connect(empty)
+    for script in MIGRATIONS[:3]:
+        conn.executescript(script)
+    conn.executescript("PRAGMA user_version = 3;")
+    conn.close()
+    assert Store(empty).rules_first_evaluated() is None  # the next evaluation is the first
 
 
 def test_runs_are_logged_newest_first(tmp_path) -> None:
@@ -276,3 +338,38 @@ def test_recorded_call_notes_credit_the_manager_who_called() -> None:
     by_direction = calls.groupby("direction")["user_id"].unique().to_dict()
     assert {k: list(v) for k, v in by_direction.items()} == {"in": [658302], "out": [3821476]}
     assert len(calls) == 6
+
+
+def test_the_cycle_dates_the_first_evaluations_violations_from_the_leads_history() -> None:
+    """track_violations: at the first evaluation, the stale lead is dated when it went stale
+    (moved 1 Nov + 14 days), the one without history is backlog; later ones are first seen."""
+    config = k.config({"calls": "calls_outgoing"})
+    store = Store(":memory:")
+    store.upsert("leads", [lead(1, 1), lead(2, 1)])
+    frames = {
+        "leads": frame(
+            "leads", [k.lead(1, k.A, status=k.QUALIFIED), k.lead(2, k.A, status=k.QUALIFIED)]
+        ),
+        "tasks": frame(
+            "tasks",
+            [k.task(i, k.A, "2026-11-30 10:00", lead_id=i) for i in (1, 2)],  # next tasks
+        ),
+        "statuses": frame("statuses", k.STATUSES),
+        "stage_changes": frame(
+            "stage_changes", [k.move(1, k.QUALIFIED, "2026-11-01 09:00", k.A, before=k.NEW)]
+        ),
+    }
+    first = k.ts("2026-11-20 12:00")
+    # lead 2 never moved and was created (1 Oct) before the history (1 Nov): start unknown
+    violations = track_violations(config, store, frames, first.to_pydatetime())
+    assert store.rules_first_evaluated() == int(first.timestamp())
+    got = violations.sort_values("lead_id")[["lead_id", "rule", "first_seen_at", "backlog"]]
+    assert got.values.tolist() == [
+        [1, "stale_stage", k.ts("2026-11-15 09:00"), False],
+        [2, "stale_stage", first, True],
+    ]
+    frames["tasks"] = frame("tasks", [k.task(2, k.A, "2026-11-30 10:00", lead_id=2)])
+    later = k.ts("2026-11-20 12:15")  # lead 1's task was deleted: no next task from now on
+    violations = track_violations(config, store, frames, later.to_pydatetime())
+    new = violations[violations["rule"] == "no_next_task"]
+    assert new[["lead_id", "first_seen_at", "backlog"]].values.tolist() == [[1, later, False]]

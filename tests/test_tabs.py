@@ -38,6 +38,21 @@ def test_what_is_still_needed_reads_naturally_in_each_locale(unit, needed, loc, 
     assert needed_text(unit, needed, loc) == text
 
 
+@pytest.mark.parametrize(
+    ("needed", "to_date", "loc", "text"),
+    [
+        (-1, 64 * 16 / 30, "ru", "1 сверх плана на сегодня (34)"),  # 34.13: 34 are allowed
+        (0, 64 * 16 / 30, "ru", "в пределах плана на сегодня (34)"),  # never "выполнено"
+        (0, 10.0, "en", "within the plan to date (10)"),
+        (-3, 2.0, "en", "3 over the plan to date (2)"),
+    ],
+)
+def test_a_lower_is_better_count_in_a_running_month_reads_against_the_plan_to_date(
+    needed, to_date, loc, text
+) -> None:
+    assert needed_text("count", needed, loc, to_date) == text
+
+
 @pytest.fixture
 def matrix_results() -> SimpleNamespace:
     cell = {
@@ -244,8 +259,10 @@ def test_ranking_dynamics_and_clients_columns() -> None:
             ]
         ),
     )
-    clients = clients_tab(retention, "ru")
-    assert [row[0] for row in clients.rows[1:]] == ["Все", "Анна"]
+    clients = clients_tab(retention, cfg)
+    assert [row[0] for row in clients.rows[1:3]] == ["Все", "Анна"]
+    # like the matrix, it says whose sales it counts
+    assert clients.rows[3:] == [[], ["Сделки продавцов: Продажи (analytics.seller_departments)"]]
     assert columns(clients) == [
         ("Кто", "", False),
         ("Клиентов", "", False),

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from sheets_kpi.config import Config
+from sheets_kpi.kpi.appeals import standing_violations
 from sheets_kpi.kpi.fact_base import Context, rows
 from sheets_kpi.kpi.inputs import Inputs
 from sheets_kpi.kpi.periods import local_date
@@ -154,10 +155,13 @@ def nps(inputs: Inputs, context: Context, arg: str | None) -> pd.DataFrame:
 
 
 def violations(inputs: Inputs, context: Context, arg: str | None) -> pd.DataFrame:
-    found = inputs.violations[inputs.violations["type"] == arg]
+    """Manual violations of the type; one cancelled by a won appeal counts nowhere."""
+    found = standing_violations(inputs, context.zone)
+    found = found[found["type"] == arg]
     return rows(found["date"], found["manager_id"])
 
 
 def appeals_lost(inputs: Inputs, context: Context, arg: str | None) -> pd.DataFrame:
+    """Every lost appeal, whether or not its ref names a violation (that is a data issue)."""
     lost = inputs.appeals[inputs.appeals["outcome"] == "lost"]
     return rows(lost["date"], lost["manager_id"])

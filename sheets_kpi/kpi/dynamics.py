@@ -7,6 +7,9 @@ that straddles two months); every other metric from the monthly table, which is 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+import numpy as np
 import pandas as pd
 
 from sheets_kpi.kpi.facts import sum_num_den, value
@@ -27,8 +30,13 @@ def weekly(
     people: pd.DataFrame,
     catalogue: pd.DataFrame,
     today: pd.Timestamp,
+    measured_from: Mapping[str, pd.Timestamp] | None = None,
 ) -> pd.DataFrame:
-    """Every (week, manager, KPI of their department), weeks without activity included."""
+    """Every (week, manager, KPI of their department), weeks without activity included.
+
+    A week that ended before its metric's first measured day (`facts.measured_from`: deal-rule
+    metrics before the rules were first evaluated) has no value, where a count would read 0.
+    """
     start = first_week(today)
     distinct = catalogue["distinct"]
     facts = pd.concat(
@@ -49,11 +57,14 @@ def weekly(
         sums, on=["week_start", "manager_id", "metric"], how="left"
     )
     grid["num"] = grid["num"].fillna(0.0)
-    keys = ["week_start", "department", "kpi", "ratio"]
+    keys = ["week_start", "department", "kpi", "metric", "ratio"]
     total = sum_num_den(grid, keys)
     total["manager_id"] = pd.NA
     out = pd.concat([grid, total], ignore_index=True)
     out["fact"] = value(out["num"], out["den"], out["ratio"])
+    first = out["metric"].map(dict(measured_from or {})).astype("datetime64[ns]")
+    unmeasured = (out["week_start"] + pd.Timedelta(days=6) < first).to_numpy()
+    out.loc[unmeasured, ["num", "den", "fact"]] = np.nan
     out["manager_id"] = out["manager_id"].astype("Int64")
     out = out.sort_values(["department", "kpi", "week_start", "manager_id"], na_position="last")
     return out[COLUMNS].reset_index(drop=True)

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 import pandas as pd
 
 from sheets_kpi.config import Config
-from sheets_kpi.kpi import dynamics, issues, matrix, retention
+from sheets_kpi.kpi import appeals, dynamics, issues, matrix, retention
 from sheets_kpi.kpi.bonus import bonuses
-from sheets_kpi.kpi.explain import pace_fact, still_needed, top_kpi
-from sheets_kpi.kpi.facts import configured_metrics, daily_facts, won_records
+from sheets_kpi.kpi.explain import pace_fact, still_needed, top_kpi, with_plan_to_date
+from sheets_kpi.kpi.facts import configured_metrics, daily_facts, measured_from, won_records
 from sheets_kpi.kpi.inputs import Inputs
 from sheets_kpi.kpi.metrics import parse_metric
 from sheets_kpi.kpi.periods import Period, period_start, to_utc, today
@@ -43,6 +43,7 @@ KPI_COLUMNS = [
     "bonus",
     "still_needed",
     "forecast_fact",
+    "plan_to_date",
     "num",
     "den",
     "metric",
@@ -131,9 +132,14 @@ def compute(
     by_week = daily_facts(inputs, config, now, weeks_from, "week", distinct)
     catalogue = kpi_catalogue(config)
     wins = won_records(inputs, config, now, since)
+    measured = measured_from(inputs, config)
 
     def evaluate(at: Period, who: pd.DataFrame = people) -> pd.DataFrame:
         table = period_table(daily, who, catalogue, at.start, at.today)
+        # A month over before a metric was first measured (deal rules before their first
+        # evaluation) has no value: left out of the score, not a perfect 0 violations.
+        unmeasured = (pd.to_datetime(table["metric"].map(measured)) > at.end).to_numpy()
+        table.loc[unmeasured, ["num", "den", "fact"]] = float("nan")
         table[["plan", "plan_from"]] = resolve_plans(
             table, inputs.plans, at.label, config.plans.carry_over
         )
@@ -142,7 +148,8 @@ def compute(
     def ended(at: Period) -> PeriodFigures:
         """Everyone who was on the roster then: a manager who left at the month's end is paid."""
         who = issues.roster_of_period(inputs, config, daily, at.start, at.end)
-        table = evaluate(at, who).assign(forecast_fact=float("nan"))  # no pace once it ended
+        # no pace and no plan to date once it ended
+        table = evaluate(at, who).assign(forecast_fact=float("nan"), plan_to_date=float("nan"))
         standing = who.rename(columns={"name": "manager"})[STANDING_COLUMNS[:4]]
         standing = standing.merge(
             table.drop_duplicates("manager_id")[["manager_id", *STANDING_COLUMNS[4:]]],
@@ -167,6 +174,7 @@ def compute(
     pace = table.drop(columns=["achievement", "contribution", "score", "rank", "bonus", "prize"])
     pace = score(pace.assign(fact=pace_fact(table, period)), people, config)
     table["forecast_fact"] = pace["fact"].to_numpy()
+    table = with_plan_to_date(table, period)
     managers = _managers(table, before, pace, people)
     kpi = _kpi_frame(table, people, period)
     window_start = now - pd.DateOffset(months=config.analytics.window_months)
@@ -180,10 +188,10 @@ def compute(
         daily=daily,
         kpi=kpi,
         managers=managers,
-        weekly=dynamics.weekly(daily, by_week, people, catalogue, period.today),
+        weekly=dynamics.weekly(daily, by_week, people, catalogue, period.today, measured),
         matrix=matrix.seniority_matrix(closed),
         matrix_by_manager=matrix.matrix_by_manager(closed),
-        retention=retention.retention(inputs.leads, inputs.clients, window_start, now),
+        retention=retention.of_sellers(inputs, sellers["manager_id"], window_start, now),
         open_violations=_open_violations(inputs),
         overdue_tasks=_overdue_tasks(inputs, now),
         wins=wins[wins["date"] >= period.start].reset_index(drop=True),
@@ -194,6 +202,7 @@ def compute(
                 roster_issues,
                 issues.config_issues(inputs, config),
                 issues.plan_issues(kpi, config.plans.carry_over),
+                appeals.appeal_issues(inputs, config),
                 issues.user_issues(inputs, daily, to_utc([since], config.timezone)[0]),
             ],
             ignore_index=True,

@@ -44,6 +44,20 @@ BUILDERS: dict[str, Builder] = {
 }
 
 
+#: Metrics of the deal rules, measured from the rules' first evaluation only.
+RULE_METRICS = ("deal_violations", "deals_correct_share")
+
+
+def measured_from(inputs: Inputs, config: Config) -> dict[str, pd.Timestamp]:
+    """Configured metrics that are measured from a later day than the data: each → its first
+    local day (the deal-rule metrics, from the rules' first evaluation). Days and weeks before
+    it have no value, not a 0 or a 100 %."""
+    day = lead_facts.rules_measured_from(inputs, config.timezone)
+    if day is None:
+        return {}
+    return {m: day for m in configured_metrics(config) if parse_metric(m)[0].name in RULE_METRICS}
+
+
 def configured_metrics(config: Config) -> list[str]:
     return sorted({kpi.metric for dept in config.departments for kpi in dept.kpis})
 

@@ -86,7 +86,9 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "rule": "object",
         "first_seen_at": UTC,
         "resolved_at": UTC,
+        "backlog": "bool",
     },
+    "rule_evaluation": {"first_at": UTC},
     "roster": {
         "manager_id": "int64",
         "name": "object",
@@ -122,6 +124,8 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "manager_id": "int64",
         "ref": "object",
         "outcome": "object",
+        "row": "Int64",  # the sheet row, for data issues (NA when not from Sheets)
+        "tab": "object",  # the tab's title as found
     },
 }
 
@@ -153,8 +157,8 @@ def _cast(column: pd.Series, dtype: str) -> pd.Series:
         return pd.to_datetime(column, utc=True).astype("datetime64[ns, UTC]")
     if dtype == "datetime64[ns]":
         return pd.to_datetime(column).astype("datetime64[ns]")
-    if dtype == "bool":
-        return column.fillna(False).astype(bool)
+    if dtype == "bool":  # via object: a column of missing values is float, and False no float
+        return column.astype(object).where(column.notna(), False).astype(bool)
     return column.astype(pd.api.types.pandas_dtype(dtype))
 
 
@@ -169,6 +173,7 @@ class Inputs:
     calls: pd.DataFrame
     tasks: pd.DataFrame
     deal_violations: pd.DataFrame
+    rule_evaluation: pd.DataFrame
     roster: pd.DataFrame
     plans: pd.DataFrame
     scores: pd.DataFrame

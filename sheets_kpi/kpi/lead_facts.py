@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sheets_kpi.kpi.appeals import standing_deal_violations, standing_violations
 from sheets_kpi.kpi.fact_base import Context, first_per_period, lookup, rows
 from sheets_kpi.kpi.inputs import Inputs
 from sheets_kpi.kpi.ownership import responsible_at
-from sheets_kpi.kpi.periods import local_date, next_start, period_starts, to_utc
+from sheets_kpi.kpi.periods import local_date, next_start, period_starts, to_utc, today
 from sheets_kpi.kpi.stages import LOST, WON, pair_key, pair_keys, pipelines, resolve
 
 
@@ -78,17 +79,38 @@ def won_count(inputs: Inputs, context: Context, arg: str | None) -> pd.DataFrame
     return rows(won["date"], won["manager_id"])
 
 
+def rules_first_evaluated(inputs: Inputs) -> pd.Timestamp | None:
+    """When the deal rules were first evaluated (UTC); None when not known (then every
+    recorded violation is taken as measured)."""
+    first = inputs.rule_evaluation["first_at"].dropna()
+    return first.min() if len(first) else None
+
+
+def rules_measured_from(inputs: Inputs, zone: str) -> pd.Timestamp | None:
+    """The first local day automatic deal-rule facts are measured on: that of the first
+    evaluation. Before it, violations that began and ended are unknown, so no day is told."""
+    first = rules_first_evaluated(inputs)
+    return None if first is None else today(first, zone)
+
+
 def deal_violations(inputs: Inputs, context: Context, arg: str | None) -> pd.DataFrame:
-    """Automatic violations on their first-seen day (owner then) + manual `deal` rows."""
-    auto = inputs.deal_violations
-    auto = auto[auto["first_seen_at"] >= context.since_utc]
-    manual = inputs.violations[inputs.violations["type"] == "deal"]
+    """Automatic violations on their first-seen day (owner then) + manual `deal` rows.
+
+    Backlog (open at the first evaluation, start unknown) counts in no period, and neither does
+    an automatic violation dated before the first evaluation's day: days before it are not
+    measured. Manual rows are typed facts and always count.
+    """
+    auto = standing_deal_violations(inputs, context.zone)
+    auto = auto[~auto["backlog"] & (auto["first_seen_at"] >= context.since_utc)]
+    day = local_date(auto["first_seen_at"], context.zone)
+    measured = rules_measured_from(inputs, context.zone)
+    if measured is not None:
+        auto, day = auto[day >= measured], day[day >= measured]
+    manual = standing_violations(inputs, context.zone)
+    manual = manual[manual["type"] == "deal"]
     return pd.concat(
         [
-            rows(
-                local_date(auto["first_seen_at"], context.zone),
-                _owner(inputs, auto["lead_id"], auto["first_seen_at"]),
-            ),
+            rows(day, _owner(inputs, auto["lead_id"], auto["first_seen_at"])),
             rows(manual["date"], manual["manager_id"]),
         ],
         ignore_index=True,
@@ -99,7 +121,9 @@ def deals_correct_share(inputs: Inputs, context: Context, arg: str | None) -> pd
     """Per period, each lead open at some moment of it: num 1 if no violation overlapped it.
 
     den 1 per (lead, period), dated on the lead's first open day of the period and credited to
-    its owner at the period's end (or now, for the current period).
+    its owner at the period's end (or now, for the current period). Periods are measured from
+    the rules' first evaluation: one that ended before it has no rows (not 100 %), and the one
+    holding it counts the leads open from that instant on, dated no earlier than its day.
     """
     leads = inputs.leads[~inputs.leads["is_deleted"]]
     starts = period_starts(context.since, context.today, context.grain)
@@ -108,6 +132,13 @@ def deals_correct_share(inputs: Inputs, context: Context, arg: str | None) -> pd
     end_utc = np.minimum(
         to_utc(next_start(starts, context.grain), context.zone).asi8, context.now.value + 1
     )
+    first_day: np.datetime64 = np.datetime64("NaT", "ns")
+    first = rules_first_evaluated(inputs)
+    if first is not None:
+        measured = end_utc > first.value
+        starts, start_utc, end_utc = starts[measured], start_utc[measured], end_utc[measured]
+        start_utc = np.maximum(start_utc, first.value)
+        first_day = today(first, context.zone).to_datetime64()
     closed_at = leads["closed_at"].where(
         leads["closed_at"].notna() | ~leads["status_id"].isin([WON, LOST]), leads["updated_at"]
     )
@@ -123,20 +154,21 @@ def deals_correct_share(inputs: Inputs, context: Context, arg: str | None) -> pd
             "start": start_utc[period_at],
             "end": end_utc[period_at],
             "date": np.maximum(
-                starts.to_numpy()[period_at],
+                np.fmax(starts.to_numpy()[period_at], first_day),
                 local_date(leads["created_at"], context.zone).to_numpy()[lead_at],
             ),
         }
     )
     moments = pd.Series(pd.to_datetime(spans["end"] - 1, utc=True))
     owner = _owner(inputs, lead_ids, moments)
-    marks = inputs.deal_violations
+    marks = standing_deal_violations(inputs, context.zone)
     marks = pd.DataFrame(
         {
             "lead_id": marks["lead_id"].to_numpy(dtype="int64"),
             "first": marks["first_seen_at"].to_numpy(dtype="datetime64[ns]").view("int64"),
+            # an open violation lasts up to and including now
             "last": marks["resolved_at"]
-            .fillna(context.now)
+            .fillna(context.now + pd.Timedelta(1, "ns"))
             .to_numpy(dtype="datetime64[ns]")
             .view("int64"),
         }

@@ -5,18 +5,35 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sheets_kpi.kpi.inputs import Inputs
+from sheets_kpi.kpi.ownership import responsible_at
 from sheets_kpi.kpi.stages import WON
 
 COLUMNS = ["scope", "clients", "once_share", "repeat_share", "median_days_between"]
 
 
+def of_sellers(
+    inputs: Inputs, sellers: pd.Series, start: pd.Timestamp, now: pd.Timestamp
+) -> pd.DataFrame:
+    """Retention over the purchases of `sellers` (`analytics.seller_departments`), as the matrix
+    counts their deals only."""
+    return retention(inputs.leads, inputs.clients, start, now, sellers, inputs.responsible_changes)
+
+
 def retention(
-    leads: pd.DataFrame, clients: pd.DataFrame, start: pd.Timestamp, now: pd.Timestamp
+    leads: pd.DataFrame,
+    clients: pd.DataFrame,
+    start: pd.Timestamp,
+    now: pd.Timestamp,
+    sellers: pd.Series | None = None,
+    responsible_changes: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Over clients (company, else main contact) with a won lead closed in [start, now].
 
-    Purchases are that client's won leads closed in the window; the account manager is the
-    client's responsible user in amoCRM, else the owner of its latest won lead.
+    Purchases are that client's won leads closed in the window and sold by one of `sellers`
+    (manager ids; the seller is whoever was responsible when the lead closed, as in the
+    matrix); all wins when `sellers` is None. The account manager is the client's responsible
+    user in amoCRM when that is a seller, else the seller of its latest purchase.
     """
     won = leads[
         ~leads["is_deleted"]
@@ -24,14 +41,22 @@ def retention(
         & (leads["closed_at"] >= start)
         & (leads["closed_at"] <= now)
     ]
+    seller = (
+        won["responsible_user_id"]
+        if responsible_changes is None
+        else responsible_at(leads, responsible_changes, won["lead_id"], won["closed_at"])
+    )
     purchases = pd.DataFrame(
         {
             "client_type": np.where(won["company_id"].notna(), "company", "contact"),
             "client_id": won["company_id"].fillna(won["contact_id"]),
             "closed_at": won["closed_at"],
-            "seller": won["responsible_user_id"],
+            "seller": seller.astype("Int64"),
         }
     ).dropna(subset=["client_id"])
+    selling = None if sellers is None else set(sellers.astype("int64"))
+    if selling is not None:
+        purchases = purchases[purchases["seller"].isin(selling)]
     if purchases.empty:
         return pd.DataFrame(columns=COLUMNS)
     purchases = purchases.astype({"client_id": "int64", "client_type": object})
@@ -44,6 +69,8 @@ def retention(
     owners = clients.astype({"client_type": object}).drop_duplicates(keys, keep="last")
     owner = per_client.reset_index()[keys].merge(owners, on=keys, how="left")
     per_client["owner"] = owner["responsible_user_id"].astype("Int64").to_numpy()
+    if selling is not None:
+        per_client["owner"] = per_client["owner"].where(per_client["owner"].isin(selling))
     per_client["owner"] = per_client["owner"].fillna(per_client["last_seller"].astype("Int64"))
     purchases = purchases.join(per_client["owner"], on=keys)
     out = [_summary("all", per_client, purchases)]

@@ -82,8 +82,9 @@ def example_rows(locale: str, month: str) -> dict[str, list[Any]]:
         "roster": ["# 123456", person, "sales", "junior", email, "", yes, ""],
         "plans": [f"# {month}", "", "sales", "sales_rub", 1500000],
         "scores": [f"# {month}-03", person, "call_quality", 85, "", note],
-        "violations": [f"# {month}-03", person, "control", "", note],
-        "appeals": [f"# {month}-04", person, "", "pending"],
+        "violations": [f"# {month}-03", person, "control", "N-1", note],
+        # an appeal names its violation: that violation's ref, or an automatic one's lead id
+        "appeals": [f"# {month}-04", person, "N-1", "pending"],
         "close": [f"# {month}", "sales", "", "approve", person, note],
     }
 

@@ -325,15 +325,30 @@ def _scores(tab: _Tab, config: Config, people: _People) -> list[dict]:
 
 
 def _simple(tab: _Tab, people: _People, key: str, options: dict[str, str], what: str) -> list[dict]:
+    """Violations and appeals rows; each keeps its sheet row and tab, so that an appeal naming
+    no violation (known only once the engine has the automatic ones) can be told by row."""
+
     def build(cells: dict[str, Any]) -> dict[str, Any]:
         return {
             "date": pd.Timestamp(field(cells, "date", parse.date)),
             "manager_id": field(cells, "manager", people.find)["manager_id"],
             key: field(cells, key, lambda v: parse.choice(v, options, what)),
-            "ref": str(cells.get("ref") or ""),
+            "ref": _ref(cells.get("ref")),
+            "row": tab.row,
+            "tab": tab.title,
         }
 
     return [row for _, row in tab.each(build)]
+
+
+def _ref(value: Any) -> str:
+    """A reference as typed: a whole number typed in a number cell reads as `4521`, not
+    `4521.0`; a blank is empty."""
+    if parse.is_blank(value):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
 
 
 def _close(tab: _Tab, config: Config, people: _People) -> list[CloseAction]:

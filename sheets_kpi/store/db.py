@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -193,17 +193,44 @@ class Store:
         rows = self.query(f"SELECT * FROM run ORDER BY id DESC LIMIT {int(limit)}")
         return [dict(zip(names, row, strict=True)) for row in rows]
 
-    def record_violations(self, current: set[tuple[int, str]], now: datetime) -> None:
-        """Open a violation the first time a (lead, rule) is seen; resolve it once it is gone."""
+    def rules_first_evaluated(self) -> int | None:
+        """When the deal rules were first evaluated over stored leads (epoch seconds)."""
+        rows = self.query("SELECT first_at FROM rule_evaluation")
+        return rows[0][0] if rows else None
+
+    def record_violations(
+        self,
+        current: set[tuple[int, str]],
+        now: datetime,
+        began: Mapping[tuple[int, str], datetime | None] | None = None,
+    ) -> None:
+        """Open a violation the first time a (lead, rule) is seen; resolve it once it is gone.
+
+        `began` (the first evaluation's reconstruction) dates a new violation when it began;
+        one it gives no instant for (None, or absent) is backlog: opened now, counted in no
+        period. The first call over a store holding leads records when rules were first
+        evaluated."""
         at = epoch(now)
         with self.transaction():
             open_rows = set(
                 self.query("SELECT lead_id, rule FROM deal_violation WHERE resolved_at IS NULL")
             )
+            new = sorted(current - open_rows)
+            starts = {key: (began or {}).get(key) for key in new}
             self._conn.executemany(
-                "INSERT OR IGNORE INTO deal_violation (lead_id, rule, first_seen_at) "
-                "VALUES (?, ?, ?)",
-                [(lead, rule, at) for lead, rule in sorted(current - open_rows)],
+                "INSERT OR IGNORE INTO deal_violation (lead_id, rule, first_seen_at, backlog) "
+                "VALUES (?, ?, ?, ?)",
+                [
+                    (lead, rule, at, int(began is not None))
+                    if (start := starts[(lead, rule)]) is None
+                    else (lead, rule, min(epoch(start), at), 0)
+                    for lead, rule in new
+                ],
+            )
+            self._conn.execute(
+                "INSERT OR IGNORE INTO rule_evaluation (id, first_at) "
+                "SELECT 1, ? WHERE EXISTS (SELECT 1 FROM leads)",
+                (at,),
             )
             self._conn.executemany(
                 "UPDATE deal_violation SET resolved_at = ? WHERE lead_id = ? AND rule = ? "

@@ -71,7 +71,9 @@ SQL = {
             SELECT entity_id, max(created_at) AS completed_at FROM events
             WHERE type = 'task_completed' GROUP BY entity_id) c ON c.entity_id = t.id
         WHERE t.is_deleted = 0""",
-    "deal_violations": "SELECT lead_id, rule, first_seen_at, resolved_at FROM deal_violation",
+    "deal_violations": """
+        SELECT lead_id, rule, first_seen_at, resolved_at, backlog FROM deal_violation""",
+    "rule_evaluation": "SELECT first_at FROM rule_evaluation",
 }
 
 
@@ -81,8 +83,8 @@ def amocrm_frames(store: Store) -> dict[str, pd.DataFrame]:
 
 
 def frame(store: Store, name: str) -> pd.DataFrame:
-    """One frame of SQL, decoded and conformed; the cycle re-reads `deal_violations` after
-    recording them."""
+    """One frame of SQL, decoded and conformed; the cycle re-reads `deal_violations` and
+    `rule_evaluation` after recording them."""
     columns, rows = store.select(SQL[name])
     data = pd.DataFrame.from_records(rows, columns=columns)
     for column, dtype in SCHEMAS[name].items():

@@ -60,6 +60,18 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE tasks ADD COLUMN is_deleted INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE users ADD COLUMN is_deleted INTEGER NOT NULL DEFAULT 0;
     """,
+    # Deal rules' first evaluation, and the violations already open then whose start the
+    # history does not give (backlog: counted in no period). A store from before this knows
+    # its first evaluation from its earliest violation; those recorded at it become backlog.
+    """
+    ALTER TABLE deal_violation ADD COLUMN backlog INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE rule_evaluation (
+        id INTEGER PRIMARY KEY CHECK (id = 1), first_at INTEGER NOT NULL);
+    INSERT INTO rule_evaluation (id, first_at)
+        SELECT 1, first_seen_at FROM deal_violation ORDER BY first_seen_at LIMIT 1;
+    UPDATE deal_violation SET backlog = 1
+        WHERE first_seen_at = (SELECT first_at FROM rule_evaluation);
+    """,
     """
     CREATE TABLE statement (
         period TEXT NOT NULL, department TEXT NOT NULL, version INTEGER NOT NULL,

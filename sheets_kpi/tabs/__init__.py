@@ -57,7 +57,7 @@ def build_layouts(
         ]
     shared += [
         matrix_tab(results, config),
-        clients_tab(results, loc),
+        clients_tab(results, config),
         data_kpi_tab(closing, config),
         data_bonus_tab(closing, config),
         data_daily_tab(results, roster),

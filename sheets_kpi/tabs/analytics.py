@@ -33,8 +33,7 @@ def matrix_tab(results: Results, config: Config) -> TabLayout:
     grid.table(
         Table([*kinds, *figures], [_cell(cell, loc) for cell in results.matrix.itertuples()])
     )
-    sellers = ", ".join(config.department(d).title_in(loc) for d in config.seller_departments)
-    grid.add([label(loc, "sellers_note", departments=sellers)], [])
+    grid.add([label(loc, "sellers_note", departments=_sellers(config))], [])
     grid.table(
         Table(
             [Column(label(loc, "manager")), *kinds, *figures],
@@ -56,8 +55,10 @@ def _cell(cell: Any, loc: str) -> list[Any]:
     ]
 
 
-def clients_tab(results: Results, loc: str) -> TabLayout:
-    """Retention for the whole agency, then per manager."""
+def clients_tab(results: Results, config: Config) -> TabLayout:
+    """Retention for the whole agency, then per manager; a line under it says whose sales it
+    counts, as the matrix does."""
+    loc = config.locale
     names = results.managers.set_index("manager_id")["manager"]
     grid = Grid()
     grid.table(
@@ -83,4 +84,11 @@ def clients_tab(results: Results, loc: str) -> TabLayout:
             ],
         )
     )
+    grid.add([], [label(loc, "sellers_note", departments=_sellers(config))])
     return grid.layout(label(loc, "tab.clients"))
+
+
+def _sellers(config: Config) -> str:
+    return ", ".join(
+        config.department(d).title_in(config.locale) for d in config.seller_departments
+    )

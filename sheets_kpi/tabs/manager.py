@@ -85,7 +85,7 @@ def manager_tab(
                     cell_value(item.achievement),
                     item.weight,
                     cell_value(item.contribution),
-                    needed_text(item.unit, item.still_needed, loc),
+                    needed_text(item.unit, item.still_needed, loc, item.plan_to_date),
                     cell_value(item.forecast_fact),
                 ]
                 for item in kpis.itertuples()
@@ -137,7 +137,8 @@ def manager_tab(
 
 
 def past_table(closing: Closing, manager_id: int, config: Config) -> Table:
-    """The ended months, the last one first: the statement block and the 6-month strip."""
+    """The ended months, the last one first: the statement block and the 6-month strip (an
+    older month neither approved nor scored, e.g. before the plans began, is left out)."""
     loc = config.locale
     rows = []
     for shown in closing.statements[:-1]:
@@ -146,6 +147,8 @@ def past_table(closing: Closing, manager_id: int, config: Config) -> Table:
             continue
         item = next(line.itertuples())
         status = "approved" if item.department_status == "approved" else "draft"
+        if rows and status == "draft" and pd.isna(item.score):
+            continue
         rows.append(
             [
                 shown.period.label,
@@ -170,10 +173,19 @@ def past_table(closing: Closing, manager_id: int, config: Config) -> Table:
     )
 
 
-def needed_text(unit: str, needed: float, loc: str) -> str:
-    """ "ещё 4", "на 3.5 п.п. меньше", "выполнено": what is left to reach the plan, in words."""
+def needed_text(unit: str, needed: float, loc: str, to_date: float = np.nan) -> str:
+    """ "ещё 4", "на 3.5 п.п. меньше", "выполнено": what is left to reach the plan, in words.
+
+    With a plan to date (a lower-is-better count while the month runs): "1 сверх плана на
+    сегодня (34)" or "в пределах плана на сегодня (34)", never "выполнено"."""
     if needed is None or np.isnan(needed):
         return ""
+    if to_date is not None and not np.isnan(to_date):
+        allowed = np.floor(to_date + 1e-9) if unit == "count" else to_date
+        shown = _human(unit, float(allowed), loc)
+        if needed == 0:
+            return label(loc, "within_to_date", plan=shown)
+        return label(loc, "over_to_date", value=_human(unit, abs(needed), loc), plan=shown)
     if needed == 0:
         return label(loc, "done")
     shown = _human(unit, abs(needed), loc)
