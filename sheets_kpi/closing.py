@@ -195,31 +195,11 @@ def _approve(
     approved = {(s.period, s.department) for s in store.snapshots()}
     by_label = {s.period.label: s for s in statements}
     for request in requests:
-        where = f"{request.period} / {request.department or 'all'}"
         shown = by_label.get(request.period)
-        if shown is not None and shown.status == "current":
-            end = shown.period.end.strftime("%Y-%m-%d")
-            issues.append(
-                Issue(
-                    "error",
-                    "close",
-                    where,
-                    request.period,
-                    f"the period has not ended (it ends {end}); approve it after that",
-                )
-            )
-            continue
-        if shown is None:
-            months = len(figures)
-            issues.append(
-                Issue(
-                    "error",
-                    "close",
-                    where,
-                    request.period,
-                    f"only the last {months} ended months can be approved",
-                )
-            )
+        refused = _refusal(shown, len(figures))
+        if refused or shown is None:
+            where = f"{request.period} / {request.department or 'all'}"
+            issues.append(Issue("error", "close", where, request.period, refused))
             continue
         for dept in config.departments:
             if request.department not in (None, dept.id) or (request.period, dept.id) in approved:
@@ -240,6 +220,16 @@ def _approve(
             approved.add((request.period, dept.id))
             done.append(f"{request.period} / {dept.id}")
     return done
+
+
+def _refusal(shown: Statement | None, months: int) -> str:
+    """Why a period cannot be approved ("" if it can)."""
+    if shown is None:
+        return f"only the last {months} ended months can be approved"
+    if shown.status == "current":
+        end = shown.period.end.strftime("%Y-%m-%d")
+        return f"the period has not ended (it ends {end}); approve it after that"
+    return ""
 
 
 def _snapshot(

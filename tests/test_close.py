@@ -21,6 +21,7 @@ from sheets_kpi.kpi.inputs import Inputs
 from sheets_kpi.kpi.periods import Period
 from sheets_kpi.sheets.inputs import CloseAction
 from sheets_kpi.store.db import Store
+from sheets_kpi.tabs.data import data_bonus_tab
 from sheets_kpi.tabs.statement import bonus_words, discrepancies_tab, statement_tab
 from tests.kpi_fixtures import PROPOSAL, STATUSES, WON, A, B, config, lead, move, roster
 
@@ -330,7 +331,7 @@ def test_bonus_words(score, rank, prize, adjustment, carried, bonus, words) -> N
 
 
 def test_data_tabs_hold_the_approved_month_and_the_current_one() -> None:
-    from sheets_kpi.tabs.data import data_bonus_tab, data_kpi_tab
+    from sheets_kpi.tabs.data import data_kpi_tab
 
     store = Store(":memory:")
     approve(store)
@@ -353,3 +354,34 @@ def test_data_tabs_hold_the_approved_month_and_the_current_one() -> None:
     # 2 Dec 10:00 Moscow = 07:00 UTC, as a date-time cell
     expected = datetime(2026, 12, 2, 7, tzinfo=UTC).replace(tzinfo=None) - datetime(1899, 12, 30)
     assert rows[("2026-11", A)]["approved_at"] == pytest.approx(expected.total_seconds() / 86400)
+
+
+def test_one_department_approved_and_the_other_still_a_draft() -> None:
+    team = CFG.departments[0]
+    other = team.model_copy(update={"id": "other", "title": "Другой"})
+    cfg = CFG.model_copy(update={"departments": [team, other]})
+    people = roster(A, B)
+    people[1]["department"] = "other"
+    plans = [*PLANS, PLANS[0] | {"department": "other"}]
+    inputs = Inputs.build(
+        statuses=STATUSES,
+        roster=people,
+        plans=plans,
+        leads=[w[0] for w in WINS],
+        stage_changes=[w[1] for w in WINS],
+    )
+    store = Store(":memory:")
+    now = moscow("2026-12-02 10:00")
+    results = compute(inputs, cfg, pd.Timestamp(now))
+    closing = close_periods(
+        cfg, store, results, sheet_frames(inputs), (), now, 1, (Approval("2026-11", "team", "И"),)
+    )
+    assert closing.approved == ["2026-11 / team"]
+    rows = closing.last.rows.set_index("manager_id")
+    assert rows.loc[A, "department_status"] == "approved" and rows.loc[A, "approved_by"] == "И"
+    assert rows.loc[B, "department_status"] == "draft" and rows.loc[B, "approved_by"] == ""
+    # B alone in "other": 80 000 of 100 000, rank 1 there: 8 000 + 3 000
+    assert by_manager(closing.last.rows, "bonus") == {A: 13000, B: 11000}
+    assert closing.last.status == "draft"  # the least closed department's
+    statuses = {(r[0], r[2], r[11]) for r in data_bonus_tab(closing, cfg).rows[1:]}
+    assert ("2026-11", A, "approved") in statuses and ("2026-11", B, "draft") in statuses

@@ -1,5 +1,5 @@
 """The tidy `data_*` tabs for Power BI (SPEC §8.4): fixed English columns whatever the locale,
-one header row, no merges or formats."""
+one header row, no merges, no formats but date cells."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from sheets_kpi.config import Config
-from sheets_kpi.kpi.close import Closing
+from sheets_kpi.kpi.close import STATEMENT_COLUMNS, Closing
 from sheets_kpi.kpi.engine import KPI_COLUMNS, Results
 from sheets_kpi.sheets.layout import Block, TabLayout
 from sheets_kpi.tabs.columns import cell_value, serial
@@ -19,18 +19,9 @@ DATA_LOCALE = "ru"
 #: SPEC §8.4's stable column order: the engine's KPI table up to the bonus, the timestamp, and
 #: where the row stands (SPEC §12: current / draft / approved, the approved version).
 DATA_KPI = [*KPI_COLUMNS[: KPI_COLUMNS.index("bonus") + 1], "computed_at", "status", "version"]
+#: What each statement pays (SPEC §12): its lines without the carry bookkeeping, and the status.
 DATA_BONUS = [
-    "period",
-    "department",
-    "manager_id",
-    "manager",
-    "score",
-    "rank",
-    "multiplier",
-    "base",
-    "prize",
-    "adjustment",
-    "bonus",
+    *(c for c in STATEMENT_COLUMNS if c not in ("earned", "carried")),
     "status",
     "approved_at",
 ]
