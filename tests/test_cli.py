@@ -268,3 +268,47 @@ def test_logging_follows_the_current_stderr(monkeypatch) -> None:
     monkeypatch.setattr(sys, "stderr", current)
     logging.getLogger("sheets_kpi.test").info("token Bearer abcdef123456 refreshed")
     assert current.getvalue().endswith("INFO token Bearer *** refreshed\n")
+
+
+def test_close_approves_a_month_once_and_run_period_previews_it(
+    tmp_path, capsys, monkeypatch, amo_server
+) -> None:
+    from sheets_kpi.emulators.sheets import SheetsState
+    from sheets_kpi.emulators.sheets import serve as serve_sheets
+
+    state = SheetsState()
+    state.create_spreadsheet("KPI", "close-book")
+    sheets = serve_sheets(state=state)
+    try:
+        monkeypatch.setenv("AMO_TOKEN", DEMO_TOKEN)
+        data = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+        data["amocrm"].update(base_url=amo_server.url, requests_per_second=50)
+        data["google"].update(spreadsheet="close-book", endpoint=sheets.url)
+        data["store"] = str(tmp_path / "s.db")
+        path = tmp_path / "config.yaml"
+        path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+        config = ["--config", str(path), *AT]
+        assert main([*config, "init"]) == 0
+        assert main([*config, "close", "2026-10", "--department", "sales", "--by", "Иванова"]) == 0
+        out = capsys.readouterr().out
+        assert "2026-10 / sales: approved 2026-11-18 14:06 by Иванова" in out
+        assert main([*config, "close", "10.2026", "--department", "sales"]) == 0
+        assert "2026-10 / sales: already approved 2026-11-18 14:06 by Иванова" in (
+            capsys.readouterr().out
+        )
+        assert main([*config, "close", "2026-11"]) == 1  # November has not ended on the 18th
+        captured = capsys.readouterr()
+        assert "2026-11 / sales: not approved" in captured.out
+        assert "the period has not ended (it ends 2026-11-30)" in captured.err
+        assert main([*config, "run", "--period", "2026-10", "--dry-run"]) == 0
+        out = capsys.readouterr().out
+        assert out.strip() == "2026-10 / sales: the approved statement still holds"
+        assert main([*config, "run", "--period", "2026-10"]) == 0
+        assert "Пересчёт 2026-10" in capsys.readouterr().out
+        assert main([*config, "run", "--period", "2027-01"]) == 1
+        assert "2027-01 has not begun" in capsys.readouterr().err
+        assert main([*config, "close", "soon"]) == 2
+        assert main([*config, "status"]) == 0
+        assert "2026-10 sales" in capsys.readouterr().out
+    finally:
+        sheets.stop()
