@@ -182,3 +182,21 @@ def test_a_huge_write_is_split_and_each_hash_comes_with_the_tabs_last_requests(
 
 def test_bodies_are_compact_utf8() -> None:
     assert encode({"v": "Иван", "n": [1, 2]}) == '{"v":"Иван","n":[1,2]}'.encode()
+
+
+def test_columns_are_as_wide_as_their_longest_cell_within_bounds() -> None:
+    from sheets_kpi.sheets.layout import fitted_widths
+
+    layout = TabLayout(
+        "t",
+        [
+            ["Период 2026-11: утверждено. A note as long as a sentence runs over the columns."],
+            ["Менеджер", "Бонус", "x"],
+            ["Анна", 61050, None],
+            ["Бонус при текущем темпе", 0.921, "first line\nsecond, longer line"],
+            ["z", "", "y" * 400],
+        ],
+    )
+    # 14 + 7 × chars: "Бонус при текущем темпе" 23 → 175; "61,050 ₽" 8 → 70; capped at 420
+    assert fitted_widths(layout) == {0: 175, 1: 70, 2: 420}
+    assert fitted_widths(TabLayout("t", [["a", 1]])) == {0: 50, 1: 50}  # at least 50

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 #: Part of every content hash: bump it when the rendering changes so existing tabs are rebuilt.
-RENDER_VERSION = 3
+RENDER_VERSION = 4
 #: Cells a 720 × 360 px chart covers at the default 100 × 21 px cell size.
 CHART_COLS, CHART_ROWS = 8, 18
 
@@ -104,6 +104,36 @@ class TabLayout:
             self.append_only,
         ]
         return hashlib.sha256(json.dumps(payload, default=str).encode()).hexdigest()[:20]
+
+
+#: Fitted column widths: pixels per character of the longest cell, padding, and bounds.
+PIXELS_PER_CHAR, PADDING, NARROWEST, WIDEST = 7, 14, 50, 420
+
+
+def fitted_widths(layout: TabLayout) -> dict[int, int]:
+    """A width per column from its longest cell, so labels are not cut at 100 px. A row with a
+    single filled cell (a title or a note) is left out: it may run over the next columns."""
+    longest: dict[int, int] = {}
+    for row in layout.rows:
+        filled = [(col, v) for col, v in enumerate(row) if v not in (None, "")]
+        if len(filled) < 2:
+            continue
+        for col, value in filled:
+            chars = max(len(line) for line in _shown(value).split("\n"))
+            longest[col] = max(longest.get(col, 0), chars)
+    return {
+        col: min(WIDEST, max(NARROWEST, PADDING + PIXELS_PER_CHAR * chars))
+        for col, chars in longest.items()
+    }
+
+
+def _shown(value: Any) -> str:
+    """About what a cell shows: numbers with thousands separators and 3 decimals at most."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:,.3f}"
+    return f"{value:,.0f} ₽"  # the widest integer pattern: roubles
 
 
 def plain_value(value: Any) -> Any:

@@ -18,7 +18,7 @@ import zlib
 from fractions import Fraction
 from typing import Any
 
-from sheets_kpi.sheets.layout import Block, LineChart, TabLayout, plain_value
+from sheets_kpi.sheets.layout import Block, LineChart, TabLayout, fitted_widths, plain_value
 
 MARKER = "sheets-kpi"
 HASH_KEY = "sheets-kpi-hash"
@@ -94,7 +94,7 @@ def content_requests(
     requests += [_format(block, sheet_id) for block in [header, *layout.formats]]
     requests += [
         _column_width(sheet_id, col, col + 1, pixels)
-        for col, pixels in sorted(layout.widths.items())
+        for col, pixels in sorted((layout.widths or fitted_widths(layout)).items())
         if col < width
     ]
     for block in layout.achievement:
