@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sheets_kpi.clock import EXAMPLE, epoch, parse_instant, wall_clock
 from sheets_kpi.config import Config, load_config
-from sheets_kpi.errors import ConfigError, SheetsKpiError
+from sheets_kpi.errors import ConfigError, SheetsKpiError, UsageError
 from sheets_kpi.logs import setup_logging
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,13 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         print(f"sheets-kpi: config error: {err}", file=sys.stderr)
         return 2
+    except UsageError as err:
+        print(f"sheets-kpi: {err}", file=sys.stderr)
+        return 2
     except SheetsKpiError as err:
+        print(f"sheets-kpi: {err}", file=sys.stderr)
+        return 1
+    except OSError as err:  # a file the user named cannot be read or written: a line, no trace
         print(f"sheets-kpi: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -68,8 +74,21 @@ def _instant(text: str) -> datetime:
         raise argparse.ArgumentTypeError(str(err)) from None
 
 
+#: Where the config is looked for when `--config` is not given.
+DEFAULT_CONFIG = "config.yaml"
+
+
+def _config_path(args: argparse.Namespace) -> str:
+    if args.config is None and not Path(DEFAULT_CONFIG).exists():
+        raise ConfigError(
+            f"no {DEFAULT_CONFIG} in {Path.cwd()}: write a starting one with "
+            "`sheets-kpi init-config`, or name one with --config PATH"
+        )
+    return args.config or DEFAULT_CONFIG
+
+
 def _config(args: argparse.Namespace) -> Config:
-    return load_config(args.config)
+    return load_config(_config_path(args))
 
 
 def _lock(config: Config):
@@ -266,8 +285,33 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from sheets_kpi.demo import run_demo
 
-    summary = run_demo(args.config, args.managers, args.months, args.cycles, args.out, args.now)
+    config = args.config
+    if config is None and Path(DEFAULT_CONFIG).exists():
+        config = DEFAULT_CONFIG  # as before: the folder's own config.yaml
+    # else None: the shipped default config, so the demo runs from any folder
+    summary = run_demo(config, args.managers, args.months, args.cycles, args.out, args.now)
     return 0 if all(c["status"] == "ok" for c in summary["cycles"]) else 1
+
+
+def cmd_init_config(args: argparse.Namespace) -> int:
+    """Write the shipped, commented starting config; never over an existing file."""
+    from sheets_kpi.defaults import CONFIG_NAME, config_text
+
+    path = Path(args.path)
+    if path.is_dir():
+        path = path / CONFIG_NAME
+    try:
+        with path.open("x", encoding="utf-8") as handle:
+            handle.write(config_text())
+    except FileExistsError:
+        raise SheetsKpiError(
+            f"{path} already exists: left as it is; remove it or name another path"
+        ) from None
+    print(
+        f"wrote {path}: set amocrm.base_url, the token (AMO_TOKEN), google.spreadsheet and "
+        f"google.credentials, then run `sheets-kpi --config {path} doctor`"
+    )
+    return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -305,9 +349,14 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from sheets_kpi.doctor import run_checks
+    from sheets_kpi.doctor import Check, run_checks
 
-    checks = run_checks(args.config, args.now)
+    try:
+        path = _config_path(args)
+    except ConfigError as err:
+        print(Check("config", False, str(err)).line())
+        return 1
+    checks = run_checks(path, args.now)
     for check in checks:
         print(check.line())
     return 0 if all(check.ok for check in checks) else 1
@@ -406,9 +455,14 @@ def _positive_minutes(text: str) -> float:
 
 
 def _common_options(
-    parser: argparse.ArgumentParser, config: str, flag: bool | str, now: str | None
+    parser: argparse.ArgumentParser, config: str | None, flag: bool | str, now: str | None
 ) -> None:
-    parser.add_argument("--config", default=config, help="path to config.yaml")
+    parser.add_argument(
+        "--config",
+        default=config,
+        metavar="PATH",
+        help="the config file (default: ./config.yaml; `demo` without one: the shipped default)",
+    )
     parser.add_argument("--log-json", action="store_true", default=flag, help="log JSON lines")
     parser.add_argument("-v", "--verbose", action="store_true", default=flag, help="debug logging")
     parser.add_argument(
@@ -424,7 +478,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sheets-kpi", description="amoCRM activity → KPIs, bonuses and leaderboards in Sheets"
     )
-    _common_options(parser, "config.yaml", False, None)
+    _common_options(parser, None, False, None)
     common = argparse.ArgumentParser(add_help=False)  # the same options after the command
     _common_options(common, argparse.SUPPRESS, argparse.SUPPRESS, argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", metavar="command")
@@ -439,6 +493,12 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--months", type=int, default=3)
     demo.add_argument("--cycles", type=int, default=1)
     demo.add_argument("--out", default="demo")
+    init_config = add(
+        "init-config", cmd_init_config, "write a commented starting config.yaml to edit"
+    )
+    init_config.add_argument(
+        "path", nargs="?", default=DEFAULT_CONFIG, help="where to write it (a file or a folder)"
+    )
     add("init", cmd_init, "create or upgrade the input tabs and prefill the roster")
     auth = add("auth", cmd_auth, "authorise the amoCRM OAuth integration and store the tokens")
     auth.add_argument("--code", help="the authorisation code (asked for when omitted)")

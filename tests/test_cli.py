@@ -268,3 +268,60 @@ def test_logging_follows_the_current_stderr(monkeypatch) -> None:
     monkeypatch.setattr(sys, "stderr", current)
     logging.getLogger("sheets_kpi.test").info("token Bearer abcdef123456 refreshed")
     assert current.getvalue().endswith("INFO token Bearer *** refreshed\n")
+
+
+def test_the_shipped_default_config_is_the_repository_config() -> None:
+    from sheets_kpi.defaults import config_text
+
+    assert config_text() == (ROOT / "config.yaml").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_demo_runs_from_any_folder_on_the_shipped_config(tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no config.yaml here
+    monkeypatch.delenv("AMO_TOKEN", raising=False)
+    assert main([*AT, "demo", "--managers", "4", "--months", "1"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo"]
+    assert (tmp_path / "demo" / "kpi.xlsx").stat().st_size > 0
+    assert "Продажи" in capsys.readouterr().out
+
+
+def test_demo_to_a_folder_it_cannot_write_is_one_line(tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a-file").write_text("")
+    assert main([*AT, "demo", "--out", str(tmp_path / "a-file" / "demo")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot write the demo there" in err
+    assert main([*AT, "--config", str(tmp_path / "missing.yaml"), "demo"]) == 2
+    assert "cannot read the config file" in capsys.readouterr().err
+    assert not (tmp_path / "demo").exists()  # a config error leaves no empty demo folder
+
+
+def test_init_config_writes_the_starting_config_and_never_overwrites(
+    tmp_path, capsys, monkeypatch
+) -> None:
+    from sheets_kpi.defaults import config_text
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["init-config"]) == 0
+    assert "wrote config.yaml" in capsys.readouterr().out
+    written = tmp_path / "config.yaml"
+    assert written.read_text(encoding="utf-8") == config_text()
+    assert "# " in config_text().splitlines()[0]  # commented
+    assert load_config(written, env={"AMO_TOKEN": "t"}).google.spreadsheet_id
+    written.write_text("mine", encoding="utf-8")
+    assert main(["init-config"]) == 1
+    assert "already exists" in capsys.readouterr().err
+    assert written.read_text(encoding="utf-8") == "mine"
+    (tmp_path / "etc").mkdir()
+    assert main(["init-config", "etc"]) == 0
+    assert (tmp_path / "etc" / "config.yaml").read_text(encoding="utf-8") == config_text()
+
+
+def test_a_command_without_a_config_names_init_config(tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main([*AT, "status"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "sheets-kpi init-config" in err
+    assert main([*AT, "doctor"]) == 1
+    assert "sheets-kpi init-config" in capsys.readouterr().out
