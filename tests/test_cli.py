@@ -325,3 +325,94 @@ def test_a_command_without_a_config_names_init_config(tmp_path, capsys, monkeypa
     assert err.count("\n") == 1 and "sheets-kpi init-config" in err
     assert main([*AT, "doctor"]) == 1
     assert "sheets-kpi init-config" in capsys.readouterr().out
+
+
+def test_version_is_the_installed_one(capsys) -> None:
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out == f"sheets-kpi {version('sheets-kpi')}\n"
+
+
+def _parsers(parser):
+    import argparse
+
+    yield parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from _parsers(sub)
+
+
+def test_every_option_has_help_and_shows_its_default() -> None:
+    import argparse
+
+    from sheets_kpi.cli import _parser
+
+    for parser in _parsers(_parser()):
+        formatter = parser._get_formatter()
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction | argparse._HelpAction):
+                continue
+            assert action.help, f"{parser.prog} {action.dest}: no help"
+            has_default = action.default not in (None, False, argparse.SUPPRESS)
+            if has_default and not isinstance(action.default, bool):
+                text = formatter._get_help_string(action) % {"default": action.default}
+                assert "default" in text, f"{parser.prog} {action.dest}: default not shown"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["demo", "--cycles", "0"],
+        ["demo", "--managers", "-3"],
+        ["demo", "--months", "0"],
+        ["demo", "--months", "three"],
+        ["emulate", "amocrm", "--generate", "agency", "--port", "70000"],
+        ["emulate", "amocrm", "--generate", "agency", "--rps", "0"],
+        ["emulate", "sheets", "--latency-ms", "-1"],
+        ["serve", "--every-minutes", "0"],
+    ],
+)
+def test_a_bad_argument_is_one_line_and_exit_2(argv, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main([*argv, *AT])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "error: argument" in err and "--help" in err
+
+
+def test_status_needs_no_amocrm_credentials(tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.delenv("AMO_TOKEN", raising=False)
+    config = write_config(tmp_path)
+    assert main([*AT, "--config", config, "status"]) == 0
+    assert "no store yet" in capsys.readouterr().out
+    assert main([*AT, "--config", config, "sync"]) == 2  # a command that uses amoCRM needs it
+    assert "AMO_TOKEN is not set" in capsys.readouterr().err
+
+
+def _json_lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def test_log_json_emits_only_json_lines(tmp_path, capsys, monkeypatch, amo_server) -> None:
+    monkeypatch.setenv("AMO_TOKEN", DEMO_TOKEN)
+    config = write_config(
+        tmp_path, base_url=amo_server.url, requests_per_second=50, backfill_days=3650
+    )
+    assert main([*AT, "--config", config, "--log-json", "sync"]) == 0
+    out, err = capsys.readouterr()
+    assert out == ""
+    records = _json_lines(err)
+    assert any(r["message"].startswith("synced: ") for r in records)
+    assert any("100%" in r["message"] for r in records)  # the progress, as records too
+    assert main([*AT, "--config", config, "status", "--log-json"]) == 0
+    out, err = capsys.readouterr()
+    assert out == "" and any(r["message"] == "cursors" for r in _json_lines(err))
+    broken = write_config(tmp_path, requests_per_second=-1)
+    assert main([*AT, "--config", broken, "--log-json", "sync"]) == 2
+    out, err = capsys.readouterr()
+    [record] = _json_lines(err)
+    assert out == "" and record["level"] == "error" and "config error" in record["message"]
