@@ -191,6 +191,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
     with _lock(config):
         store, amo, sheets = _worker_parts(config)
+        _require_input_tabs(config, sheets)
         report = run_cycle(config, store, amo, sheets, args.now)
     _say(
         f"cycle {report.status} in {report.seconds:.1f} s: amoCRM {report.amocrm_requests} "
@@ -201,6 +202,44 @@ def cmd_run(args: argparse.Namespace) -> int:
     if report.error:
         _say(f"sheets-kpi: {report.error}", err=True)
     return 0 if report.status == "ok" else 1
+
+
+class NoInputTabs(SheetsKpiError):
+    """The spreadsheet lacks input tabs: a cycle would sync for nothing and publish only
+    data issues, so `run` refuses and `serve` waits for them."""
+
+
+def _require_input_tabs(config: Config, sheets) -> None:
+    """One metadata read before the sync. A spreadsheet that cannot be read is left to the
+    cycle, which records that failure in the run log as it always has."""
+    from sheets_kpi.sheets.input_tabs import TABS
+
+    try:
+        found = sheets.input_titles()
+    except SheetsKpiError:
+        return
+    missing = [spec.title(config.locale) for spec in TABS if spec.key not in found]
+    if missing:
+        raise NoInputTabs(
+            f"the spreadsheet {config.google.spreadsheet_id} has no input tab "
+            f"{', '.join(missing)}: run `sheets-kpi init` first"
+        )
+
+
+def serve_cycle(config: Config, store, amo, sheets):
+    """`serve`'s cycle: without the input tabs it says so and skips the cycle (the worker goes
+    on and looks again next time), else one full cycle."""
+    from sheets_kpi.cycle import run_cycle
+
+    def cycle(now: datetime, reconcile: bool, stop: threading.Event) -> bool:
+        try:
+            _require_input_tabs(config, sheets)
+        except NoInputTabs as err:
+            log.error("cycle skipped: %s; the worker checks again next cycle", err)
+            return False
+        return run_cycle(config, store, amo, sheets, now, reconcile=reconcile, stop=stop).synced
+
+    return cycle
 
 
 def _recompute(config: Config, args: argparse.Namespace) -> int:
@@ -271,16 +310,13 @@ def cmd_close(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from sheets_kpi.cycle import run_cycle
     from sheets_kpi.worker import Worker
 
     config = _config(args)
     store, amo, sheets = _worker_parts(config)
     every = args.every_minutes or config.schedule.every_minutes
     worker = Worker(
-        lambda now, reconcile, stop: (
-            run_cycle(config, store, amo, sheets, now, reconcile=reconcile, stop=stop).synced
-        ),
+        serve_cycle(config, store, amo, sheets),
         every_minutes=every,
         reconcile_at=config.schedule.full_recompute_at,
         zone=config.zone,

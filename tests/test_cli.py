@@ -189,7 +189,7 @@ def test_doctor_reports_one_line_per_check(tmp_path, capsys, monkeypatch, amo_se
         path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
         assert main([*AT, "--config", str(path), "doctor"]) == 0
         lines = capsys.readouterr().out.splitlines()
-        assert [line.split()[0] for line in lines] == ["ok"] * 6
+        assert [line.split()[0] for line in lines] == ["ok"] * 7
         assert (
             "ok   clock        2026-11-18 14:06 Europe/Moscow: period 2026-11, day 18 of 30"
             in lines
@@ -416,3 +416,55 @@ def test_log_json_emits_only_json_lines(tmp_path, capsys, monkeypatch, amo_serve
     out, err = capsys.readouterr()
     [record] = _json_lines(err)
     assert out == "" and record["level"] == "error" and "config error" in record["message"]
+
+
+def test_run_and_serve_without_the_input_tabs_say_run_init_first(
+    tmp_path, capsys, monkeypatch, amo_server
+) -> None:
+    from sheets_kpi.cli import _worker_parts, serve_cycle
+    from sheets_kpi.emulators.sheets import SheetsState
+    from sheets_kpi.emulators.sheets import serve as serve_sheets
+
+    state = SheetsState()
+    state.create_spreadsheet("KPI", "empty-book")
+    sheets = serve_sheets(state=state)
+    try:
+        monkeypatch.setenv("AMO_TOKEN", DEMO_TOKEN)
+        data = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+        data["amocrm"]["base_url"] = amo_server.url
+        data["google"].update(spreadsheet="empty-book", endpoint=sheets.url)
+        path = tmp_path / "config.yaml"
+        path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+        assert main([*AT, "--config", str(path), "run"]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "run `sheets-kpi init` first" in err
+        assert "Сотрудники" in err
+        assert requests.get(f"{amo_server.url}/_emulator/stats").json()["requests"] == []
+        config = load_config(path)
+        store, amo, gateway = _worker_parts(config)
+        assert serve_cycle(config, store, amo, gateway)(NOW_AT, False, None) is False
+        logged = capsys.readouterr().err  # main's logging writes to the current stderr
+        assert "cycle skipped" in logged and "sheets-kpi init" in logged
+        store.close()
+    finally:
+        sheets.stop()
+
+
+def test_doctor_flags_the_shipped_examples_without_trying_them(
+    tmp_path, capsys, monkeypatch
+) -> None:
+    import shutil
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AMO_TOKEN", "a-token")
+    assert main(["init-config"]) == 0
+    shutil.copy(ROOT / "credentials.example.json", tmp_path / "credentials.json")
+    capsys.readouterr()
+    assert main([*AT, "doctor"]) == 1
+    lines = {line.split()[1]: line for line in capsys.readouterr().out.splitlines()}
+    assert lines["placeholders"].startswith("FAIL")
+    for example in ("example.amocrm.ru", "sheets-kpi-demo", "boss@example.com"):
+        assert example in lines["placeholders"]
+    assert "not checked: set amocrm.base_url first" in lines["amoCRM"]
+    assert "copy of credentials.example.json" in lines["credentials"]
+    assert "not checked: set google.spreadsheet first" in lines["spreadsheet"]
