@@ -9,15 +9,28 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import NoReturn
 
 from sheets_kpi.clock import EXAMPLE, epoch, parse_instant, wall_clock
 from sheets_kpi.config import Config, load_config
-from sheets_kpi.errors import ConfigError, SheetsKpiError
+from sheets_kpi.errors import ConfigError, SheetsKpiError, UsageError
 from sheets_kpi.logs import setup_logging
 
 log = logging.getLogger(__name__)
 
 Command = Callable[[argparse.Namespace], int]
+
+#: With `--log-json` every line a command would print is a JSON log record instead.
+_as_json = False
+
+
+def _say(text: str, err: bool = False) -> None:
+    """What a command tells the user: a printed line (results on stdout, problems on stderr), or
+    with `--log-json` a log record (info or error) in the one JSON stream on stderr."""
+    if _as_json:
+        logging.getLogger("sheets_kpi.cli").log(logging.ERROR if err else logging.INFO, text)
+    else:
+        print(text, file=sys.stderr if err else sys.stdout, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,10 +39,12 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
-    setup_logging(as_json=args.log_json, verbose=args.verbose)
+    global _as_json
+    _as_json = bool(args.log_json)
+    setup_logging(as_json=_as_json, verbose=args.verbose)
     refused = _refuses_now(args)
     if refused:
-        print(f"sheets-kpi: --now is not for {refused}", file=sys.stderr)
+        _say(f"sheets-kpi: --now is not for {refused}", err=True)
         return 2
     args.pinned = args.now is not None
     if args.now is None:
@@ -37,10 +52,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.run(args))
     except ConfigError as err:
-        print(f"sheets-kpi: config error: {err}", file=sys.stderr)
+        _say(f"sheets-kpi: config error: {err}", err=True)
+        return 2
+    except UsageError as err:
+        _say(f"sheets-kpi: {err}", err=True)
         return 2
     except SheetsKpiError as err:
-        print(f"sheets-kpi: {err}", file=sys.stderr)
+        _say(f"sheets-kpi: {err}", err=True)
+        return 1
+    except OSError as err:  # a file the user named cannot be read or written: a line, no trace
+        _say(f"sheets-kpi: {err}", err=True)
         return 1
     except KeyboardInterrupt:
         return 130
@@ -68,8 +89,32 @@ def _instant(text: str) -> datetime:
         raise argparse.ArgumentTypeError(str(err)) from None
 
 
+#: Where the config is looked for when `--config` is not given.
+DEFAULT_CONFIG = "config.yaml"
+
+
+def _config_path(args: argparse.Namespace) -> str:
+    if args.config is None and not Path(DEFAULT_CONFIG).exists():
+        raise ConfigError(
+            f"no {DEFAULT_CONFIG} in {Path.cwd()}: write a starting one with "
+            "`sheets-kpi init-config`, or name one with --config PATH"
+        )
+    return args.config or DEFAULT_CONFIG
+
+
 def _config(args: argparse.Namespace) -> Config:
-    return load_config(args.config)
+    return load_config(_config_path(args))
+
+
+class _UnsetAsPlaceholder(dict[str, str]):
+    """The environment, with each unset `${NAME}` left as written: for a command that reads only
+    the store (`status`), the amoCRM token and secrets are never needed."""
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def __missing__(self, key: str) -> str:
+        return "${" + key + "}"
 
 
 def _lock(config: Config):
@@ -88,10 +133,10 @@ def cmd_sync(args: argparse.Namespace) -> int:
     with _lock(config):
         store = Store(config.store)
         client = make_client(config.amocrm)
-        bar = ProgressBar(sys.stderr)
+        bar = ProgressBar(sys.stderr, as_json=_as_json)
         report = sync(client, store, config.amocrm, args.now, progress=bar.update)
         bar.close()
-    print(report.summary())
+    _say(report.summary())
     return 0
 
 
@@ -105,11 +150,11 @@ def cmd_auth(args: argparse.Namespace) -> int:
     config = _config(args)
     oauth = config.amocrm.auth.oauth
     if oauth is None:
-        print("amocrm.auth uses a long-lived token: nothing to authorise")
+        _say("amocrm.auth uses a long-lived token: nothing to authorise")
         return 0
     code = args.code
     if not code:
-        print(
+        _say(
             "Open this link as an amoCRM administrator, allow access, and copy the `code` "
             "parameter of the page you are redirected to (valid for 20 minutes):\n"
             f"  https://www.amocrm.ru/oauth?client_id={oauth.client_id}"
@@ -120,10 +165,10 @@ def cmd_auth(args: argparse.Namespace) -> int:
         except EOFError:
             code = ""
     if not code:
-        print("sheets-kpi: no code given; run `sheets-kpi auth --code CODE`", file=sys.stderr)
+        _say("sheets-kpi: no code given; run `sheets-kpi auth --code CODE`", err=True)
         return 2
     OAuth2(config.amocrm.base_url, oauth, requests.Session()).exchange_code(code)
-    print(f"amoCRM tokens saved to {oauth.token_file}")
+    _say(f"amoCRM tokens saved to {oauth.token_file}")
     return 0
 
 
@@ -142,20 +187,59 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.period:
         return _recompute(config, args)
     if args.dry_run:
-        print("sheets-kpi: --dry-run goes with --period YYYY-MM", file=sys.stderr)
+        _say("sheets-kpi: --dry-run goes with --period YYYY-MM", err=True)
         return 2
     with _lock(config):
         store, amo, sheets = _worker_parts(config)
+        _require_input_tabs(config, sheets)
         report = run_cycle(config, store, amo, sheets, args.now)
-    print(
+    _say(
         f"cycle {report.status} in {report.seconds:.1f} s: amoCRM {report.amocrm_requests} "
         f"requests ({report.entities_new} new, {report.entities_updated} updated), Sheets "
         f"{report.sheets_read_requests} read / {report.sheets_write_requests} write, "
         f"{report.rows_written} rows, {report.issues} data issue(s)"
     )
     if report.error:
-        print(f"sheets-kpi: {report.error}", file=sys.stderr)
+        _say(f"sheets-kpi: {report.error}", err=True)
     return 0 if report.status == "ok" else 1
+
+
+class NoInputTabs(SheetsKpiError):
+    """The spreadsheet lacks input tabs: a cycle would sync for nothing and publish only
+    data issues, so `run` refuses and `serve` waits for them."""
+
+
+def _require_input_tabs(config: Config, sheets) -> None:
+    """One metadata read before the sync. A spreadsheet that cannot be read is left to the
+    cycle, which records that failure in the run log as it always has."""
+    from sheets_kpi.sheets.input_tabs import TABS
+
+    try:
+        found = sheets.input_titles()
+    except SheetsKpiError:
+        return
+    missing = [spec.title(config.locale) for spec in TABS if spec.key not in found]
+    if missing:
+        raise NoInputTabs(
+            f"the spreadsheet {config.google.spreadsheet_id} has no input tab "
+            f"{', '.join(missing)}: run `sheets-kpi init` first"
+        )
+
+
+def serve_cycle(config: Config, store, amo, sheets):
+    """`serve`'s cycle: without the input tabs it says so and skips the cycle (the worker goes
+    on and looks again next time), else one full cycle."""
+    from sheets_kpi.cycle import run_cycle
+
+    def cycle(now: datetime, reconcile: bool, stop: threading.Event) -> bool:
+        try:
+            _require_input_tabs(config, sheets)
+        except NoInputTabs as err:
+            log.error("cycle skipped: %s; the worker checks again next cycle", err)
+            return False
+        return run_cycle(config, store, amo, sheets, now, reconcile=reconcile, stop=stop).synced
+
+    return cycle
 
 
 def _recompute(config: Config, args: argparse.Namespace) -> int:
@@ -164,16 +248,16 @@ def _recompute(config: Config, args: argparse.Namespace) -> int:
     store, _, sheets = _worker_parts(config)
     done = recompute(config, store, sheets, _period(args.period), args.now, args.dry_run)
     if done.differences is None:
-        print(f"{done.period} computed into the tab {done.title!r} (live tabs untouched)")
+        _say(f"{done.period} computed into the tab {done.title!r} (live tabs untouched)")
         return 0
     if not done.differences:
-        print(f"{done.period} is not approved for any department: nothing to compare")
+        _say(f"{done.period} is not approved for any department: nothing to compare")
     for department, found in done.differences.items():
         if found.empty:
-            print(f"{done.period} / {department}: the approved statement still holds")
+            _say(f"{done.period} / {department}: the approved statement still holds")
         for row in found.itertuples():
             money = f", bonus {row.bonus_difference:+,.0f}" if row.field == "bonus" else ""
-            print(
+            _say(
                 f"{done.period} / {department} / {row.manager} / {row.kpi_title or row.kpi}"
                 f" ({row.field}): approved {row.approved}, now {row.now}{money}"
             )
@@ -208,17 +292,17 @@ def cmd_close(args: argparse.Namespace) -> int:
         report = run_cycle(config, store, amo, sheets, args.now, approvals=(approval,))
         snapshots = {(s.period, s.department): s for s in store.snapshots()}
     for note in report.close_notes:
-        print(f"sheets-kpi: {note}", file=sys.stderr)
+        _say(f"sheets-kpi: {note}", err=True)
     missing = 0
     for dept in [args.department] if args.department else known:
         snapshot = snapshots.get((label, dept))
         if snapshot is None:
             missing += 1
-            print(f"{label} / {dept}: not approved")
+            _say(f"{label} / {dept}: not approved")
             continue
         at = datetime.fromtimestamp(snapshot.approved_at, config.zone).strftime("%Y-%m-%d %H:%M")
         fresh = f"{label} / {dept}" in report.approved
-        print(
+        _say(
             f"{label} / {dept}: {'approved' if fresh else 'already approved'} {at} by "
             f"{snapshot.approved_by}"
         )
@@ -226,16 +310,13 @@ def cmd_close(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from sheets_kpi.cycle import run_cycle
     from sheets_kpi.worker import Worker
 
     config = _config(args)
     store, amo, sheets = _worker_parts(config)
     every = args.every_minutes or config.schedule.every_minutes
     worker = Worker(
-        lambda now, reconcile, stop: (
-            run_cycle(config, store, amo, sheets, now, reconcile=reconcile, stop=stop).synced
-        ),
+        serve_cycle(config, store, amo, sheets),
         every_minutes=every,
         reconcile_at=config.schedule.full_recompute_at,
         zone=config.zone,
@@ -256,7 +337,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     report = init_inputs(sheets, config, amocrm_frames(store)["users"], args.now)
     created = ", ".join(report.created) or "none"
     added = "; ".join(f"{t}: {', '.join(c)}" for t, c in report.columns_added.items()) or "none"
-    print(
+    _say(
         f"input tabs created: {created}; columns added: {added}; "
         f"managers added to the roster: {report.managers_added}"
     )
@@ -266,38 +347,67 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from sheets_kpi.demo import run_demo
 
-    summary = run_demo(args.config, args.managers, args.months, args.cycles, args.out, args.now)
+    config = args.config
+    if config is None and Path(DEFAULT_CONFIG).exists():
+        config = DEFAULT_CONFIG  # as before: the folder's own config.yaml
+    # else None: the shipped default config, so the demo runs from any folder
+    summary = run_demo(
+        config, args.managers, args.months, args.cycles, args.out, args.now, echo=_say
+    )
     return 0 if all(c["status"] == "ok" for c in summary["cycles"]) else 1
 
 
+def cmd_init_config(args: argparse.Namespace) -> int:
+    """Write the shipped, commented starting config; never over an existing file."""
+    from sheets_kpi.defaults import CONFIG_NAME, config_text
+
+    path = Path(args.path)
+    if path.is_dir():
+        path = path / CONFIG_NAME
+    try:
+        with path.open("x", encoding="utf-8") as handle:
+            handle.write(config_text())
+    except FileExistsError:
+        raise SheetsKpiError(
+            f"{path} already exists: left as it is; remove it or name another path"
+        ) from None
+    _say(
+        f"wrote {path}: set amocrm.base_url, the token (AMO_TOKEN), google.spreadsheet and "
+        f"google.credentials, then run `sheets-kpi --config {path} doctor`"
+    )
+    return 0
+
+
 def cmd_status(args: argparse.Namespace) -> int:
+    import os
+
     from sheets_kpi.store.db import Store
 
-    config = _config(args)
+    config = load_config(_config_path(args), env=_UnsetAsPlaceholder(os.environ))
     if not Path(config.store).exists():
-        print(f"no store yet at {config.store}: run `sheets-kpi sync` or `sheets-kpi run`")
+        _say(f"no store yet at {config.store}: run `sheets-kpi sync` or `sheets-kpi run`")
         return 0
     store = Store(config.store)
-    print(f"store {config.store}")
+    _say(f"store {config.store}")
     for table, count in store.counts().items():
-        print(f"  {table:<10} {count:>9}")
-    print("cursors")
+        _say(f"  {table:<10} {count:>9}")
+    _say("cursors")
     for entity, value in store.cursors().items():
-        print(f"  {entity:<18} {_when(value, args.now)}")
+        _say(f"  {entity:<18} {_when(value, args.now)}")
     runs = store.runs(limit=10)
-    print("last runs" if runs else "no runs yet")
+    _say("last runs" if runs else "no runs yet")
     for run in runs:
         seconds = (run["finished_at"] or run["started_at"]) - run["started_at"]
-        print(
+        _say(
             f"  #{run['id']} {_when(run['started_at'], args.now)} {run['status']:<7} {seconds:>4}s "
             f"amoCRM {run['amocrm_requests']} req, Sheets {run['sheets_read_requests']}r/"
             f"{run['sheets_write_requests']}w, issues {run['issues']}"
             + (f", error: {run['error']}" if run["error"] else "")
         )
     snapshots = store.snapshots()
-    print("approved statements" if snapshots else "no approved statements yet")
+    _say("approved statements" if snapshots else "no approved statements yet")
     for snapshot in snapshots:
-        print(
+        _say(
             f"  {snapshot.period} {snapshot.department:<12} {_when(snapshot.approved_at, args.now)}"
             f" by {snapshot.approved_by}"
         )
@@ -305,11 +415,16 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from sheets_kpi.doctor import run_checks
+    from sheets_kpi.doctor import Check, run_checks
 
-    checks = run_checks(args.config, args.now)
+    try:
+        path = _config_path(args)
+    except ConfigError as err:
+        _say(Check("config", False, str(err)).line())
+        return 1
+    checks = run_checks(path, args.now)
     for check in checks:
-        print(check.line())
+        _say(check.line())
     return 0 if all(check.ok for check in checks) else 1
 
 
@@ -362,7 +477,7 @@ def cmd_emulate(args: argparse.Namespace) -> int:
             quota_per_minute=args.quota_per_minute,
             state=state,
         )
-    print(f"{args.service} emulator on {server.url} (Ctrl+C to stop)", flush=True)
+    _say(f"{args.service} emulator on {server.url} (Ctrl+C to stop)")
     try:
         threading.Event().wait()
     finally:
@@ -375,9 +490,10 @@ class ProgressBar:
 
     WIDTH = 30
 
-    def __init__(self, stream: object) -> None:
+    def __init__(self, stream: object, as_json: bool = False) -> None:
         self._stream = stream
-        self._tty = bool(getattr(stream, "isatty", lambda: False)())
+        self._json = as_json  # the milestone lines as log records
+        self._tty = not as_json and bool(getattr(stream, "isatty", lambda: False)())
         self._last: dict[str, int] = {}
 
     def update(self, name: str, fraction: float, items: int) -> None:
@@ -388,6 +504,9 @@ class ProgressBar:
         filled = int(fraction * self.WIDTH)
         bar = "#" * filled + "." * (self.WIDTH - filled)
         line = f"{name:<16} [{bar}] {fraction:4.0%} {items} items"
+        if self._json:
+            log.info(line)
+            return
         end = "\r" if self._tty and fraction < 1 else "\n"
         print(line, end=end, file=self._stream, flush=True)  # type: ignore[call-overload]
 
@@ -405,11 +524,80 @@ def _positive_minutes(text: str) -> float:
     return minutes
 
 
+def _whole(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from `low` to `high`, refused in one line otherwise."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = low - 1
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"expected a whole number from {low} to {high}, got {text!r}"
+            )
+        return value
+
+    return parse
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < 1e6:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
+_PORT = _whole(0, 65535)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("sheets-kpi")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error said in one line (and how to see the help) instead of the
+    whole usage block; exit code 2 as argparse has it."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
+class _Help(argparse.ArgumentDefaultsHelpFormatter):
+    """Each option's default after its help, unless there is none to show (an off flag, an
+    option that is simply absent by default) or the help already says it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        shown = action.default is not None and action.default is not False
+        if not shown or action.default == argparse.SUPPRESS or "default" in text:
+            return text
+        return super()._get_help_string(action) or text
+
+
 def _common_options(
-    parser: argparse.ArgumentParser, config: str, flag: bool | str, now: str | None
+    parser: argparse.ArgumentParser, config: str | None, flag: bool | str, now: str | None
 ) -> None:
-    parser.add_argument("--config", default=config, help="path to config.yaml")
-    parser.add_argument("--log-json", action="store_true", default=flag, help="log JSON lines")
+    parser.add_argument(
+        "--config",
+        default=config,
+        metavar="PATH",
+        help="the config file (default: ./config.yaml; `demo` without one: the shipped default)",
+    )
+    parser.add_argument(
+        "--log-json",
+        action="store_true",
+        default=flag,
+        help="everything as JSON lines on stderr, command results included (for log collectors)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", default=flag, help="debug logging")
     parser.add_argument(
         "--now",
@@ -421,24 +609,40 @@ def _common_options(
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="sheets-kpi", description="amoCRM activity → KPIs, bonuses and leaderboards in Sheets"
+    parser = _Parser(
+        prog="sheets-kpi",
+        description="amoCRM activity → KPIs, bonuses and leaderboards in Sheets",
+        formatter_class=_Help,
     )
-    _common_options(parser, "config.yaml", False, None)
-    common = argparse.ArgumentParser(add_help=False)  # the same options after the command
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    _common_options(parser, None, False, None)
+    common = _Parser(add_help=False)  # the same options after the command
     _common_options(common, argparse.SUPPRESS, argparse.SUPPRESS, argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", metavar="command")
 
     def add(name: str, run: Command, help_text: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help_text, description=help_text, parents=[common])
+        sub = commands.add_parser(
+            name, help=help_text, description=help_text, parents=[common], formatter_class=_Help
+        )
         sub.set_defaults(run=run)
         return sub
 
     demo = add("demo", cmd_demo, "run the whole pipeline against the built-in emulators")
-    demo.add_argument("--managers", type=int, default=12)
-    demo.add_argument("--months", type=int, default=3)
-    demo.add_argument("--cycles", type=int, default=1)
-    demo.add_argument("--out", default="demo")
+    _agency_options(demo)
+    demo.add_argument(
+        "--cycles",
+        type=_whole(1, 100),
+        default=1,
+        metavar="C",
+        help="cycles to run (at least 2 are run: the second shows a discrepancy)",
+    )
+    demo.add_argument("--out", default="demo", metavar="DIR", help="folder for the demo's files")
+    init_config = add(
+        "init-config", cmd_init_config, "write a commented starting config.yaml to edit"
+    )
+    init_config.add_argument(
+        "path", nargs="?", default=DEFAULT_CONFIG, help="where to write it (a file or a folder)"
+    )
     add("init", cmd_init, "create or upgrade the input tabs and prefill the roster")
     auth = add("auth", cmd_auth, "authorise the amoCRM OAuth integration and store the tokens")
     auth.add_argument("--code", help="the authorisation code (asked for when omitted)")
@@ -446,7 +650,8 @@ def _parser() -> argparse.ArgumentParser:
     run = add("run", cmd_run, "one full cycle: sync, read inputs, compute, write")
     run.add_argument(
         "--period",
-        help="instead: compute this month (YYYY-MM) into a preview tab, live tabs untouched",
+        metavar="YYYY-MM",
+        help="instead: compute this month into a preview tab, live tabs untouched",
     )
     run.add_argument(
         "--dry-run",
@@ -455,33 +660,89 @@ def _parser() -> argparse.ArgumentParser:
     )
     close = add("close", cmd_close, "approve a month: freeze its statement for payment")
     close.add_argument("period", help="the month to approve, YYYY-MM")
-    close.add_argument("--department", help="one department id (default: all)")
-    close.add_argument("--by", help="who approves (default: the system user)")
+    close.add_argument("--department", metavar="ID", help="one department id (default: all)")
+    close.add_argument("--by", metavar="NAME", help="who approves (default: the system user)")
     serve = add("serve", cmd_serve, "the scheduled worker")
     serve.add_argument(
-        "--every-minutes", type=_positive_minutes, help="override schedule.every_minutes"
+        "--every-minutes",
+        type=_positive_minutes,
+        metavar="N",
+        help="minutes between cycles (default: schedule.every_minutes of the config)",
     )
-    add("status", cmd_status, "last runs, cursors and store contents")
+    add("status", cmd_status, "last runs, cursors and store contents (reads only the store)")
     add("doctor", cmd_doctor, "check config, credentials, connectivity and sheet access")
     emulate = add("emulate", cmd_emulate, "run an emulator in the foreground")
     services = emulate.add_subparsers(dest="service", required=True, metavar="service")
-    amo = services.add_parser("amocrm", help="amoCRM API v4 emulator", parents=[common])
-    amo.add_argument("--port", type=int, default=8081)
-    source = amo.add_mutually_exclusive_group(required=True)
-    source.add_argument("--data", help="account snapshot JSON (docs/amocrm-snapshot.md)")
-    source.add_argument("--generate", choices=["agency"], help="generate an account")
-    amo.add_argument("--managers", type=int, default=12)
-    amo.add_argument("--months", type=int, default=3)
-    amo.add_argument("--seed", type=int, default=1)
-    amo.add_argument("--faults", default="", help="e.g. 429=0.05,500=0.02,reset=0.01,slow=0.05")
-    amo.add_argument("--rps", type=float, default=7)
-    amo.add_argument("--live", action="store_true", help="keep adding activity as time passes")
-    sheets = services.add_parser("sheets", help="Google Sheets API v4 emulator", parents=[common])
-    sheets.add_argument("--port", type=int, default=8082)
-    sheets.add_argument("--state", help="persist spreadsheets to this JSON file")
-    sheets.add_argument(
-        "--spreadsheet", help="create an empty spreadsheet with this id (google.spreadsheet)"
+
+    def service(name: str, help_text: str) -> argparse.ArgumentParser:
+        return services.add_parser(
+            name, help=help_text, description=help_text, parents=[common], formatter_class=_Help
+        )
+
+    amo = service("amocrm", "amoCRM API v4 emulator")
+    amo.add_argument(
+        "--port", type=_PORT, default=8081, metavar="N", help="port to listen on (0: any free)"
     )
-    sheets.add_argument("--latency-ms", type=int, default=0)
-    sheets.add_argument("--quota-per-minute", type=int, default=None)
+    source = amo.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--data", metavar="FILE", help="account snapshot JSON (docs/amocrm-snapshot.md)"
+    )
+    source.add_argument("--generate", choices=["agency"], help="generate an account")
+    _agency_options(amo)
+    amo.add_argument(
+        "--seed", type=int, default=1, metavar="N", help="seed of the generated account"
+    )
+    amo.add_argument(
+        "--faults",
+        default="",
+        metavar="SPEC",
+        help="planned failures, e.g. 429=0.05,500=0.02,reset=0.01,slow=0.05 (default: none)",
+    )
+    amo.add_argument(
+        "--rps",
+        type=_positive,
+        default=7,
+        metavar="N",
+        help="requests per second before it answers 429",
+    )
+    amo.add_argument("--live", action="store_true", help="keep adding activity as time passes")
+    sheets = service("sheets", "Google Sheets API v4 emulator")
+    sheets.add_argument(
+        "--port", type=_PORT, default=8082, metavar="N", help="port to listen on (0: any free)"
+    )
+    sheets.add_argument(
+        "--state", metavar="FILE", help="persist spreadsheets to this JSON file (default: memory)"
+    )
+    sheets.add_argument(
+        "--spreadsheet",
+        metavar="ID",
+        help="create an empty spreadsheet with this id (google.spreadsheet)",
+    )
+    sheets.add_argument(
+        "--latency-ms",
+        type=_whole(0, 60_000),
+        default=0,
+        metavar="MS",
+        help="delay added to every answer",
+    )
+    sheets.add_argument(
+        "--quota-per-minute",
+        type=_whole(1, 1_000_000),
+        metavar="N",
+        help="read and write requests allowed per minute (default: unlimited)",
+    )
     return parser
+
+
+def _agency_options(parser: argparse.ArgumentParser) -> None:
+    """The generated agency's size, as `demo` and `emulate amocrm` take it."""
+    parser.add_argument(
+        "--managers",
+        type=_whole(1, 500),
+        default=12,
+        metavar="N",
+        help="managers in the generated agency",
+    )
+    parser.add_argument(
+        "--months", type=_whole(1, 36), default=3, metavar="M", help="months of generated activity"
+    )

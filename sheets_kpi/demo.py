@@ -17,11 +17,12 @@ import pandas as pd
 
 from sheets_kpi.clock import epoch
 from sheets_kpi.closing import assemble, decisions_frame
-from sheets_kpi.config import Config, load_config
+from sheets_kpi.config import Config, load_config, parse_config
 from sheets_kpi.cycle import CycleReport, compute_results, read_inputs, run_cycle
 from sheets_kpi.emulators import amocrm as amo_emulator
 from sheets_kpi.emulators import sheets as sheets_emulator
 from sheets_kpi.emulators.amocrm.generate import live_tick
+from sheets_kpi.errors import UsageError
 from sheets_kpi.sheets.gateway import SheetsGateway
 from sheets_kpi.sheets.init_tabs import init_inputs
 from sheets_kpi.sources.amocrm import make_client
@@ -43,7 +44,7 @@ DEMO_FILES = (
 
 
 def run_demo(
-    config_path: str | Path,
+    config_path: str | Path | None,
     managers: int,
     months: int,
     cycles: int,
@@ -54,13 +55,12 @@ def run_demo(
 ) -> dict[str, Any]:
     """Everything happens at the instant `now`: the agency's activity ends there, the amoCRM
     emulator's clock is pinned to it and every cycle computes at it, so a demo at a given
-    instant is the same every time."""
+    instant is the same every time. Without `config_path` it runs on the shipped default
+    config, so it needs no file in the working folder."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    for name in DEMO_FILES:  # a fresh start, without touching anything else in `out`
-        (out / name).unlink(missing_ok=True)
     env = {**os.environ, "AMO_TOKEN": amo_emulator.DEMO_TOKEN}
-    base = load_config(config_path, env=env)
+    base = _demo_config(config_path, out, env)  # before `out` is made: a bad config leaves none
+    _prepare(out)
     echo(
         f"generating an agency: {managers} managers, {months} months of activity up to "
         f"{now.astimezone(base.zone):%Y-%m-%d %H:%M} {base.timezone}"
@@ -112,6 +112,31 @@ def run_demo(
     finally:
         amo_server.stop()
         sheets_server.stop()
+
+
+def _demo_config(config_path: str | Path | None, out: Path, env: dict[str, str]) -> Config:
+    if config_path is not None:
+        return load_config(config_path, env=env)
+    from sheets_kpi.defaults import config_text
+
+    return parse_config(config_text(), name="config.yaml (shipped default)", base_dir=out, env=env)
+
+
+def _prepare(out: Path) -> None:
+    """A fresh start in `out`, without touching anything else there; a folder the demo cannot
+    write to is said in one line before anything starts."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for name in DEMO_FILES:
+            (out / name).unlink(missing_ok=True)
+        probe = out / DEMO_FILES[-1]
+        probe.write_text("{}", encoding="utf-8")
+        probe.unlink()
+    except OSError as err:
+        raise UsageError(
+            f"--out {out}: cannot write the demo there ({err.strerror or err}); "
+            "name a folder you can write to"
+        ) from None
 
 
 def _pointed(config: Config, amo_url: str, sheets_url: str, out: Path, months: int) -> Config:

@@ -32,8 +32,13 @@ def run_checks(config_path: str | Path, now: datetime) -> list[Check]:
         config = load_config(config_path)
     except SheetsKpiError as err:
         return [Check("config", False, f"{err}")]
-    checks = [Check("config", True, f"{config_path} is valid"), _clock(config, now)]
-    for name, probe in _probes(config):
+    left = placeholders(config)
+    checks = [
+        Check("config", True, f"{config_path} is valid"),
+        _clock(config, now),
+        _placeholder_check(left),
+    ]
+    for name, probe in _probes(config, left):
         try:
             detail = probe()
             checks.append(Check(name, True, detail))
@@ -56,13 +61,63 @@ def _clock(config: Config, now: datetime) -> Check:
     )
 
 
-def _probes(config: Config) -> Iterator[tuple[str, Callable[[], str]]]:
+#: The examples the shipped config.yaml holds: (yaml path, example, what to put instead).
+PLACEHOLDERS = (
+    ("amocrm.base_url", "example.amocrm.ru", "your account's address, https://SUBDOMAIN.amocrm.ru"),
+    ("google.spreadsheet", "sheets-kpi-demo", "your spreadsheet's URL or id"),
+    ("google.supervisors", "boss@example.com", "the emails of the people who edit the inputs"),
+)
+
+
+def placeholders(config: Config) -> dict[str, str]:
+    """Yaml path → the shipped example still in it. The Google ones only count for the real
+    Google (`google.endpoint` unset): against an emulator any id will do."""
+    values = {
+        "amocrm.base_url": config.amocrm.base_url,
+        "google.spreadsheet": config.google.spreadsheet_id,
+        "google.supervisors": " ".join(config.google.supervisors),
+    }
+    left = {}
+    for key, example, _ in PLACEHOLDERS:
+        if key.startswith("google.") and config.google.endpoint:
+            continue
+        if example in values[key]:
+            left[key] = example
+    return left
+
+
+def _placeholder_check(left: dict[str, str]) -> Check:
+    if not left:
+        return Check("placeholders", True, "none of the shipped examples is left in the config")
+    instead = {key: what for key, _, what in PLACEHOLDERS}
+    return Check(
+        "placeholders",
+        False,
+        "still the shipped examples: "
+        + "; ".join(f"{key} is {example}: set {instead[key]}" for key, example in left.items()),
+    )
+
+
+def _skipped(key: str) -> Callable[[], str]:
+    def probe() -> str:
+        raise SheetsKpiError(f"not checked: set {key} first (it is the shipped example)")
+
+    return probe
+
+
+def _probes(config: Config, left: dict[str, str]) -> Iterator[tuple[str, Callable[[], str]]]:
     yield "store", lambda: _check_store(config)
-    yield "amoCRM", lambda: _check_amocrm(config)
-    yield "amoCRM users", lambda: _check_amocrm_users(config)
+    if "amocrm.base_url" in left:  # a made-up host: not worth the retries
+        yield "amoCRM", _skipped("amocrm.base_url")
+    else:
+        yield "amoCRM", lambda: _check_amocrm(config)
+        yield "amoCRM users", lambda: _check_amocrm_users(config)
     if not config.google.endpoint:
         yield "credentials", lambda: _check_credentials(config)
-    yield "spreadsheet", lambda: _check_spreadsheet(config)
+    if "google.spreadsheet" in left:
+        yield "spreadsheet", _skipped("google.spreadsheet")
+    else:
+        yield "spreadsheet", lambda: _check_spreadsheet(config)
 
 
 def _check_store(config: Config) -> str:
@@ -105,6 +160,11 @@ def _check_credentials(config: Config) -> str:
         raise SheetsKpiError(f"{path} is not valid JSON ({err}): download the key again") from err
     if key.get("type") != "service_account" or "client_email" not in key:
         raise SheetsKpiError(f"{path} is not a service-account key (type must be service_account)")
+    if "REPLACE_WITH" in str(key.get("private_key")) or "your-project-id" in key["client_email"]:
+        raise SheetsKpiError(
+            f"{path} is a copy of credentials.example.json, not a real key: create a "
+            "service-account JSON key in Google Cloud Console (README, Real setup step 2)"
+        )
     return f"service account {key['client_email']} (share the spreadsheet with it)"
 
 

@@ -11,6 +11,10 @@ class ConfigError(SheetsKpiError):
     """The configuration cannot be used; the CLI exits with code 2."""
 
 
+class UsageError(SheetsKpiError):
+    """A command-line argument cannot be used (an unwritable --out, say); the CLI exits with 2."""
+
+
 class SourceError(SheetsKpiError):
     """amoCRM could not be read."""
 

@@ -6,7 +6,6 @@ configured time zone (schedule's own `at(tz=...)` would need pytz) by the regula
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import signal
@@ -19,6 +18,7 @@ from types import FrameType
 from zoneinfo import ZoneInfo
 
 import schedule
+from filelock import FileLock, Timeout
 
 from sheets_kpi.clock import wall_clock
 from sheets_kpi.errors import SheetsKpiError
@@ -32,37 +32,47 @@ Cycle = Callable[[datetime, bool, threading.Event], bool]
 
 
 class WorkerLock:
-    """An exclusive lock file holding the worker's pid; a second worker refuses to start."""
+    """An exclusive lock file next to the store, so a second worker refuses to start; the
+    holder's pid is in a file beside it (`….lock` → `….pid`) for the refusal to name.
+
+    `filelock` takes the lock the platform's way (flock on Linux and macOS, msvcrt on Windows),
+    and the operating system drops it when the process dies, so a crash leaves no stale lock."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._fd = -1
+        self.pid_path = path.with_suffix(".pid")
+        # one holder per instance, whichever thread releases it
+        self._lock = FileLock(path, timeout=0, thread_local=False)
 
     def __enter__(self) -> WorkerLock:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o644)
+            self._lock.acquire()
+        except Timeout:
+            raise SheetsKpiError(
+                f"another sheets-kpi worker (pid {self._holder()}) holds {self.path}; "
+                "stop it first or point this one at another store"
+            ) from None
         except OSError as err:
             raise SheetsKpiError(
                 f"{self.path}: cannot open the store's lock file ({err}); "
                 "check the `store` path in the config"
             ) from err
         try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(self._fd, 32, 0).decode(errors="replace").strip() or "?"
-            os.close(self._fd)
-            raise SheetsKpiError(
-                f"another sheets-kpi worker (pid {holder}) holds {self.path}; "
-                "stop it first or point this one at another store"
-            ) from None
-        os.ftruncate(self._fd, 0)
-        os.pwrite(self._fd, str(os.getpid()).encode(), 0)
+            self.pid_path.write_text(str(os.getpid()), encoding="ascii")
+        except OSError as err:  # only the refusal's message would miss it
+            log.warning("cannot write %s: %s", self.pid_path, err)
         return self
 
+    def _holder(self) -> str:
+        try:
+            return self.pid_path.read_text(encoding="ascii").strip() or "?"
+        except OSError:
+            return "?"
+
     def __exit__(self, *exc: object) -> None:
-        fcntl.flock(self._fd, fcntl.LOCK_UN)
-        os.close(self._fd)
+        self.pid_path.unlink(missing_ok=True)  # before the release: the next holder writes its own
+        self._lock.release()
 
 
 class Worker:

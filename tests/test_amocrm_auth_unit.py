@@ -37,3 +37,27 @@ def test_rate_limiter_spaces_requests() -> None:
 def test_secrets_are_redacted() -> None:
     line = 'Authorization: Bearer eyJhbGciOi.abc.def refresh_token="def50200aaaabbbb"'
     assert redact(line) == 'Authorization: Bearer *** refresh_token="***"'
+
+
+def test_the_refresh_lock_is_exclusive_between_holders(tmp_path) -> None:
+    """Two refreshes never overlap: the second waits on the lock file until the first is done
+    (filelock, so on Windows too); one holder per use, whichever thread it is in."""
+    import threading
+
+    from sheets_kpi.sources.amocrm.auth import _file_lock
+
+    token_file = tmp_path / "tokens" / "amo_tokens.json"
+    entered = threading.Event()
+
+    def second() -> None:
+        with _file_lock(token_file):
+            entered.set()
+
+    with _file_lock(token_file):
+        waiter = threading.Thread(target=second)
+        waiter.start()
+        waiter.join(timeout=0.3)
+        assert not entered.is_set()
+    waiter.join(timeout=10)
+    assert entered.is_set()
+    assert (tmp_path / "tokens" / "amo_tokens.json.lock").exists()

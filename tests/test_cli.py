@@ -189,7 +189,7 @@ def test_doctor_reports_one_line_per_check(tmp_path, capsys, monkeypatch, amo_se
         path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
         assert main([*AT, "--config", str(path), "doctor"]) == 0
         lines = capsys.readouterr().out.splitlines()
-        assert [line.split()[0] for line in lines] == ["ok"] * 6
+        assert [line.split()[0] for line in lines] == ["ok"] * 7
         assert (
             "ok   clock        2026-11-18 14:06 Europe/Moscow: period 2026-11, day 18 of 30"
             in lines
@@ -268,6 +268,206 @@ def test_logging_follows_the_current_stderr(monkeypatch) -> None:
     monkeypatch.setattr(sys, "stderr", current)
     logging.getLogger("sheets_kpi.test").info("token Bearer abcdef123456 refreshed")
     assert current.getvalue().endswith("INFO token Bearer *** refreshed\n")
+
+
+def test_the_shipped_default_config_is_the_repository_config() -> None:
+    from sheets_kpi.defaults import config_text
+
+    assert config_text() == (ROOT / "config.yaml").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_demo_runs_from_any_folder_on_the_shipped_config(tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no config.yaml here
+    monkeypatch.delenv("AMO_TOKEN", raising=False)
+    assert main([*AT, "demo", "--managers", "4", "--months", "1"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo"]
+    assert (tmp_path / "demo" / "kpi.xlsx").stat().st_size > 0
+    assert "Продажи" in capsys.readouterr().out
+
+
+def test_demo_to_a_folder_it_cannot_write_is_one_line(tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a-file").write_text("")
+    assert main([*AT, "demo", "--out", str(tmp_path / "a-file" / "demo")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot write the demo there" in err
+    assert main([*AT, "--config", str(tmp_path / "missing.yaml"), "demo"]) == 2
+    assert "cannot read the config file" in capsys.readouterr().err
+    assert not (tmp_path / "demo").exists()  # a config error leaves no empty demo folder
+
+
+def test_init_config_writes_the_starting_config_and_never_overwrites(
+    tmp_path, capsys, monkeypatch
+) -> None:
+    from sheets_kpi.defaults import config_text
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["init-config"]) == 0
+    assert "wrote config.yaml" in capsys.readouterr().out
+    written = tmp_path / "config.yaml"
+    assert written.read_text(encoding="utf-8") == config_text()
+    assert "# " in config_text().splitlines()[0]  # commented
+    assert load_config(written, env={"AMO_TOKEN": "t"}).google.spreadsheet_id
+    written.write_text("mine", encoding="utf-8")
+    assert main(["init-config"]) == 1
+    assert "already exists" in capsys.readouterr().err
+    assert written.read_text(encoding="utf-8") == "mine"
+    (tmp_path / "etc").mkdir()
+    assert main(["init-config", "etc"]) == 0
+    assert (tmp_path / "etc" / "config.yaml").read_text(encoding="utf-8") == config_text()
+
+
+def test_a_command_without_a_config_names_init_config(tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main([*AT, "status"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "sheets-kpi init-config" in err
+    assert main([*AT, "doctor"]) == 1
+    assert "sheets-kpi init-config" in capsys.readouterr().out
+
+
+def test_version_is_the_installed_one(capsys) -> None:
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out == f"sheets-kpi {version('sheets-kpi')}\n"
+
+
+def _parsers(parser):
+    import argparse
+
+    yield parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from _parsers(sub)
+
+
+def test_every_option_has_help_and_shows_its_default() -> None:
+    import argparse
+
+    from sheets_kpi.cli import _parser
+
+    for parser in _parsers(_parser()):
+        formatter = parser._get_formatter()
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction | argparse._HelpAction):
+                continue
+            assert action.help, f"{parser.prog} {action.dest}: no help"
+            has_default = action.default not in (None, False, argparse.SUPPRESS)
+            if has_default and not isinstance(action.default, bool):
+                text = formatter._get_help_string(action) % {"default": action.default}
+                assert "default" in text, f"{parser.prog} {action.dest}: default not shown"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["demo", "--cycles", "0"],
+        ["demo", "--managers", "-3"],
+        ["demo", "--months", "0"],
+        ["demo", "--months", "three"],
+        ["emulate", "amocrm", "--generate", "agency", "--port", "70000"],
+        ["emulate", "amocrm", "--generate", "agency", "--rps", "0"],
+        ["emulate", "sheets", "--latency-ms", "-1"],
+        ["serve", "--every-minutes", "0"],
+    ],
+)
+def test_a_bad_argument_is_one_line_and_exit_2(argv, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main([*argv, *AT])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "error: argument" in err and "--help" in err
+
+
+def test_status_needs_no_amocrm_credentials(tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.delenv("AMO_TOKEN", raising=False)
+    config = write_config(tmp_path)
+    assert main([*AT, "--config", config, "status"]) == 0
+    assert "no store yet" in capsys.readouterr().out
+    assert main([*AT, "--config", config, "sync"]) == 2  # a command that uses amoCRM needs it
+    assert "AMO_TOKEN is not set" in capsys.readouterr().err
+
+
+def _json_lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def test_log_json_emits_only_json_lines(tmp_path, capsys, monkeypatch, amo_server) -> None:
+    monkeypatch.setenv("AMO_TOKEN", DEMO_TOKEN)
+    config = write_config(
+        tmp_path, base_url=amo_server.url, requests_per_second=50, backfill_days=3650
+    )
+    assert main([*AT, "--config", config, "--log-json", "sync"]) == 0
+    out, err = capsys.readouterr()
+    assert out == ""
+    records = _json_lines(err)
+    assert any(r["message"].startswith("synced: ") for r in records)
+    assert any("100%" in r["message"] for r in records)  # the progress, as records too
+    assert main([*AT, "--config", config, "status", "--log-json"]) == 0
+    out, err = capsys.readouterr()
+    assert out == "" and any(r["message"] == "cursors" for r in _json_lines(err))
+    broken = write_config(tmp_path, requests_per_second=-1)
+    assert main([*AT, "--config", broken, "--log-json", "sync"]) == 2
+    out, err = capsys.readouterr()
+    [record] = _json_lines(err)
+    assert out == "" and record["level"] == "error" and "config error" in record["message"]
+
+
+def test_run_and_serve_without_the_input_tabs_say_run_init_first(
+    tmp_path, capsys, monkeypatch, amo_server
+) -> None:
+    from sheets_kpi.cli import _worker_parts, serve_cycle
+    from sheets_kpi.emulators.sheets import SheetsState
+    from sheets_kpi.emulators.sheets import serve as serve_sheets
+
+    state = SheetsState()
+    state.create_spreadsheet("KPI", "empty-book")
+    sheets = serve_sheets(state=state)
+    try:
+        monkeypatch.setenv("AMO_TOKEN", DEMO_TOKEN)
+        data = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+        data["amocrm"]["base_url"] = amo_server.url
+        data["google"].update(spreadsheet="empty-book", endpoint=sheets.url)
+        path = tmp_path / "config.yaml"
+        path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+        assert main([*AT, "--config", str(path), "run"]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "run `sheets-kpi init` first" in err
+        assert "Сотрудники" in err
+        assert requests.get(f"{amo_server.url}/_emulator/stats").json()["requests"] == []
+        config = load_config(path)
+        store, amo, gateway = _worker_parts(config)
+        assert serve_cycle(config, store, amo, gateway)(NOW_AT, False, None) is False
+        logged = capsys.readouterr().err  # main's logging writes to the current stderr
+        assert "cycle skipped" in logged and "sheets-kpi init" in logged
+        store.close()
+    finally:
+        sheets.stop()
+
+
+def test_doctor_flags_the_shipped_examples_without_trying_them(
+    tmp_path, capsys, monkeypatch
+) -> None:
+    import shutil
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AMO_TOKEN", "a-token")
+    assert main(["init-config"]) == 0
+    shutil.copy(ROOT / "credentials.example.json", tmp_path / "credentials.json")
+    capsys.readouterr()
+    assert main([*AT, "doctor"]) == 1
+    lines = {line.split()[1]: line for line in capsys.readouterr().out.splitlines()}
+    assert lines["placeholders"].startswith("FAIL")
+    for example in ("example.amocrm.ru", "sheets-kpi-demo", "boss@example.com"):
+        assert example in lines["placeholders"]
+    assert "not checked: set amocrm.base_url first" in lines["amoCRM"]
+    assert "copy of credentials.example.json" in lines["credentials"]
+    assert "not checked: set google.spreadsheet first" in lines["spreadsheet"]
 
 
 def test_close_approves_a_month_once_and_run_period_previews_it(

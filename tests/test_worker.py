@@ -102,3 +102,39 @@ def test_a_failed_reconcile_is_retried_by_the_next_cycle_and_the_worker_goes_on(
 def test_a_second_worker_on_the_same_store_refuses_to_start(tmp_path) -> None:
     with WorkerLock(tmp_path / "store.db.lock"), pytest.raises(SheetsKpiError, match="holds"):
         run_worker(tmp_path, moscow(10, 2), [])
+
+
+def test_the_lock_names_a_holder_in_another_process_and_dies_with_it(tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / "store.db.lock"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, pathlib\n"
+            "from sheets_kpi.worker import WorkerLock\n"
+            "lock = WorkerLock(pathlib.Path(sys.argv[1])).__enter__()\n"
+            "print('held', flush=True)\n"
+            "sys.stdin.read()\n",
+            str(path),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    try:
+        assert holder.stdout.readline() == "held\n"
+        with pytest.raises(SheetsKpiError, match=f"pid {holder.pid}\\) holds"):
+            WorkerLock(path).__enter__()
+    finally:
+        holder.kill()  # no release: the operating system drops the lock with the process
+        holder.wait(timeout=10)
+        holder.stdin.close()
+        holder.stdout.close()
+    with WorkerLock(path) as lock:
+        assert lock.pid_path.read_text() == str(os.getpid())
+    assert not lock.pid_path.exists()

@@ -6,7 +6,6 @@ before the new access token is used, and refreshes are serialised across process
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import requests
+from filelock import FileLock
 
 from sheets_kpi.config import AmoAuth, OAuthConfig
 from sheets_kpi.errors import AuthError
@@ -219,20 +219,19 @@ def _invalid_client(response: requests.Response) -> bool:
 
 
 class _file_lock:
-    """An exclusive advisory lock next to the token file, so two workers never both refresh."""
+    """An exclusive lock next to the token file, so two workers never both refresh (filelock:
+    flock on POSIX, msvcrt on Windows); a new one per use, so threads exclude each other too."""
 
     def __init__(self, token_path: Path) -> None:
         self._path = token_path.with_name(token_path.name + ".lock")
-        self._fd = -1
+        self._lock = FileLock(self._path, mode=0o600)
 
     def __enter__(self) -> None:
         self._path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd = os.open(self._path, os.O_CREAT | os.O_RDWR, 0o600)
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        self._lock.acquire()
 
     def __exit__(self, *exc: object) -> None:
-        fcntl.flock(self._fd, fcntl.LOCK_UN)
-        os.close(self._fd)
+        self._lock.release()
 
 
 def make_auth(
