@@ -233,6 +233,14 @@ class PlansConfig(Model):
     carry_over: bool = True
 
 
+class TvConfig(Model):
+    """The office screen's tabs (SPEC §13)."""
+
+    show_money: bool = False
+    #: Show only the top N of each department (None: everyone).
+    top: int | None = Field(default=None, ge=1)
+
+
 class Config(Model):
     timezone: str = "Europe/Moscow"
     locale: Literal["ru", "en"] = "ru"
@@ -246,6 +254,7 @@ class Config(Model):
     analytics: AnalyticsConfig = Field(default_factory=AnalyticsConfig)
     close: CloseConfig = Field(default_factory=CloseConfig)
     plans: PlansConfig = Field(default_factory=PlansConfig)
+    tv: TvConfig = Field(default_factory=TvConfig)
 
     @field_validator("timezone")
     @classmethod

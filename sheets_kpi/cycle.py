@@ -98,7 +98,7 @@ def run_cycle(
             f"{issue.where}: {issue.message}" for issue in closing.issues if issue.source == "close"
         ]
         _check(stop)
-        output = build_layouts(results, config, inputs.frames["roster"], closing)
+        output = build_layouts(results, config, inputs.frames["roster"], closing, now)
         foreign = _foreign_tab_issues(_foreign_tabs(sheets, output))
         parts = [
             inputs.issues,

@@ -19,7 +19,8 @@ CHART_COLS, CHART_ROWS = 8, 18
 
 @dataclass(frozen=True)
 class Block:
-    """A rectangle (0-based, end-exclusive) with a number pattern, e.g. `#,##0 "₽"`, `0.0%`."""
+    """A rectangle (0-based, end-exclusive) with a number pattern, e.g. `#,##0 "₽"`, `0.0%`,
+    bold (a header: also shaded) and a font size in points (0: the spreadsheet's)."""
 
     row0: int
     col0: int
@@ -27,6 +28,7 @@ class Block:
     col1: int
     pattern: str = ""
     bold: bool = False
+    font_size: int = 0
 
     def grid(self, sheet_id: int) -> dict[str, int]:
         return {
@@ -67,6 +69,8 @@ class TabLayout:
     protected: bool = True
     chart: LineChart | None = None
     volatile_columns: tuple[int, ...] = ()
+    #: (row, column) cells that do not count as a change either (a "data as of" time).
+    volatile_cells: tuple[tuple[int, int], ...] = ()
     append_only: bool = False
 
     @property
@@ -86,8 +90,13 @@ class TabLayout:
         """Content hash; volatile columns (timestamps) do not count as a change, a new set of
         protection editors (config `google.supervisors`) does."""
         rows = [
-            [None if i in self.volatile_columns else plain_value(v) for i, v in enumerate(r)]
-            for r in self.rows
+            [
+                None
+                if i in self.volatile_columns or (n, i) in self.volatile_cells
+                else plain_value(v)
+                for i, v in enumerate(r)
+            ]
+            for n, r in enumerate(self.rows)
         ]
         payload = [
             RENDER_VERSION,

@@ -173,8 +173,14 @@ def _format(block: Block, sheet_id: int) -> dict[str, Any]:
     if block.pattern:
         kind = _pattern_type(block.pattern)
         fmt["numberFormat"] = {"type": kind, "pattern": block.pattern}
+    text: dict[str, Any] = {}
     if block.bold:
-        fmt["textFormat"] = {"bold": True}
+        text["bold"] = True
+    if block.font_size:
+        text["fontSize"] = block.font_size
+    if text:
+        fmt["textFormat"] = text
+    if block.bold:
         fmt["backgroundColor"] = HEADER
     names = ",".join(fmt)
     return {

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 import pandas as pd
 
@@ -22,6 +23,7 @@ from sheets_kpi.tabs.department import dynamics_tab, ranking_tab, summary_tab
 from sheets_kpi.tabs.manager import manager_tab
 from sheets_kpi.tabs.run import ISSUE_KEYS, issues_tab, log_tab
 from sheets_kpi.tabs.statement import discrepancies_tab, statement_tab
+from sheets_kpi.tabs.tv import tv_tab
 
 MAX_TITLE = 100  # Sheets' limit for a tab title
 
@@ -40,7 +42,7 @@ class Output:
 
 
 def build_layouts(
-    results: Results, config: Config, roster: pd.DataFrame, closing: Closing
+    results: Results, config: Config, roster: pd.DataFrame, closing: Closing, now: datetime
 ) -> Output:
     """Every output tab; the data-issues tab is empty until the cycle knows all the issues,
     those of tabs it may not write included (`Output.replace`)."""
@@ -54,6 +56,7 @@ def build_layouts(
             summary_tab(results, dept, config),
             ranking_tab(results, dept, config),
             dynamics_tab(results, dept, config),
+            tv_tab(results, closing, dept, config, now),
         ]
     shared += [
         matrix_tab(results, config),
