@@ -14,6 +14,7 @@ from sheets_kpi.clock import EXAMPLE, epoch, parse_instant, wall_clock
 from sheets_kpi.config import Config, load_config
 from sheets_kpi.errors import ConfigError, SheetsKpiError
 from sheets_kpi.logs import setup_logging
+from sheets_kpi.redaction import redact
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +38,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.run(args))
     except ConfigError as err:
-        print(f"sheets-kpi: config error: {err}", file=sys.stderr)
+        print(f"sheets-kpi: config error: {redact(str(err))}", file=sys.stderr)
         return 2
     except SheetsKpiError as err:
-        print(f"sheets-kpi: {err}", file=sys.stderr)
+        print(f"sheets-kpi: {redact(str(err))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
@@ -154,7 +155,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"{report.rows_written} rows, {report.issues} data issue(s)"
     )
     if report.error:
-        print(f"sheets-kpi: {report.error}", file=sys.stderr)
+        print(f"sheets-kpi: {redact(report.error)}", file=sys.stderr)
     return 0 if report.status == "ok" else 1
 
 
@@ -208,7 +209,7 @@ def cmd_close(args: argparse.Namespace) -> int:
         report = run_cycle(config, store, amo, sheets, args.now, approvals=(approval,))
         snapshots = {(s.period, s.department): s for s in store.snapshots()}
     for note in report.close_notes:
-        print(f"sheets-kpi: {note}", file=sys.stderr)
+        print(f"sheets-kpi: {redact(note)}", file=sys.stderr)
     missing = 0
     for dept in [args.department] if args.department else known:
         snapshot = snapshots.get((label, dept))

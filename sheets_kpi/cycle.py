@@ -22,9 +22,10 @@ from sheets_kpi.config import Config
 from sheets_kpi.errors import SheetsKpiError, SourceError, Stopped
 from sheets_kpi.kpi.engine import Results, compute
 from sheets_kpi.kpi.inputs import Inputs
-from sheets_kpi.kpi.issues import Issue, issues_frame
+from sheets_kpi.kpi.issues import ISSUE_COLUMNS, Issue, issues_frame
 from sheets_kpi.kpi.rules import evaluate_deal_rules, onsets
 from sheets_kpi.locale import label
+from sheets_kpi.redaction import redact, redact_optional
 from sheets_kpi.sheets.gateway import SheetsGateway
 from sheets_kpi.sheets.inputs import ParsedInputs, parse_inputs
 from sheets_kpi.sources.amocrm.client import AmoClient
@@ -234,6 +235,8 @@ def _foreign_tab_issues(titles: list[str]) -> pd.DataFrame:
 def _issues(store: Store, parts: list[pd.DataFrame], now: datetime, zone: ZoneInfo) -> pd.DataFrame:
     """All data issues, each with when it was first reported (local time of the config)."""
     issues = pd.concat([p for p in parts if not p.empty] or [parts[0]], ignore_index=True)
+    for column in ISSUE_COLUMNS:  # an echoed token must not reach the tab nor the store's keys
+        issues[column] = [redact(str(text)) for text in issues[column]]
     keys = (
         issues["source"].astype(str)
         + "|"
@@ -256,6 +259,8 @@ def _check(stop: threading.Event | None) -> None:
 def _finish(
     config: Config, store: Store, sheets: SheetsGateway, report: CycleReport, now: datetime
 ) -> None:
+    report.error = redact_optional(report.error)
+    report.close_notes = [redact(note) for note in report.close_notes]
     reads, writes = sheets.counts()
     row = [
         now.astimezone(config.zone).strftime("%Y-%m-%d %H:%M:%S"),

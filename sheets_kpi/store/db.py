@@ -14,6 +14,7 @@ from typing import Any
 
 from sheets_kpi.clock import epoch
 from sheets_kpi.errors import StoreError
+from sheets_kpi.redaction import redact
 from sheets_kpi.store.schema import ENTITY_TABLES, MIGRATIONS
 
 _PRIMARY_KEYS = {"notes": ("entity_type", "id"), "statuses": ("pipeline_id", "status_id")}
@@ -184,6 +185,8 @@ class Store:
         return int(cur.lastrowid or 0)
 
     def finish_run(self, run_id: int, **fields: Any) -> None:
+        if isinstance(fields.get("error"), str):  # the last guard: a stored error holds no secret
+            fields["error"] = redact(fields["error"])
         names = ", ".join(f"{name} = ?" for name in fields)
         with self.transaction():
             self._conn.execute(f"UPDATE run SET {names} WHERE id = ?", (*fields.values(), run_id))
