@@ -90,6 +90,18 @@ def run_cycle(
         _check(stop)
         inputs = read_inputs(sheets, config)
         _check(stop)
+        if inputs.unreadable:  # the last good output stays; only the issues say why
+            issues = _issues(store, [inputs.issues, issues_frame(synced.issues)], now, config.zone)
+            report.issues = len(issues)
+            written = sheets.write([issues_tab(issues, config.locale)], prune=False)
+            report.rows_written = written.rows_written
+            report.status = "failed"
+            unread = (
+                f"input tab(s) {', '.join(inputs.unreadable)} could not be read; the last good "
+                "output is kept (see the data issues)"
+            )
+            report.error = f"{report.error}; {unread}" if report.error else unread
+            return report
         results = compute_results(config, store, inputs.frames, now)
         closing = close_periods(
             config, store, results, inputs.frames, inputs.actions, now, report.run_id, approvals

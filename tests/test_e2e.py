@@ -265,7 +265,8 @@ def test_a_tab_the_tool_did_not_create_is_left_alone_and_reported(world: World) 
 
 
 def test_a_personal_spreadsheet_gets_the_managers_tab(world: World) -> None:
-    world.sheets.create_spreadsheet("Личный KPI", "own-book")
+    own, other, missing = "own-book-0123456789ab", "other-book-0123456789", "no-such-book-012345678"
+    world.sheets.create_spreadsheet("Личный KPI", own)
     roster = world.worksheet("Сотрудники")
     name = roster.get_values("B2")[0][0]
     roster.update([[f"https://docs.google.com/spreadsheets/d/{BOOK}/edit"]], "F2")  # the main one
@@ -273,22 +274,79 @@ def test_a_personal_spreadsheet_gets_the_managers_tab(world: World) -> None:
     titles = [s.title for s in world.sheets.get(BOOK).sheets]
     assert name in titles and "data_kpi" in titles and "Журнал" in titles
 
-    roster.update([["https://docs.google.com/spreadsheets/d/own-book/edit#gid=0"]], "F2")
+    roster.update([[f"https://docs.google.com/spreadsheets/d/{own}/edit#gid=0"]], "F2")
     report = world.cycle()
     assert report.status == "ok", report.error
-    assert name in [s.title for s in world.sheets.get("own-book").sheets]
+    assert name in [s.title for s in world.sheets.get(own).sheets]
     assert name not in [s.title for s in world.sheets.get(BOOK).sheets]
 
-    world.sheets.create_spreadsheet("Чужая таблица", "other-book")
-    other = world.gateway().client.open_by_key("other-book")
-    other.add_worksheet(name, rows=5, cols=3)  # same title, not created by sheets-kpi
-    roster.update([["other-book"]], "F2")
+    world.sheets.create_spreadsheet("Чужая таблица", other)
+    book = world.gateway().client.open_by_key(other)
+    book.add_worksheet(name, rows=5, cols=3)  # same title, not created by sheets-kpi
+    roster.update([[other]], "F2")
     assert world.cycle().status == "ok"
-    assert any(row[2] == f"{name} (other-book)" for row in world.tab("Проблемы данных")[1:])
+    assert any(row[2] == f"{name} ({other})" for row in world.tab("Проблемы данных")[1:])
 
-    roster.update([["no-such-book"]], "F2")  # a typo: that write fails, the rest is written
+    roster.update([[missing]], "F2")  # a typo: that write fails, the rest is written
     report = world.cycle()
-    assert report.status == "failed" and "personal spreadsheet no-such-book" in report.error
+    assert report.status == "failed" and f"personal spreadsheet {missing}" in report.error
+    assert world.tab("Журнал")[-1][6] == "failed"
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "not-a-spreadsheet",
+        "../../drive/v3/files/1BxiMVs0XRA5nFMdKvBdBZjgmUUqptlbs74OgvE2upms",
+        "1BxiMVs0XRA5nFMdKvBdBZjgmUUqptlbs74OgvE2upms#",
+        "https://drive.google.com/file/d/1BxiMVs0XRA5nFMdKvBdBZjgmUUqptlbs74OgvE2upms/view",
+    ],
+)
+def test_a_bad_personal_spreadsheet_is_a_data_issue_and_the_tab_stays(world, cell) -> None:
+    roster = world.worksheet("Сотрудники")
+    name = roster.get_values("B2")[0][0]
+    roster.update([[cell]], "F2")
+    world.sheets_server.reset_stats()
+    report = world.cycle()
+    paths = [entry.path for entry in world.sheets_server.log]
+    assert paths and all(path.startswith(f"/v4/spreadsheets/{BOOK}") for path in paths), paths
+    assert report.status == "ok", report.error
+    assert name in [s.title for s in world.sheets.get(BOOK).sheets]
+    issues = world.tab("Проблемы данных")[1:]
+    row = next(r for r in issues if r[2] == "row 2, column personal_spreadsheet")
+    assert row[0] == "warning" and row[1] == "Сотрудники" and row[3] == cell
+    assert "the manager's tab stays in the main spreadsheet" in row[4]
+    assert roster.get_values("F2")[0][0] == cell  # the input is left as typed
+
+
+def _roster_gone(world: World, how: str) -> None:
+    roster = world.worksheet("Сотрудники")
+    if how == "deleted":
+        world.gateway().client.open_by_key(BOOK).del_worksheet(roster)
+    elif how == "renamed":
+        roster.update_title("Сотрудники (старое)")
+    elif how == "emptied":
+        roster.clear()
+    elif how == "rows cleared":
+        roster.batch_clear(["A2:H1000"])
+    elif how == "header typo":
+        roster.update([["ID amo"]], "A1")
+
+
+@pytest.mark.parametrize("how", ["deleted", "renamed", "emptied", "rows cleared", "header typo"])
+def test_an_unreadable_roster_keeps_the_last_good_output(world: World, how: str) -> None:
+    assert world.cycle().status == "ok"
+    before = {s.title: s.grid for s in world.sheets.get(BOOK).sheets if s.title != "Сотрудники"}
+    managers = [t for t in before if t not in {"Проблемы данных", "Журнал"}]
+    _roster_gone(world, how)
+    report = world.cycle(world.now + timedelta(minutes=15))
+    assert report.status == "failed" and "the last good output is kept" in (report.error or "")
+    after = {s.title: s.grid for s in world.sheets.get(BOOK).sheets}
+    for title in managers:  # every output tab is still there, cell for cell
+        assert after[title] == before[title], title
+    issues = world.tab("Проблемы данных")[1:]
+    kept = [row for row in issues if "the last good output is kept" in row[4]]
+    assert len(kept) == 1 and kept[0][0] == "error", issues
     assert world.tab("Журнал")[-1][6] == "failed"
 
 

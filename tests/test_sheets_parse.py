@@ -384,18 +384,6 @@ def test_missing_tab_is_one_issue() -> None:
             ),
         ),
         (
-            [1010, "Имя", "sales", "junior", "иногда", ""],
-            (
-                "row 2, column active",
-                "иногда",
-                "expected да/нет (yes/no), got 'иногда'; the row is skipped",
-            ),
-        ),
-        (
-            [1010, "Имя", "sales", "junior", "", "-5"],
-            ("row 2, column bonus_base", "-5", "must be >= 0; the row is skipped"),
-        ),
-        (
             [1010, "", "sales", "junior", "", ""],
             ("row 2, column name", "", "is empty; the row is skipped"),
         ),
@@ -404,7 +392,59 @@ def test_missing_tab_is_one_issue() -> None:
 def test_roster_rows_that_become_issues(row, issue) -> None:
     frames, issues = read(roster=[ROSTER_HEAD, row])
     assert frames["roster"].empty
-    assert one_issue(issues) == ("Сотрудники", *issue)
+    assert one_issue(issues[issues["where"] != "tab"]) == ("Сотрудники", *issue)
+    assert issues[issues["where"] == "tab"]["message"].tolist() == [  # no one left: output kept
+        "no manager can be read from this tab; "
+        "no manager tab is changed or removed and the last good output is kept"
+    ]
+
+
+ROSTER_WIDE = [*ROSTER_HEAD, "Email", "Личная таблица"]
+SHEET_ID = "1BxiMVs0XRA5nFMdKvBdBZjgmUUqptlbs74OgvE2upms"
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "message"),
+    [
+        ("active", "может быть", "expected да/нет (yes/no), got 'может быть'; counted as active"),
+        ("bonus_base", "-1000", "must be >= 0; the department's base is used"),
+        ("bonus_base", "много", "expected a number, got 'много'; the department's base is used"),
+        ("email", "почта.example.com", "expected an e-mail address like name@example.com"),
+        ("personal_spreadsheet", "not-a-spreadsheet", "expected a spreadsheet link"),
+        ("personal_spreadsheet", f"../../drive/v3/files/{SHEET_ID}", "expected a spreadsheet"),
+        ("personal_spreadsheet", f"{SHEET_ID}#", "expected a spreadsheet link"),
+        ("personal_spreadsheet", f"{SHEET_ID}/values", "expected a spreadsheet link"),
+    ],
+)
+def test_a_bad_optional_roster_cell_is_dropped_with_a_warning_and_the_person_stays(
+    column, value, message
+) -> None:
+    row = [1010, "Имя", "sales", "junior", "", "", "", ""]
+    row[{"active": 4, "bonus_base": 5, "email": 6, "personal_spreadsheet": 7}[column]] = value
+    frames, issues = read(roster=[ROSTER_WIDE, row])
+    person = frames["roster"].set_index("manager_id").loc[1010]
+    assert bool(person["active"]) and math.isnan(person["bonus_base"])
+    assert person["email"] == "" and person["personal_spreadsheet"] == ""
+    assert issues["severity"].tolist() == ["warning"]
+    source, where, shown, text = one_issue(issues)
+    assert (source, where, shown) == ("Сотрудники", f"row 2, column {column}", value)
+    assert text.startswith(message)
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        SHEET_ID,
+        f"https://docs.google.com/spreadsheets/d/{SHEET_ID}/edit#gid=0",
+        f"https://docs.google.com/spreadsheets/d/{SHEET_ID}",
+        f" https://docs.google.com/spreadsheets/u/0/d/{SHEET_ID}/edit?usp=sharing ",
+    ],
+)
+def test_a_personal_spreadsheet_is_read_as_its_id(cell) -> None:
+    row = [1010, "Имя", "sales", "junior", "", "", "a@example.com", cell]
+    frames, issues = read(roster=[ROSTER_WIDE, row])
+    assert issues.empty, issues.to_string()
+    assert frames["roster"]["personal_spreadsheet"].tolist() == [SHEET_ID]
 
 
 @pytest.mark.parametrize(

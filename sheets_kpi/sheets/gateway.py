@@ -6,6 +6,7 @@ Built on gspread's HTTP client (which carries our bounded retries and request co
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import requests
@@ -182,6 +183,8 @@ class SheetsGateway:
             )
 
     def _call(self, spreadsheet_id: str, method: Any, *args: Any, **kwargs: Any) -> Any:
+        if not _SAFE_ID.fullmatch(spreadsheet_id):  # never a path or a query in Google's URLs
+            raise SheetsError(f"{spreadsheet_id!r} is not a spreadsheet id; nothing was sent")
         try:
             response = method(*args, **kwargs)
         except APIError as err:
@@ -191,6 +194,10 @@ class SheetsGateway:
                 f"cannot reach Google Sheets ({err}); the next cycle retries"
             ) from err
         return response.json() if hasattr(response, "json") else response
+
+
+#: The characters of a spreadsheet id: whatever else a caller passes, no request is built from it.
+_SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,200}")
 
 
 def _explain(err: APIError, spreadsheet_id: str, service_account: str) -> str:

@@ -6,7 +6,9 @@ frames plus one data issue per unusable row; everything usable is kept.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 import pandas as pd
@@ -130,6 +132,9 @@ class ParsedInputs(NamedTuple):
     frames: dict[str, pd.DataFrame]
     issues: pd.DataFrame
     actions: tuple[CloseAction, ...] = ()
+    #: Input tabs nothing could be read from whose loss must not reach the output: the cycle
+    #: keeps the last good output and writes only the data issues.
+    unreadable: tuple[str, ...] = ()
 
 
 def parse_inputs(
@@ -145,6 +150,9 @@ def parse_inputs(
         if spec.key not in grids:
             tab.issue("error", "tab", "", "the tab is missing: run `sheets-kpi init`")
     roster = _roster(tabs["roster"], config)
+    unreadable = () if roster else ("roster",)
+    if not roster:
+        _keep_last_good(tabs["roster"], issues)
     people = _People(roster)
     frames = {
         "roster": frame("roster", roster),
@@ -159,7 +167,20 @@ def parse_inputs(
         ),
     }
     actions = tuple(_close(tabs["close"], config, people))
-    return ParsedInputs(frames, issues_frame(issues), actions)
+    return ParsedInputs(frames, issues_frame(issues), actions, unreadable)
+
+
+KEEP_LAST_GOOD = "no manager tab is changed or removed and the last good output is kept"
+
+
+def _keep_last_good(tab: _Tab, issues: list[Issue]) -> None:
+    """One error on a roster nothing can be read from (missing, renamed, header broken,
+    emptied): its tab-level error says the output is kept, or one is added that says so."""
+    for index, issue in enumerate(issues):
+        if issue.source == tab.title and issue.where in ("tab", "header"):
+            issues[index] = replace(issue, message=f"{issue.message}; {KEEP_LAST_GOOD}")
+            return
+    tab.issue("error", "tab", "", f"no manager can be read from this tab; {KEEP_LAST_GOOD}")
 
 
 def _departments(config: Config) -> dict[str, str]:
@@ -178,9 +199,8 @@ def _roster(tab: _Tab, config: Config) -> list[dict]:
         user_id = field(cells, "amo_user_id", parse.number)
         if user_id != int(user_id) or user_id <= 0:
             raise _RowIssue("amo_user_id", cells["amo_user_id"], "must be a whole amoCRM user id")
-        base = field(cells, "bonus_base", parse.number, required=False)
-        if base is not None and base < 0:
-            raise _RowIssue("bonus_base", cells["bonus_base"], "must be >= 0")
+        base = optional(tab, cells, "bonus_base", _bonus_base, "the department's base is used")
+        active = optional(tab, cells, "active", parse.boolean, "counted as active")
         return {
             "manager_id": int(user_id),
             "name": str(field(cells, "name", str)).strip(),
@@ -188,9 +208,16 @@ def _roster(tab: _Tab, config: Config) -> list[dict]:
                 cells, "department", lambda v: parse.choice(v, departments, "department")
             ),
             "seniority": _seniority(tab, cells),
-            "email": str(cells.get("email") or ""),
-            "personal_spreadsheet": str(cells.get("personal_spreadsheet") or ""),
-            "active": field(cells, "active", parse.boolean, required=False) is not False,
+            "email": optional(tab, cells, "email", _email, "left empty") or "",
+            "personal_spreadsheet": optional(
+                tab,
+                cells,
+                "personal_spreadsheet",
+                parse.spreadsheet_id,
+                "the manager's tab stays in the main spreadsheet",
+            )
+            or "",
+            "active": active is not False,
             "bonus_base": float("nan") if base is None else base,
         }
 
@@ -206,6 +233,38 @@ def _roster(tab: _Tab, config: Config) -> list[dict]:
             )
         seen[row["manager_id"]] = number
     return list({row["manager_id"]: row for _, row in rows}.values())
+
+
+def optional(
+    tab: _Tab, cells: dict[str, Any], key: str, parser: Callable[[Any], Any], instead: str
+) -> Any:
+    """An optional cell: blank → None; a bad value is dropped with a warning saying what is
+    used `instead`, and the row is kept (one bad cell must not cost anyone their tab)."""
+    value = cells.get(key)
+    if parse.is_blank(value):
+        return None
+    try:
+        return parser(value)
+    except ParseError as err:
+        tab.warn(key, value, f"{err}; {instead}")
+        return None
+
+
+def _bonus_base(value: Any) -> float:
+    base = parse.number(value)
+    if base < 0:
+        raise ParseError("must be >= 0")
+    return base
+
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+
+
+def _email(value: Any) -> str:
+    text = str(value).strip()
+    if not _EMAIL.fullmatch(text):
+        raise ParseError("expected an e-mail address like name@example.com")
+    return text
 
 
 def _seniority(tab: _Tab, cells: dict[str, Any]) -> str:

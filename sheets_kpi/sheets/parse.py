@@ -97,6 +97,29 @@ def date(value: Any) -> dt.date:
     raise ParseError(f"expected a date like 2026-11-03 or 03.11.2026, got {value!r}")
 
 
+#: Google's spreadsheet ids: letters, digits, `-` and `_` (44 of them today; 20 is a floor).
+SPREADSHEET_ID = re.compile(r"[A-Za-z0-9_-]{20,100}")
+_SPREADSHEET_URL = re.compile(
+    r"https://docs\.google\.com/spreadsheets/(?:u/\d+/)?d/([A-Za-z0-9_-]{20,100})(?:[/?#].*)?"
+)
+
+
+def spreadsheet_id(value: Any) -> str:
+    """A spreadsheet id, bare or in its `https://docs.google.com/spreadsheets/d/<id>/...` link;
+    anything else (a path, a Drive link, an id with `#` or `/`) is refused before any request
+    is built from it."""
+    text = str(value).strip()
+    if SPREADSHEET_ID.fullmatch(text):
+        return text
+    match = _SPREADSHEET_URL.fullmatch(text)
+    if match:
+        return match.group(1)
+    raise ParseError(
+        "expected a spreadsheet link https://docs.google.com/spreadsheets/d/<id>/edit or its id "
+        "(20 or more letters, digits, - and _)"
+    )
+
+
 def period(value: Any) -> str:
     """`2026-11`, `11.2026`, `ноябрь 2026`, `November 2026`, or any date in the month."""
     if isinstance(value, int | float) and not isinstance(value, bool):
