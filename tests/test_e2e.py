@@ -373,6 +373,44 @@ def test_a_formula_in_a_deal_name_stays_text(world: World) -> None:
     assert all(isinstance(value, str) for value in found)  # text cells, not formulas
 
 
+def test_strings_past_googles_cell_limit_are_cut_with_a_marker(world: World) -> None:
+    now = world.now
+    world.cycle(now)
+    violations = amocrm_frames(world.store)["deal_violations"]
+    leads = world.account.entities["leads"]
+    roster_ids = {int(r[0]) for r in world.tab("Сотрудники")[1:]}
+    lead_id = next(
+        int(v) for v in violations["lead_id"] if leads[int(v)]["responsible_user_id"] in roster_ids
+    )
+    leads[lead_id]["name"] = "Большая сделка " + "я" * 1_000_000
+    leads[lead_id]["updated_at"] = NOW
+    world.account._changed()
+    plan = "9x" * 25_000  # the longest cell Google takes; its issue message quotes it
+    period = now.strftime("%Y-%m")
+    world.gateway().http.values_append(
+        BOOK,
+        "'Планы'!A1",
+        params={"valueInputOption": "RAW"},
+        body={"values": [[period, "", "sales", "call_quality", plan]]},
+    )
+    assert world.cycle(now).status == "ok"
+    texts = [
+        value
+        for sheet in world.sheets.get(BOOK).sheets
+        for value in sheet.cells.values()
+        if isinstance(value, str)
+    ]
+    assert max(map(len, texts)) == 50_000
+    cut = [text for text in texts if len(text) == 50_000 and text != plan]
+    assert any(text.startswith("Большая сделка яяя") for text in cut)
+    assert all(" … [cut: " in text for text in cut)
+    issues = world.tab("Проблемы данных")[1:]
+    row = next((r for r in issues if r[1] == "Планы" and r[3].startswith("9x9x")), None)
+    assert row, [[c[:80] for c in r] for r in issues if r[1] == "Планы"]
+    assert row[3] == plan and len(row[4]) == 50_000 and row[4].endswith(" shown]")
+    assert world.tab("Планы")[-1][4] == plan  # the input cell itself is left as typed
+
+
 def test_an_expired_token_fails_the_cycle_clearly_but_still_writes_from_the_store(
     world: World,
 ) -> None:

@@ -18,7 +18,7 @@ from sheets_kpi.errors import SheetsError
 from sheets_kpi.sheets.client import CountingHTTPClient, make_client, service_account_email
 from sheets_kpi.sheets.input_tabs import TABS, find_title
 from sheets_kpi.sheets.layout import TabLayout
-from sheets_kpi.sheets.render import encode
+from sheets_kpi.sheets.render import encode, fit_cell
 from sheets_kpi.sheets.writer import WriteReport, owned, tabs_by_title, write_tabs
 
 log = logging.getLogger(__name__)
@@ -150,7 +150,7 @@ class SheetsGateway:
             spreadsheet_id,
             rng,
             params={"valueInputOption": "RAW", "insertDataOption": "INSERT_ROWS"},
-            body={"values": [row]},
+            body={"values": [[fit_cell(v) if isinstance(v, str) else v for v in row]]},
         )
         last_row = int(
             "".join(
