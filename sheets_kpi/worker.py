@@ -41,7 +41,7 @@ class WorkerLock:
     def __enter__(self) -> WorkerLock:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o644)
+            self._fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)
         except OSError as err:
             raise SheetsKpiError(
                 f"{self.path}: cannot open the store's lock file ({err}); "

@@ -82,6 +82,10 @@ def test_a_share_above_100_percent_or_negative_is_refused(text) -> None:
         (46329, dt.date(2026, 11, 3)),  # a Sheets serial day (1899-12-30 + 46329)
         (46329.75, dt.date(2026, 11, 3)),  # with a time of day
         ("03.11.2026 14:30", dt.date(2026, 11, 3)),
+        ("2026-11-03T10:00:00", dt.date(2026, 11, 3)),  # ISO date-times: the date as written
+        ("2026-11-03T23:30:00+03:00", dt.date(2026, 11, 3)),
+        ("2026-11-03T10:00:00.250Z", dt.date(2026, 11, 3)),
+        ("2026-11-03 10:00", dt.date(2026, 11, 3)),
     ],
 )
 def test_dates(value, expected) -> None:
@@ -328,6 +332,37 @@ def test_blank_and_comment_rows_are_skipped_silently() -> None:
         ]
     )
     assert len(frames["plans"]) == 1 and issues.empty
+
+
+def test_the_example_row_is_a_comment_whatever_the_column_order() -> None:
+    head = ["Показатель", "План", "Отдел", "Менеджер", "Период"]
+    frames, issues = read(
+        plans=[
+            head,
+            ["sales_rub", 1500000, "sales", "", "# 2026-11"],  # init's example, columns moved
+            ["proposals", 3, "", 1001, "2026-11"],
+        ]
+    )
+    assert frames["plans"]["kpi"].tolist() == ["proposals"] and issues.empty
+
+
+@pytest.mark.parametrize("grid", [[], [[]], [["", None], [" "]]])
+def test_an_emptied_input_tab_is_a_tab_level_issue(grid) -> None:
+    _, issues = read(scores=grid)
+    assert one_issue(issues) == (
+        "Оценки",
+        "tab",
+        "",
+        "the tab is empty, its header too: nothing is read from it; undo the clearing or run "
+        "`sheets-kpi init` to write the header again",
+    )
+
+
+def test_an_emptied_roster_says_once_that_the_last_good_output_is_kept() -> None:
+    _, issues = read(roster=[])
+    assert issues["severity"].tolist() == ["error"]
+    assert issues["message"].iloc[0].startswith("the tab is empty, its header too")
+    assert issues["message"].iloc[0].endswith("the last good output is kept")
 
 
 def test_a_reference_or_a_formula_error_first_is_not_a_comment() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 import threading
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -102,3 +103,9 @@ def test_a_failed_reconcile_is_retried_by_the_next_cycle_and_the_worker_goes_on(
 def test_a_second_worker_on_the_same_store_refuses_to_start(tmp_path) -> None:
     with WorkerLock(tmp_path / "store.db.lock"), pytest.raises(SheetsKpiError, match="holds"):
         run_worker(tmp_path, moscow(10, 2), [])
+
+
+def test_the_lock_file_is_created_private(tmp_path) -> None:
+    path = tmp_path / "store.db.lock"
+    with WorkerLock(path):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -54,6 +54,7 @@ class _Tab:
         if grid and self.missing:
             names = ", ".join(c.ru if title == spec.ru else c.en for c in self.missing)
             self.issue("error", "header", "", f"missing column(s): {names}; the tab is skipped")
+        self.emptied = not any(any(not parse.is_blank(v) for v in row) for row in grid)
 
     def issue(self, severity: str, where: str, value: Any, message: str) -> None:
         shown = "" if value is None else str(value)
@@ -64,10 +65,11 @@ class _Tab:
         if self.missing:
             return []
         out = []
+        lead = self.spec.columns[0].key  # where init's example row has its `# `
         for offset, row in enumerate(self.rows, start=2):
             cells = {key: row[i] if i < len(row) else None for key, i in self.positions.items()}
             filled = [v for v in row if not parse.is_blank(v)]
-            if not filled or is_comment(filled[0]):
+            if not filled or is_comment(filled[0]) or is_comment(cells.get(lead) or ""):
                 continue
             out.append((offset, cells))
         return out
@@ -149,6 +151,14 @@ def parse_inputs(
         tabs[spec.key] = tab = _Tab(spec, title, grids.get(spec.key, []), issues)
         if spec.key not in grids:
             tab.issue("error", "tab", "", "the tab is missing: run `sheets-kpi init`")
+        elif tab.emptied:
+            tab.issue(
+                "error",
+                "tab",
+                "",
+                "the tab is empty, its header too: nothing is read from it; undo the clearing "
+                "or run `sheets-kpi init` to write the header again",
+            )
     roster = _roster(tabs["roster"], config)
     unreadable = () if roster else ("roster",)
     if not roster:

@@ -74,7 +74,8 @@ def share(value: Any) -> float:
 
 
 def date(value: Any) -> dt.date:
-    """ISO `2026-11-03`, `03.11.2026`, `3.11.26`, or a Sheets serial number."""
+    """ISO `2026-11-03` (or an ISO date-time: its date as written), `03.11.2026`, `3.11.26`, or
+    a Sheets serial number."""
     if isinstance(value, bool):
         raise ParseError("expected a date, got true/false")
     if isinstance(value, int | float):
@@ -94,6 +95,11 @@ def date(value: Any) -> dt.date:
             return dt.datetime.strptime(text, pattern).date()
         except ValueError:
             continue
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}.*", text):
+        try:  # an ISO date-time (`2026-12-01T10:00:00`, with seconds' fractions or an offset)
+            return dt.datetime.fromisoformat(text).date()
+        except ValueError:
+            pass
     raise ParseError(f"expected a date like 2026-11-03 or 03.11.2026, got {value!r}")
 
 
