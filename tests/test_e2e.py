@@ -319,31 +319,42 @@ def test_a_bad_personal_spreadsheet_is_a_data_issue_and_the_tab_stays(world, cel
     assert roster.get_values("F2")[0][0] == cell  # the input is left as typed
 
 
-def _roster_gone(world: World, how: str) -> None:
-    roster = world.worksheet("Сотрудники")
+def _lose(world: World, title: str, how: str) -> None:
+    tab = world.worksheet(title)
     if how == "deleted":
-        world.gateway().client.open_by_key(BOOK).del_worksheet(roster)
+        world.gateway().client.open_by_key(BOOK).del_worksheet(tab)
     elif how == "renamed":
-        roster.update_title("Сотрудники (старое)")
+        tab.update_title(f"{title} (старое)")
     elif how == "emptied":
-        roster.clear()
+        tab.clear()
     elif how == "rows cleared":
-        roster.batch_clear(["A2:H1000"])
+        tab.batch_clear(["A2:H1000"])
     elif how == "header typo":
-        roster.update([["ID amo"]], "A1")
+        tab.update([["ID amo" if title == "Сотрудники" else "Дата?"]], "A1")
 
 
-@pytest.mark.parametrize("how", ["deleted", "renamed", "emptied", "rows cleared", "header typo"])
-def test_an_unreadable_roster_keeps_the_last_good_output(world: World, how: str) -> None:
+@pytest.mark.parametrize(
+    ("title", "how"),
+    [
+        ("Сотрудники", "deleted"),
+        ("Сотрудники", "renamed"),
+        ("Сотрудники", "emptied"),
+        ("Сотрудники", "rows cleared"),
+        ("Сотрудники", "header typo"),
+        ("Планы", "deleted"),
+        ("Нарушения", "header typo"),
+    ],
+)
+def test_a_lost_input_tab_keeps_the_last_good_output(world: World, title: str, how: str) -> None:
     assert world.cycle().status == "ok"
-    before = {s.title: s.grid for s in world.sheets.get(BOOK).sheets if s.title != "Сотрудники"}
-    managers = [t for t in before if t not in {"Проблемы данных", "Журнал"}]
-    _roster_gone(world, how)
+    before = {s.title: s.grid for s in world.sheets.get(BOOK).sheets if s.title != title}
+    outputs = [t for t in before if t not in {"Проблемы данных", "Журнал"}]
+    _lose(world, title, how)
     report = world.cycle(world.now + timedelta(minutes=15))
     assert report.status == "failed" and "the last good output is kept" in (report.error or "")
     after = {s.title: s.grid for s in world.sheets.get(BOOK).sheets}
-    for title in managers:  # every output tab is still there, cell for cell
-        assert after[title] == before[title], title
+    for name in outputs:  # every output tab is still there, cell for cell
+        assert after[name] == before[name], name
     issues = world.tab("Проблемы данных")[1:]
     kept = [row for row in issues if "the last good output is kept" in row[4]]
     assert len(kept) == 1 and kept[0][0] == "error", issues

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from sheets_kpi.sheets import parse
+from sheets_kpi.sheets.input_tabs import TABS
 from sheets_kpi.sheets.inputs import parse_inputs
 from sheets_kpi.sheets.parse import ParseError
 from tests.conftest import shipped_config
@@ -346,15 +347,22 @@ def test_the_example_row_is_a_comment_whatever_the_column_order() -> None:
     assert frames["plans"]["kpi"].tolist() == ["proposals"] and issues.empty
 
 
+EMPTIED = (
+    "the tab is empty, its header too: nothing is read from it; undo the clearing or run "
+    "`sheets-kpi init` to write the header again"
+)
+
+
 @pytest.mark.parametrize("grid", [[], [[]], [["", None], [" "]]])
 def test_an_emptied_input_tab_is_a_tab_level_issue(grid) -> None:
-    _, issues = read(scores=grid)
+    _, issues = read(close=grid)
+    assert one_issue(issues) == ("Закрытие", "tab", "", EMPTIED)
+    _, issues = read(scores=grid)  # a tab the numbers depend on: the output is kept too
     assert one_issue(issues) == (
         "Оценки",
         "tab",
         "",
-        "the tab is empty, its header too: nothing is read from it; undo the clearing or run "
-        "`sheets-kpi init` to write the header again",
+        f"{EMPTIED}; no manager tab is changed or removed and the last good output is kept",
     )
 
 
@@ -391,12 +399,28 @@ def test_missing_column_skips_the_tab_with_one_issue() -> None:
         shipped_config(),
     )
     issue = parsed.issues[parsed.issues["source"] == "Планы"].iloc[0]
-    assert issue["message"] == "missing column(s): Показатель; the tab is skipped"
+    assert issue["message"] == (
+        "missing column(s): Показатель; the tab is skipped; no manager tab is changed or "
+        "removed and the last good output is kept"
+    )
+    assert "plans" in parsed.unreadable
 
 
 def test_missing_tab_is_one_issue() -> None:
     parsed = parse_inputs({"roster": ROSTER}, shipped_config())
-    assert "the tab is missing: run `sheets-kpi init`" in parsed.issues["message"].tolist()
+    messages = parsed.issues.set_index("source")["message"]
+    assert messages["Планы"] == (
+        "the tab is missing: run `sheets-kpi init`; no manager tab is changed or removed and "
+        "the last good output is kept"
+    )
+    assert messages["Закрытие"] == "the tab is missing: run `sheets-kpi init`"
+    assert parsed.unreadable == ("plans", "scores", "violations", "appeals")
+
+
+def test_a_readable_set_of_tabs_loses_nothing() -> None:
+    grids = {spec.key: [[column.ru for column in spec.columns]] for spec in TABS}
+    parsed = parse_inputs({**grids, "roster": ROSTER}, shipped_config())
+    assert parsed.unreadable == ()  # headers alone: a new month with no rows yet is not a loss
 
 
 @pytest.mark.parametrize(

@@ -51,10 +51,10 @@ class _Tab:
         self.rows = grid[1:]
         self.row = 0  # the sheet row number `each` is building
         self.missing = [c for c in spec.columns if c.required and c.key not in self.positions]
-        if grid and self.missing:
+        self.emptied = not any(any(not parse.is_blank(v) for v in row) for row in grid)
+        if self.missing and not self.emptied:  # an emptied tab gets its own issue
             names = ", ".join(c.ru if title == spec.ru else c.en for c in self.missing)
             self.issue("error", "header", "", f"missing column(s): {names}; the tab is skipped")
-        self.emptied = not any(any(not parse.is_blank(v) for v in row) for row in grid)
 
     def issue(self, severity: str, where: str, value: Any, message: str) -> None:
         shown = "" if value is None else str(value)
@@ -160,9 +160,14 @@ def parse_inputs(
                 "or run `sheets-kpi init` to write the header again",
             )
     roster = _roster(tabs["roster"], config)
-    unreadable = () if roster else ("roster",)
-    if not roster:
-        _keep_last_good(tabs["roster"], issues)
+    unreadable = tuple(
+        key
+        for key, tab in tabs.items()
+        if key in KEPT_WHEN_LOST
+        and (key not in grids or tab.missing or tab.emptied or (key == "roster" and not roster))
+    )
+    for key in unreadable:
+        _keep_last_good(tabs[key], issues)
     people = _People(roster)
     frames = {
         "roster": frame("roster", roster),
@@ -181,11 +186,15 @@ def parse_inputs(
 
 
 KEEP_LAST_GOOD = "no manager tab is changed or removed and the last good output is kept"
+#: The input tabs every number depends on: one that is lost (missing, renamed, emptied, its
+#: header broken; for the roster also no manager readable) keeps the last good output. The
+#: close tab is not among them: without it nothing is approved, and no number changes.
+KEPT_WHEN_LOST = ("roster", "plans", "scores", "violations", "appeals")
 
 
 def _keep_last_good(tab: _Tab, issues: list[Issue]) -> None:
-    """One error on a roster nothing can be read from (missing, renamed, header broken,
-    emptied): its tab-level error says the output is kept, or one is added that says so."""
+    """One error on an input tab that is lost: its tab-level error says the output is kept,
+    or one is added that says so."""
     for index, issue in enumerate(issues):
         if issue.source == tab.title and issue.where in ("tab", "header"):
             issues[index] = replace(issue, message=f"{issue.message}; {KEEP_LAST_GOOD}")
