@@ -406,6 +406,17 @@ def test_missing_column_skips_the_tab_with_one_issue() -> None:
     assert "plans" in parsed.unreadable
 
 
+def test_a_duplicate_header_column_is_a_warning_and_the_first_is_read() -> None:
+    frames, issues = read(plans=[[*PLAN_HEAD, "План"], ["2026-11", 1001, "", "proposals", 3, 9]])
+    assert frames["plans"]["plan"].tolist() == [3.0]
+    assert one_issue(issues) == (
+        "Планы",
+        "header, column F",
+        "План",
+        "the same column as E; only E is read",
+    )
+
+
 def test_missing_tab_is_one_issue() -> None:
     parsed = parse_inputs({"roster": ROSTER}, shipped_config())
     messages = parsed.issues.set_index("source")["message"]

@@ -27,6 +27,7 @@ from sheets_kpi.sheets.input_tabs import (
     InputTab,
 )
 from sheets_kpi.sheets.parse import ParseError
+from sheets_kpi.sheets.render import column_letter
 
 
 class _RowIssue(Exception):
@@ -46,8 +47,18 @@ class _Tab:
         header = grid[0] if grid else []
         for index, name in enumerate(header):
             for column in spec.columns:
-                if parse.normalise(name) in column.names() and column.key not in self.positions:
+                if parse.normalise(name) not in column.names():
+                    continue
+                if column.key not in self.positions:
                     self.positions[column.key] = index
+                elif self.positions[column.key] != index:  # a copy-pasted column, say
+                    first = column_letter(self.positions[column.key])
+                    self.issue(
+                        "warning",
+                        f"header, column {column_letter(index)}",
+                        name,
+                        f"the same column as {first}; only {first} is read",
+                    )
         self.rows = grid[1:]
         self.row = 0  # the sheet row number `each` is building
         self.missing = [c for c in spec.columns if c.required and c.key not in self.positions]
