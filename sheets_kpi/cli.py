@@ -293,7 +293,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             f"  #{run['id']} {_when(run['started_at'], args.now)} {run['status']:<7} {seconds:>4}s "
             f"amoCRM {run['amocrm_requests']} req, Sheets {run['sheets_read_requests']}r/"
             f"{run['sheets_write_requests']}w, issues {run['issues']}"
-            + (f", error: {run['error']}" if run["error"] else "")
+            + (f", error: {redact(run['error'])}" if run["error"] else "")  # old rows too
         )
     snapshots = store.snapshots()
     print("approved statements" if snapshots else "no approved statements yet")
@@ -310,7 +310,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
     checks = run_checks(args.config, args.now)
     for check in checks:
-        print(check.line())
+        print(redact(check.line()))
     return 0 if all(check.ok for check in checks) else 1
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ import yaml
 
 from sheets_kpi import redaction
 from sheets_kpi.cli import main
+from sheets_kpi.config import GoogleConfig
 from sheets_kpi.emulators.amocrm import AmoState, generate_agency
 from sheets_kpi.emulators.amocrm import serve as serve_amocrm
 from sheets_kpi.emulators.server import EmulatorServer
@@ -23,6 +25,7 @@ from sheets_kpi.logs import setup_logging
 from sheets_kpi.redaction import redact
 from sheets_kpi.sheets.gateway import SheetsGateway
 from sheets_kpi.sources.amocrm.auth import TokenFile
+from sheets_kpi.store.db import Store
 from tests.conftest import NOW, NOW_AT, ROOT
 
 pytestmark = pytest.mark.e2e
@@ -130,9 +133,7 @@ class World:
         ]
         return "\n".join(cells + stored)
 
-    def _google(self):
-        from sheets_kpi.config import GoogleConfig
-
+    def _google(self) -> GoogleConfig:
         return GoogleConfig(spreadsheet=BOOK, endpoint=self.sheets_server.url)
 
 
@@ -193,3 +194,18 @@ def test_a_config_error_on_a_secret_field_prints_no_value(world, capsys, monkeyp
     err = capsys.readouterr().err
     assert "amocrm.auth.oauth.redirect_uri: is required" in err
     assert "s3cr3t" not in err
+
+
+def test_status_redacts_an_error_stored_before_redaction_existed(world, capsys) -> None:
+    config = world.config({"long_lived_token": OPAQUE_TOKEN})
+    store = Store(world.folder / "store.db")
+    run = store.start_run(NOW_AT)
+    store.close()
+    with sqlite3.connect(world.folder / "store.db") as conn:  # as an older version stored it
+        conn.execute(
+            "UPDATE run SET status = 'failed', error = ? WHERE id = ?",
+            (f"amoCRM said: Authorization: Bearer {OPAQUE_TOKEN}", run),
+        )
+    assert main([*AT, "--config", config, "status"]) == 0
+    out = capsys.readouterr().out
+    assert "error: amoCRM said: Authorization: Bearer ***" in out and OPAQUE_TOKEN not in out
