@@ -284,8 +284,17 @@ def _finish(
         report.status,
         report.error or "",
     ]
+    killed = [  # runs a kill -9 ended before their row: told now, in the same request
+        [
+            datetime.fromtimestamp(started, config.zone).strftime("%Y-%m-%d %H:%M:%S"),
+            *[""] * 5,
+            "killed",
+            f"run #{run_id} was stopped (killed or crashed) before it finished",
+        ]
+        for run_id, started in store.killed
+    ]
     try:
-        sheets.append_log_row(label(config.locale, "tab.log"), row)
+        sheets.append_log_rows(label(config.locale, "tab.log"), [*killed, row])
     except SheetsKpiError as err:
         log.warning("could not append to the run log tab: %s", err)
     report.sheets_read_requests, report.sheets_write_requests = sheets.counts()

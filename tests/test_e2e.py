@@ -384,6 +384,29 @@ def test_a_formula_in_a_deal_name_stays_text(world: World) -> None:
     assert all(isinstance(value, str) for value in found)  # text cells, not formulas
 
 
+def test_a_killed_run_gets_its_run_log_row_on_the_next_cycle(world: World) -> None:
+    assert world.cycle().status == "ok"
+    killed = world.store.start_run(world.now)  # a worker killed -9 mid-cycle leaves this
+    later = world.now + timedelta(minutes=15)
+    assert world.cycle(later).status == "ok"
+    *_, told, current = world.tab("Журнал")
+    started = world.now.astimezone(MOSCOW).strftime("%Y-%m-%d %H:%M:%S")
+    assert told == [
+        started,
+        "",
+        "",
+        "",
+        "",
+        "",
+        "killed",
+        f"run #{killed} was stopped (killed or crashed) before it finished",
+    ]
+    assert current[0] == later.astimezone(MOSCOW).strftime("%Y-%m-%d %H:%M:%S")
+    assert current[6] == "ok"
+    assert world.cycle(later + timedelta(minutes=15)).status == "ok"
+    assert [row[6] for row in world.tab("Журнал")[-3:]] == ["killed", "ok", "ok"]  # told once
+
+
 def test_strings_past_googles_cell_limit_are_cut_with_a_marker(world: World) -> None:
     now = world.now
     world.cycle(now)

@@ -131,6 +131,9 @@ class SheetsGateway:
         )
 
     def append_log_row(self, title: str, row: list[Any], keep: int = 200) -> None:
+        self.append_log_rows(title, [row], keep)
+
+    def append_log_rows(self, title: str, rows: list[list[Any]], keep: int = 200) -> None:
         """One values.append (RAW) below the log table; every 100 extra rows, trim to `keep`.
 
         Trimming in bulk keeps a cycle at one write request 99 times out of 100.
@@ -150,7 +153,7 @@ class SheetsGateway:
             spreadsheet_id,
             rng,
             params={"valueInputOption": "RAW", "insertDataOption": "INSERT_ROWS"},
-            body={"values": [[fit_cell(v) if isinstance(v, str) else v for v in row]]},
+            body={"values": [[fit_cell(v) if isinstance(v, str) else v for v in r] for r in rows]},
         )
         last_row = int(
             "".join(

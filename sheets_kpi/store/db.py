@@ -65,6 +65,7 @@ class Store:
             ) from err
         self._lock = threading.RLock()
         self._depth = 0
+        self.killed: list[tuple[int, int]] = []
 
     def close(self) -> None:
         self._conn.close()
@@ -178,8 +179,15 @@ class Store:
         return {table: self.query(f"SELECT count(*) FROM {table}")[0][0] for table in ENTITY_TABLES}
 
     def start_run(self, now: datetime) -> int:
-        """A new run; one still `running` is from a worker that was killed (runs hold the lock)."""
+        """A new run; one still `running` is from a worker that was killed (runs hold the lock).
+        Those marked killed now are kept in `killed` (id, started_at) for this run's log."""
         with self.transaction():
+            self.killed = [
+                (int(run_id), int(started))
+                for run_id, started in self.query(
+                    "SELECT id, started_at FROM run WHERE status = 'running' ORDER BY id"
+                )
+            ]
             self._conn.execute("UPDATE run SET status = 'killed' WHERE status = 'running'")
             cur = self._conn.execute(
                 "INSERT INTO run (started_at, status) VALUES (?, 'running')", (epoch(now),)
