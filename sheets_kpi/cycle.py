@@ -248,7 +248,7 @@ def _issues(store: Store, parts: list[pd.DataFrame], now: datetime, zone: ZoneIn
     """All data issues, each with when it was first reported (local time of the config)."""
     issues = pd.concat([p for p in parts if not p.empty] or [parts[0]], ignore_index=True)
     for column in ISSUE_COLUMNS:  # an echoed token must not reach the tab nor the store's keys
-        issues[column] = [redact(str(text)) for text in issues[column]]
+        issues[column] = [redact(v) if isinstance(v, str) else v for v in issues[column]]
     keys = (
         issues["source"].astype(str)
         + "|"
