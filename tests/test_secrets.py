@@ -28,8 +28,6 @@ from sheets_kpi.sources.amocrm.auth import TokenFile
 from sheets_kpi.store.db import Store
 from tests.conftest import NOW, NOW_AT, ROOT
 
-pytestmark = pytest.mark.e2e
-
 BOOK = "secrets-book-0123456789"
 #: A long-lived token of no known shape: only the remembered value can find it.
 OPAQUE_TOKEN = "opaque-token-7f3a9c2e1b5d"
@@ -154,6 +152,7 @@ def world(tmp_path) -> Iterator[World]:
 AT = ["--now", NOW_AT.isoformat()]
 
 
+@pytest.mark.e2e
 def test_an_error_body_echoing_the_authorization_header_leaks_nowhere(world, capsys) -> None:
     config = world.config({"long_lived_token": OPAQUE_TOKEN})
     assert main([*AT, "--config", config, "init"]) == 0
@@ -166,6 +165,7 @@ def test_an_error_body_echoing_the_authorization_header_leaks_nowhere(world, cap
     assert OPAQUE_TOKEN not in err + everywhere
 
 
+@pytest.mark.e2e
 def test_a_malformed_token_file_leaks_its_refresh_token_nowhere(world, capsys) -> None:
     tokens = world.folder / "amo_tokens.json"
     tokens.write_text(
@@ -187,6 +187,7 @@ def test_a_malformed_token_file_leaks_its_refresh_token_nowhere(world, capsys) -
         assert secret not in err + everywhere
 
 
+@pytest.mark.e2e
 def test_a_config_error_on_a_secret_field_prints_no_value(world, capsys, monkeypatch) -> None:
     monkeypatch.setenv("AMO_SECRET", "s3cr3t-from-the-environment")
     config = world.config({"oauth": {"client_secret": "${AMO_SECRET}", "client_id": "x"}})
@@ -196,6 +197,7 @@ def test_a_config_error_on_a_secret_field_prints_no_value(world, capsys, monkeyp
     assert "s3cr3t" not in err
 
 
+@pytest.mark.e2e
 def test_status_redacts_an_error_stored_before_redaction_existed(world, capsys) -> None:
     config = world.config({"long_lived_token": OPAQUE_TOKEN})
     store = Store(world.folder / "store.db")
