@@ -15,6 +15,7 @@ from sheets_kpi.clock import EXAMPLE, epoch, parse_instant, wall_clock
 from sheets_kpi.config import Config, load_config
 from sheets_kpi.errors import ConfigError, SheetsKpiError, UsageError
 from sheets_kpi.logs import setup_logging
+from sheets_kpi.redaction import redact
 
 log = logging.getLogger(__name__)
 
@@ -52,16 +53,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.run(args))
     except ConfigError as err:
-        _say(f"sheets-kpi: config error: {err}", err=True)
+        _say(f"sheets-kpi: config error: {redact(str(err))}", err=True)
         return 2
     except UsageError as err:
-        _say(f"sheets-kpi: {err}", err=True)
+        _say(f"sheets-kpi: {redact(str(err))}", err=True)
         return 2
     except SheetsKpiError as err:
-        _say(f"sheets-kpi: {err}", err=True)
+        _say(f"sheets-kpi: {redact(str(err))}", err=True)
         return 1
     except OSError as err:  # a file the user named cannot be read or written: a line, no trace
-        _say(f"sheets-kpi: {err}", err=True)
+        _say(f"sheets-kpi: {redact(str(err))}", err=True)
         return 1
     except KeyboardInterrupt:
         return 130
@@ -200,7 +201,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"{report.rows_written} rows, {report.issues} data issue(s)"
     )
     if report.error:
-        _say(f"sheets-kpi: {report.error}", err=True)
+        _say(f"sheets-kpi: {redact(report.error)}", err=True)
     return 0 if report.status == "ok" else 1
 
 
@@ -292,7 +293,7 @@ def cmd_close(args: argparse.Namespace) -> int:
         report = run_cycle(config, store, amo, sheets, args.now, approvals=(approval,))
         snapshots = {(s.period, s.department): s for s in store.snapshots()}
     for note in report.close_notes:
-        _say(f"sheets-kpi: {note}", err=True)
+        _say(f"sheets-kpi: {redact(note)}", err=True)
     missing = 0
     for dept in [args.department] if args.department else known:
         snapshot = snapshots.get((label, dept))
@@ -402,7 +403,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             f"  #{run['id']} {_when(run['started_at'], args.now)} {run['status']:<7} {seconds:>4}s "
             f"amoCRM {run['amocrm_requests']} req, Sheets {run['sheets_read_requests']}r/"
             f"{run['sheets_write_requests']}w, issues {run['issues']}"
-            + (f", error: {run['error']}" if run["error"] else "")
+            + (f", error: {redact(run['error'])}" if run["error"] else "")  # old rows too
         )
     snapshots = store.snapshots()
     _say("approved statements" if snapshots else "no approved statements yet")
@@ -424,7 +425,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         return 1
     checks = run_checks(path, args.now)
     for check in checks:
-        _say(check.line())
+        _say(redact(check.line()))
     return 0 if all(check.ok for check in checks) else 1
 
 

@@ -19,7 +19,15 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from sheets_kpi.config_errors import ID_PATTERN, TIME_PATTERN, describe_all, show, yaml_path
+from sheets_kpi import redaction
+from sheets_kpi.config_errors import (
+    ENV_PATHS,
+    ID_PATTERN,
+    TIME_PATTERN,
+    describe_all,
+    show,
+    yaml_path,
+)
 from sheets_kpi.errors import ConfigError
 from sheets_kpi.kpi.metrics import parse_metric
 
@@ -355,7 +363,10 @@ def parse_config(
     try:
         config = Config.model_validate(data)
     except ValidationError as err:
-        raise ConfigError("\n".join(describe_all(name, err.errors(), data, Config))) from None
+        lines = describe_all(name, err.errors(), data, Config)
+        raise ConfigError(redaction.redact("\n".join(lines))) from None
+    auth = config.amocrm.auth
+    redaction.remember(auth.long_lived_token, auth.oauth.client_secret if auth.oauth else None)
     return _resolve_paths(config, base_dir) if base_dir else config
 
 
@@ -365,6 +376,12 @@ def _interpolate(value: Any, env: Any, name: str, root: Any, loc: tuple[Any, ...
     if isinstance(value, list):
         return [_interpolate(v, env, name, root, (*loc, i)) for i, v in enumerate(value)]
     if isinstance(value, str):
+        if _ENV_PATTERN.search(value) and tuple(loc) not in ENV_PATHS:
+            raise ConfigError(
+                f"{name}: {yaml_path(loc, root)}: ${{VAR}} is replaced from the environment only "
+                f"in {', '.join(sorted('.'.join(map(str, p)) for p in ENV_PATHS))}; "
+                "write this value itself"
+            )
 
         def replace(match: re.Match[str]) -> str:
             if match[1] not in env:

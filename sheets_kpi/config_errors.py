@@ -48,6 +48,23 @@ _UNION_MEMBERS = {
     "StageId": "{pipeline_id: <id>, status_id: <id>}",
 }
 _SCALAR_TAGS = {"str", "int", "float", "bool"}
+#: Fields that hold secrets: their errors say what is wrong, never what was written.
+SECRET_PATHS = frozenset(
+    {
+        ("amocrm", "auth", "long_lived_token"),
+        ("amocrm", "auth", "oauth", "client_secret"),
+    }
+)
+#: Fields where `${VAR}` is replaced from the environment: the secrets, the client id beside
+#: the secret, and the paths to files (store, credentials, token file). Anywhere else a
+#: variable could carry a secret into a tab title or an error message.
+ENV_PATHS = SECRET_PATHS | {
+    ("amocrm", "auth", "oauth", "client_id"),
+    ("amocrm", "auth", "oauth", "token_file"),
+    ("google", "credentials"),
+    ("store",),
+}
+HIDDEN = "(a secret, not shown)"
 _MISSING = object()
 
 
@@ -93,7 +110,7 @@ def _describe_union(
         expected = "a status name or " + _UNION_MEMBERS["StageId"]
     else:
         expected = " or ".join(_UNION_MEMBERS.get(tag, tag) for tag in tags)
-    return [f"{name}: {yaml_path(loc, data)}: must be {expected}, got {show(value)}"]
+    return [f"{name}: {yaml_path(loc, data)}: must be {expected}, got {_got(loc, value)}"]
 
 
 def _describe(name: str, error: Any, loc: tuple[Any, ...], data: Any, root: type[BaseModel]) -> str:
@@ -102,9 +119,8 @@ def _describe(name: str, error: Any, loc: tuple[Any, ...], data: Any, root: type
     value = error.get("input", _MISSING)
     if loc and loc[-1] == "[key]":
         loc, value = loc[:-2], loc[-2]
-        return (
-            f"{name}: {yaml_path(loc, data)}: key {_message(kind, ctx, error)}, got {show(value)}"
-        )
+        message = _message(kind, ctx, error)
+        return f"{name}: {yaml_path(loc, data)}: key {message}, got {_got(loc, value)}"
     if kind == "extra_forbidden":
         return f"{name}: {yaml_path(loc, data)}: unknown key{_known_keys(loc, root)}"
     if kind == "config":
@@ -121,7 +137,11 @@ def _describe(name: str, error: Any, loc: tuple[Any, ...], data: Any, root: type
         value = _MISSING if kind == "missing" else value
     if value is _MISSING or re.search(r"\bgot\b", message):
         return f"{name}: {yaml_path(loc, data)}: {message}"
-    return f"{name}: {yaml_path(loc, data)}: {message}, got {show(value)}"
+    return f"{name}: {yaml_path(loc, data)}: {message}, got {_got(loc, value)}"
+
+
+def _got(loc: tuple[Any, ...], value: Any) -> str:
+    return HIDDEN if tuple(loc) in SECRET_PATHS else show(value)
 
 
 def _message(kind: str, ctx: dict[str, Any], error: Any) -> str:

@@ -22,9 +22,10 @@ from sheets_kpi.config import Config
 from sheets_kpi.errors import SheetsKpiError, SourceError, Stopped
 from sheets_kpi.kpi.engine import Results, compute
 from sheets_kpi.kpi.inputs import Inputs
-from sheets_kpi.kpi.issues import Issue, issues_frame
+from sheets_kpi.kpi.issues import ISSUE_COLUMNS, Issue, issues_frame
 from sheets_kpi.kpi.rules import evaluate_deal_rules, onsets
 from sheets_kpi.locale import label
+from sheets_kpi.redaction import redact, redact_optional
 from sheets_kpi.sheets.gateway import SheetsGateway
 from sheets_kpi.sheets.inputs import ParsedInputs, parse_inputs
 from sheets_kpi.sources.amocrm.client import AmoClient
@@ -89,6 +90,18 @@ def run_cycle(
         _check(stop)
         inputs = read_inputs(sheets, config)
         _check(stop)
+        if inputs.unreadable:  # the last good output stays; only the issues say why
+            issues = _issues(store, [inputs.issues, issues_frame(synced.issues)], now, config.zone)
+            report.issues = len(issues)
+            written = sheets.write([issues_tab(issues, config.locale)], prune=False)
+            report.rows_written = written.rows_written
+            report.status = "failed"
+            unread = (
+                f"input tab(s) {', '.join(inputs.unreadable)} could not be read; the last good "
+                "output is kept (see the data issues)"
+            )
+            report.error = f"{report.error}; {unread}" if report.error else unread
+            return report
         results = compute_results(config, store, inputs.frames, now)
         closing = close_periods(
             config, store, results, inputs.frames, inputs.actions, now, report.run_id, approvals
@@ -234,6 +247,8 @@ def _foreign_tab_issues(titles: list[str]) -> pd.DataFrame:
 def _issues(store: Store, parts: list[pd.DataFrame], now: datetime, zone: ZoneInfo) -> pd.DataFrame:
     """All data issues, each with when it was first reported (local time of the config)."""
     issues = pd.concat([p for p in parts if not p.empty] or [parts[0]], ignore_index=True)
+    for column in ISSUE_COLUMNS:  # an echoed token must not reach the tab nor the store's keys
+        issues[column] = [redact(v) if isinstance(v, str) else v for v in issues[column]]
     keys = (
         issues["source"].astype(str)
         + "|"
@@ -256,6 +271,8 @@ def _check(stop: threading.Event | None) -> None:
 def _finish(
     config: Config, store: Store, sheets: SheetsGateway, report: CycleReport, now: datetime
 ) -> None:
+    report.error = redact_optional(report.error)
+    report.close_notes = [redact(note) for note in report.close_notes]
     reads, writes = sheets.counts()
     row = [
         now.astimezone(config.zone).strftime("%Y-%m-%d %H:%M:%S"),
@@ -267,8 +284,17 @@ def _finish(
         report.status,
         report.error or "",
     ]
+    killed = [  # runs a kill -9 ended before their row: told now, in the same request
+        [
+            datetime.fromtimestamp(started, config.zone).strftime("%Y-%m-%d %H:%M:%S"),
+            *[""] * 5,
+            "killed",
+            f"run #{run_id} was stopped (killed or crashed) before it finished",
+        ]
+        for run_id, started in store.killed
+    ]
     try:
-        sheets.append_log_row(label(config.locale, "tab.log"), row)
+        sheets.append_log_rows(label(config.locale, "tab.log"), [*killed, row])
     except SheetsKpiError as err:
         log.warning("could not append to the run log tab: %s", err)
     report.sheets_read_requests, report.sheets_write_requests = sheets.counts()

@@ -4,24 +4,20 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 from typing import TextIO
 
-_SECRETS = re.compile(
-    r"(?i)(bearer\s+|(?:access_token|refresh_token|client_secret|code|private_key)[\"']?\s*[:=]\s*[\"']?)"
-    r"[A-Za-z0-9._~+/=-]{6,}"
-)
+from sheets_kpi.redaction import redact
 
-
-def redact(text: str) -> str:
-    return _SECRETS.sub(lambda m: f"{m.group(1)}***", text)
+__all__ = ["redact", "setup_logging"]
 
 
 class _RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg = redact(record.getMessage())
         record.args = ()
+        if record.exc_info and not record.exc_text:  # the formatter keeps a text set here
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
         return True
 
 

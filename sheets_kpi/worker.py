@@ -42,7 +42,7 @@ class WorkerLock:
         self.path = path
         self.pid_path = path.with_suffix(".pid")
         # one holder per instance, whichever thread releases it
-        self._lock = FileLock(path, timeout=0, thread_local=False)
+        self._lock = FileLock(path, timeout=0, mode=0o600, thread_local=False)
 
     def __enter__(self) -> WorkerLock:
         try:

@@ -131,7 +131,7 @@ CASES: list[tuple[str, Mutation, str]] = [
     (
         "empty long-lived token",
         setter("amocrm.auth.long_lived_token", ""),
-        "config.yaml: amocrm.auth.long_lived_token: must not be empty, got ''",
+        "config.yaml: amocrm.auth.long_lived_token: must not be empty, got (a secret, not shown)",
     ),
     (
         "oauth without secret",
@@ -514,11 +514,60 @@ def test_missing_environment_variable_names_it_and_the_path() -> None:
 
 def test_missing_variable_inside_a_longer_string() -> None:
     data = shipped()
-    data["amocrm"]["auth"] = {"oauth": {**OAUTH, "redirect_uri": "https://${HOST}/amo/cb"}}
+    data["amocrm"]["auth"] = {"oauth": {**OAUTH, "token_file": "${STATE}/amo_tokens.json"}}
     assert error_of(dump(data), env={}) == (
-        "config.yaml: amocrm.auth.oauth.redirect_uri: environment variable HOST is not set; "
-        "export it or write the value instead, got 'https://${HOST}/amo/cb'"
+        "config.yaml: amocrm.auth.oauth.token_file: environment variable STATE is not set; "
+        "export it or write the value instead, got '${STATE}/amo_tokens.json'"
     )
+
+
+ENV_ONLY_IN = (
+    "${VAR} is replaced from the environment only in amocrm.auth.long_lived_token, "
+    "amocrm.auth.oauth.client_id, amocrm.auth.oauth.client_secret, amocrm.auth.oauth.token_file, "
+    "google.credentials, store; write this value itself"
+)
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("amocrm.requests_per_second", "${SECRET}"),
+        ("amocrm.base_url", "https://${AMO_SUBDOMAIN}.amocrm.ru"),
+        ("departments.0.title", "${SECRET}"),
+        ("departments.0.kpis.0.title", "Звонки ${SECRET}"),
+        ("google.spreadsheet", "${SECRET}"),
+    ],
+)
+def test_environment_variables_are_refused_outside_secrets_and_paths(path, value) -> None:
+    data = shipped()
+    setter(path, value)(data)
+    message = error_of(dump(data), env={**ENV, "SECRET": "s3cr3t-value", "AMO_SUBDOMAIN": "acme"})
+    shown = path.replace(".0.", "[0].").replace("departments.0", "departments[0]")
+    assert message == f"config.yaml: {shown}: {ENV_ONLY_IN}"
+    assert "s3cr3t" not in message
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("amocrm.auth.long_lived_token", ["s3cr3t-from-env-123"]),
+        ("amocrm.auth.long_lived_token", 123456789),
+    ],
+)
+def test_an_error_on_a_secret_field_never_shows_its_value(path, value) -> None:
+    data = shipped()
+    setter(path, value)(data)
+    message = error_of(dump(data), env={})
+    assert message.startswith("config.yaml: amocrm.auth.long_lived_token: must be text")
+    assert message.endswith("got (a secret, not shown)")
+    assert "s3cr3t" not in message and "123456789" not in message
+
+
+def test_an_interpolated_secret_in_a_bad_oauth_section_is_not_shown() -> None:
+    data = shipped()
+    data["amocrm"]["auth"] = {"oauth": {**OAUTH, "client_secret": "${SECRET}", "extra": 1}}
+    message = error_of(dump(data), env={"SECRET": "s3cr3t-from-env-123"})
+    assert "s3cr3t" not in message and "amocrm.auth.oauth.extra: unknown key" in message
 
 
 def test_unreadable_file(tmp_path: Path) -> None:
@@ -563,16 +612,16 @@ def test_minimal_config_takes_the_defaults() -> None:
 
 def test_env_interpolation_inside_a_longer_string() -> None:
     data = shipped()
-    data["amocrm"]["base_url"] = "https://${AMO_SUBDOMAIN}.amocrm.ru/"
+    data["store"] = "${STATE}/kpi.db"
     data["amocrm"]["auth"] = {
-        "oauth": {**OAUTH, "client_secret": "${SECRET}", "redirect_uri": "https://${HOST}/cb"}
+        "oauth": {**OAUTH, "client_id": "${CLIENT}", "client_secret": "${SECRET}"}
     }
-    env = {"AMO_SUBDOMAIN": "acme", "SECRET": "s3", "HOST": "example.com"}
+    env = {"STATE": "/var/lib/kpi", "SECRET": "s3", "CLIENT": "c-1"}
     config = parse_config(dump(data), env=env)
-    assert config.amocrm.base_url == "https://acme.amocrm.ru"  # trailing slash dropped
+    assert config.store == Path("/var/lib/kpi/kpi.db")
     oauth = config.amocrm.auth.oauth
     assert oauth is not None
-    assert (oauth.client_secret, oauth.redirect_uri) == ("s3", "https://example.com/cb")
+    assert (oauth.client_id, oauth.client_secret) == ("c-1", "s3")
 
 
 def test_relative_paths_resolve_against_the_config_folder(tmp_path: Path) -> None:

@@ -265,7 +265,8 @@ def test_a_tab_the_tool_did_not_create_is_left_alone_and_reported(world: World) 
 
 
 def test_a_personal_spreadsheet_gets_the_managers_tab(world: World) -> None:
-    world.sheets.create_spreadsheet("Личный KPI", "own-book")
+    own, other, missing = "own-book-0123456789ab", "other-book-0123456789", "no-such-book-012345678"
+    world.sheets.create_spreadsheet("Личный KPI", own)
     roster = world.worksheet("Сотрудники")
     name = roster.get_values("B2")[0][0]
     roster.update([[f"https://docs.google.com/spreadsheets/d/{BOOK}/edit"]], "F2")  # the main one
@@ -273,22 +274,90 @@ def test_a_personal_spreadsheet_gets_the_managers_tab(world: World) -> None:
     titles = [s.title for s in world.sheets.get(BOOK).sheets]
     assert name in titles and "data_kpi" in titles and "Журнал" in titles
 
-    roster.update([["https://docs.google.com/spreadsheets/d/own-book/edit#gid=0"]], "F2")
+    roster.update([[f"https://docs.google.com/spreadsheets/d/{own}/edit#gid=0"]], "F2")
     report = world.cycle()
     assert report.status == "ok", report.error
-    assert name in [s.title for s in world.sheets.get("own-book").sheets]
+    assert name in [s.title for s in world.sheets.get(own).sheets]
     assert name not in [s.title for s in world.sheets.get(BOOK).sheets]
 
-    world.sheets.create_spreadsheet("Чужая таблица", "other-book")
-    other = world.gateway().client.open_by_key("other-book")
-    other.add_worksheet(name, rows=5, cols=3)  # same title, not created by sheets-kpi
-    roster.update([["other-book"]], "F2")
+    world.sheets.create_spreadsheet("Чужая таблица", other)
+    book = world.gateway().client.open_by_key(other)
+    book.add_worksheet(name, rows=5, cols=3)  # same title, not created by sheets-kpi
+    roster.update([[other]], "F2")
     assert world.cycle().status == "ok"
-    assert any(row[2] == f"{name} (other-book)" for row in world.tab("Проблемы данных")[1:])
+    assert any(row[2] == f"{name} ({other})" for row in world.tab("Проблемы данных")[1:])
 
-    roster.update([["no-such-book"]], "F2")  # a typo: that write fails, the rest is written
+    roster.update([[missing]], "F2")  # a typo: that write fails, the rest is written
     report = world.cycle()
-    assert report.status == "failed" and "personal spreadsheet no-such-book" in report.error
+    assert report.status == "failed" and f"personal spreadsheet {missing}" in report.error
+    assert world.tab("Журнал")[-1][6] == "failed"
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "not-a-spreadsheet",
+        "../../drive/v3/files/1BxiMVs0XRA5nFMdKvBdBZjgmUUqptlbs74OgvE2upms",
+        "1BxiMVs0XRA5nFMdKvBdBZjgmUUqptlbs74OgvE2upms#",
+        "https://drive.google.com/file/d/1BxiMVs0XRA5nFMdKvBdBZjgmUUqptlbs74OgvE2upms/view",
+    ],
+)
+def test_a_bad_personal_spreadsheet_is_a_data_issue_and_the_tab_stays(world, cell) -> None:
+    roster = world.worksheet("Сотрудники")
+    name = roster.get_values("B2")[0][0]
+    roster.update([[cell]], "F2")
+    world.sheets_server.reset_stats()
+    report = world.cycle()
+    paths = [entry.path for entry in world.sheets_server.log]
+    assert paths and all(path.startswith(f"/v4/spreadsheets/{BOOK}") for path in paths), paths
+    assert report.status == "ok", report.error
+    assert name in [s.title for s in world.sheets.get(BOOK).sheets]
+    issues = world.tab("Проблемы данных")[1:]
+    row = next(r for r in issues if r[2] == "row 2, column personal_spreadsheet")
+    assert row[0] == "warning" and row[1] == "Сотрудники" and row[3] == cell
+    assert "the manager's tab stays in the main spreadsheet" in row[4]
+    assert roster.get_values("F2")[0][0] == cell  # the input is left as typed
+
+
+def _lose(world: World, title: str, how: str) -> None:
+    tab = world.worksheet(title)
+    if how == "deleted":
+        world.gateway().client.open_by_key(BOOK).del_worksheet(tab)
+    elif how == "renamed":
+        tab.update_title(f"{title} (старое)")
+    elif how == "emptied":
+        tab.clear()
+    elif how == "rows cleared":
+        tab.batch_clear(["A2:H1000"])
+    elif how == "header typo":
+        tab.update([["ID amo" if title == "Сотрудники" else "Дата?"]], "A1")
+
+
+@pytest.mark.parametrize(
+    ("title", "how"),
+    [
+        ("Сотрудники", "deleted"),
+        ("Сотрудники", "renamed"),
+        ("Сотрудники", "emptied"),
+        ("Сотрудники", "rows cleared"),
+        ("Сотрудники", "header typo"),
+        ("Планы", "deleted"),
+        ("Нарушения", "header typo"),
+    ],
+)
+def test_a_lost_input_tab_keeps_the_last_good_output(world: World, title: str, how: str) -> None:
+    assert world.cycle().status == "ok"
+    before = {s.title: s.grid for s in world.sheets.get(BOOK).sheets if s.title != title}
+    outputs = [t for t in before if t not in {"Проблемы данных", "Журнал"}]
+    _lose(world, title, how)
+    report = world.cycle(world.now + timedelta(minutes=15))
+    assert report.status == "failed" and "the last good output is kept" in (report.error or "")
+    after = {s.title: s.grid for s in world.sheets.get(BOOK).sheets}
+    for name in outputs:  # every output tab is still there, cell for cell
+        assert after[name] == before[name], name
+    issues = world.tab("Проблемы данных")[1:]
+    kept = [row for row in issues if "the last good output is kept" in row[4]]
+    assert len(kept) == 1 and kept[0][0] == "error", issues
     assert world.tab("Журнал")[-1][6] == "failed"
 
 
@@ -313,6 +382,67 @@ def test_a_formula_in_a_deal_name_stays_text(world: World) -> None:
     ]
     assert found and set(found) == {'=IMPORTXML("http://evil.example/x", "//a")'}
     assert all(isinstance(value, str) for value in found)  # text cells, not formulas
+
+
+def test_a_killed_run_gets_its_run_log_row_on_the_next_cycle(world: World) -> None:
+    assert world.cycle().status == "ok"
+    killed = world.store.start_run(world.now)  # a worker killed -9 mid-cycle leaves this
+    later = world.now + timedelta(minutes=15)
+    assert world.cycle(later).status == "ok"
+    *_, told, current = world.tab("Журнал")
+    started = world.now.astimezone(MOSCOW).strftime("%Y-%m-%d %H:%M:%S")
+    assert told == [
+        started,
+        "",
+        "",
+        "",
+        "",
+        "",
+        "killed",
+        f"run #{killed} was stopped (killed or crashed) before it finished",
+    ]
+    assert current[0] == later.astimezone(MOSCOW).strftime("%Y-%m-%d %H:%M:%S")
+    assert current[6] == "ok"
+    assert world.cycle(later + timedelta(minutes=15)).status == "ok"
+    assert [row[6] for row in world.tab("Журнал")[-3:]] == ["killed", "ok", "ok"]  # told once
+
+
+def test_strings_past_googles_cell_limit_are_cut_with_a_marker(world: World) -> None:
+    now = world.now
+    world.cycle(now)
+    violations = amocrm_frames(world.store)["deal_violations"]
+    leads = world.account.entities["leads"]
+    roster_ids = {int(r[0]) for r in world.tab("Сотрудники")[1:]}
+    lead_id = next(
+        int(v) for v in violations["lead_id"] if leads[int(v)]["responsible_user_id"] in roster_ids
+    )
+    leads[lead_id]["name"] = "Большая сделка " + "я" * 1_000_000
+    leads[lead_id]["updated_at"] = NOW
+    world.account._changed()
+    plan = "9x" * 25_000  # the longest cell Google takes; its issue message quotes it
+    period = now.strftime("%Y-%m")
+    world.gateway().http.values_append(
+        BOOK,
+        "'Планы'!A1",
+        params={"valueInputOption": "RAW"},
+        body={"values": [[period, "", "sales", "call_quality", plan]]},
+    )
+    assert world.cycle(now).status == "ok"
+    texts = [
+        value
+        for sheet in world.sheets.get(BOOK).sheets
+        for value in sheet.cells.values()
+        if isinstance(value, str)
+    ]
+    assert max(map(len, texts)) == 50_000
+    cut = [text for text in texts if len(text) == 50_000 and text != plan]
+    assert any(text.startswith("Большая сделка яяя") for text in cut)
+    assert all(" … [cut: " in text for text in cut)
+    issues = world.tab("Проблемы данных")[1:]
+    row = next((r for r in issues if r[1] == "Планы" and r[3].startswith("9x9x")), None)
+    assert row, [[c[:80] for c in r] for r in issues if r[1] == "Планы"]
+    assert row[3] == plan and len(row[4]) == 50_000 and row[4].endswith(" shown]")
+    assert world.tab("Планы")[-1][4] == plan  # the input cell itself is left as typed
 
 
 def test_an_expired_token_fails_the_cycle_clearly_but_still_writes_from_the_store(

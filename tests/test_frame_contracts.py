@@ -57,7 +57,7 @@ def produced(agency: AmoState) -> Iterator[dict[str, pd.DataFrame]]:
             gateway.http.values_append(
                 BOOK, f"'{title}'!A1", params={"valueInputOption": "RAW"}, body={"values": values}
             )
-        inputs, issues, _ = read_inputs(gateway, config)
+        inputs, issues, *_ = read_inputs(gateway, config)
         assert issues.empty, issues.to_string()
         compute_results(config, store, inputs, NOW_AT)  # records the deal violations
         yield {**amocrm_frames(store), **inputs}

@@ -236,7 +236,7 @@ def test_init_creates_inputs_reads_them_in_one_batch_get_and_is_idempotent(emula
     ]
     assert report.managers_added == 1
     server.reset_stats()
-    frames, issues, _ = read_inputs(SheetsGateway(config.google), config)
+    frames, issues, *_ = read_inputs(SheetsGateway(config.google), config)
     assert calls(server) == {f"GET {BOOK}": 1, "values.batchGet": 1}
     assert frames["roster"]["name"].tolist() == ["Анна"]
     assert issues.empty, issues.to_string()
@@ -450,7 +450,7 @@ def test_init_upgrades_a_supervisors_own_roster_in_one_pass(emulator) -> None:
     again = init_inputs(SheetsGateway(config.google), config, _users(), NOW_AT)
     assert (again.created, again.columns_added, again.managers_added) == ([], {}, 0)
     assert "batchUpdate" not in calls(server)
-    _, issues, _ = read_inputs(SheetsGateway(config.google), config)
+    _, issues, *_ = read_inputs(SheetsGateway(config.google), config)
     assert issues[issues["source"] == "Сотрудники"]["where"].tolist() == [
         "row 2, column department",
         "row 4, column amo_user_id",
@@ -478,7 +478,7 @@ def test_issues_name_the_tab_as_it_is_titled(emulator) -> None:
     book.add_worksheet("plans", 5, 5).update(
         [["period", "manager", "kpi", "plan"], ["2026-13", "", "", ""]], "A1"
     )
-    _, issues, _ = read_inputs(SheetsGateway(config.google), config)
+    _, issues, *_ = read_inputs(SheetsGateway(config.google), config)
     assert ("plans", "row 2, column period") in set(
         zip(issues["source"], issues["where"], strict=True)
     )

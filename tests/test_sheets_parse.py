@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from sheets_kpi.sheets import parse
+from sheets_kpi.sheets.input_tabs import TABS
 from sheets_kpi.sheets.inputs import parse_inputs
 from sheets_kpi.sheets.parse import ParseError
 from tests.conftest import shipped_config
@@ -82,6 +83,10 @@ def test_a_share_above_100_percent_or_negative_is_refused(text) -> None:
         (46329, dt.date(2026, 11, 3)),  # a Sheets serial day (1899-12-30 + 46329)
         (46329.75, dt.date(2026, 11, 3)),  # with a time of day
         ("03.11.2026 14:30", dt.date(2026, 11, 3)),
+        ("2026-11-03T10:00:00", dt.date(2026, 11, 3)),  # ISO date-times: the date as written
+        ("2026-11-03T23:30:00+03:00", dt.date(2026, 11, 3)),
+        ("2026-11-03T10:00:00.250Z", dt.date(2026, 11, 3)),
+        ("2026-11-03 10:00", dt.date(2026, 11, 3)),
     ],
 )
 def test_dates(value, expected) -> None:
@@ -330,6 +335,44 @@ def test_blank_and_comment_rows_are_skipped_silently() -> None:
     assert len(frames["plans"]) == 1 and issues.empty
 
 
+def test_the_example_row_is_a_comment_whatever_the_column_order() -> None:
+    head = ["Показатель", "План", "Отдел", "Менеджер", "Период"]
+    frames, issues = read(
+        plans=[
+            head,
+            ["sales_rub", 1500000, "sales", "", "# 2026-11"],  # init's example, columns moved
+            ["proposals", 3, "", 1001, "2026-11"],
+        ]
+    )
+    assert frames["plans"]["kpi"].tolist() == ["proposals"] and issues.empty
+
+
+EMPTIED = (
+    "the tab is empty, its header too: nothing is read from it; undo the clearing or run "
+    "`sheets-kpi init` to write the header again"
+)
+
+
+@pytest.mark.parametrize("grid", [[], [[]], [["", None], [" "]]])
+def test_an_emptied_input_tab_is_a_tab_level_issue(grid) -> None:
+    _, issues = read(close=grid)
+    assert one_issue(issues) == ("Закрытие", "tab", "", EMPTIED)
+    _, issues = read(scores=grid)  # a tab the numbers depend on: the output is kept too
+    assert one_issue(issues) == (
+        "Оценки",
+        "tab",
+        "",
+        f"{EMPTIED}; no manager tab is changed or removed and the last good output is kept",
+    )
+
+
+def test_an_emptied_roster_says_once_that_the_last_good_output_is_kept() -> None:
+    _, issues = read(roster=[])
+    assert issues["severity"].tolist() == ["error"]
+    assert issues["message"].iloc[0].startswith("the tab is empty, its header too")
+    assert issues["message"].iloc[0].endswith("the last good output is kept")
+
+
 def test_a_reference_or_a_formula_error_first_is_not_a_comment() -> None:
     head = ["Ссылка", "Дата", "Менеджер", "Тип"]
     frames, issues = read(
@@ -356,12 +399,39 @@ def test_missing_column_skips_the_tab_with_one_issue() -> None:
         shipped_config(),
     )
     issue = parsed.issues[parsed.issues["source"] == "Планы"].iloc[0]
-    assert issue["message"] == "missing column(s): Показатель; the tab is skipped"
+    assert issue["message"] == (
+        "missing column(s): Показатель; the tab is skipped; no manager tab is changed or "
+        "removed and the last good output is kept"
+    )
+    assert "plans" in parsed.unreadable
+
+
+def test_a_duplicate_header_column_is_a_warning_and_the_first_is_read() -> None:
+    frames, issues = read(plans=[[*PLAN_HEAD, "План"], ["2026-11", 1001, "", "proposals", 3, 9]])
+    assert frames["plans"]["plan"].tolist() == [3.0]
+    assert one_issue(issues) == (
+        "Планы",
+        "header, column F",
+        "План",
+        "the same column as E; only E is read",
+    )
 
 
 def test_missing_tab_is_one_issue() -> None:
     parsed = parse_inputs({"roster": ROSTER}, shipped_config())
-    assert "the tab is missing: run `sheets-kpi init`" in parsed.issues["message"].tolist()
+    messages = parsed.issues.set_index("source")["message"]
+    assert messages["Планы"] == (
+        "the tab is missing: run `sheets-kpi init`; no manager tab is changed or removed and "
+        "the last good output is kept"
+    )
+    assert messages["Закрытие"] == "the tab is missing: run `sheets-kpi init`"
+    assert parsed.unreadable == ("plans", "scores", "violations", "appeals")
+
+
+def test_a_readable_set_of_tabs_loses_nothing() -> None:
+    grids = {spec.key: [[column.ru for column in spec.columns]] for spec in TABS}
+    parsed = parse_inputs({**grids, "roster": ROSTER}, shipped_config())
+    assert parsed.unreadable == ()  # headers alone: a new month with no rows yet is not a loss
 
 
 @pytest.mark.parametrize(
@@ -384,18 +454,6 @@ def test_missing_tab_is_one_issue() -> None:
             ),
         ),
         (
-            [1010, "Имя", "sales", "junior", "иногда", ""],
-            (
-                "row 2, column active",
-                "иногда",
-                "expected да/нет (yes/no), got 'иногда'; the row is skipped",
-            ),
-        ),
-        (
-            [1010, "Имя", "sales", "junior", "", "-5"],
-            ("row 2, column bonus_base", "-5", "must be >= 0; the row is skipped"),
-        ),
-        (
             [1010, "", "sales", "junior", "", ""],
             ("row 2, column name", "", "is empty; the row is skipped"),
         ),
@@ -404,7 +462,59 @@ def test_missing_tab_is_one_issue() -> None:
 def test_roster_rows_that_become_issues(row, issue) -> None:
     frames, issues = read(roster=[ROSTER_HEAD, row])
     assert frames["roster"].empty
-    assert one_issue(issues) == ("Сотрудники", *issue)
+    assert one_issue(issues[issues["where"] != "tab"]) == ("Сотрудники", *issue)
+    assert issues[issues["where"] == "tab"]["message"].tolist() == [  # no one left: output kept
+        "no manager can be read from this tab; "
+        "no manager tab is changed or removed and the last good output is kept"
+    ]
+
+
+ROSTER_WIDE = [*ROSTER_HEAD, "Email", "Личная таблица"]
+SHEET_ID = "1BxiMVs0XRA5nFMdKvBdBZjgmUUqptlbs74OgvE2upms"
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "message"),
+    [
+        ("active", "может быть", "expected да/нет (yes/no), got 'может быть'; counted as active"),
+        ("bonus_base", "-1000", "must be >= 0; the department's base is used"),
+        ("bonus_base", "много", "expected a number, got 'много'; the department's base is used"),
+        ("email", "почта.example.com", "expected an e-mail address like name@example.com"),
+        ("personal_spreadsheet", "not-a-spreadsheet", "expected a spreadsheet link"),
+        ("personal_spreadsheet", f"../../drive/v3/files/{SHEET_ID}", "expected a spreadsheet"),
+        ("personal_spreadsheet", f"{SHEET_ID}#", "expected a spreadsheet link"),
+        ("personal_spreadsheet", f"{SHEET_ID}/values", "expected a spreadsheet link"),
+    ],
+)
+def test_a_bad_optional_roster_cell_is_dropped_with_a_warning_and_the_person_stays(
+    column, value, message
+) -> None:
+    row = [1010, "Имя", "sales", "junior", "", "", "", ""]
+    row[{"active": 4, "bonus_base": 5, "email": 6, "personal_spreadsheet": 7}[column]] = value
+    frames, issues = read(roster=[ROSTER_WIDE, row])
+    person = frames["roster"].set_index("manager_id").loc[1010]
+    assert bool(person["active"]) and math.isnan(person["bonus_base"])
+    assert person["email"] == "" and person["personal_spreadsheet"] == ""
+    assert issues["severity"].tolist() == ["warning"]
+    source, where, shown, text = one_issue(issues)
+    assert (source, where, shown) == ("Сотрудники", f"row 2, column {column}", value)
+    assert text.startswith(message)
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        SHEET_ID,
+        f"https://docs.google.com/spreadsheets/d/{SHEET_ID}/edit#gid=0",
+        f"https://docs.google.com/spreadsheets/d/{SHEET_ID}",
+        f" https://docs.google.com/spreadsheets/u/0/d/{SHEET_ID}/edit?usp=sharing ",
+    ],
+)
+def test_a_personal_spreadsheet_is_read_as_its_id(cell) -> None:
+    row = [1010, "Имя", "sales", "junior", "", "", "a@example.com", cell]
+    frames, issues = read(roster=[ROSTER_WIDE, row])
+    assert issues.empty, issues.to_string()
+    assert frames["roster"]["personal_spreadsheet"].tolist() == [SHEET_ID]
 
 
 @pytest.mark.parametrize(

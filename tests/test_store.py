@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import stat
 from pathlib import Path
 
 import pandas as pd
@@ -20,7 +21,7 @@ from sheets_kpi.store.db import Store, UpsertCount
 from sheets_kpi.store.frames import amocrm_frames
 from sheets_kpi.store.schema import MIGRATIONS
 from tests import kpi_fixtures as k
-from tests.conftest import instant
+from tests.conftest import NOW_AT, instant
 
 
 def lead(lead_id: int, updated_at: int, price: float = 0) -> dict:
@@ -373,3 +374,14 @@ def test_the_cycle_dates_the_first_evaluations_violations_from_the_leads_history
     violations = track_violations(config, store, frames, later.to_pydatetime())
     new = violations[violations["rule"] == "no_next_task"]
     assert new[["lead_id", "first_seen_at", "backlog"]].values.tolist() == [[1, later, False]]
+
+
+def test_a_new_store_is_created_private(tmp_path) -> None:
+    path = tmp_path / "data" / "kpi.db"
+    store = Store(path)
+    store.start_run(NOW_AT)
+    for name in ("kpi.db", "kpi.db-wal", "kpi.db-shm"):
+        file = path.with_name(name)
+        if file.exists():
+            assert stat.S_IMODE(file.stat().st_mode) == 0o600, name
+    store.close()

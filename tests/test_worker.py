@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 import threading
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -138,3 +139,9 @@ def test_the_lock_names_a_holder_in_another_process_and_dies_with_it(tmp_path) -
     with WorkerLock(path) as lock:
         assert lock.pid_path.read_text() == str(os.getpid())
     assert not lock.pid_path.exists()
+
+
+def test_the_lock_file_is_created_private(tmp_path) -> None:
+    path = tmp_path / "store.db.lock"
+    with WorkerLock(path):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -6,6 +6,7 @@ Built on gspread's HTTP client (which carries our bounded retries and request co
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import requests
@@ -17,7 +18,7 @@ from sheets_kpi.errors import SheetsError
 from sheets_kpi.sheets.client import CountingHTTPClient, make_client, service_account_email
 from sheets_kpi.sheets.input_tabs import TABS, find_title
 from sheets_kpi.sheets.layout import TabLayout
-from sheets_kpi.sheets.render import encode
+from sheets_kpi.sheets.render import encode, fit_cell
 from sheets_kpi.sheets.writer import WriteReport, owned, tabs_by_title, write_tabs
 
 log = logging.getLogger(__name__)
@@ -130,6 +131,9 @@ class SheetsGateway:
         )
 
     def append_log_row(self, title: str, row: list[Any], keep: int = 200) -> None:
+        self.append_log_rows(title, [row], keep)
+
+    def append_log_rows(self, title: str, rows: list[list[Any]], keep: int = 200) -> None:
         """One values.append (RAW) below the log table; every 100 extra rows, trim to `keep`.
 
         Trimming in bulk keeps a cycle at one write request 99 times out of 100.
@@ -149,7 +153,7 @@ class SheetsGateway:
             spreadsheet_id,
             rng,
             params={"valueInputOption": "RAW", "insertDataOption": "INSERT_ROWS"},
-            body={"values": [row]},
+            body={"values": [[fit_cell(v) if isinstance(v, str) else v for v in r] for r in rows]},
         )
         last_row = int(
             "".join(
@@ -182,6 +186,8 @@ class SheetsGateway:
             )
 
     def _call(self, spreadsheet_id: str, method: Any, *args: Any, **kwargs: Any) -> Any:
+        if not _SAFE_ID.fullmatch(spreadsheet_id):  # never a path or a query in Google's URLs
+            raise SheetsError(f"{spreadsheet_id!r} is not a spreadsheet id; nothing was sent")
         try:
             response = method(*args, **kwargs)
         except APIError as err:
@@ -191,6 +197,10 @@ class SheetsGateway:
                 f"cannot reach Google Sheets ({err}); the next cycle retries"
             ) from err
         return response.json() if hasattr(response, "json") else response
+
+
+#: The characters of a spreadsheet id: whatever else a caller passes, no request is built from it.
+_SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,200}")
 
 
 def _explain(err: APIError, spreadsheet_id: str, service_account: str) -> str:

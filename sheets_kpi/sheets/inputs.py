@@ -6,7 +6,9 @@ frames plus one data issue per unusable row; everything usable is kept.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 import pandas as pd
@@ -25,6 +27,7 @@ from sheets_kpi.sheets.input_tabs import (
     InputTab,
 )
 from sheets_kpi.sheets.parse import ParseError
+from sheets_kpi.sheets.render import column_letter
 
 
 class _RowIssue(Exception):
@@ -44,12 +47,23 @@ class _Tab:
         header = grid[0] if grid else []
         for index, name in enumerate(header):
             for column in spec.columns:
-                if parse.normalise(name) in column.names() and column.key not in self.positions:
+                if parse.normalise(name) not in column.names():
+                    continue
+                if column.key not in self.positions:
                     self.positions[column.key] = index
+                elif self.positions[column.key] != index:  # a copy-pasted column, say
+                    first = column_letter(self.positions[column.key])
+                    self.issue(
+                        "warning",
+                        f"header, column {column_letter(index)}",
+                        name,
+                        f"the same column as {first}; only {first} is read",
+                    )
         self.rows = grid[1:]
         self.row = 0  # the sheet row number `each` is building
         self.missing = [c for c in spec.columns if c.required and c.key not in self.positions]
-        if grid and self.missing:
+        self.emptied = not any(any(not parse.is_blank(v) for v in row) for row in grid)
+        if self.missing and not self.emptied:  # an emptied tab gets its own issue
             names = ", ".join(c.ru if title == spec.ru else c.en for c in self.missing)
             self.issue("error", "header", "", f"missing column(s): {names}; the tab is skipped")
 
@@ -62,10 +76,11 @@ class _Tab:
         if self.missing:
             return []
         out = []
+        lead = self.spec.columns[0].key  # where init's example row has its `# `
         for offset, row in enumerate(self.rows, start=2):
             cells = {key: row[i] if i < len(row) else None for key, i in self.positions.items()}
             filled = [v for v in row if not parse.is_blank(v)]
-            if not filled or is_comment(filled[0]):
+            if not filled or is_comment(filled[0]) or is_comment(cells.get(lead) or ""):
                 continue
             out.append((offset, cells))
         return out
@@ -130,6 +145,9 @@ class ParsedInputs(NamedTuple):
     frames: dict[str, pd.DataFrame]
     issues: pd.DataFrame
     actions: tuple[CloseAction, ...] = ()
+    #: Input tabs nothing could be read from whose loss must not reach the output: the cycle
+    #: keeps the last good output and writes only the data issues.
+    unreadable: tuple[str, ...] = ()
 
 
 def parse_inputs(
@@ -144,7 +162,23 @@ def parse_inputs(
         tabs[spec.key] = tab = _Tab(spec, title, grids.get(spec.key, []), issues)
         if spec.key not in grids:
             tab.issue("error", "tab", "", "the tab is missing: run `sheets-kpi init`")
+        elif tab.emptied:
+            tab.issue(
+                "error",
+                "tab",
+                "",
+                "the tab is empty, its header too: nothing is read from it; undo the clearing "
+                "or run `sheets-kpi init` to write the header again",
+            )
     roster = _roster(tabs["roster"], config)
+    unreadable = tuple(
+        key
+        for key, tab in tabs.items()
+        if key in KEPT_WHEN_LOST
+        and (key not in grids or tab.missing or tab.emptied or (key == "roster" and not roster))
+    )
+    for key in unreadable:
+        _keep_last_good(tabs[key], issues)
     people = _People(roster)
     frames = {
         "roster": frame("roster", roster),
@@ -159,7 +193,24 @@ def parse_inputs(
         ),
     }
     actions = tuple(_close(tabs["close"], config, people))
-    return ParsedInputs(frames, issues_frame(issues), actions)
+    return ParsedInputs(frames, issues_frame(issues), actions, unreadable)
+
+
+KEEP_LAST_GOOD = "no manager tab is changed or removed and the last good output is kept"
+#: The input tabs every number depends on: one that is lost (missing, renamed, emptied, its
+#: header broken; for the roster also no manager readable) keeps the last good output. The
+#: close tab is not among them: without it nothing is approved, and no number changes.
+KEPT_WHEN_LOST = ("roster", "plans", "scores", "violations", "appeals")
+
+
+def _keep_last_good(tab: _Tab, issues: list[Issue]) -> None:
+    """One error on an input tab that is lost: its tab-level error says the output is kept,
+    or one is added that says so."""
+    for index, issue in enumerate(issues):
+        if issue.source == tab.title and issue.where in ("tab", "header"):
+            issues[index] = replace(issue, message=f"{issue.message}; {KEEP_LAST_GOOD}")
+            return
+    tab.issue("error", "tab", "", f"no manager can be read from this tab; {KEEP_LAST_GOOD}")
 
 
 def _departments(config: Config) -> dict[str, str]:
@@ -178,9 +229,8 @@ def _roster(tab: _Tab, config: Config) -> list[dict]:
         user_id = field(cells, "amo_user_id", parse.number)
         if user_id != int(user_id) or user_id <= 0:
             raise _RowIssue("amo_user_id", cells["amo_user_id"], "must be a whole amoCRM user id")
-        base = field(cells, "bonus_base", parse.number, required=False)
-        if base is not None and base < 0:
-            raise _RowIssue("bonus_base", cells["bonus_base"], "must be >= 0")
+        base = optional(tab, cells, "bonus_base", _bonus_base, "the department's base is used")
+        active = optional(tab, cells, "active", parse.boolean, "counted as active")
         return {
             "manager_id": int(user_id),
             "name": str(field(cells, "name", str)).strip(),
@@ -188,9 +238,16 @@ def _roster(tab: _Tab, config: Config) -> list[dict]:
                 cells, "department", lambda v: parse.choice(v, departments, "department")
             ),
             "seniority": _seniority(tab, cells),
-            "email": str(cells.get("email") or ""),
-            "personal_spreadsheet": str(cells.get("personal_spreadsheet") or ""),
-            "active": field(cells, "active", parse.boolean, required=False) is not False,
+            "email": optional(tab, cells, "email", _email, "left empty") or "",
+            "personal_spreadsheet": optional(
+                tab,
+                cells,
+                "personal_spreadsheet",
+                parse.spreadsheet_id,
+                "the manager's tab stays in the main spreadsheet",
+            )
+            or "",
+            "active": active is not False,
             "bonus_base": float("nan") if base is None else base,
         }
 
@@ -206,6 +263,38 @@ def _roster(tab: _Tab, config: Config) -> list[dict]:
             )
         seen[row["manager_id"]] = number
     return list({row["manager_id"]: row for _, row in rows}.values())
+
+
+def optional(
+    tab: _Tab, cells: dict[str, Any], key: str, parser: Callable[[Any], Any], instead: str
+) -> Any:
+    """An optional cell: blank → None; a bad value is dropped with a warning saying what is
+    used `instead`, and the row is kept (one bad cell must not cost anyone their tab)."""
+    value = cells.get(key)
+    if parse.is_blank(value):
+        return None
+    try:
+        return parser(value)
+    except ParseError as err:
+        tab.warn(key, value, f"{err}; {instead}")
+        return None
+
+
+def _bonus_base(value: Any) -> float:
+    base = parse.number(value)
+    if base < 0:
+        raise ParseError("must be >= 0")
+    return base
+
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+
+
+def _email(value: Any) -> str:
+    text = str(value).strip()
+    if not _EMAIL.fullmatch(text):
+        raise ParseError("expected an e-mail address like name@example.com")
+    return text
 
 
 def _seniority(tab: _Tab, cells: dict[str, Any]) -> str:

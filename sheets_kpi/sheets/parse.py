@@ -74,7 +74,8 @@ def share(value: Any) -> float:
 
 
 def date(value: Any) -> dt.date:
-    """ISO `2026-11-03`, `03.11.2026`, `3.11.26`, or a Sheets serial number."""
+    """ISO `2026-11-03` (or an ISO date-time: its date as written), `03.11.2026`, `3.11.26`, or
+    a Sheets serial number."""
     if isinstance(value, bool):
         raise ParseError("expected a date, got true/false")
     if isinstance(value, int | float):
@@ -94,7 +95,35 @@ def date(value: Any) -> dt.date:
             return dt.datetime.strptime(text, pattern).date()
         except ValueError:
             continue
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}.*", text):
+        try:  # an ISO date-time (`2026-12-01T10:00:00`, with seconds' fractions or an offset)
+            return dt.datetime.fromisoformat(text).date()
+        except ValueError:
+            pass
     raise ParseError(f"expected a date like 2026-11-03 or 03.11.2026, got {value!r}")
+
+
+#: Google's spreadsheet ids: letters, digits, `-` and `_` (44 of them today; 20 is a floor).
+SPREADSHEET_ID = re.compile(r"[A-Za-z0-9_-]{20,100}")
+_SPREADSHEET_URL = re.compile(
+    r"https://docs\.google\.com/spreadsheets/(?:u/\d+/)?d/([A-Za-z0-9_-]{20,100})(?:[/?#].*)?"
+)
+
+
+def spreadsheet_id(value: Any) -> str:
+    """A spreadsheet id, bare or in its `https://docs.google.com/spreadsheets/d/<id>/...` link;
+    anything else (a path, a Drive link, an id with `#` or `/`) is refused before any request
+    is built from it."""
+    text = str(value).strip()
+    if SPREADSHEET_ID.fullmatch(text):
+        return text
+    match = _SPREADSHEET_URL.fullmatch(text)
+    if match:
+        return match.group(1)
+    raise ParseError(
+        "expected a spreadsheet link https://docs.google.com/spreadsheets/d/<id>/edit or its id "
+        "(20 or more letters, digits, - and _)"
+    )
 
 
 def period(value: Any) -> str:

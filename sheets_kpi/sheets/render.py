@@ -42,6 +42,20 @@ def sheet_id_for(title: str, taken: set[int]) -> int:
     return candidate
 
 
+#: Google refuses a whole request if one cell holds more characters than this.
+MAX_CELL_CHARS = 50_000
+
+
+def fit_cell(text: str) -> str:
+    """`text` cut to Google's cell limit, ending with a visible marker of what was cut: the one
+    cap of every string written (tab cells, issue values, amoCRM names, the run-log row)."""
+    if len(text) <= MAX_CELL_CHARS:
+        return text
+    marker = f" … [cut: {len(text)} characters, the first {{}} shown]"
+    kept = MAX_CELL_CHARS - len(marker.format(MAX_CELL_CHARS))
+    return text[:kept] + marker.format(kept)
+
+
 def cell(value: Any) -> dict[str, Any]:
     value = plain_value(value)
     if value is None or value == "":
@@ -50,7 +64,7 @@ def cell(value: Any) -> dict[str, Any]:
         return {"userEnteredValue": {"boolValue": value}}
     if isinstance(value, int | float):
         return {"userEnteredValue": {"numberValue": value}}
-    return {"userEnteredValue": {"stringValue": str(value)}}
+    return {"userEnteredValue": {"stringValue": fit_cell(str(value))}}
 
 
 def content_requests(

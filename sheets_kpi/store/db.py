@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -14,6 +15,7 @@ from typing import Any
 
 from sheets_kpi.clock import epoch
 from sheets_kpi.errors import StoreError
+from sheets_kpi.redaction import redact
 from sheets_kpi.store.schema import ENTITY_TABLES, MIGRATIONS
 
 _PRIMARY_KEYS = {"notes": ("entity_type", "id"), "statuses": ("pipeline_id", "status_id")}
@@ -51,6 +53,7 @@ class Store:
         try:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+                _create_private(Path(self.path))
             self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
@@ -62,6 +65,7 @@ class Store:
             ) from err
         self._lock = threading.RLock()
         self._depth = 0
+        self.killed: list[tuple[int, int]] = []
 
     def close(self) -> None:
         self._conn.close()
@@ -175,8 +179,15 @@ class Store:
         return {table: self.query(f"SELECT count(*) FROM {table}")[0][0] for table in ENTITY_TABLES}
 
     def start_run(self, now: datetime) -> int:
-        """A new run; one still `running` is from a worker that was killed (runs hold the lock)."""
+        """A new run; one still `running` is from a worker that was killed (runs hold the lock).
+        Those marked killed now are kept in `killed` (id, started_at) for this run's log."""
         with self.transaction():
+            self.killed = [
+                (int(run_id), int(started))
+                for run_id, started in self.query(
+                    "SELECT id, started_at FROM run WHERE status = 'running' ORDER BY id"
+                )
+            ]
             self._conn.execute("UPDATE run SET status = 'killed' WHERE status = 'running'")
             cur = self._conn.execute(
                 "INSERT INTO run (started_at, status) VALUES (?, 'running')", (epoch(now),)
@@ -184,6 +195,8 @@ class Store:
         return int(cur.lastrowid or 0)
 
     def finish_run(self, run_id: int, **fields: Any) -> None:
+        if isinstance(fields.get("error"), str):  # the last guard: a stored error holds no secret
+            fields["error"] = redact(fields["error"])
         names = ", ".join(f"{name} = ?" for name in fields)
         with self.transaction():
             self._conn.execute(f"UPDATE run SET {names} WHERE id = ?", (*fields.values(), run_id))
@@ -327,3 +340,10 @@ class Store:
             )
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             self._conn.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
+
+
+def _create_private(path: Path) -> None:
+    """A new store is created 0600: it holds customers' names and phone numbers. SQLite gives
+    its -wal and -shm files the database's mode."""
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))

@@ -15,6 +15,7 @@ import pandas as pd
 from sheets_kpi.config import Config
 from sheets_kpi.kpi.close import Closing
 from sheets_kpi.kpi.engine import Results
+from sheets_kpi.sheets import parse
 from sheets_kpi.sheets.input_tabs import TABS
 from sheets_kpi.sheets.layout import TabLayout
 from sheets_kpi.tabs.analytics import clients_tab, matrix_tab
@@ -76,7 +77,7 @@ def build_layouts(
     sheets_by_manager = roster.set_index("manager_id")["personal_spreadsheet"].to_dict()
     for manager in results.managers.itertuples():
         layout = manager_tab(results, manager, titles[manager.manager_id], config, closing)
-        target = _spreadsheet_id(str(sheets_by_manager.get(manager.manager_id) or "").strip())
+        target = _personal(sheets_by_manager.get(manager.manager_id))
         if target and target != config.google.spreadsheet_id:
             personal.setdefault(target, []).append(layout)
         else:  # no personal spreadsheet, or the main one typed in by mistake
@@ -85,8 +86,12 @@ def build_layouts(
     return Output(main, personal)
 
 
-def _spreadsheet_id(text: str) -> str:
-    return text.split("/d/")[1].split("/")[0] if "/d/" in text else text
+def _personal(cell: object) -> str:
+    """The roster's spreadsheet id (the reader checked it); anything else keeps the main one."""
+    try:
+        return parse.spreadsheet_id(cell) if cell else ""
+    except parse.ParseError:
+        return ""
 
 
 def manager_titles(managers: pd.DataFrame, reserved: Iterable[str] = ()) -> dict[int, str]:

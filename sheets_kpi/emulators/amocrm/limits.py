@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-FAULT_NAMES = ("429", "500", "502", "503", "reset", "slow", "truncate")
+FAULT_NAMES = ("429", "500", "502", "503", "reset", "slow", "truncate", "echo_auth")
 
 
 class RateLimiter:
@@ -74,7 +74,8 @@ class RateLimiter:
 @dataclass
 class Faults:
     """Seeded fault plan: probabilities of 429 / 500 / 502 / 503 / connection reset / slow /
-    truncate (the connection closes half-way through the body)."""
+    truncate (the connection closes half-way through the body) / echo_auth (a 400 whose body
+    echoes the request's Authorization header, as a misconfigured proxy does)."""
 
     rates: dict[str, float] = field(default_factory=dict)
     retry_after: float = 1.0

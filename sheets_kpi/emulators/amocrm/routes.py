@@ -111,6 +111,9 @@ class AmoApp:
             return problem(int(fault), "Internal Server Error", "An unknown error occurred.")
         if fault == "reset":
             return Response(0, drop_connection=True)
+        if fault == "echo_auth":
+            echoed = request.headers.get("authorization", "")
+            return problem(400, "Bad Request", f"rejected headers: Authorization: {echoed}")
         try:
             with self.state.lock:
                 response = self._route(request, token)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sheets_kpi.emulators.sheets import numfmt
+from sheets_kpi.emulators.sheets.errors import invalid
 
 _NUMBER = {
     ".": re.compile(r"^[+-]?(?P<int>\d{1,3}(,\d{3})+|\d+)?(?P<frac>\.\d+)?$"),
@@ -36,6 +37,20 @@ class Formula:
 
 
 Parsed = tuple[Any, dict[str, Any] | None]
+
+
+#: Google refuses a cell holding more characters than this (SHEETS_API §3.10), whole request.
+MAX_CELL_CHARS = 50_000
+
+
+def check_length(value: Any) -> None:
+    """A text (or formula) cell over Google's limit fails the request, as on the real API."""
+    text = value.text if isinstance(value, Formula) else value
+    if isinstance(text, str) and len(text) > MAX_CELL_CHARS:
+        raise invalid(
+            f"Your input contains more than the maximum of {MAX_CELL_CHARS} characters in a "
+            "single cell."
+        )
 
 
 def user_entered(value: Any, locale: str = "en_US") -> Parsed:

@@ -170,6 +170,7 @@ def update_cell(
     mask_update(view, source, fields)
     value = view.get("userEnteredValue")
     stored = cells.from_extended(value, locale) if value else None
+    cells.check_length(stored)
     _put(sheet.cells, coord, stored)
     _put(sheet.formats, coord, _prune(view.get("userEnteredFormat")))
     _put(sheet.notes, coord, view.get("note") or None)

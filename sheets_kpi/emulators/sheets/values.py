@@ -188,6 +188,7 @@ def _store(
                 value, number_format = cells.user_entered(value, book.locale)
                 if number_format and not sheet.number_format(coord):
                     sheet.formats.setdefault(coord, {})["numberFormat"] = number_format
+            cells.check_length(value)
             sheet.cells[coord] = value
     return touched
 

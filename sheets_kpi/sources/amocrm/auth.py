@@ -19,6 +19,7 @@ from pathlib import Path
 import requests
 from filelock import FileLock
 
+from sheets_kpi import redaction
 from sheets_kpi.config import AmoAuth, OAuthConfig
 from sheets_kpi.errors import AuthError
 
@@ -82,6 +83,13 @@ def write_private_json(path: Path, payload: dict) -> None:
         os.close(dir_fd)
 
 
+_TOKEN_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "access_token": str,
+    "refresh_token": str,
+    "expires_at": (int, float),
+}
+
+
 class TokenFile:
     """The OAuth token pair on disk."""
 
@@ -91,15 +99,29 @@ class TokenFile:
     def load(self) -> TokenPair | None:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
-            return TokenPair(data["access_token"], data["refresh_token"], float(data["expires_at"]))
         except FileNotFoundError:
             return None
-        except (ValueError, KeyError, TypeError) as err:
+        except (OSError, ValueError):  # the message never quotes the file's text
             raise AuthError(
-                f"{self.path}: the token file is unreadable ({err}); {REAUTHORISE}"
-            ) from err
+                f"{self.path}: the token file is not valid JSON; {REAUTHORISE}"
+            ) from None
+        if not isinstance(data, dict):
+            raise AuthError(f"{self.path}: the token file is not a JSON object; {REAUTHORISE}")
+        redaction.remember(*(v for v in data.values() if isinstance(v, str)))
+        wrong = [
+            key
+            for key, kind in _TOKEN_FIELDS.items()
+            if not isinstance(data.get(key), kind) or isinstance(data.get(key), bool)
+        ]
+        if wrong:  # named, never shown: a malformed file still holds a live refresh token
+            raise AuthError(
+                f"{self.path}: the token file has a missing or malformed {', '.join(wrong)}; "
+                f"{REAUTHORISE}"
+            )
+        return TokenPair(data["access_token"], data["refresh_token"], float(data["expires_at"]))
 
     def save(self, pair: TokenPair) -> None:
+        redaction.remember(pair.access_token, pair.refresh_token)
         write_private_json(self.path, vars(pair))
 
 
