@@ -185,6 +185,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from sheets_kpi.cycle import run_cycle
 
     config = _config(args)
+    if args.period and args.reconcile:
+        _say("sheets-kpi: --reconcile is for the live cycle, not with --period", err=True)
+        return 2
     if args.period:
         return _recompute(config, args)
     if args.dry_run:
@@ -193,7 +196,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     with _lock(config):
         store, amo, sheets = _worker_parts(config)
         _require_input_tabs(config, sheets)
-        report = run_cycle(config, store, amo, sheets, args.now)
+        report = run_cycle(config, store, amo, sheets, args.now, reconcile=args.reconcile)
     _say(
         f"cycle {report.status} in {report.seconds:.1f} s: amoCRM {report.amocrm_requests} "
         f"requests ({report.entities_new} new, {report.entities_updated} updated), Sheets "
@@ -658,6 +661,12 @@ def _parser() -> argparse.ArgumentParser:
         "--dry-run",
         action="store_true",
         help="with --period: print the differences against the approved statement",
+    )
+    run.add_argument(
+        "--reconcile",
+        action="store_true",
+        help="the nightly cycle of serve: re-read schedule.reconcile_days of amoCRM and "
+        "rewrite every output tab, undoing edits by hand (for cron)",
     )
     close = add("close", cmd_close, "approve a month: freeze its statement for payment")
     close.add_argument("period", help="the month to approve, YYYY-MM")

@@ -512,3 +512,29 @@ def test_close_approves_a_month_once_and_run_period_previews_it(
         assert "2026-10 sales" in capsys.readouterr().out
     finally:
         sheets.stop()
+
+
+def test_run_reconcile_is_the_nightly_cycle_of_serve(tmp_path, capsys, monkeypatch) -> None:
+    """`run --reconcile` (for cron) asks run_cycle for what serve's nightly cycle asks."""
+    import sheets_kpi.cli as cli
+    import sheets_kpi.cycle as cycle
+    from sheets_kpi.cycle import CycleReport
+
+    asked: list[bool] = []
+
+    def run_cycle(config, store, amo, sheets, now, reconcile=False, **_) -> CycleReport:
+        asked.append(reconcile)
+        return CycleReport(run_id=1)
+
+    monkeypatch.setenv("AMO_TOKEN", DEMO_TOKEN)
+    monkeypatch.setattr(cycle, "run_cycle", run_cycle)
+    monkeypatch.setattr(cli, "_require_input_tabs", lambda config, sheets: None)
+    data = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+    data["google"]["endpoint"] = "http://127.0.0.1:9"  # an emulator's: no key file needed
+    config = str(tmp_path / "config.yaml")
+    Path(config).write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    assert main([*AT, "--config", config, "run", "--reconcile"]) == 0
+    assert main([*AT, "--config", config, "run"]) == 0
+    assert asked == [True, False]
+    assert main([*AT, "--config", config, "run", "--reconcile", "--period", "2026-10"]) == 2
+    assert "not with --period" in capsys.readouterr().err

@@ -659,3 +659,60 @@ def test_recomputing_a_period_leaves_the_live_tabs_and_snapshots_alone(world: Wo
     assert set(dry.differences or {}) == {d.id for d in world.config.departments}
     assert all(found.empty for found in (dry.differences or {}).values())  # nothing moved
     assert world.store.snapshots() == snapshots
+
+
+def test_the_xlsx_export_carries_rules_charts_widths_and_frozen_rows(
+    world: World, tmp_path
+) -> None:
+    import openpyxl
+    from openpyxl.worksheet.cell_range import CellRange
+
+    from sheets_kpi.emulators.sheets import export_xlsx
+
+    world.cycle()
+    book = world.sheets.get(BOOK)
+    workbook = openpyxl.load_workbook(export_xlsx(world.sheets, BOOK, tmp_path / "kpi.xlsx"))
+    sheets = [s for s in book.sheets if s.title in workbook.sheetnames]
+    assert sum(len(s.extras.get("charts", [])) for s in sheets) >= 4
+    assert sum(len(s.extras.get("conditionalFormats", [])) for s in sheets) >= 30
+    for sheet in sheets:
+        target = workbook[sheet.title]
+        rules = [
+            (str(area.sqref), rule.formula, rule.dxf.fill.fgColor.rgb, rule.stopIfTrue)
+            for area in target.conditional_formatting
+            for rule in area.rules
+        ]
+        expected = []
+        for rule in sheet.extras.get("conditionalFormats", []):
+            boolean = rule["booleanRule"]
+            colour = boolean["format"]["backgroundColor"]
+            rgb = "00" + "".join(
+                f"{round(colour.get(c, 0) * 255):02X}" for c in ("red", "green", "blue")
+            )
+            formula = boolean["condition"]["values"][0]["userEnteredValue"]
+            for grid in rule["ranges"]:
+                area = openpyxl.utils.cell.get_column_letter(grid["startColumnIndex"] + 1)
+                end = openpyxl.utils.cell.get_column_letter(grid["endColumnIndex"])
+                sqref = f"{area}{grid['startRowIndex'] + 1}:{end}{grid['endRowIndex']}"
+                expected.append((CellRange(sqref).coord, [formula[1:]], rgb, True))
+        assert sorted(rules) == sorted(expected), sheet.title
+        charts = sheet.extras.get("charts", [])
+        assert len(target._charts) == len(charts), sheet.title
+        for made, spec in zip(target._charts, charts, strict=True):
+            basic = spec["spec"]["basicChart"]
+            assert made.title.tx.rich.p[0].r[0].t == spec["spec"]["title"]
+            assert len(made.series) == len(basic["series"])
+            domain = basic["domains"][0]["domain"]["sourceRange"]["sources"][0]
+            assert made.series[0].cat.numRef.f.endswith(
+                f"$A${domain['startRowIndex'] + 2}:$A${domain['endRowIndex']}"
+            )
+            anchor = spec["position"]["overlayPosition"]["anchorCell"]
+            assert (made.anchor._from.row, made.anchor._from.col) == (
+                anchor["rowIndex"],
+                anchor["columnIndex"],
+            )
+        for index, props in sheet.columns.items():
+            letter = openpyxl.utils.cell.get_column_letter(index + 1)
+            assert target.column_dimensions[letter].width == pytest.approx(props["pixelSize"] / 7)
+        frozen = sheet.grid.get("frozenRowCount") or 0
+        assert target.freeze_panes == (f"A{frozen + 1}" if frozen else None), sheet.title

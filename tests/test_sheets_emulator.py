@@ -7,6 +7,7 @@ gspread reaches the emulator through a `requests.Session` that rewrites Google's
 from __future__ import annotations
 
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -527,3 +528,47 @@ def test_repeat_cell_resets_whole_members_only_inside_its_range(
     book.batch_update({"requests": [{"repeatCell": everything}]})
     sheet = state.get("book").sheets[0]  # every write swaps in a new copy of the book
     assert (sheet.formats, sorted(sheet.cells)) == ({}, [(0, 0), (0, 1)])
+
+
+def test_xlsx_export_puts_right_axis_series_on_a_secondary_axis(tmp_path: Path) -> None:
+    state = SheetsState()
+    book = state.create_spreadsheet("C", "c")
+    sheet = book.sheets[0]
+    for row, values in enumerate([("Неделя", "Сумма", "Сделки"), ("2026-11-02", 10.0, 1)]):
+        for col, value in enumerate(values):
+            sheet.cells[(row, col)] = value
+
+    def column(col: int) -> dict:
+        grid = {"sheetId": sheet.sheet_id, "startRowIndex": 0, "endRowIndex": 2}
+        return {
+            "sourceRange": {
+                "sources": [grid | {"startColumnIndex": col, "endColumnIndex": col + 1}]
+            }
+        }
+
+    anchor = {"sheetId": sheet.sheet_id, "rowIndex": 0, "columnIndex": 4}
+    sheet.extras["charts"] = [
+        {
+            "chartId": 1,
+            "spec": {
+                "title": "Динамика",
+                "basicChart": {
+                    "chartType": "LINE",
+                    "headerCount": 1,
+                    "domains": [{"domain": column(0)}],
+                    "series": [
+                        {"series": column(1), "targetAxis": "LEFT_AXIS"},
+                        {"series": column(2), "targetAxis": "RIGHT_AXIS"},
+                    ],
+                },
+            },
+            "position": {"overlayPosition": {"anchorCell": anchor}},
+        }
+    ]
+    path = export_xlsx(state, "c", tmp_path / "c.xlsx")
+    with zipfile.ZipFile(path) as archive:
+        xml = archive.read("xl/charts/chart1.xml").decode()
+    left, right = xml.split("</lineChart>")[:2]  # two line charts sharing the category axis
+    assert "!$B$2" in left and "!$C$2" not in left and "!$C$2" in right
+    assert '<axId val="200"' in right and '<crosses val="max"' in xml
+    assert '<smooth val="0"' in xml and "Динамика" in xml
