@@ -373,3 +373,22 @@ def test_the_cycle_dates_the_first_evaluations_violations_from_the_leads_history
     violations = track_violations(config, store, frames, later.to_pydatetime())
     new = violations[violations["rule"] == "no_next_task"]
     assert new[["lead_id", "first_seen_at", "backlog"]].values.tolist() == [[1, later, False]]
+
+
+def test_a_tasks_text_comes_from_its_raw_json() -> None:
+    store = Store(":memory:")
+    row = {
+        "responsible_user_id": 5,
+        "entity_type": "leads",
+        "entity_id": 9,
+        "is_completed": 0,
+        "complete_till": 200,
+        "created_at": 1,
+        "updated_at": 5,
+        "synced_at": 0,
+    }
+    store.upsert(
+        "tasks",
+        [row | {"id": 1, "raw": '{"text": "Позвонить"}'}, row | {"id": 2, "raw": "{}"}],
+    )
+    assert amocrm_frames(store)["tasks"]["text"].tolist() == ["Позвонить", ""]
