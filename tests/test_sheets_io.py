@@ -411,6 +411,47 @@ def test_achievement_rules_reach_the_sheet_as_custom_formulas(emulator) -> None:
     ]
 
 
+def test_init_removes_a_new_spreadsheets_empty_default_tab_in_its_one_write(emulator) -> None:
+    server, state = emulator
+    config = _config_for(server)
+    assert [s.title for s in state.get(BOOK).sheets] == ["Sheet1"]
+    server.reset_stats()
+    report = init_inputs(SheetsGateway(config.google), config, _users(), NOW_AT)
+    assert report.removed == ["Sheet1"]
+    assert calls(server) == {f"GET {BOOK}": 1, "values.batchGet": 1, "batchUpdate": 1}
+    titles = [s.title for s in state.get(BOOK).sheets]
+    assert "Sheet1" not in titles and titles[0] == "Сотрудники"
+
+
+@pytest.mark.parametrize("use", ["value", "chart"])
+def test_init_keeps_a_default_tab_someone_used(emulator, use) -> None:
+    server, state = emulator
+    config = _config_for(server)
+    book = SheetsGateway(config.google).client.open_by_key(BOOK)
+    if use == "value":
+        book.worksheet("Sheet1").update([["мои заметки"]], "C7")
+    else:
+        chart = {"spec": {"basicChart": {"chartType": "LINE"}}, "position": {"newSheet": False}}
+        book.batch_update({"requests": [{"addChart": {"chart": chart}}]})
+    report = init_inputs(SheetsGateway(config.google), config, _users(), NOW_AT)
+    assert report.removed == []
+    assert "Sheet1" in [s.title for s in state.get(BOOK).sheets]
+
+
+def test_init_removes_a_russian_spreadsheets_default_tab_once(
+    emulator,
+) -> None:
+    server, state = emulator
+    config = _config_for(server)
+    state.get(BOOK).properties["locale"] = "ru_RU"
+    book = SheetsGateway(config.google).client.open_by_key(BOOK)
+    book.worksheet("Sheet1").update_title("Лист1")
+    report = init_inputs(SheetsGateway(config.google), config, _users(), NOW_AT)
+    assert report.removed == ["Лист1"]
+    again = init_inputs(SheetsGateway(config.google), config, _users(), NOW_AT)
+    assert (again.removed, again.requests) == ([], 0)
+
+
 def test_init_upgrades_a_supervisors_own_roster_in_one_pass(emulator) -> None:
     server, state = emulator
     config = _config_for(server)
