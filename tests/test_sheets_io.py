@@ -145,6 +145,21 @@ def test_output_tabs_are_protected_for_the_service_account_and_supervisors(emula
     assert len(sheet.extras["charts"]) == 1
 
 
+def test_counts_beside_roubles_are_charted_on_the_right_axis(emulator) -> None:
+    server, state = emulator
+    chart = LineChart("Динамика", 0, (1, 2), 0, 3, 0, 4, right_cols=(2,))
+    rows = [
+        ["Неделя", "Продажи", "Сделки"],
+        ["2026-11-02", 1_200_000, 12],
+        ["2026-11-09", 900_000, 9],
+    ]
+    gateway_for(server).write([TabLayout("Динамика — Продажи", rows, chart=chart)])
+    sheet = next(s for s in state.get(BOOK).sheets if s.title == "Динамика — Продажи")
+    (stored,) = sheet.extras["charts"]
+    series = stored["spec"]["basicChart"]["series"]
+    assert [s["targetAxis"] for s in series] == ["LEFT_AXIS", "RIGHT_AXIS"]
+
+
 def test_quota_429_is_retried_with_bounded_backoff(emulator, monkeypatch) -> None:
     server, _ = emulator
     requests.post(

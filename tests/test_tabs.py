@@ -252,6 +252,7 @@ def test_ranking_dynamics_and_clients_columns() -> None:
         ("won", COUNT, False),
     ]
     assert dynamics.chart is not None and dynamics.chart.series_cols == (1, 3)
+    assert dynamics.chart.right_cols == (3,)  # the count beside roubles: on the right axis
     retention = SimpleNamespace(
         managers=pd.DataFrame({"manager_id": [7], "manager": ["Анна"]}),
         retention=pd.DataFrame(

@@ -252,7 +252,11 @@ def _chart(chart: LineChart, sheet_id: int) -> dict[str, Any]:
                 "headerCount": 1,
                 "domains": [{"domain": source(chart.domain_col)}],
                 "series": [
-                    {"series": source(col), "targetAxis": "LEFT_AXIS"} for col in chart.series_cols
+                    {
+                        "series": source(col),
+                        "targetAxis": "RIGHT_AXIS" if col in chart.right_cols else "LEFT_AXIS",
+                    }
+                    for col in chart.series_cols
                 ],
             },
         },

@@ -107,8 +107,22 @@ def dynamics_tab(results: Results, dept: DepartmentConfig, config: Config) -> Ta
     title = label(loc, "tab.dynamics", department=dept.title_in(loc))
     end = len(grid.rows)
     counts = tuple(1 + i for i, k in enumerate(dept.kpis) if k.unit in ("count", "rub"))[:3]
-    chart = LineChart(title, 0, counts or (1,), 0, end, 0, len(dept.kpis) + 2) if end > 1 else None
+    series = counts or (1,)
+    chart = (
+        LineChart(title, 0, series, 0, end, 0, len(dept.kpis) + 2, secondary(series, dept))
+        if end > 1
+        else None
+    )
     return grid.layout(title, chart=chart)
+
+
+def secondary(series: tuple[int, ...], dept: DepartmentConfig) -> tuple[int, ...]:
+    """The series drawn on the right axis: the non-rouble ones, when roubles are drawn too
+    (a count of 12 on a scale of 1 200 000 ₽ is a flat line at 0)."""
+    units = {1 + i: k.unit for i, k in enumerate(dept.kpis)}
+    if not any(units[col] == "rub" for col in series):
+        return ()
+    return tuple(col for col in series if units[col] != "rub")
 
 
 def week_table(
