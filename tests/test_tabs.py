@@ -17,7 +17,7 @@ from sheets_kpi.sheets.layout import Block, TabLayout
 from sheets_kpi.tabs import data as data_tabs
 from sheets_kpi.tabs import manager_titles
 from sheets_kpi.tabs.analytics import clients_tab, matrix_tab
-from sheets_kpi.tabs.department import dynamics_tab, ranking_tab, summary_tab
+from sheets_kpi.tabs.department import dynamics_tab, ranking_tab, summary_tab, week_label
 from sheets_kpi.tabs.manager import manager_tab, needed_text
 from sheets_kpi.tabs.run import issues_tab
 from tests.kpi_fixtures import A, config, run, task
@@ -253,6 +253,8 @@ def test_ranking_dynamics_and_clients_columns() -> None:
     ]
     assert dynamics.chart is not None and dynamics.chart.series_cols == (1, 3)
     assert dynamics.chart.right_cols == (3,)  # the count beside roubles: on the right axis
+    weeks = [row[0] for row in dynamics.rows[1:]]
+    assert weeks[-2:] == ["2026-11-09", "2026-11-16 (идёт)"]  # now: Friday 2026-11-20
     retention = SimpleNamespace(
         managers=pd.DataFrame({"manager_id": [7], "manager": ["Анна"]}),
         retention=pd.DataFrame(
@@ -389,3 +391,16 @@ def test_every_issue_key_and_rule_has_a_text_in_both_locales() -> None:
     keyed = {k for k in LABELS["ru"] if k.startswith(("issue.", "rule.", "task_"))}
     assert keyed == {k for k in LABELS["en"] if k.startswith(("issue.", "rule.", "task_"))}
     assert {"rule.stale_stage", "rule.no_next_task", "issue.unknown_manager"} <= keyed
+
+
+@pytest.mark.parametrize(
+    ("today", "loc", "shown"),
+    [
+        ("2026-11-16", "ru", "2026-11-16 (идёт)"),  # Monday: the week has just begun
+        ("2026-11-22", "en", "2026-11-16 (in progress)"),  # Sunday: not over until midnight
+        ("2026-11-23", "ru", "2026-11-16"),  # the next Monday: the week is whole
+        ("2026-11-15", "ru", "2026-11-16"),
+    ],
+)
+def test_the_week_in_progress_is_marked(today, loc, shown) -> None:
+    assert week_label(pd.Timestamp("2026-11-16"), pd.Timestamp(today), loc) == shown

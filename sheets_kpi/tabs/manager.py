@@ -100,7 +100,7 @@ def manager_tab(
     weekly = results.weekly[results.weekly["manager_id"] == manager.manager_id]
     titles = dict(zip(kpis["kpi"], kpis["kpi_title"], strict=True))
     units = dict(zip(kpis["kpi"], kpis["unit"], strict=True))
-    grid.table(week_table(weekly, list(titles), titles, units, loc))
+    grid.table(week_table(weekly, list(titles), titles, units, loc, results.period.today))
     base = config.amocrm.base_url
     grid.add([], [label(loc, "violations_title")])
     violations = results.open_violations
