@@ -344,6 +344,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     _say(
         f"input tabs created: {created}; columns added: {added}; "
         f"managers added to the roster: {report.managers_added}"
+        + (f"; empty default tab removed: {', '.join(report.removed)}" if report.removed else "")
     )
     return 0
 

@@ -142,6 +142,40 @@ LABELS: dict[str, dict[str, str]] = {
         "tv.winners": "Победители {period}",
         "within_to_date": "в пределах плана на сегодня ({plan})",
         "over_to_date": "{value} сверх плана на сегодня ({plan})",
+        "task_number": "задача № {id}",
+        "week_in_progress": "{week} (идёт)",
+        "rule.no_next_task": "нет следующей задачи",
+        "rule.stale_stage": "сделка застряла на этапе",
+        "rule.required_fields": "не заполнены обязательные поля",
+        "rule.zero_price_after": "нулевая сумма сделки",
+        "issue.tab_missing": "вкладки нет: запустите `sheets-kpi init`",
+        "issue.no_plan": "нет плана: показатель виден, но не входит в балл",
+        "issue.no_plan_ever": (
+            "нет плана ни в этом месяце, ни в одном из прошлых: показатель виден, но не входит "
+            "в балл"
+        ),
+        "issue.no_plan_department": (
+            "ни у кого в отделе нет плана (нет строки по умолчанию и строк менеджеров): "
+            "показатель виден, но не входит в балл"
+        ),
+        "issue.no_plan_department_ever": (
+            "ни у кого в отделе нет плана (нет строки по умолчанию и строк менеджеров) ни в этом "
+            "месяце, ни в одном из прошлых: показатель виден, но не входит в балл"
+        ),
+        "issue.plan_carried": (
+            "план перенесён из {start} для {count} менеджер(ов): нет строки плана на {period} "
+            "(добавьте строки, чтобы задать новый план; plans.carry_over: false отключает перенос)"
+        ),
+        "issue.unknown_manager": (
+            "неизвестный менеджер {name}: во вкладке «Сотрудники» нет такого id или точного "
+            "имени; строка пропущена"
+        ),
+        "issue.stranger": "пользователь amoCRM с активностью не указан во вкладке «Сотрудники»",
+        "issue.stranger_no_group": (
+            "пользователь amoCRM с активностью не указан во вкладке «Сотрудники»; он не состоит "
+            "ни в одной группе amoCRM, поэтому `sheets-kpi init` не может его распределить: "
+            "добавьте его в «Сотрудники» с отделом или поместите в группу с именем отдела"
+        ),
     },
     "en": {
         "tab.summary": "Summary — {department}",
@@ -277,9 +311,46 @@ LABELS: dict[str, dict[str, str]] = {
         "tv.winners": "Winners {period}",
         "within_to_date": "within the plan to date ({plan})",
         "over_to_date": "{value} over the plan to date ({plan})",
+        "task_number": "task no. {id}",
+        "week_in_progress": "{week} (in progress)",
+        "rule.no_next_task": "no next task",
+        "rule.stale_stage": "stuck in its stage",
+        "rule.required_fields": "required fields empty",
+        "rule.zero_price_after": "zero deal amount",
+        "issue.tab_missing": "the tab is missing: run `sheets-kpi init`",
+        "issue.no_plan": "no plan: the KPI is shown but left out of the score",
+        "issue.no_plan_ever": (
+            "no plan in this month or any earlier one: the KPI is shown but left out of the score"
+        ),
+        "issue.no_plan_department": (
+            "no plan for anyone in the department (no default row, no manager rows): the KPI is "
+            "shown but left out of the score"
+        ),
+        "issue.no_plan_department_ever": (
+            "no plan for anyone in the department (no default row, no manager rows) in this "
+            "month or any earlier one: the KPI is shown but left out of the score"
+        ),
+        "issue.plan_carried": (
+            "plan carried over from {start} for {count} manager(s): no plan row for {period} "
+            "(add rows to set a new plan; plans.carry_over: false turns this off)"
+        ),
+        "issue.unknown_manager": (
+            "unknown manager {name}: not in the roster by id or exact name; the row is skipped"
+        ),
+        "issue.stranger": "amoCRM user with activity is not in the roster",
+        "issue.stranger_no_group": (
+            "amoCRM user with activity is not in the roster; the user is in no group in amoCRM, "
+            "so `sheets-kpi init` cannot place them: add them to the roster with a department, "
+            "or put them in a group named like one"
+        ),
     },
 }
 
 
 def label(locale: Locale, key: str, **values: object) -> str:
     return LABELS[locale][key].format(**values)
+
+
+def rule_label(locale: Locale, rule: str) -> str:
+    """A deal rule (`stale_stage`) as people read it; an unknown code is shown as it is."""
+    return LABELS[locale].get(f"rule.{rule}", rule)

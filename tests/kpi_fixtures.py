@@ -208,6 +208,7 @@ def task(
     completed: str | None = None,
     done: bool | None = None,
     lead_id: int | None = None,
+    text: str = "",
 ) -> dict:
     return {
         "task_id": task_id,
@@ -218,6 +219,7 @@ def task(
         "complete_till": ts(deadline),
         "is_completed": bool(completed) if done is None else done,
         "completed_at": ts(completed) if completed else pd.NaT,
+        "text": text,
     }
 
 

@@ -126,7 +126,8 @@ def test_carry_over_off_leaves_a_month_without_plans_unscored() -> None:
 
 def test_issue_frames_have_the_issue_columns_as_objects_empty_or_not() -> None:
     for frame in (issues_frame([]), issues_frame([Issue("error", "amoCRM", "sync", "", "down")])):
-        assert list(frame.columns) == ["severity", "source", "where", "value", "message"]
+        shown = ["severity", "source", "where", "value", "message"]
+        assert list(frame.columns) == [*shown, "key", "args"]
         assert all(dtype == "object" for dtype in frame.dtypes)
 
 

@@ -145,6 +145,21 @@ def test_output_tabs_are_protected_for_the_service_account_and_supervisors(emula
     assert len(sheet.extras["charts"]) == 1
 
 
+def test_counts_beside_roubles_are_charted_on_the_right_axis(emulator) -> None:
+    server, state = emulator
+    chart = LineChart("Динамика", 0, (1, 2), 0, 3, 0, 4, right_cols=(2,))
+    rows = [
+        ["Неделя", "Продажи", "Сделки"],
+        ["2026-11-02", 1_200_000, 12],
+        ["2026-11-09", 900_000, 9],
+    ]
+    gateway_for(server).write([TabLayout("Динамика — Продажи", rows, chart=chart)])
+    sheet = next(s for s in state.get(BOOK).sheets if s.title == "Динамика — Продажи")
+    (stored,) = sheet.extras["charts"]
+    series = stored["spec"]["basicChart"]["series"]
+    assert [s["targetAxis"] for s in series] == ["LEFT_AXIS", "RIGHT_AXIS"]
+
+
 def test_quota_429_is_retried_with_bounded_backoff(emulator, monkeypatch) -> None:
     server, _ = emulator
     requests.post(
@@ -409,6 +424,47 @@ def test_achievement_rules_reach_the_sheet_as_custom_formulas(emulator) -> None:
         "=ISNUMBER(D2)*(D2<1)=1",
         "=ISNUMBER(D2)*(D2>=1)=1",
     ]
+
+
+def test_init_removes_a_new_spreadsheets_empty_default_tab_in_its_one_write(emulator) -> None:
+    server, state = emulator
+    config = _config_for(server)
+    assert [s.title for s in state.get(BOOK).sheets] == ["Sheet1"]
+    server.reset_stats()
+    report = init_inputs(SheetsGateway(config.google), config, _users(), NOW_AT)
+    assert report.removed == ["Sheet1"]
+    assert calls(server) == {f"GET {BOOK}": 1, "values.batchGet": 1, "batchUpdate": 1}
+    titles = [s.title for s in state.get(BOOK).sheets]
+    assert "Sheet1" not in titles and titles[0] == "Сотрудники"
+
+
+@pytest.mark.parametrize("use", ["value", "chart"])
+def test_init_keeps_a_default_tab_someone_used(emulator, use) -> None:
+    server, state = emulator
+    config = _config_for(server)
+    book = SheetsGateway(config.google).client.open_by_key(BOOK)
+    if use == "value":
+        book.worksheet("Sheet1").update([["мои заметки"]], "C7")
+    else:
+        chart = {"spec": {"basicChart": {"chartType": "LINE"}}, "position": {"newSheet": False}}
+        book.batch_update({"requests": [{"addChart": {"chart": chart}}]})
+    report = init_inputs(SheetsGateway(config.google), config, _users(), NOW_AT)
+    assert report.removed == []
+    assert "Sheet1" in [s.title for s in state.get(BOOK).sheets]
+
+
+def test_init_removes_a_russian_spreadsheets_default_tab_once(
+    emulator,
+) -> None:
+    server, state = emulator
+    config = _config_for(server)
+    state.get(BOOK).properties["locale"] = "ru_RU"
+    book = SheetsGateway(config.google).client.open_by_key(BOOK)
+    book.worksheet("Sheet1").update_title("Лист1")
+    report = init_inputs(SheetsGateway(config.google), config, _users(), NOW_AT)
+    assert report.removed == ["Лист1"]
+    again = init_inputs(SheetsGateway(config.google), config, _users(), NOW_AT)
+    assert (again.removed, again.requests) == ([], 0)
 
 
 def test_init_upgrades_a_supervisors_own_roster_in_one_pass(emulator) -> None:

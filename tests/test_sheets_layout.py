@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from fractions import Fraction
 
 import pytest
 
@@ -18,8 +19,10 @@ from sheets_kpi.sheets.render import (
     content_requests,
     encode,
     locale_free,
+    shown_threshold,
 )
 from sheets_kpi.sheets.writer import plan_writes
+from sheets_kpi.tabs.columns import PERCENT, Column, Grid, Table
 
 EDITORS = ["sa@x.iam.gserviceaccount.com", "boss@example.com"]
 
@@ -52,6 +55,56 @@ def test_achievement_colours_skip_blank_cells_and_use_no_locale_separators() -> 
         "=ISNUMBER(D2)*(D2>=1)=1",
     ]
     assert [r["addConditionalFormatRule"]["index"] for r in rules] == [0, 1, 2]
+
+
+def colour_of(value: float, rules: list[dict]) -> str:
+    """Which of red / amber / green the first matching rule gives, evaluating its formula."""
+    for rule, name in zip(rules, ("red", "amber", "green"), strict=True):
+        formula = rule["addConditionalFormatRule"]["rule"]["booleanRule"]["condition"]
+        test = formula["values"][0]["userEnteredValue"].split("*(D2")[1].removesuffix(")=1")
+        op, bound = ("<", test[1:]) if test.startswith("<") else (">=", test[2:])
+        limit = Fraction(bound)
+        if (value < limit) if op == "<" else (value >= limit):
+            return name
+    return ""
+
+
+@pytest.mark.parametrize(
+    ("fact", "plan", "colour"),
+    [
+        (84.00, 84.15, "green"),  # 99.8 % shows as "100 %"
+        (83.5, 84.15, "amber"),  # 99.2 % shows as "99 %"
+        (69.7, 100, "amber"),  # 69.7 % shows as "70 %": at the gate
+        (69.4, 100, "red"),  # shows as "69 %"
+        (100, 100, "green"),
+    ],
+)
+def test_achievement_is_coloured_as_it_is_shown(fact, plan, colour) -> None:
+    rules = achievement_rules(Block(1, 3, 9, 4, "0%"), sheet_id=5, gate=0.7)
+    formulas = [
+        r["addConditionalFormatRule"]["rule"]["booleanRule"]["condition"]["values"][0][
+            "userEnteredValue"
+        ]
+        for r in rules
+    ]
+    assert formulas == [
+        "=ISNUMBER(D2)*(D2<139/200)=1",
+        "=ISNUMBER(D2)*(D2<199/200)=1",
+        "=ISNUMBER(D2)*(D2>=199/200)=1",
+    ]
+    assert colour_of(fact / plan, rules) == colour
+
+
+def test_a_finer_pattern_moves_the_thresholds_less() -> None:
+    assert shown_threshold(1, "0.0%") == Fraction(1999, 2000)
+    assert shown_threshold(0.7, "0%") == Fraction(139, 200)
+    assert shown_threshold(1, "") == 1
+
+
+def test_tables_give_achievement_colours_their_columns_pattern() -> None:
+    grid = Grid()
+    grid.table(Table([Column("kpi"), Column("%", PERCENT, achievement=True)], [["a", 0.998]]))
+    assert [b.pattern for b in grid.layout("t").achievement] == [PERCENT]
 
 
 def test_number_formats_frozen_panes_and_widths() -> None:

@@ -385,3 +385,22 @@ def test_a_new_store_is_created_private(tmp_path) -> None:
         if file.exists():
             assert stat.S_IMODE(file.stat().st_mode) == 0o600, name
     store.close()
+
+
+def test_a_tasks_text_comes_from_its_raw_json() -> None:
+    store = Store(":memory:")
+    row = {
+        "responsible_user_id": 5,
+        "entity_type": "leads",
+        "entity_id": 9,
+        "is_completed": 0,
+        "complete_till": 200,
+        "created_at": 1,
+        "updated_at": 5,
+        "synced_at": 0,
+    }
+    store.upsert(
+        "tasks",
+        [row | {"id": 1, "raw": '{"text": "Позвонить"}'}, row | {"id": 2, "raw": "{}"}],
+    )
+    assert amocrm_frames(store)["tasks"]["text"].tolist() == ["Позвонить", ""]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
@@ -10,14 +11,16 @@ import pytest
 
 from sheets_kpi.closing import assemble
 from sheets_kpi.config import Config
+from sheets_kpi.kpi.issues import Issue, issues_frame
 from sheets_kpi.locale import label
 from sheets_kpi.sheets.layout import Block, TabLayout
 from sheets_kpi.tabs import data as data_tabs
 from sheets_kpi.tabs import manager_titles
 from sheets_kpi.tabs.analytics import clients_tab, matrix_tab
-from sheets_kpi.tabs.department import dynamics_tab, ranking_tab, summary_tab
+from sheets_kpi.tabs.department import dynamics_tab, ranking_tab, summary_tab, week_label
 from sheets_kpi.tabs.manager import manager_tab, needed_text
-from tests.kpi_fixtures import config, run
+from sheets_kpi.tabs.run import issues_tab
+from tests.kpi_fixtures import A, config, run, task
 
 
 @pytest.mark.parametrize(
@@ -249,6 +252,9 @@ def test_ranking_dynamics_and_clients_columns() -> None:
         ("won", COUNT, False),
     ]
     assert dynamics.chart is not None and dynamics.chart.series_cols == (1, 3)
+    assert dynamics.chart.right_cols == (3,)  # the count beside roubles: on the right axis
+    weeks = [row[0] for row in dynamics.rows[1:]]
+    assert weeks[-2:] == ["2026-11-09", "2026-11-16 (идёт)"]  # now: Friday 2026-11-20
     retention = SimpleNamespace(
         managers=pd.DataFrame({"manager_id": [7], "manager": ["Анна"]}),
         retention=pd.DataFrame(
@@ -324,3 +330,77 @@ def test_one_title_rule_for_kpis_in_every_tab_and_data_kpi_keeps_the_configured_
     titles = {row[6]: row[7] for row in data_kpi.rows[1:]}
     assert titles["sales_rub"] == "Продажи" and titles["won"] == "won"
     assert dept.title_in(locale) == "Продажи"  # no title_en: the configured title
+
+
+def test_the_manager_tab_names_rules_in_the_locale_and_overdue_tasks_by_their_text() -> None:
+    cfg = tabs_config()
+    tasks = [
+        task(7, A, "2026-11-19 10:00", lead_id=11, text="Перезвонить клиенту\nпро скидку"),
+        task(8, A, "2026-11-18 10:00", lead_id=12),  # no text in amoCRM
+    ]
+    results = run(cfg=cfg, tasks=tasks)
+    results = dataclasses.replace(
+        results,
+        open_violations=pd.DataFrame(
+            {
+                "manager_id": [A, A],
+                "lead_id": [11, 12],
+                "lead_name": ["Окна", "Двери"],
+                "rule": ["stale_stage", "no_next_task"],
+                "first_seen_at": [pd.Timestamp("2026-11-10", tz="UTC")] * 2,
+            }
+        ),
+    )
+    manager = next(m for m in results.managers.itertuples() if m.manager_id == A)
+    closing = assemble(cfg, results, datetime(2026, 11, 20, 12, tzinfo=UTC))
+    layout = manager_tab(results, manager, "Анна", cfg, closing)
+    rules = header_row(layout, "Сделка")
+    assert [row[1] for row in layout.rows[rules + 1 : rules + 3]] == [
+        "сделка застряла на этапе",
+        "нет следующей задачи",
+    ]
+    tasks_at = header_row(layout, "Задача")
+    base = cfg.amocrm.base_url
+    assert [(row[0], row[2]) for row in layout.rows[tasks_at + 1 : tasks_at + 3]] == [
+        ("Перезвонить клиенту", f"{base}/leads/detail/11"),
+        ("задача № 8", f"{base}/leads/detail/12"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("loc", "text"),
+    [
+        ("ru", "вкладки нет: запустите `sheets-kpi init`"),
+        ("en", "the tab is missing: run `sheets-kpi init`"),
+    ],
+)
+def test_data_issues_are_said_in_the_locale_and_their_message_stays_english(loc, text) -> None:
+    said = Issue.said("error", "Планы", "tab", "", "tab_missing")
+    plain = Issue("error", "amoCRM", "sync", "", "connection refused")
+    frame = issues_frame([said, plain]).assign(first_seen="2026-11-20 15:00")
+    assert frame["message"].tolist() == [
+        "the tab is missing: run `sheets-kpi init`",
+        "connection refused",
+    ]
+    assert [row[4] for row in issues_tab(frame, loc).rows[1:]] == [text, "connection refused"]
+
+
+def test_every_issue_key_and_rule_has_a_text_in_both_locales() -> None:
+    from sheets_kpi.locale import LABELS
+
+    keyed = {k for k in LABELS["ru"] if k.startswith(("issue.", "rule.", "task_"))}
+    assert keyed == {k for k in LABELS["en"] if k.startswith(("issue.", "rule.", "task_"))}
+    assert {"rule.stale_stage", "rule.no_next_task", "issue.unknown_manager"} <= keyed
+
+
+@pytest.mark.parametrize(
+    ("today", "loc", "shown"),
+    [
+        ("2026-11-16", "ru", "2026-11-16 (идёт)"),  # Monday: the week has just begun
+        ("2026-11-22", "en", "2026-11-16 (in progress)"),  # Sunday: not over until midnight
+        ("2026-11-23", "ru", "2026-11-16"),  # the next Monday: the week is whole
+        ("2026-11-15", "ru", "2026-11-16"),
+    ],
+)
+def test_the_week_in_progress_is_marked(today, loc, shown) -> None:
+    assert week_label(pd.Timestamp("2026-11-16"), pd.Timestamp(today), loc) == shown

@@ -286,5 +286,5 @@ def _overdue_tasks(inputs: Inputs, now: pd.Timestamp) -> pd.DataFrame:
     tasks = inputs.tasks
     late = tasks[~tasks["is_completed"] & (tasks["complete_till"] < now)]
     late = late.rename(columns={"responsible_user_id": "manager_id"})
-    columns = ["manager_id", "task_id", "entity_type", "entity_id", "complete_till"]
+    columns = ["manager_id", "task_id", "text", "entity_type", "entity_id", "complete_till"]
     return late[columns].sort_values("complete_till", ascending=False).reset_index(drop=True)

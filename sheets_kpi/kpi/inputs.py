@@ -80,6 +80,7 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "complete_till": UTC,
         "is_completed": "bool",
         "completed_at": UTC,
+        "text": "object",
     },
     "deal_violations": {
         "lead_id": "int64",

@@ -4,31 +4,62 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import astuple, dataclass, fields
+from typing import Any
 
 import pandas as pd
 
 from sheets_kpi.config import Config
 from sheets_kpi.kpi.inputs import Inputs
 from sheets_kpi.kpi.stages import pipelines, unresolved
+from sheets_kpi.locale import Locale, label
 
 
 @dataclass(frozen=True)
 class Issue:
-    """One row of the data-issues tab, whoever finds it: the engine, the input reader, a cycle."""
+    """One row of the data-issues tab, whoever finds it: the engine, the input reader, a cycle.
+
+    `message` is the English text (logs, tests and the key of `first_seen`); an issue made
+    with `Issue.said` also carries its locale key (`issue.<key>` in `sheets_kpi.locale`) and
+    the key's values, so the data-issues tab shows it in the configured locale."""
 
     severity: str
     source: str
     where: str
     value: str
     message: str
+    key: str = ""
+    args: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def said(
+        cls, severity: str, source: str, where: str, value: str, key: str, **args: object
+    ) -> Issue:
+        """An issue whose message is the locale text `issue.<key>` filled with `args`."""
+        values = tuple((name, str(item)) for name, item in args.items())
+        return cls(severity, source, where, value, issue_text("en", key, values), key, values)
 
 
-ISSUE_COLUMNS = [field.name for field in fields(Issue)]
+#: The columns people see; `key` and `args` ride along for `issue_text`.
+ISSUE_COLUMNS = [field.name for field in fields(Issue)][:5]
+
+
+def issue_text(locale: Locale, key: str, args: tuple[tuple[str, str], ...]) -> str:
+    return label(locale, f"issue.{key}", **dict(args))
 
 
 def issues_frame(issues: Iterable[Issue]) -> pd.DataFrame:
     """Object columns whatever the rows hold, so every source's frame concatenates alike."""
-    return pd.DataFrame(map(astuple, issues), columns=ISSUE_COLUMNS).astype(object)
+    columns = [field.name for field in fields(Issue)]
+    return pd.DataFrame(map(astuple, issues), columns=columns).astype(object)
+
+
+def shown_message(row: Any, locale: Locale) -> str:
+    """An issue row's message in `locale`: its key's text, else the message as it was made (a
+    row from a frame without `key`, or an issue made without one)."""
+    key = getattr(row, "key", "")
+    if isinstance(key, str) and key:
+        return issue_text(locale, key, row.args)
+    return str(row.message)
 
 
 def roster_in_scope(inputs: Inputs, config: Config) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -66,13 +97,15 @@ def plan_issues(kpi: pd.DataFrame, carry_over: bool = True) -> pd.DataFrame:
     missing = kpi[kpi["plan"].isna()]
     carried = kpi[kpi["plan_from"].notna() & (kpi["plan_from"] != kpi["period"])]
     rows = [
-        Issue(
+        Issue.said(
             "info",
             "plans",
             f"{period} / {department} / {kpi_id}",
             str(source),
-            f"plan carried over from {source} for {len(group)} manager(s): no plan row for "
-            f"{period} (add rows to set a new plan; plans.carry_over: false turns this off)",
+            "plan_carried",
+            start=source,
+            count=len(group),
+            period=period,
         )
         for (period, department, kpi_id, source), group in carried.groupby(
             ["period", "department", "kpi", "plan_from"], sort=True
@@ -94,16 +127,8 @@ def plan_issues(kpi: pd.DataFrame, carry_over: bool = True) -> pd.DataFrame:
 
 
 def _no_plan(where: str, scope: str, carry_over: bool) -> Issue:
-    message = (
-        "no plan for anyone in the department (no default row, no manager rows)"
-        if scope == "department"
-        else "no plan"
-    )
-    if carry_over:
-        message += " in this month or any earlier one"
-    return Issue(
-        "warning", "plans", where, "", f"{message}: the KPI is shown but left out of the score"
-    )
+    key = "no_plan_department" if scope == "department" else "no_plan"
+    return Issue.said("warning", "plans", where, "", key + ("_ever" if carry_over else ""))
 
 
 def user_issues(inputs: Inputs, daily: pd.DataFrame, since: pd.Timestamp) -> pd.DataFrame:
@@ -113,13 +138,12 @@ def user_issues(inputs: Inputs, daily: pd.DataFrame, since: pd.Timestamp) -> pd.
     users = inputs.users.drop_duplicates("user_id").set_index("user_id")
     strangers = sorted(active_users(inputs, daily, since) - rostered - {0})
     rows = [
-        Issue(
+        Issue.said(
             "warning",
             "amoCRM",
             f"user {uid}",
             str(users["name"].get(uid, "") or ""),
-            "amoCRM user with activity is not in the roster"
-            + ("" if _has_group(users, uid) else NO_GROUP),
+            "stranger" if _has_group(users, uid) else "stranger_no_group",
         )
         for uid in strangers
     ]
@@ -133,13 +157,6 @@ def user_issues(inputs: Inputs, daily: pd.DataFrame, since: pd.Timestamp) -> pd.
                 continue
             rows.append(Issue("warning", "roster", f"amo_user_id {uid}", str(uid), message))
     return issues_frame(rows)
-
-
-#: Said of a stranger whose amoCRM user is in no group: `init` places people by their group.
-NO_GROUP = (
-    "; the user is in no group in amoCRM, so `sheets-kpi init` cannot place them: add them to "
-    "the roster with a department, or put them in a group named like one"
-)
 
 
 def active_users(inputs: Inputs, daily: pd.DataFrame, since: pd.Timestamp) -> set[int]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import requests
@@ -78,10 +79,18 @@ class SheetsGateway:
 
     def read_grids(self) -> dict[str, list[list[Any]]]:
         """Every input tab that exists, in one values.batchGet, as typed cells."""
+        return self.read_grids_and()[0]
+
+    def read_grids_and(
+        self, others: Sequence[str] = ()
+    ) -> tuple[dict[str, list[list[Any]]], dict[str, list[list[Any]]]]:
+        """The input tabs' cells by key and the `others` tabs' cells by title, in the same
+        single values.batchGet (`init` looks at a stray default tab in it)."""
         found = self.input_titles()
-        if not found:
-            return {}
-        ranges = ["'" + title.replace("'", "''") + "'" for title in found.values()]
+        titles = [*found.values(), *others]
+        if not titles:
+            return {}, {}
+        ranges = ["'" + title.replace("'", "''") + "'" for title in titles]
         payload = self._call(
             self.google.spreadsheet_id,
             self.http.values_batch_get,
@@ -92,10 +101,9 @@ class SheetsGateway:
                 "dateTimeRenderOption": "SERIAL_NUMBER",
             },
         )
-        return {
-            key: value_range.get("values", [])
-            for key, value_range in zip(found, payload.get("valueRanges", []), strict=True)
-        }
+        values = [r.get("values", []) for r in payload.get("valueRanges", [])]
+        grids = dict(zip(found, values[: len(found)], strict=True))
+        return grids, dict(zip(others, values[len(found) :], strict=True))
 
     def write(
         self,

@@ -27,11 +27,17 @@ EXAMPLE_WORDS = {
     "en": ("John Smith", "john@example.com", "example"),
 }
 YES_NO = {"ru": ("да", "нет"), "en": ("yes", "no")}
+#: The tab a new spreadsheet comes with, as Google titles it in the spreadsheet's locale.
+DEFAULT_TAB_TITLES = frozenset(
+    {"Sheet1", "Лист1", "Лист 1", "Аркуш1", "Tabelle1", "Feuille 1", "Hoja 1", "Foglio1"}
+)
 
 
 @dataclass
 class InitReport:
     created: list[str] = field(default_factory=list)
+    #: The empty default tab of a new spreadsheet (`Sheet1`), removed once other tabs exist.
+    removed: list[str] = field(default_factory=list)
     columns_added: dict[str, list[str]] = field(default_factory=dict)
     managers_added: int = 0
     #: Active amoCRM users left out because their group is no configured department.
@@ -100,7 +106,9 @@ def init_inputs(
     metadata = gateway.metadata(fresh=True)
     sheets = {s["properties"]["title"]: s for s in metadata["sheets"]}
     taken = {s["properties"]["sheetId"] for s in sheets.values()}
-    grids = gateway.read_grids()
+    inputs = {title for spec in TABS if (title := find_title(spec, list(sheets)))}
+    candidates = [t for t in sheets if t in DEFAULT_TAB_TITLES and t not in inputs]
+    grids, others = gateway.read_grids_and(candidates)
     people = roster_rows(users, config, report.users_skipped)
     examples = example_rows(config.locale, now.astimezone(config.zone).strftime("%Y-%m"))
     requests: list[dict[str, Any]] = []
@@ -146,10 +154,22 @@ def init_inputs(
         if new:
             requests.append(_cells(sheet_id, len(grid), 0, new))
             report.managers_added += len(new)
+    for title in candidates:
+        sheet = sheets[title]
+        if (report.created or len(sheets) > 1) and _untouched(sheet, others.get(title, [])):
+            requests.append({"deleteSheet": {"sheetId": sheet["properties"]["sheetId"]}})
+            report.removed.append(title)
     if requests:
         gateway.update({"requests": requests})
         report.requests = 1
     return report
+
+
+def _untouched(sheet: dict[str, Any], grid: list[list[Any]]) -> bool:
+    """A default tab nobody used: no value, chart, rule, protection or marker of anyone's."""
+    filled = any(not parse.is_blank(v) for row in grid for v in row)
+    kept = ("charts", "conditionalFormats", "protectedRanges", "developerMetadata", "merges")
+    return not filled and not any(sheet.get(key) for key in kept)
 
 
 def _headers(spec: InputTab, locale: str) -> dict[str, str]:

@@ -31,9 +31,12 @@ from sheets_kpi.sheets.render import column_letter
 
 
 class _RowIssue(Exception):
-    def __init__(self, column: str, value: Any, message: str) -> None:
+    def __init__(
+        self, column: str, value: Any, message: str, key: str = "", args: dict | None = None
+    ) -> None:
         super().__init__(message)
         self.column, self.value, self.message = column, value, message
+        self.key, self.values = key, args or {}
 
 
 class _Tab:
@@ -71,6 +74,11 @@ class _Tab:
         shown = "" if value is None else str(value)
         self.issues.append(Issue(severity, self.title, where, shown, message))
 
+    def said(self, severity: str, where: str, value: Any, key: str, **args: object) -> None:
+        """An issue in the locale's words: `issue.<key>` of `sheets_kpi.locale`."""
+        shown = "" if value is None else str(value)
+        self.issues.append(Issue.said(severity, self.title, where, shown, key, **args))
+
     def records(self) -> list[tuple[int, dict[str, Any]]]:
         """(sheet row number, {column key: cell}) of the non-blank, non-comment rows."""
         if self.missing:
@@ -96,6 +104,10 @@ class _Tab:
             try:
                 rows.append((number, build(cells)))
             except _RowIssue as problem:
+                if problem.key:  # its locale text says the row is skipped
+                    where = f"row {number}, column {problem.column}"
+                    self.said("error", where, problem.value, problem.key, **problem.values)
+                    continue
                 self.issue(
                     "error",
                     f"row {number}, column {problem.column}",
@@ -123,7 +135,7 @@ def field(
     try:
         return parser(value)
     except ParseError as err:
-        raise _RowIssue(key, value, str(err)) from None
+        raise _RowIssue(key, value, str(err), err.key, err.values) from None
 
 
 class CloseAction(NamedTuple):
@@ -161,7 +173,7 @@ def parse_inputs(
         title = (titles or {}).get(spec.key) or spec.title(config.locale)
         tabs[spec.key] = tab = _Tab(spec, title, grids.get(spec.key, []), issues)
         if spec.key not in grids:
-            tab.issue("error", "tab", "", "the tab is missing: run `sheets-kpi init`")
+            tab.said("error", "tab", "", "tab_missing")
         elif tab.emptied:
             tab.issue(
                 "error",
@@ -332,7 +344,11 @@ class _People:
             ids = ", ".join(str(m["manager_id"]) for m in matches)
             raise ParseError(f"{text!r} matches several managers (ids {ids}); use the id")
         if not matches:
-            raise ParseError(f"unknown manager {text!r}: not in the roster by id or exact name")
+            raise ParseError(
+                f"unknown manager {text!r}: not in the roster by id or exact name",
+                "unknown_manager",
+                name=repr(text),
+            )
         return matches[0]
 
 

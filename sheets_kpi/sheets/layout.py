@@ -42,6 +42,9 @@ class Block:
 
 @dataclass(frozen=True)
 class LineChart:
+    """A line per series column over the domain column; `right_cols` (some of `series_cols`)
+    are drawn against the right axis, so counts are not flattened by roubles."""
+
     title: str
     domain_col: int
     series_cols: tuple[int, ...]
@@ -49,6 +52,7 @@ class LineChart:
     row1: int
     anchor_row: int
     anchor_col: int
+    right_cols: tuple[int, ...] = ()
 
 
 @dataclass

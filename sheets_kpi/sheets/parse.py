@@ -26,7 +26,12 @@ FALSE = {"нет", "no", "false", "0", "н", "n", "ложь", "-", "неакти
 
 
 class ParseError(ValueError):
-    """Why a cell cannot be used; the reader turns it into a data issue."""
+    """Why a cell cannot be used; the reader turns it into a data issue. With `key` (and its
+    values), the issue is shown in the configured locale (`kpi.issues.Issue.said`)."""
+
+    def __init__(self, message: str, key: str = "", **args: object) -> None:
+        super().__init__(message)
+        self.key, self.values = key, args
 
 
 def is_blank(value: Any) -> bool:

@@ -14,6 +14,7 @@ in ru_RU, so fractions become `=7/10`.
 from __future__ import annotations
 
 import json
+import re
 import zlib
 from fractions import Fraction
 from typing import Any
@@ -211,10 +212,14 @@ def achievement_rules(block: Block, sheet_id: int, gate: float) -> list[dict[str
 
     Custom formulas, because Sheets treats a blank cell as 0 in NUMBER_LESS (a KPI without a
     plan would turn red). The formula has no argument separator or decimal point, so it reads
-    the same in every locale; `D2` is relative to the block's top-left cell.
+    the same in every locale; `D2` is relative to the block's top-left cell. The colour follows
+    the value as shown at the block's pattern: with `0%`, 0.998 shows "100 %" and is green (the
+    thresholds move down half a shown unit, `D2<199/200`, instead of `ROUND(D2;2)`, which needs
+    a locale's separator and whose one-argument form Excel does not take).
     """
     ref = f"{column_letter(block.col0)}{block.row0 + 1}"
-    tests = [(f"<{locale_free(gate)}", RED), ("<1", AMBER), (">=1", GREEN)]
+    red, done = (locale_free(shown_threshold(t, block.pattern)) for t in (gate, 1))
+    tests = [(f"<{red}", RED), (f"<{done}", AMBER), (f">={done}", GREEN)]
     return [
         {
             "addConditionalFormatRule": {
@@ -235,9 +240,23 @@ def achievement_rules(block: Block, sheet_id: int, gate: float) -> list[dict[str
     ]
 
 
-def locale_free(value: float) -> str:
+def shown_threshold(threshold: float, pattern: str) -> Fraction:
+    """The least value that `pattern` shows as `threshold` or more (rounding half up): half a
+    shown unit below it. `0%` shows hundredths, `0.0%` thousandths, `0.00` hundredths; no
+    pattern, the exact threshold."""
+    exact = Fraction(str(threshold))
+    if not pattern:
+        return exact
+    number = pattern.split(";")[0]
+    decimals = len(re.match(r"[0#?]*", number.split(".")[1]).group()) if "." in number else 0
+    decimals += 2 if "%" in number else 0
+    return exact - Fraction(1, 2 * 10**decimals)
+
+
+def locale_free(value: float | Fraction) -> str:
     """A number as the API parses it in any locale: `1`, `-3`, or a fraction `7/10`."""
-    fraction = Fraction(str(value)).limit_denominator(1_000_000)
+    fraction = Fraction(value if isinstance(value, Fraction) else str(value))
+    fraction = fraction.limit_denominator(1_000_000)
     if fraction.denominator == 1:
         return str(fraction.numerator)
     return f"{fraction.numerator}/{fraction.denominator}"
@@ -272,7 +291,11 @@ def _chart(chart: LineChart, sheet_id: int) -> dict[str, Any]:
                 "headerCount": 1,
                 "domains": [{"domain": source(chart.domain_col)}],
                 "series": [
-                    {"series": source(col), "targetAxis": "LEFT_AXIS"} for col in chart.series_cols
+                    {
+                        "series": source(col),
+                        "targetAxis": "RIGHT_AXIS" if col in chart.right_cols else "LEFT_AXIS",
+                    }
+                    for col in chart.series_cols
                 ],
             },
         },

@@ -66,7 +66,8 @@ SQL = {
         WHERE n.note_type IN ('call_in', 'call_out')""",
     "tasks": """
         SELECT t.id AS task_id, t.responsible_user_id, t.entity_type, t.entity_id, t.created_at,
-               t.complete_till, t.is_completed, c.completed_at
+               t.complete_till, t.is_completed, c.completed_at,
+               coalesce(json_extract(t.raw, '$.text'), '') AS text
         FROM tasks t LEFT JOIN (
             SELECT entity_id, max(created_at) AS completed_at FROM events
             WHERE type = 'task_completed' GROUP BY entity_id) c ON c.entity_id = t.id

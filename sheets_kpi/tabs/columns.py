@@ -83,7 +83,8 @@ class Grid:
             elif column.pattern and last > body:
                 self.formats.append(Block(body, index, last, index + 1, column.pattern))
             if column.achievement and end > body:
-                self.achievement.append(Block(body, index, end, index + 1))
+                # the pattern too: the colour follows the value as it is shown
+                self.achievement.append(Block(body, index, end, index + 1, column.pattern))
         self.rows += [[column.label for column in table.columns], *table.rows]
         if table.total is not None:
             self.formats.append(Block(end, 0, last, len(table.columns), bold=True))

@@ -103,23 +103,52 @@ def dynamics_tab(results: Results, dept: DepartmentConfig, config: Config) -> Ta
     ids = [k.id for k in dept.kpis]
     titles = {k.id: k.title_in(loc) for k in dept.kpis}
     grid = Grid()
-    grid.table(week_table(weekly, ids, titles, {k.id: k.unit for k in dept.kpis}, loc))
+    units = {k.id: k.unit for k in dept.kpis}
+    grid.table(week_table(weekly, ids, titles, units, loc, results.period.today))
     title = label(loc, "tab.dynamics", department=dept.title_in(loc))
     end = len(grid.rows)
     counts = tuple(1 + i for i, k in enumerate(dept.kpis) if k.unit in ("count", "rub"))[:3]
-    chart = LineChart(title, 0, counts or (1,), 0, end, 0, len(dept.kpis) + 2) if end > 1 else None
+    series = counts or (1,)
+    chart = (
+        LineChart(title, 0, series, 0, end, 0, len(dept.kpis) + 2, secondary(series, dept))
+        if end > 1
+        else None
+    )
     return grid.layout(title, chart=chart)
 
 
+def secondary(series: tuple[int, ...], dept: DepartmentConfig) -> tuple[int, ...]:
+    """The series drawn on the right axis: the non-rouble ones, when roubles are drawn too
+    (a count of 12 on a scale of 1 200 000 ₽ is a flat line at 0)."""
+    units = {1 + i: k.unit for i, k in enumerate(dept.kpis)}
+    if not any(units[col] == "rub" for col in series):
+        return ()
+    return tuple(col for col in series if units[col] != "rub")
+
+
 def week_table(
-    weekly: pd.DataFrame, kpis: list[str], titles: dict[str, str], units: dict[str, str], loc: str
+    weekly: pd.DataFrame,
+    kpis: list[str],
+    titles: dict[str, str],
+    units: dict[str, str],
+    loc: str,
+    today: pd.Timestamp,
 ) -> Table:
-    """A row per ISO week (its Monday), a column per KPI."""
+    """A row per ISO week (its Monday), a column per KPI; the week holding `today` (a local
+    date), not over yet, is marked "2026-11-16 (идёт)"."""
     table = weekly.pivot_table(index="week_start", columns="kpi", values="fact", aggfunc="first")
     return Table(
         [Column(label(loc, "week")), *[Column(titles[k], PATTERNS[units[k]]) for k in kpis]],
         [
-            [week.strftime("%Y-%m-%d"), *[cell_value(values.get(k)) for k in kpis]]
+            [week_label(week, today, loc), *[cell_value(values.get(k)) for k in kpis]]
             for week, values in table.iterrows()
         ],
     )
+
+
+def week_label(week: pd.Timestamp, today: pd.Timestamp, loc: str) -> str:
+    """The week's Monday; with the in-progress mark while `today` is in it (Sunday included)."""
+    shown = week.strftime("%Y-%m-%d")
+    if week <= today.normalize() < week + pd.Timedelta(days=7):
+        return label(loc, "week_in_progress", week=shown)
+    return shown

@@ -11,7 +11,7 @@ import pandas as pd
 from sheets_kpi.config import Config
 from sheets_kpi.kpi.close import Closing
 from sheets_kpi.kpi.engine import Results
-from sheets_kpi.locale import label
+from sheets_kpi.locale import label, rule_label
 from sheets_kpi.sheets.layout import TabLayout
 from sheets_kpi.tabs.columns import (
     BY_UNIT,
@@ -28,6 +28,8 @@ from sheets_kpi.tabs.statement import bonus_words
 
 #: Overdue tasks listed on the tab; the rest are in amoCRM.
 OVERDUE_SHOWN = 20
+#: Characters of a task's text shown; amoCRM keeps the whole of it.
+TASK_TEXT_SHOWN = 100
 
 
 def manager_tab(
@@ -98,7 +100,7 @@ def manager_tab(
     weekly = results.weekly[results.weekly["manager_id"] == manager.manager_id]
     titles = dict(zip(kpis["kpi"], kpis["kpi_title"], strict=True))
     units = dict(zip(kpis["kpi"], kpis["unit"], strict=True))
-    grid.table(week_table(weekly, list(titles), titles, units, loc))
+    grid.table(week_table(weekly, list(titles), titles, units, loc, results.period.today))
     base = config.amocrm.base_url
     grid.add([], [label(loc, "violations_title")])
     violations = results.open_violations
@@ -108,7 +110,7 @@ def manager_tab(
             [
                 [
                     cell_value(v.lead_name) or str(v.lead_id),
-                    v.rule,
+                    rule_label(loc, v.rule),
                     cell_value(v.first_seen_at),
                     f"{base}/leads/detail/{v.lead_id}",
                 ]
@@ -123,7 +125,7 @@ def manager_tab(
             [Column(label(loc, key)) for key in ("task", "deadline", "link")],
             [
                 [
-                    task.task_id,
+                    task_text(task.text, task.task_id, loc),
                     cell_value(task.complete_till),
                     f"{base}/{task.entity_type}/detail/{task.entity_id}"
                     if not pd.isna(task.entity_id)
@@ -134,6 +136,17 @@ def manager_tab(
         )
     )
     return grid.layout(title, frozen_rows=1, gate=dept.bonus.gate)
+
+
+def task_text(text: object, task_id: int, loc: str) -> str:
+    """What the task says in amoCRM (its first line, at most 100 characters); a task without
+    text by its number."""
+    line = (
+        str(text).strip().splitlines()[0].strip() if isinstance(text, str) and text.strip() else ""
+    )
+    if not line:
+        return label(loc, "task_number", id=task_id)
+    return line if len(line) <= TASK_TEXT_SHOWN else line[: TASK_TEXT_SHOWN - 1] + "…"
 
 
 def past_table(closing: Closing, manager_id: int, config: Config) -> Table:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from sheets_kpi.kpi.issues import ISSUE_COLUMNS
-from sheets_kpi.locale import label
+from sheets_kpi.kpi.issues import ISSUE_COLUMNS, shown_message
+from sheets_kpi.locale import Locale, label
 from sheets_kpi.sheets.layout import TabLayout
 from sheets_kpi.tabs.columns import cell_value
 
@@ -22,10 +22,14 @@ LOG_KEYS = (
 )
 
 
-def issues_tab(issues: pd.DataFrame, loc: str) -> TabLayout:
+def issues_tab(issues: pd.DataFrame, loc: Locale) -> TabLayout:
     rows = [[label(loc, key) for key in ISSUE_KEYS]]
     rows += [
-        [cell_value(v) for v in row] for row in issues[list(ISSUE_KEYS)].itertuples(index=False)
+        [
+            cell_value(shown_message(row, loc) if key == "message" else getattr(row, key))
+            for key in ISSUE_KEYS
+        ]
+        for row in issues.itertuples(index=False)
     ]
     return TabLayout(label(loc, "tab.issues"), rows)
 
