@@ -519,14 +519,19 @@ class ProgressBar:
         self._last.clear()
 
 
-def _positive_minutes(text: str) -> float:
-    try:
-        minutes = float(text)
-    except ValueError:
-        minutes = float("nan")
-    if not 0 < minutes < 10_000:  # also refuses nan and inf
-        raise argparse.ArgumentTypeError(f"expected minutes > 0, got {text!r}")
-    return minutes
+def _positive(below: float, what: str) -> Callable[[str], float]:
+    """An argparse type: a number above 0 and below `below` (nan and inf refused too)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not 0 < value < below:
+            raise argparse.ArgumentTypeError(f"expected {what} > 0, got {text!r}")
+        return value
+
+    return parse
 
 
 def _whole(low: int, high: int) -> Callable[[str], int]:
@@ -544,16 +549,6 @@ def _whole(low: int, high: int) -> Callable[[str], int]:
         return value
 
     return parse
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0 < value < 1e6:  # also refuses nan and inf
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
-    return value
 
 
 _PORT = _whole(0, 65535)
@@ -676,7 +671,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = add("serve", cmd_serve, "the scheduled worker")
     serve.add_argument(
         "--every-minutes",
-        type=_positive_minutes,
+        type=_positive(10_000, "minutes"),
         metavar="N",
         help="minutes between cycles (default: schedule.every_minutes of the config)",
     )
@@ -711,7 +706,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     amo.add_argument(
         "--rps",
-        type=_positive,
+        type=_positive(1e6, "a number"),
         default=7,
         metavar="N",
         help="requests per second before it answers 429",

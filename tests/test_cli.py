@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -24,6 +25,27 @@ from tests.conftest import NOW_AT, ROOT
 
 #: Every command in these tests runs at the conftest instant, never at the wall clock.
 AT = ["--now", NOW_AT.isoformat()]
+
+
+@pytest.fixture
+def pointed(tmp_path, monkeypatch, amo_server) -> Iterator[Path]:
+    """The shipped config pointed at the amoCRM emulator and a fresh, empty Sheets emulator
+    spreadsheet, with the store in `tmp_path`."""
+    from sheets_kpi.emulators.sheets import SheetsState
+    from sheets_kpi.emulators.sheets import serve as serve_sheets
+
+    state = SheetsState()
+    state.create_spreadsheet("KPI", "cli-book")
+    sheets = serve_sheets(state=state)
+    monkeypatch.setenv("AMO_TOKEN", DEMO_TOKEN)
+    data = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+    data["amocrm"].update(base_url=amo_server.url, requests_per_second=50)
+    data["google"].update(spreadsheet="cli-book", endpoint=sheets.url)
+    data["store"] = str(tmp_path / "s.db")
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    yield path
+    sheets.stop()
 
 
 def write_config(tmp_path, **amocrm) -> str:
@@ -172,34 +194,16 @@ def test_demo_runs_offline_and_leaves_its_results(tmp_path, capsys) -> None:
     assert "Продажи" in printed and "bonus" in printed
 
 
-def test_doctor_reports_one_line_per_check(tmp_path, capsys, monkeypatch, amo_server) -> None:
-    from sheets_kpi.emulators.sheets import SheetsState
-    from sheets_kpi.emulators.sheets import serve as serve_sheets
-
-    state = SheetsState()
-    state.create_spreadsheet("KPI", "doctor-book")
-    sheets = serve_sheets(state=state)
-    try:
-        monkeypatch.setenv("AMO_TOKEN", DEMO_TOKEN)
-        data = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
-        data["amocrm"]["base_url"] = amo_server.url
-        data["google"].update(spreadsheet="doctor-book", endpoint=sheets.url)
-        data["store"] = str(tmp_path / "s.db")
-        path = tmp_path / "config.yaml"
-        path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-        assert main([*AT, "--config", str(path), "doctor"]) == 0
-        lines = capsys.readouterr().out.splitlines()
-        assert [line.split()[0] for line in lines] == ["ok"] * 7
-        assert (
-            "ok   clock        2026-11-18 14:06 Europe/Moscow: period 2026-11, day 18 of 30"
-            in lines
-        )
-        monkeypatch.setenv("AMO_TOKEN", "wrong")
-        assert main([*AT, "--config", str(path), "doctor"]) == 1
-        failing = [line for line in capsys.readouterr().out.splitlines() if line.startswith("FAIL")]
-        assert failing and "Keys and scopes" in failing[0]
-    finally:
-        sheets.stop()
+def test_doctor_reports_one_line_per_check(pointed, capsys, monkeypatch, amo_server) -> None:
+    path = pointed
+    assert main([*AT, "--config", str(path), "doctor"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == ["ok"] * 7
+    assert "ok   clock        2026-11-18 14:06 Europe/Moscow: period 2026-11, day 18 of 30" in lines
+    monkeypatch.setenv("AMO_TOKEN", "wrong")
+    assert main([*AT, "--config", str(path), "doctor"]) == 1
+    failing = [line for line in capsys.readouterr().out.splitlines() if line.startswith("FAIL")]
+    assert failing and "Keys and scopes" in failing[0]
 
 
 def test_now_takes_an_instant_with_its_offset_and_serve_refuses_it(tmp_path, capsys) -> None:
@@ -419,35 +423,22 @@ def test_log_json_emits_only_json_lines(tmp_path, capsys, monkeypatch, amo_serve
 
 
 def test_run_and_serve_without_the_input_tabs_say_run_init_first(
-    tmp_path, capsys, monkeypatch, amo_server
+    pointed, capsys, amo_server
 ) -> None:
     from sheets_kpi.cli import _worker_parts, serve_cycle
-    from sheets_kpi.emulators.sheets import SheetsState
-    from sheets_kpi.emulators.sheets import serve as serve_sheets
 
-    state = SheetsState()
-    state.create_spreadsheet("KPI", "empty-book")
-    sheets = serve_sheets(state=state)
-    try:
-        monkeypatch.setenv("AMO_TOKEN", DEMO_TOKEN)
-        data = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
-        data["amocrm"]["base_url"] = amo_server.url
-        data["google"].update(spreadsheet="empty-book", endpoint=sheets.url)
-        path = tmp_path / "config.yaml"
-        path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-        assert main([*AT, "--config", str(path), "run"]) == 1
-        err = capsys.readouterr().err
-        assert err.count("\n") == 1 and "run `sheets-kpi init` first" in err
-        assert "Сотрудники" in err
-        assert requests.get(f"{amo_server.url}/_emulator/stats").json()["requests"] == []
-        config = load_config(path)
-        store, amo, gateway = _worker_parts(config)
-        assert serve_cycle(config, store, amo, gateway)(NOW_AT, False, None) is False
-        logged = capsys.readouterr().err  # main's logging writes to the current stderr
-        assert "cycle skipped" in logged and "sheets-kpi init" in logged
-        store.close()
-    finally:
-        sheets.stop()
+    path = pointed
+    assert main([*AT, "--config", str(path), "run"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "run `sheets-kpi init` first" in err
+    assert "Сотрудники" in err
+    assert requests.get(f"{amo_server.url}/_emulator/stats").json()["requests"] == []
+    config = load_config(path)
+    store, amo, gateway = _worker_parts(config)
+    assert serve_cycle(config, store, amo, gateway)(NOW_AT, False, None) is False
+    logged = capsys.readouterr().err  # main's logging writes to the current stderr
+    assert "cycle skipped" in logged and "sheets-kpi init" in logged
+    store.close()
 
 
 def test_doctor_flags_the_shipped_examples_without_trying_them(
@@ -471,47 +462,32 @@ def test_doctor_flags_the_shipped_examples_without_trying_them(
 
 
 def test_close_approves_a_month_once_and_run_period_previews_it(
-    tmp_path, capsys, monkeypatch, amo_server
+    pointed, capsys, amo_server
 ) -> None:
-    from sheets_kpi.emulators.sheets import SheetsState
-    from sheets_kpi.emulators.sheets import serve as serve_sheets
-
-    state = SheetsState()
-    state.create_spreadsheet("KPI", "close-book")
-    sheets = serve_sheets(state=state)
-    try:
-        monkeypatch.setenv("AMO_TOKEN", DEMO_TOKEN)
-        data = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
-        data["amocrm"].update(base_url=amo_server.url, requests_per_second=50)
-        data["google"].update(spreadsheet="close-book", endpoint=sheets.url)
-        data["store"] = str(tmp_path / "s.db")
-        path = tmp_path / "config.yaml"
-        path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-        config = ["--config", str(path), *AT]
-        assert main([*config, "init"]) == 0
-        assert main([*config, "close", "2026-10", "--department", "sales", "--by", "Иванова"]) == 0
-        out = capsys.readouterr().out
-        assert "2026-10 / sales: approved 2026-11-18 14:06 by Иванова" in out
-        assert main([*config, "close", "10.2026", "--department", "sales"]) == 0
-        assert "2026-10 / sales: already approved 2026-11-18 14:06 by Иванова" in (
-            capsys.readouterr().out
-        )
-        assert main([*config, "close", "2026-11"]) == 1  # November has not ended on the 18th
-        captured = capsys.readouterr()
-        assert "2026-11 / sales: not approved" in captured.out
-        assert "the period has not ended (it ends 2026-11-30)" in captured.err
-        assert main([*config, "run", "--period", "2026-10", "--dry-run"]) == 0
-        out = capsys.readouterr().out
-        assert out.strip() == "2026-10 / sales: the approved statement still holds"
-        assert main([*config, "run", "--period", "2026-10"]) == 0
-        assert "Пересчёт 2026-10" in capsys.readouterr().out
-        assert main([*config, "run", "--period", "2027-01"]) == 1
-        assert "2027-01 has not begun" in capsys.readouterr().err
-        assert main([*config, "close", "soon"]) == 2
-        assert main([*config, "status"]) == 0
-        assert "2026-10 sales" in capsys.readouterr().out
-    finally:
-        sheets.stop()
+    path = pointed
+    config = ["--config", str(path), *AT]
+    assert main([*config, "init"]) == 0
+    assert main([*config, "close", "2026-10", "--department", "sales", "--by", "Иванова"]) == 0
+    out = capsys.readouterr().out
+    assert "2026-10 / sales: approved 2026-11-18 14:06 by Иванова" in out
+    assert main([*config, "close", "10.2026", "--department", "sales"]) == 0
+    assert "2026-10 / sales: already approved 2026-11-18 14:06 by Иванова" in (
+        capsys.readouterr().out
+    )
+    assert main([*config, "close", "2026-11"]) == 1  # November has not ended on the 18th
+    captured = capsys.readouterr()
+    assert "2026-11 / sales: not approved" in captured.out
+    assert "the period has not ended (it ends 2026-11-30)" in captured.err
+    assert main([*config, "run", "--period", "2026-10", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert out.strip() == "2026-10 / sales: the approved statement still holds"
+    assert main([*config, "run", "--period", "2026-10"]) == 0
+    assert "Пересчёт 2026-10" in capsys.readouterr().out
+    assert main([*config, "run", "--period", "2027-01"]) == 1
+    assert "2027-01 has not begun" in capsys.readouterr().err
+    assert main([*config, "close", "soon"]) == 2
+    assert main([*config, "status"]) == 0
+    assert "2026-10 sales" in capsys.readouterr().out
 
 
 def test_run_reconcile_is_the_nightly_cycle_of_serve(tmp_path, capsys, monkeypatch) -> None:
