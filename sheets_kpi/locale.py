@@ -149,6 +149,10 @@ LABELS: dict[str, dict[str, str]] = {
         "rule.required_fields": "не заполнены обязательные поля",
         "rule.zero_price_after": "нулевая сумма сделки",
         "issue.tab_missing": "вкладки нет: запустите `sheets-kpi init`",
+        "issue.tab_missing_kept": (
+            "вкладки нет: запустите `sheets-kpi init`; вкладки менеджеров не меняются и не "
+            "удаляются, остаются последние верные данные"
+        ),
         "issue.no_plan": "нет плана: показатель виден, но не входит в балл",
         "issue.no_plan_ever": (
             "нет плана ни в этом месяце, ни в одном из прошлых: показатель виден, но не входит "
@@ -318,6 +322,10 @@ LABELS: dict[str, dict[str, str]] = {
         "rule.required_fields": "required fields empty",
         "rule.zero_price_after": "zero deal amount",
         "issue.tab_missing": "the tab is missing: run `sheets-kpi init`",
+        "issue.tab_missing_kept": (
+            "the tab is missing: run `sheets-kpi init`; no manager tab is changed or removed "
+            "and the last good output is kept"
+        ),
         "issue.no_plan": "no plan: the KPI is shown but left out of the score",
         "issue.no_plan_ever": (
             "no plan in this month or any earlier one: the KPI is shown but left out of the score"

@@ -220,7 +220,8 @@ def _keep_last_good(tab: _Tab, issues: list[Issue]) -> None:
     or one is added that says so."""
     for index, issue in enumerate(issues):
         if issue.source == tab.title and issue.where in ("tab", "header"):
-            issues[index] = replace(issue, message=f"{issue.message}; {KEEP_LAST_GOOD}")
+            key = f"{issue.key}_kept" if issue.key else ""  # its locale text says so too
+            issues[index] = replace(issue, message=f"{issue.message}; {KEEP_LAST_GOOD}", key=key)
             return
     tab.issue("error", "tab", "", f"no manager can be read from this tab; {KEEP_LAST_GOOD}")
 
