@@ -68,19 +68,32 @@ def close_periods(
     """Act on new decisions and approvals, then assemble every statement and discrepancy."""
     issues: list[Issue] = []
     figures = {f.period.label: f for f in results.past}
-    found = _all_discrepancies(config, store, results, figures)
-    decided = _decide(store, actions, found, results, now, issues)
-    statements = _statements(config, results, store.snapshots(), decisions_frame(store))
+    # The store is read once, and again only after this cycle changed it.
+    snapshots, decisions = store.snapshots(), decisions_frame(store)
+    found = _all_discrepancies(config, snapshots, decisions, results, figures)
+    decided = _decide(store, actions, found, results, snapshots, now, issues)
+    if decided:
+        decisions = decisions_frame(store)
+    statements = _statements(config, results, snapshots, decisions)
     typed = [Approval(a.period, a.department, a.who, a.comment) for a in actions]
     requests = [r for r, a in zip(typed, actions, strict=True) if a.action == "approve"]
     approved = _approve(
-        config, store, statements, figures, inputs, [*requests, *approvals], now, run_id, issues
+        config,
+        store,
+        statements,
+        figures,
+        inputs,
+        [*requests, *approvals],
+        {(s.period, s.department) for s in snapshots},
+        now,
+        run_id,
+        issues,
     )
-    snapshots = store.snapshots()
     if approved:
-        statements = _statements(config, results, snapshots, decisions_frame(store))
+        snapshots = store.snapshots()
+        statements = _statements(config, results, snapshots, decisions)
     if approved or decided:
-        found = _all_discrepancies(config, store, results, figures)
+        found = _all_discrepancies(config, snapshots, decisions, results, figures)
     keys = [
         "|".join(map(str, ("discrepancy", *row)))
         for row in found[["period", "department", "manager_id", "kpi", "field", "now"]].itertuples(
@@ -187,12 +200,12 @@ def _approve(
     figures: dict[str, PeriodFigures],
     inputs: dict[str, pd.DataFrame],
     requests: list[Approval],
+    approved: set[tuple[str, str]],
     now: datetime,
     run_id: int,
     issues: list[Issue],
 ) -> list[str]:
     done: list[str] = []
-    approved = {(s.period, s.department) for s in store.snapshots()}
     by_label = {s.period.label: s for s in statements}
     for request in requests:
         shown = by_label.get(request.period)
@@ -270,13 +283,14 @@ def _decide(
     actions: tuple[CloseAction, ...],
     found: pd.DataFrame,
     results: Results,
+    snapshots: list[Snapshot],
     now: datetime,
     issues: list[Issue],
 ) -> bool:
     """Accept or reject a proposed adjustment, once per close-tab row; True if any was."""
     decided = False
     done = store.close_actions()
-    snapshots = {(s.period, s.department) for s in store.snapshots()}
+    approved = {(s.period, s.department) for s in snapshots}
     for action in actions:
         if action.action == "approve":
             continue
@@ -300,7 +314,7 @@ def _decide(
             issues.append(Issue("info", "close", where, action.period, outcome))
             continue
         row = open_rows.iloc[0]
-        target = _next_open(action.period, row["department"], snapshots, results.period.label)
+        target = _next_open(action.period, row["department"], approved, results.period.label)
         store.decide(
             {
                 "period": action.period,
@@ -328,14 +342,17 @@ def _next_open(period: str, department: str, approved: set[tuple[str, str]], cur
 
 
 def _all_discrepancies(
-    config: Config, store: Store, results: Results, figures: dict[str, PeriodFigures]
+    config: Config,
+    snapshots: list[Snapshot],
+    decisions: pd.DataFrame,
+    results: Results,
+    figures: dict[str, PeriodFigures],
 ) -> pd.DataFrame:
     """Every approved period of the last `close.watch_months` against itself computed now."""
-    decisions = decisions_frame(store)
     watched = {p.period.label for p in results.past[: config.close.watch_months]}
     parts = [
         _differences(snapshot, figures[snapshot.period], results.leads, decisions)
-        for snapshot in store.snapshots()
+        for snapshot in snapshots
         if snapshot.period in watched
     ]
     if not parts:

