@@ -30,11 +30,15 @@ from sheets_kpi.config_errors import (
 )
 from sheets_kpi.errors import ConfigError
 from sheets_kpi.kpi.metrics import parse_metric
+from sheets_kpi.sheets.parse import ParseError, spreadsheet_id
 
 _ID = ID_PATTERN
 _TIME = TIME_PATTERN
 _ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_FOLDER = re.compile(
+    r"(?:https://drive\.google\.com/drive/(?:u/\d+/)?folders/)?([A-Za-z0-9_-]{10,200})(?:[/?#].*)?"
+)
 
 
 def _error(message: str, *at: str | int, ref: tuple[str | int, ...] = ()) -> PydanticCustomError:
@@ -116,6 +120,10 @@ class GoogleConfig(Model):
     credentials: Path = Path("credentials.json")
     endpoint: str | None = None
     supervisors: list[str] = Field(default_factory=list)
+    #: The data_* tabs in a spreadsheet of their own (shared with analysts); None: the main one.
+    data_spreadsheet: str | None = None
+    #: The shared-drive folder `init --personal` creates personal spreadsheets in.
+    personal_folder: str | None = None
 
     @property
     def spreadsheet_id(self) -> str:
@@ -129,6 +137,30 @@ class GoogleConfig(Model):
             if not _EMAIL.match(email):
                 raise _error("must be an e-mail address like boss@example.com", index)
         return value
+
+    @field_validator("data_spreadsheet")
+    @classmethod
+    def _spreadsheet(cls, value: str | None) -> str | None:
+        """Checked like a roster's personal spreadsheet: no request is built from anything else."""
+        if value is None:
+            return None
+        try:
+            return spreadsheet_id(value)
+        except ParseError as err:
+            raise _error(str(err)) from None
+
+    @field_validator("personal_folder")
+    @classmethod
+    def _folder(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        match = _FOLDER.fullmatch(value.strip())
+        if not match:
+            raise _error(
+                "expected a Drive folder link https://drive.google.com/drive/folders/<id> or its "
+                "id (letters, digits, - and _)"
+            )
+        return match.group(1)
 
 
 class Titled(Model):
@@ -249,6 +281,13 @@ class TvConfig(Model):
     top: int | None = Field(default=None, ge=1)
 
 
+class PrivacyConfig(Model):
+    """Who sees roubles (SPEC §13)."""
+
+    #: False: shared human tabs show %, score and rank only; money is in personal spreadsheets.
+    money_in_shared_tabs: bool = True
+
+
 class Config(Model):
     timezone: str = "Europe/Moscow"
     locale: Literal["ru", "en"] = "ru"
@@ -263,6 +302,7 @@ class Config(Model):
     close: CloseConfig = Field(default_factory=CloseConfig)
     plans: PlansConfig = Field(default_factory=PlansConfig)
     tv: TvConfig = Field(default_factory=TvConfig)
+    privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
 
     @field_validator("timezone")
     @classmethod

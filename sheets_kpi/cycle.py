@@ -124,13 +124,14 @@ def run_cycle(
         output.replace(issues_tab(issues, config.locale))
         report.issues = len(issues)
         written = sheets.write(output.main, force=reconcile)  # nightly: undo edits by hand
-        for spreadsheet_id, layouts in output.personal.items():
+        for spreadsheet_id, layouts in output.elsewhere().items():
             try:
-                personal = sheets.write(layouts, spreadsheet_id, force=reconcile)
-                written.rows_written += personal.rows_written
+                other = sheets.write(layouts, spreadsheet_id, force=reconcile)
+                written.rows_written += other.rows_written
             except SheetsKpiError as err:  # one manager's own spreadsheet must not stop the rest
                 report.status = "failed"
-                report.error = f"personal spreadsheet {spreadsheet_id}: {err}"
+                what = "data" if spreadsheet_id in output.data else "personal"
+                report.error = f"{what} spreadsheet {spreadsheet_id}: {err}"
                 log.error("%s", report.error)
         report.rows_written = written.rows_written
     except Stopped as err:
@@ -224,10 +225,10 @@ def compute_results(
 
 
 def _foreign_tabs(sheets: SheetsGateway, output: Output) -> list[str]:
-    """Output titles taken by tabs we did not create, personal spreadsheets included (their
+    """Output titles taken by tabs we did not create, the other spreadsheets included (their
     metadata is read here instead of in the write; one that cannot be read fails its write)."""
     found = sheets.foreign_tabs([layout.title for layout in output.main])
-    for spreadsheet_id, layouts in output.personal.items():
+    for spreadsheet_id, layouts in output.elsewhere().items():
         try:
             taken = sheets.foreign_tabs([layout.title for layout in layouts], spreadsheet_id)
         except SheetsKpiError:

@@ -7,7 +7,7 @@ One module per group of tabs: `manager` (§8.1), `department` (§8.2), `analytic
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import pandas as pd
@@ -31,10 +31,20 @@ MAX_TITLE = 100  # Sheets' limit for a tab title
 
 @dataclass
 class Output:
-    """Layouts for the main spreadsheet and for managers' personal spreadsheets."""
+    """Layouts for the main spreadsheet, for managers' personal spreadsheets and for the data
+    spreadsheet (`google.data_spreadsheet`)."""
 
     main: list[TabLayout]
     personal: dict[str, list[TabLayout]]
+    data: dict[str, list[TabLayout]] = field(default_factory=dict)
+
+    def elsewhere(self) -> dict[str, list[TabLayout]]:
+        """Every other spreadsheet's tabs by id, written the way personal spreadsheets are (one
+        metadata read and one batch each); the data spreadsheet first."""
+        out = {key: list(layouts) for key, layouts in self.data.items()}
+        for key, layouts in self.personal.items():
+            out.setdefault(key, []).extend(layouts)
+        return out
 
     def replace(self, layout: TabLayout) -> None:
         """Put `layout` where the main spreadsheet's tab of the same title is."""
@@ -59,13 +69,18 @@ def build_layouts(
             dynamics_tab(results, dept, config),
             tv_tab(results, closing, dept, config, now),
         ]
-    shared += [
-        matrix_tab(results, config),
-        clients_tab(results, config),
+    data_tabs = [
         data_kpi_tab(closing, config),
         data_bonus_tab(closing, config),
         data_daily_tab(results, roster),
         data_managers_tab(roster),
+    ]
+    data_id = config.google.data_spreadsheet
+    data = {data_id: data_tabs} if data_id and data_id != config.google.spreadsheet_id else {}
+    shared += [
+        matrix_tab(results, config),
+        clients_tab(results, config),
+        *([] if data else data_tabs),
         issues_tab(pd.DataFrame(columns=list(ISSUE_KEYS)), loc),
         log_tab(loc),
     ]
@@ -76,14 +91,15 @@ def build_layouts(
     personal: dict[str, list[TabLayout]] = {}
     sheets_by_manager = roster.set_index("manager_id")["personal_spreadsheet"].to_dict()
     for manager in results.managers.itertuples():
-        layout = manager_tab(results, manager, titles[manager.manager_id], config, closing)
         target = _personal(sheets_by_manager.get(manager.manager_id))
-        if target and target != config.google.spreadsheet_id:
+        own = bool(target) and target not in (config.google.spreadsheet_id, data_id)
+        layout = manager_tab(results, manager, titles[manager.manager_id], config, closing, own)
+        if own:
             personal.setdefault(target, []).append(layout)
-        else:  # no personal spreadsheet, or the main one typed in by mistake
+        else:  # no personal spreadsheet, or a shared one typed in by mistake
             main.append(layout)
     main += shared
-    return Output(main, personal)
+    return Output(main, personal, data)
 
 
 def _personal(cell: object) -> str:

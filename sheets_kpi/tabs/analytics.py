@@ -8,7 +8,7 @@ from sheets_kpi.config import Config
 from sheets_kpi.kpi.engine import Results
 from sheets_kpi.locale import label
 from sheets_kpi.sheets.layout import TabLayout
-from sheets_kpi.tabs.columns import DAYS, RUB, SHARE, Column, Grid, Table, cell_value
+from sheets_kpi.tabs.columns import DAYS, RUB, SHARE, Column, Grid, Table, cell_value, with_money
 
 #: The matrix cell's figures after its seniority and client type, with their patterns.
 MATRIX_FIGURES = {
@@ -29,16 +29,26 @@ def matrix_tab(results: Results, config: Config) -> TabLayout:
     loc = config.locale
     figures = [Column(label(loc, key), pattern) for key, pattern in MATRIX_FIGURES.items()]
     kinds = [Column(label(loc, "seniority")), Column(label(loc, "client_type"))]
+    money = config.privacy.money_in_shared_tabs
     grid = Grid()
     grid.table(
-        Table([*kinds, *figures], [_cell(cell, loc) for cell in results.matrix.itertuples()])
+        with_money(
+            Table([*kinds, *figures], [_cell(cell, loc) for cell in results.matrix.itertuples()]),
+            money,
+        )
     )
     grid.add([label(loc, "sellers_note", departments=_sellers(config))], [])
     grid.table(
-        Table(
-            [Column(label(loc, "manager")), *kinds, *figures],
-            [[cell.manager, *_cell(cell, loc)] for cell in results.matrix_by_manager.itertuples()],
-            bold_header=True,
+        with_money(
+            Table(
+                [Column(label(loc, "manager")), *kinds, *figures],
+                [
+                    [cell.manager, *_cell(cell, loc)]
+                    for cell in results.matrix_by_manager.itertuples()
+                ],
+                bold_header=True,
+            ),
+            money,
         )
     )
     return grid.layout(label(loc, "tab.matrix"))

@@ -33,6 +33,12 @@ class Column:
     label: str
     pattern: str = ""
     achievement: bool = False
+    #: Roubles as text (a bonus in words): hidden with the rouble-formatted columns.
+    money: bool = False
+
+    @property
+    def roubles(self) -> bool:
+        return self.money or self.pattern == RUB
 
 
 @dataclass
@@ -48,6 +54,30 @@ class Table:
     units: Sequence[str] = ()
     total: list[Any] | None = None
     bold_header: bool = False
+
+
+def with_money(table: Table, shown: bool) -> Table:
+    """`table` as it may be seen: whole, or (privacy.money_in_shared_tabs: false) without
+    roubles — rouble columns dropped, a per-unit column's rouble rows left blank; %, score and
+    rank stay."""
+    if shown:
+        return table
+    keep = [i for i, column in enumerate(table.columns) if not column.roubles]
+    per_unit = {i for i in keep if table.columns[i].pattern == BY_UNIT}
+    hidden = {row for row, unit in enumerate(table.units) if unit == "rub"}
+
+    def strip(row: list[Any], index: int | None) -> list[Any]:
+        blank = index in hidden
+        return [None if blank and i in per_unit else row[i] for i in keep]
+
+    return Table(
+        [table.columns[i] for i in keep],
+        [strip(row, index) for index, row in enumerate(table.rows)],
+        # the blanked rows need no rouble pattern: a count's is as good as none
+        units=["count" if unit == "rub" else unit for unit in table.units],
+        total=None if table.total is None else strip(table.total, None),
+        bold_header=table.bold_header,
+    )
 
 
 @dataclass

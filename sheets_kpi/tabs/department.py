@@ -7,11 +7,21 @@ from typing import Any
 
 import pandas as pd
 
-from sheets_kpi.config import Config, DepartmentConfig
+from sheets_kpi.config import Config, DepartmentConfig, KpiConfig
 from sheets_kpi.kpi.engine import Results
 from sheets_kpi.locale import label
 from sheets_kpi.sheets.layout import LineChart, TabLayout
-from sheets_kpi.tabs.columns import PATTERNS, PERCENT, RUB, SCORE, Column, Grid, Table, cell_value
+from sheets_kpi.tabs.columns import (
+    PATTERNS,
+    PERCENT,
+    RUB,
+    SCORE,
+    Column,
+    Grid,
+    Table,
+    cell_value,
+    with_money,
+)
 
 
 def summary_tab(results: Results, dept: DepartmentConfig, config: Config) -> TabLayout:
@@ -58,17 +68,18 @@ def summary_tab(results: Results, dept: DepartmentConfig, config: Config) -> Tab
         total += [cell_value(fact), cell_value(plan), None]
     total += [None, cell_value(managers["bonus"].sum())]
     grid = Grid()
-    grid.table(Table(columns, rows, total=total))
+    grid.table(with_money(Table(columns, rows, total=total), config.privacy.money_in_shared_tabs))
     return grid.layout(
         label(loc, "tab.summary", department=dept.title_in(loc)), gate=dept.bonus.gate
     )
 
 
 def ranking_tab(results: Results, dept: DepartmentConfig, config: Config) -> TabLayout:
+    """With `tv.top` only the top N are listed: nobody's rank below it is on a shared board."""
     loc = config.locale
-    managers = results.managers[results.managers["department"] == dept.id]
+    managers = on_board(results.managers[results.managers["department"] == dept.id], config)
     grid = Grid()
-    grid.table(
+    table = with_money(
         Table(
             [
                 Column(label(loc, "rank"), "0"),
@@ -89,8 +100,10 @@ def ranking_tab(results: Results, dept: DepartmentConfig, config: Config) -> Tab
                 ]
                 for m in managers.itertuples()
             ],
-        )
+        ),
+        config.privacy.money_in_shared_tabs,
     )
+    grid.table(table)
     return grid.layout(label(loc, "tab.ranking", department=dept.title_in(loc)))
 
 
@@ -100,27 +113,35 @@ def dynamics_tab(results: Results, dept: DepartmentConfig, config: Config) -> Ta
     weekly = results.weekly[
         (results.weekly["department"] == dept.id) & results.weekly["manager_id"].isna()
     ]
-    ids = [k.id for k in dept.kpis]
-    titles = {k.id: k.title_in(loc) for k in dept.kpis}
+    money = config.privacy.money_in_shared_tabs
+    kpis = [k for k in dept.kpis if money or k.unit != "rub"]
+    ids = [k.id for k in kpis]
+    titles = {k.id: k.title_in(loc) for k in kpis}
     grid = Grid()
-    units = {k.id: k.unit for k in dept.kpis}
+    units = {k.id: k.unit for k in kpis}
     grid.table(week_table(weekly, ids, titles, units, loc, results.period.today))
     title = label(loc, "tab.dynamics", department=dept.title_in(loc))
     end = len(grid.rows)
-    counts = tuple(1 + i for i, k in enumerate(dept.kpis) if k.unit in ("count", "rub"))[:3]
+    counts = tuple(1 + i for i, k in enumerate(kpis) if k.unit in ("count", "rub"))[:3]
     series = counts or (1,)
     chart = (
-        LineChart(title, 0, series, 0, end, 0, len(dept.kpis) + 2, secondary(series, dept))
-        if end > 1
+        LineChart(title, 0, series, 0, end, 0, len(kpis) + 2, secondary(series, kpis))
+        if end > 1 and kpis
         else None
     )
     return grid.layout(title, chart=chart)
 
 
-def secondary(series: tuple[int, ...], dept: DepartmentConfig) -> tuple[int, ...]:
+def on_board(managers: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """A department's managers as a shared board lists them: everyone, or with `tv.top` those
+    ranked N or better (a tie at N stays; the unranked and everyone below are not listed)."""
+    return managers[managers["rank"] <= config.tv.top] if config.tv.top else managers
+
+
+def secondary(series: tuple[int, ...], kpis: list[KpiConfig]) -> tuple[int, ...]:
     """The series drawn on the right axis: the non-rouble ones, when roubles are drawn too
     (a count of 12 on a scale of 1 200 000 ₽ is a flat line at 0)."""
-    units = {1 + i: k.unit for i, k in enumerate(dept.kpis)}
+    units = {1 + i: k.unit for i, k in enumerate(kpis)}
     if not any(units[col] == "rub" for col in series):
         return ()
     return tuple(col for col in series if units[col] != "rub")

@@ -22,6 +22,7 @@ from sheets_kpi.tabs.columns import (
     Grid,
     Table,
     cell_value,
+    with_money,
 )
 from sheets_kpi.tabs.department import week_table
 from sheets_kpi.tabs.statement import bonus_words
@@ -30,13 +31,25 @@ from sheets_kpi.tabs.statement import bonus_words
 OVERDUE_SHOWN = 20
 #: Characters of a task's text shown; amoCRM keeps the whole of it.
 TASK_TEXT_SHOWN = 100
+#: Places above and below the manager's own in the block of neighbours.
+NEIGHBOURS = 2
 
 
 def manager_tab(
-    results: Results, manager: Any, title: str, config: Config, closing: Closing
+    results: Results,
+    manager: Any,
+    title: str,
+    config: Config,
+    closing: Closing,
+    personal: bool = False,
 ) -> TabLayout:
-    """The last statement and a strip of past months above the current month."""
+    """The last statement and a strip of past months above the current month.
+
+    In the manager's `personal` spreadsheet, only they see it: their money whatever
+    `privacy.money_in_shared_tabs` says, and their place among the ±2 around them. In the main
+    spreadsheet everyone sees every tab, so it is a shared tab."""
     loc = config.locale
+    money = personal or config.privacy.money_in_shared_tabs
     dept = config.department(manager.department)
     rank = (
         label(loc, "rank_of", rank=int(manager.rank), count=int(manager.ranked_count))
@@ -51,7 +64,7 @@ def manager_tab(
         ]
     )
     grid.add([], [label(loc, "past_title")])
-    grid.table(past_table(closing, manager.manager_id, config))
+    grid.table(with_money(past_table(closing, manager.manager_id, config), money))
     grid.add([])
     current = closing.current.rows
     adjustment = current.loc[current["manager_id"] == manager.manager_id, "adjustment"].sum()
@@ -60,47 +73,62 @@ def manager_tab(
             (label(loc, "period"), results.period.label, ""),
             (label(loc, "score"), cell_value(manager.score), SCORE),
             (label(loc, "rank"), rank, ""),
-            (label(loc, "bonus_now"), cell_value(manager.bonus), RUB),
-            (label(loc, "bonus_at_pace"), cell_value(manager.bonus_at_pace), RUB),
         ]
-        + ([(label(loc, "adjustment_now"), float(adjustment), RUB)] if adjustment else [])
+        + (
+            [
+                (label(loc, "bonus_now"), cell_value(manager.bonus), RUB),
+                (label(loc, "bonus_at_pace"), cell_value(manager.bonus_at_pace), RUB),
+            ]
+            if money
+            else []
+        )
+        + ([(label(loc, "adjustment_now"), float(adjustment), RUB)] if adjustment and money else [])
     )
+    if personal:
+        grid.add([], [label(loc, "neighbours_title")])
+        grid.table(neighbours_table(results, manager, loc))
     grid.add([])
     kpis = results.kpi[results.kpi["manager_id"] == manager.manager_id]
     grid.table(
-        Table(
-            [
-                Column(label(loc, "kpi")),
-                Column(label(loc, "plan"), BY_UNIT),
-                Column(label(loc, "fact"), BY_UNIT),
-                Column(label(loc, "achievement"), PERCENT, achievement=True),
-                Column(label(loc, "weight")),
-                Column(label(loc, "contribution"), "0.00"),
-                Column(label(loc, "still_needed")),
-                Column(label(loc, "forecast"), BY_UNIT),
-            ],
-            [
+        with_money(
+            Table(
                 [
-                    item.kpi_title,
-                    cell_value(item.plan),
-                    cell_value(item.fact),
-                    cell_value(item.achievement),
-                    item.weight,
-                    cell_value(item.contribution),
-                    needed_text(item.unit, item.still_needed, loc, item.plan_to_date),
-                    cell_value(item.forecast_fact),
-                ]
-                for item in kpis.itertuples()
-            ],
-            units=list(kpis["unit"]),
-            bold_header=True,
+                    Column(label(loc, "kpi")),
+                    Column(label(loc, "plan"), BY_UNIT),
+                    Column(label(loc, "fact"), BY_UNIT),
+                    Column(label(loc, "achievement"), PERCENT, achievement=True),
+                    Column(label(loc, "weight")),
+                    Column(label(loc, "contribution"), "0.00"),
+                    Column(label(loc, "still_needed")),
+                    Column(label(loc, "forecast"), BY_UNIT),
+                ],
+                [
+                    [
+                        item.kpi_title,
+                        cell_value(item.plan),
+                        cell_value(item.fact),
+                        cell_value(item.achievement),
+                        item.weight,
+                        cell_value(item.contribution),
+                        needed_text(item.unit, item.still_needed, loc, item.plan_to_date)
+                        if money or item.unit != "rub"
+                        else "",
+                        cell_value(item.forecast_fact),
+                    ]
+                    for item in kpis.itertuples()
+                ],
+                units=list(kpis["unit"]),
+                bold_header=True,
+            ),
+            money,
         )
     )
     grid.add([], [label(loc, "weeks_title")])
     weekly = results.weekly[results.weekly["manager_id"] == manager.manager_id]
     titles = dict(zip(kpis["kpi"], kpis["kpi_title"], strict=True))
     units = dict(zip(kpis["kpi"], kpis["unit"], strict=True))
-    grid.table(week_table(weekly, list(titles), titles, units, loc, results.period.today))
+    weeks = week_table(weekly, list(titles), titles, units, loc, results.period.today)
+    grid.table(with_money(weeks, money))
     base = config.amocrm.base_url
     grid.add([], [label(loc, "violations_title")])
     violations = results.open_violations
@@ -179,9 +207,29 @@ def past_table(closing: Closing, manager_id: int, config: Config) -> Table:
             Column(label(loc, "score"), SCORE),
             Column(label(loc, "rank")),
             Column(label(loc, "bonus"), RUB),
-            Column(label(loc, "in_words")),
+            Column(label(loc, "in_words"), money=True),
         ],
         rows,
+        bold_header=True,
+    )
+
+
+def neighbours_table(results: Results, manager: Any, loc: str) -> Table:
+    """Rank, manager and score of the places from two above to two below the manager's own in
+    the department (no one's money); an unranked manager sees the last two places."""
+    ranked = results.managers[
+        (results.managers["department"] == manager.department) & results.managers["rank"].notna()
+    ].reset_index(drop=True)
+    own = ranked.index[ranked["manager_id"] == manager.manager_id]
+    at = int(own[0]) if len(own) else len(ranked)
+    around = ranked.iloc[max(0, at - NEIGHBOURS) : at + NEIGHBOURS + 1]
+    return Table(
+        [
+            Column(label(loc, "rank")),
+            Column(label(loc, "manager")),
+            Column(label(loc, "score"), SCORE),
+        ],
+        [[cell_value(m.rank), m.manager, cell_value(m.score)] for m in around.itertuples()],
         bold_header=True,
     )
 

@@ -13,7 +13,17 @@ from sheets_kpi.kpi.close import Closing, Statement
 from sheets_kpi.kpi.engine import PeriodFigures
 from sheets_kpi.locale import label
 from sheets_kpi.sheets.layout import TabLayout
-from sheets_kpi.tabs.columns import BY_UNIT, PERCENT, RUB, SCORE, Column, Grid, Table, cell_value
+from sheets_kpi.tabs.columns import (
+    BY_UNIT,
+    PERCENT,
+    RUB,
+    SCORE,
+    Column,
+    Grid,
+    Table,
+    cell_value,
+    with_money,
+)
 
 MULTIPLIER = "0.000"
 
@@ -46,7 +56,7 @@ def statement_tab(shown: Statement, config: Config, status: str | None = None) -
             Column(label(loc, "status")),
             Column(label(loc, "approved_by")),
             Column(label(loc, "approved_at")),
-            Column(label(loc, "in_words")),
+            Column(label(loc, "in_words"), money=True),
         ],
         [],
         bold_header=True,
@@ -72,7 +82,7 @@ def statement_tab(shown: Statement, config: Config, status: str | None = None) -
                     bonus_words(line, config),
                 ]
             )
-    grid.table(table)
+    grid.table(with_money(table, config.privacy.money_in_shared_tabs))
     key = "tab.recompute" if status == "recompute" else "tab.statement"
     return grid.layout(label(loc, key, period=shown.period.label), frozen_rows=2)
 
@@ -126,9 +136,9 @@ def discrepancies_tab(closing: Closing, config: Config) -> TabLayout:
             Column(label(loc, "approved_value"), BY_UNIT),
             Column(label(loc, "value_now"), BY_UNIT),
             Column(label(loc, "bonus_difference"), RUB),
-            Column(label(loc, "proposal")),
+            Column(label(loc, "proposal"), money=True),
             Column(label(loc, "status")),
-            Column(label(loc, "leads")),
+            Column(label(loc, "leads"), money=True),
             Column(label(loc, "first_seen")),
         ],
         [],
@@ -153,7 +163,7 @@ def discrepancies_tab(closing: Closing, config: Config) -> TabLayout:
                 row.first_seen,
             ]
         )
-    grid.table(table)
+    grid.table(with_money(table, config.privacy.money_in_shared_tabs))
     return grid.layout(label(loc, "tab.discrepancies"), frozen_rows=2)
 
 
@@ -193,28 +203,31 @@ def recompute_tab(shown: Statement, figures: PeriodFigures, config: Config) -> T
     grid.add([])
     kpi = figures.kpi
     grid.table(
-        Table(
-            [
-                Column(label(loc, "manager")),
-                Column(label(loc, "kpi")),
-                Column(label(loc, "plan"), BY_UNIT),
-                Column(label(loc, "fact"), BY_UNIT),
-                Column(label(loc, "achievement"), PERCENT, achievement=True),
-                Column(label(loc, "contribution"), "0.00"),
-            ],
-            [
+        with_money(
+            Table(
                 [
-                    item.manager,
-                    item.kpi_title,
-                    cell_value(item.plan),
-                    cell_value(item.fact),
-                    cell_value(item.achievement),
-                    cell_value(item.contribution),
-                ]
-                for item in kpi.itertuples()
-            ],
-            units=list(kpi["unit"]),
-            bold_header=True,
+                    Column(label(loc, "manager")),
+                    Column(label(loc, "kpi")),
+                    Column(label(loc, "plan"), BY_UNIT),
+                    Column(label(loc, "fact"), BY_UNIT),
+                    Column(label(loc, "achievement"), PERCENT, achievement=True),
+                    Column(label(loc, "contribution"), "0.00"),
+                ],
+                [
+                    [
+                        item.manager,
+                        item.kpi_title,
+                        cell_value(item.plan),
+                        cell_value(item.fact),
+                        cell_value(item.achievement),
+                        cell_value(item.contribution),
+                    ]
+                    for item in kpi.itertuples()
+                ],
+                units=list(kpi["unit"]),
+                bold_header=True,
+            ),
+            config.privacy.money_in_shared_tabs,
         )
     )
     return grid.layout(layout.title, frozen_rows=2)

@@ -16,6 +16,7 @@ from sheets_kpi.kpi.engine import Results
 from sheets_kpi.locale import label
 from sheets_kpi.sheets.layout import Block, TabLayout
 from sheets_kpi.tabs.columns import RUB, SCORE, Column, Grid, Table, cell_value
+from sheets_kpi.tabs.department import on_board
 
 MAX_COLUMNS = 8
 #: Characters of a progress bar; a full bar is 100 % of the plan.
@@ -28,11 +29,10 @@ def tv_tab(
     results: Results, closing: Closing, dept: DepartmentConfig, config: Config, now: datetime
 ) -> TabLayout:
     loc = config.locale
-    money = config.tv.show_money
+    money = config.tv.show_money and config.privacy.money_in_shared_tabs
     headline = sorted(dept.kpis, key=lambda k: -k.weight)[: MAX_COLUMNS - 4 - money]
-    managers = results.managers[results.managers["department"] == dept.id]
-    if config.tv.top:
-        managers = managers.head(config.tv.top)
+    everyone = results.managers[results.managers["department"] == dept.id]
+    managers = on_board(everyone, config)
     kpis = results.kpi[results.kpi["department"] == dept.id]
     grid = Grid()
     as_of = now.astimezone(config.zone).strftime("%H:%M")
@@ -64,19 +64,21 @@ def tv_tab(
                 *([cell_value(m.bonus)] if money else []),
             ]
         )
-    mean = achieved.reindex(managers["manager_id"]).mean()
+    # The department's average is everyone's, also when only the top N are listed.
+    mean = achieved.reindex(everyone["manager_id"]).mean()
     total = [
         "",
         "",
         label(loc, "tv.average"),
-        cell_value(managers["score"].mean()),
+        cell_value(everyone["score"].mean()),
         *[progress(mean.get(kpi.id)) for kpi in headline],
-        *([cell_value(managers["bonus"].mean())] if money else []),
+        *([cell_value(everyone["bonus"].mean())] if money else []),
     ]
     grid.add([])
     grid.table(Table(columns, rows, total=total, bold_header=True))
     last = closing.last.rows
-    winners = last[(last["department"] == dept.id) & (last["rank"] <= WINNERS)]
+    shown = min(WINNERS, config.tv.top or WINNERS)
+    winners = last[(last["department"] == dept.id) & (last["rank"] <= shown)]
     grid.add([], [label(loc, "tv.winners", period=closing.last.period.label)])
     for w in winners.sort_values(["rank", "manager"]).itertuples():
         grid.add([cell_value(w.rank), "", w.manager, cell_value(w.score)])
