@@ -1,5 +1,7 @@
 """The Drive v3 subset gspread uses on spreadsheets: create, list, get, copy, delete, export,
-comments, and the v2 CSV upload behind `import_csv` (SHEETS_API.md §1.3, §3.3).
+comments, and the v2 CSV upload behind `import_csv` (SHEETS_API.md §1.3, §3.3); and what
+`init --personal` uses: create in a shared-drive folder, permissions.create, and the storage-quota
+refusal a service account gets outside a shared drive.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import csv
 import datetime as dt
 import io
 import re
+import string
 import time
 from typing import Any
 
@@ -69,13 +72,76 @@ def select(item: dict[str, Any], fields: str | None, default: tuple[str, ...]) -
 DEFAULT_FILE = ("kind", "id", "name", "mimeType")
 
 
-def create(state: SheetsState, body: dict[str, Any]) -> Spreadsheet:
+def storage_quota_exceeded() -> ApiError:
+    """What Google answers a service account (no Drive storage of its own) creating a file
+    outside a shared drive."""
+    message = "The user's Drive storage quota has been exceeded."
+    reason = {"message": message, "domain": "global", "reason": "storageQuotaExceeded"}
+    return ApiError(403, message, "", errors=[reason])
+
+
+def create(state: SheetsState, body: dict[str, Any], all_drives: bool = False) -> Spreadsheet:
+    """A spreadsheet in `parents`: a known folder, seen in a shared drive only with
+    supportsAllDrives=true; without one, a service account (`state.drive_storage` false)
+    is refused for want of storage."""
     mime = body.get("mimeType") or SPREADSHEET
     if mime != SPREADSHEET:
         raise invalid(f"The emulator only creates spreadsheets, not {mime}.")
+    parents = list(body.get("parents") or [])
+    for parent in parents:
+        if parent not in state.folders or (state.folders[parent] and not all_drives):
+            raise file_not_found(parent)
+    if not state.drive_storage and not any(state.folders[p] for p in parents):
+        raise storage_quota_exceeded()
     book = state.create_spreadsheet(body.get("name") or "Untitled spreadsheet")
-    book.parents = list(body.get("parents") or [])
+    book.parents = parents
     return book
+
+
+ROLES = ("owner", "organizer", "fileOrganizer", "writer", "commenter", "reader")
+TYPES = ("user", "group", "domain", "anyone")
+
+
+def _bad_permission(message: str, reason: str, location: str) -> ApiError:
+    detail = {"message": message, "domain": "global", "reason": reason}
+    return ApiError(400, message, "", errors=[{**detail, "location": location}])
+
+
+def add_permission(state: SheetsState, book: Spreadsheet, body: dict[str, Any]) -> dict[str, Any]:
+    """permissions.create: a user or group needs an e-mail; the same grantee again keeps one
+    permission (the later role), as Drive does."""
+    kind, role = body.get("type"), body.get("role")
+    for name, value, allowed in (("type", kind, TYPES), ("role", role, ROLES)):
+        if not value:
+            raise _bad_permission(f"The permission {name} field is required.", "required", name)
+        if value not in allowed:
+            raise _bad_permission(
+                f"The value of the parameter '{name}' is invalid.", "invalidParameter", name
+            )
+    email = str(body.get("emailAddress") or "").strip()
+    if kind in ("user", "group") and "@" not in email:
+        raise _bad_permission(
+            "The permission emailAddress field is required.", "required", "emailAddress"
+        )
+    for permission in book.permissions:
+        if (
+            permission["type"] == kind
+            and permission.get("emailAddress", "").lower() == email.lower()
+        ):
+            permission["role"] = role
+            return permission
+    permission = {
+        "kind": "drive#permission",
+        "id": "".join(state.rng.choice(string.digits) for _ in range(20)),
+        "type": kind,
+        "role": role,
+        **({"emailAddress": email} if email else {}),
+    }
+    book.permissions.append(permission)
+    return permission
+
+
+DEFAULT_PERMISSION = ("kind", "id", "type", "role")
 
 
 def listing(state: SheetsState, query: str, page_size: int, token: str | None) -> dict[str, Any]:

@@ -271,8 +271,10 @@ class Handlers:
     # Drive v3 ------------------------------------------------------------------------------
 
     def drive_create(self, request: Request, params: Params, ids: Params) -> Response:
-        book = drive.create(self.state, body_of(request))
-        payload = drive.resource(book)
+        with self.state.lock:
+            book = drive.create(self.state, body_of(request), flag(params, "supportsAllDrives"))
+            self.state.save()
+            payload = drive.resource(book)
         return json_response(drive.select(payload, params.get("fields"), drive.DEFAULT_FILE))
 
     def drive_list(self, request: Request, params: Params, ids: Params) -> Response:
@@ -312,6 +314,19 @@ class Handlers:
             self.state.save()
             payload = drive.resource(twin)
         return json_response(drive.select(payload, params.get("fields"), drive.DEFAULT_FILE))
+
+    def drive_permission(self, request: Request, params: Params, ids: Params) -> Response:
+        body = body_of(request)
+        with self.state.lock:
+            book = self._file(ids["id"])
+            in_shared_drive = any(self.state.folders.get(p) for p in book.parents)
+            if in_shared_drive and not flag(params, "supportsAllDrives"):
+                raise drive.file_not_found(ids["id"])  # unseen without supportsAllDrives
+            permission = drive.add_permission(self.state, book, body)
+            self.state.save()
+        return json_response(
+            drive.select(permission, params.get("fields"), drive.DEFAULT_PERMISSION)
+        )
 
     def drive_export(self, request: Request, params: Params, ids: Params) -> Response:
         """files.export: text/csv (first sheet) or .xlsx; other formats are not emulated."""

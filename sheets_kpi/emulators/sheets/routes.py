@@ -71,6 +71,7 @@ ROUTES = (
     _route("GET", _FILE, "drive.files.get", None, "drive_get"),
     _route("DELETE", _FILE, "drive.files.delete", None, "drive_delete"),
     _route("POST", _FILE + "/copy", "drive.files.copy", None, "drive_copy"),
+    _route("POST", _FILE + "/permissions", "drive.permissions.create", None, "drive_permission"),
     _route("GET", _FILE + "/export", "drive.files.export", None, "drive_export"),
     _route("GET", _FILE + "/comments", "drive.comments.list", None, "drive_comments"),
     _route(

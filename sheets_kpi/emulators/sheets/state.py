@@ -99,6 +99,8 @@ class Spreadsheet:
     modified: float = field(default_factory=time.time)
     shared: bool = True
     parents: list[str] = field(default_factory=list)
+    #: Drive permissions granted through permissions.create (not the caller's own access).
+    permissions: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def locale(self) -> str:
@@ -192,6 +194,11 @@ class SheetsState:
         self.path = Path(path) if path else None
         self.rng = random.Random(seed)
         self.caller = caller
+        #: Drive folders files may be created in, by id: True for a shared drive's folder.
+        self.folders: dict[str, bool] = {}
+        #: The caller has Drive storage of its own (a person). False is a service account, as
+        #: in production: it may create files only in a shared drive (storageQuotaExceeded).
+        self.drive_storage = True
         if self.path and self.path.exists():
             self._load(json.loads(self.path.read_text(encoding="utf-8")))
 
@@ -271,6 +278,7 @@ class SheetsState:
                 raw.get("modified", 0),
                 raw.get("shared", True),
                 raw.get("parents", []),
+                raw.get("permissions", []),
             )
 
 
@@ -295,6 +303,7 @@ def _dump(book: Spreadsheet) -> dict[str, Any]:
         "modified": book.modified,
         "shared": book.shared,
         "parents": book.parents,
+        "permissions": book.permissions,
         "sheets": [
             {
                 "properties": s.properties,
