@@ -336,6 +336,8 @@ def cmd_init(args: argparse.Namespace) -> int:
     from sheets_kpi.store.frames import amocrm_frames
 
     config = _config(args)
+    if args.personal:
+        return _init_personal(config)
     store, amo, sheets = _worker_parts(config)
     sync_dictionaries(amo, store, args.now)
     report = init_inputs(sheets, config, amocrm_frames(store)["users"], args.now)
@@ -347,6 +349,34 @@ def cmd_init(args: argparse.Namespace) -> int:
         + (f"; empty default tab removed: {', '.join(report.removed)}" if report.removed else "")
     )
     return 0
+
+
+def _init_personal(config: Config) -> int:
+    """`init --personal`: what was created, adopted, or is still to be created by hand."""
+    from sheets_kpi.sheets.personal import init_personal, personal_gateway
+
+    sheets = personal_gateway(config)
+    report = init_personal(sheets, config)
+    for title in report.created:
+        _say(f"created and shared: {title}")
+    for title in report.adopted:
+        _say(f"adopted: {title}")
+    if report.to_create:
+        supervisors = ", ".join(config.google.supervisors) or "(none in google.supervisors)"
+        _say(
+            "google.personal_folder is not set, so create these spreadsheets by hand (or set "
+            "it to a shared drive's folder and run this again). Share each with "
+            f"{sheets.service_account or 'the service account'} as Editor, with its manager "
+            f"as Viewer and with the supervisors ({supervisors}) as Editor; then run "
+            "`sheets-kpi init --personal` again to write them into the roster:"
+        )
+        for item in report.to_create:
+            _say(f"  {item.title}  (viewer: {item.email})")
+    for problem in report.problems:
+        _say(f"problem: {problem}")
+    if not (report.created or report.adopted or report.to_create):
+        _say("every roster row with an e-mail already has a personal spreadsheet")
+    return 1 if report.problems else 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -643,7 +673,12 @@ def _parser() -> argparse.ArgumentParser:
     init_config.add_argument(
         "path", nargs="?", default=DEFAULT_CONFIG, help="where to write it (a file or a folder)"
     )
-    add("init", cmd_init, "create or upgrade the input tabs and prefill the roster")
+    init = add("init", cmd_init, "create or upgrade the input tabs and prefill the roster")
+    init.add_argument(
+        "--personal",
+        action="store_true",
+        help="instead: give every roster row with an e-mail a personal spreadsheet",
+    )
     auth = add("auth", cmd_auth, "authorise the amoCRM OAuth integration and store the tokens")
     auth.add_argument("--code", help="the authorisation code (asked for when omitted)")
     add("sync", cmd_sync, "pull amoCRM into the local store")

@@ -7,6 +7,7 @@ import json
 import logging
 import random
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -99,8 +100,14 @@ class CountingHTTPClient(gspread.HTTPClient):
         raise AssertionError("unreachable")
 
 
-def make_client(google: GoogleConfig, *, retry: RetryPolicy = SHEETS_RETRY) -> gspread.Client:
-    """An emulator client when `google.endpoint` is set, else service-account credentials.
+def make_client(
+    google: GoogleConfig,
+    *,
+    retry: RetryPolicy = SHEETS_RETRY,
+    scopes: Sequence[str] = SCOPES,
+) -> gspread.Client:
+    """An emulator client when `google.endpoint` is set, else service-account credentials
+    (for `scopes`: only `init --personal` asks for more than SCOPES).
 
     The client's `http_client` is a CountingHTTPClient (retries, `reads`/`writes` counters).
     """
@@ -113,14 +120,14 @@ def make_client(google: GoogleConfig, *, retry: RetryPolicy = SHEETS_RETRY) -> g
         )
     else:
         client = gspread.Client(
-            auth=_credentials(Path(google.credentials)),
+            auth=_credentials(Path(google.credentials), scopes),
             http_client=http_client,  # type: ignore[arg-type]
         )
     client.set_timeout((10, 120))
     return client
 
 
-def _credentials(path: Path) -> Any:
+def _credentials(path: Path, scopes: Sequence[str] = SCOPES) -> Any:
     from google.oauth2.service_account import Credentials
 
     if not path.is_file():
@@ -131,7 +138,7 @@ def _credentials(path: Path) -> Any:
             "spreadsheet with the key's client_email as Editor"
         )
     try:
-        return Credentials.from_service_account_file(str(path), scopes=SCOPES)
+        return Credentials.from_service_account_file(str(path), scopes=list(scopes))
     except (OSError, ValueError, KeyError) as err:
         raise SheetsError(
             f"google.credentials: {path} is not a service-account JSON key ({err}); download "

@@ -117,6 +117,15 @@ class _Tab:
         return rows
 
 
+def roster_cells(
+    title: str, grid: list[list[Any]]
+) -> tuple[dict[str, int], list[tuple[int, dict[str, Any]]]]:
+    """The roster's column positions by key and its (sheet row, cells by key) rows, read as
+    the cycle reads them (`init --personal` writes into single cells of it)."""
+    tab = _Tab(TABS[0], title, grid, [])
+    return tab.positions, tab.records()
+
+
 def is_comment(first: Any) -> bool:
     """`# ...` (a hash and a space, as in init's example rows) or a lone `#`; not a reference
     like `#4521` nor a formula error like `#N/A`, which must still be read."""
