@@ -18,6 +18,7 @@ from sheets_kpi.emulators.sheets import SheetsState
 from sheets_kpi.emulators.sheets import serve as serve_sheets
 from sheets_kpi.sheets.gateway import SheetsGateway
 from sheets_kpi.sheets.init_tabs import init_inputs
+from sheets_kpi.sheets.input_tabs import TABS
 from sheets_kpi.sources.amocrm import make_client
 from sheets_kpi.sources.amocrm.sync import sync
 from sheets_kpi.store.db import Store
@@ -84,6 +85,19 @@ def test_a_cycle_with_48_personal_spreadsheets_costs_two_calls_per_spreadsheet(t
             return calls, (report.sheets_read_requests, report.sheets_write_requests)
 
         first, first_counts = cycle()
+        data_tabs = {"data_kpi", "data_bonus", "data_daily", "data_managers"}
+        assert data_tabs <= {s.title for s in sheets.get(DATA).sheets}
+        assert not data_tabs & {s.title for s in sheets.get(BOOK).sheets}
+        inputs = {t for spec in TABS for t in (spec.ru, spec.en)}
+        shared = [s for s in sheets.get(BOOK).sheets if s.title not in inputs]
+        roubles = [
+            s.title
+            for s in shared
+            for cell in [*s.formats.values(), *({"v": v} for v in s.cells.values())]
+            if "₽" in str(cell)
+        ]
+        assert len(shared) > MANAGERS // 4 and roubles == []  # no ₽ format or text, as written
+        assert any("₽" in str(f) for f in sheets.get(own[0]).sheets[-1].formats.values())
         written = [book for book in own if len(sheets.get(book).sheets) > 1]
         assert len(written) >= MANAGERS  # every manager's tab went to their own spreadsheet
         assert first[BOOK] == Counter(
