@@ -373,7 +373,7 @@ def _init_personal(config: Config) -> int:
         for item in report.to_create:
             _say(f"  {item.title}  (viewer: {item.email})")
     for problem in report.problems:
-        _say(f"problem: {problem}")
+        _say(f"problem: {problem}", err=True)
     if not (report.created or report.adopted or report.to_create):
         _say("every roster row with an e-mail already has a personal spreadsheet")
     return 1 if report.problems else 0
