@@ -118,6 +118,8 @@ def _probes(config: Config, left: dict[str, str]) -> Iterator[tuple[str, Callabl
         yield "spreadsheet", _skipped("google.spreadsheet")
     else:
         yield "spreadsheet", lambda: _check_spreadsheet(config)
+    if config.google.data_spreadsheet:
+        yield "data spreadsheet", lambda: _check_data_spreadsheet(config)
 
 
 def _check_store(config: Config) -> str:
@@ -166,6 +168,12 @@ def _check_credentials(config: Config) -> str:
             "service-account JSON key in Google Cloud Console (README, Real setup step 2)"
         )
     return f"service account {key['client_email']} (share the spreadsheet with it)"
+
+
+def _check_data_spreadsheet(config: Config) -> str:
+    """`google.data_spreadsheet` needs the same Editor share as the main one."""
+    google = config.google.model_copy(update={"spreadsheet": config.google.data_spreadsheet})
+    return _check_spreadsheet(config.model_copy(update={"google": google}))
 
 
 def _check_spreadsheet(config: Config) -> str:

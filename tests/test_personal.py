@@ -184,3 +184,15 @@ def test_the_command_prints_the_titles_and_whom_to_share_with(drive, tmp_path, c
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     assert main(["--config", str(path), "init", "--personal"]) == 0
     assert f"created and shared: {ANNA}" in capsys.readouterr().out
+
+
+def test_doctor_opens_the_data_spreadsheet_like_the_main_one(drive) -> None:
+    from sheets_kpi.doctor import _check_data_spreadsheet
+
+    data = drive.state.create_spreadsheet("KPI data").spreadsheet_id
+    assert _check_data_spreadsheet(drive.with_google(data_spreadsheet=data)) == (
+        "'KPI data' opens; 1 tab(s)"
+    )
+    missing = "1NoSuchSpreadsheet00000000000000000000000"
+    with pytest.raises(SheetsError, match="was not found"):
+        _check_data_spreadsheet(drive.with_google(data_spreadsheet=missing))
