@@ -37,6 +37,7 @@ DEMO_FILES = (
     "sheets_kpi.db",
     "sheets_kpi.db-wal",
     "sheets_kpi.db-shm",
+    "sheets_kpi.db.tv.json",
     "sheets_state.json",
     "kpi.xlsx",
     "summary.json",
