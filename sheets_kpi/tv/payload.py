@@ -12,7 +12,7 @@ import pandas as pd
 from sheets_kpi.config import Config, DepartmentConfig
 from sheets_kpi.kpi.close import Closing
 from sheets_kpi.kpi.engine import Results
-from sheets_kpi.locale import label
+from sheets_kpi.locale import Locale, label
 from sheets_kpi.tabs.statement import rub
 from sheets_kpi.tabs.tv import WINNERS
 
@@ -51,7 +51,7 @@ def _department(
     title = dept.title_in(loc)
     leaderboard = [
         {
-            "rank": _rank(m.rank),
+            "rank": _whole(m.rank),
             "change": _change(m.rank_change),
             "manager": m.manager,
             "score": _score(m.score),
@@ -79,7 +79,7 @@ def _department(
 
 
 def _progress(
-    achieved: pd.DataFrame, shown: pd.DataFrame, dept: DepartmentConfig, loc: Any
+    achieved: pd.DataFrame, shown: pd.DataFrame, dept: DepartmentConfig, loc: Locale
 ) -> list[dict[str, Any]]:
     """Each KPI (the heaviest first): the department average of achievement and its leader."""
     names = dict(zip(shown["manager_id"], shown["manager"], strict=True))
@@ -87,30 +87,33 @@ def _progress(
     for kpi in sorted(dept.kpis, key=lambda k: -k.weight):
         column = achieved[kpi.id].dropna() if kpi.id in achieved else pd.Series(dtype=float)
         mean = column.mean() if len(column) else None
-        best = column.idxmax() if len(column) else None
         rows.append(
             {
                 "kpi": kpi.title_in(loc),
                 "percent": _percent(mean),
                 "bar": _bar(mean),
-                "best": ""
-                if best is None
-                else label(
-                    loc, "tv.page.best", manager=names[best], percent=_percent(column[best])
-                ),
+                "best": _best(column, names, loc),
             }
         )
     return rows
 
 
-def _winners(closing: Closing, dept: DepartmentConfig, loc: Any, money: bool) -> dict[str, Any]:
+def _best(achieved: pd.Series, names: dict[Any, str], loc: Locale) -> str:
+    if achieved.empty:
+        return ""
+    return label(
+        loc, "tv.page.best", manager=names[achieved.idxmax()], percent=_percent(achieved.max())
+    )
+
+
+def _winners(closing: Closing, dept: DepartmentConfig, loc: Locale, money: bool) -> dict[str, Any]:
     last = closing.last
     rows = last.rows[(last.rows["department"] == dept.id) & (last.rows["rank"] <= WINNERS)]
     return {
         "title": label(loc, "tv.winners", period=last.period.label),
         "rows": [
             {
-                "rank": _rank(w.rank),
+                "rank": _whole(w.rank),
                 "manager": w.manager,
                 "score": _score(w.score),
                 **({"bonus": _rub(w.bonus)} if money else {}),
@@ -121,7 +124,7 @@ def _winners(closing: Closing, dept: DepartmentConfig, loc: Any, money: bool) ->
 
 
 def _wins_today(
-    results: Results, everyone: pd.DataFrame, title: str, loc: Any, money: bool
+    results: Results, everyone: pd.DataFrame, title: str, loc: Locale, money: bool
 ) -> list[dict[str, Any]]:
     """Deals the department's managers won today, the latest first; a lead counted by several
     win metrics is one win. `id` is the lead's, so the page knows a win it has not seen."""
@@ -131,7 +134,7 @@ def _wins_today(
     today = today.sort_values(["won_at", "lead_id"], ascending=False).drop_duplicates("lead_id")
     return [
         {
-            "id": str(int(w.lead_id)),
+            "id": _whole(w.lead_id),
             "manager": names[w.manager_id],
             "lead": str(w.lead_name),
             "department": title,
@@ -142,7 +145,7 @@ def _wins_today(
     ]
 
 
-def _rank_changes(shown: pd.DataFrame, loc: Any) -> list[dict[str, Any]]:
+def _rank_changes(shown: pd.DataFrame, loc: Locale) -> list[dict[str, Any]]:
     """Who moved against the same point of last month, the biggest move first."""
     moved = shown[shown["rank_change"].notna() & (shown["rank_change"] != 0)]
     moved = moved.assign(size=moved["rank_change"].abs()).sort_values(
@@ -155,16 +158,17 @@ def _rank_changes(shown: pd.DataFrame, loc: Any) -> list[dict[str, Any]]:
                 loc,
                 "tv.page.moved",
                 manager=m.manager,
-                rank=int(m.rank),
-                before=int(m.previous_rank),
+                rank=_whole(m.rank),
+                before=_whole(m.previous_rank),
             ),
         }
         for m in moved.itertuples()
     ]
 
 
-def _rank(rank: Any) -> str:
-    return "—" if pd.isna(rank) else str(int(rank))
+def _whole(number: Any) -> str:
+    """A rank or an id as text; '—' for none (an unranked manager)."""
+    return "—" if pd.isna(number) else str(int(number))
 
 
 def _change(change: Any) -> str:
