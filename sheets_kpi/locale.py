@@ -146,7 +146,7 @@ LABELS: dict[str, dict[str, str]] = {
         "tv.page.no_wins_today": "Сегодня побед пока нет — всё впереди",
         "tv.page.new_win": "Новая победа!",
         "tv.page.waiting": "Ждём первый цикл: данных для экрана ещё нет",
-        "tv.page.best": "лучший результат: {manager}, {percent}",
+        "tv.page.best": "лучший: {manager}, {percent}",
         "tv.page.win": "{manager}: победа — {lead}",
         "tv.page.moved": "{manager}: место {rank} (было {before})",
         "within_to_date": "в пределах плана на сегодня ({plan})",

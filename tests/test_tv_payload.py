@@ -58,7 +58,7 @@ def test_the_page_data_of_a_department_without_money() -> None:
             "kpi": "sales_rub",
             "percent": "90 %",
             "bar": 0.9,
-            "best": "лучший результат: Анна, 100 %",
+            "best": "лучший: Анна, 100 %",
         }
     ]
     assert team["winners"] == {

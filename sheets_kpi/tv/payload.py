@@ -14,10 +14,13 @@ from sheets_kpi.kpi.close import Closing
 from sheets_kpi.kpi.engine import Results
 from sheets_kpi.locale import Locale, label
 from sheets_kpi.tabs.statement import rub
-from sheets_kpi.tabs.tv import WINNERS
+from sheets_kpi.tabs.tv import MAX_COLUMNS, WINNERS
 
 #: Seconds each slide stays on the screen (the ad-hoc TV boards' usual 10–60 s).
 SLIDE_SECONDS = 15
+#: The headline KPIs, the heaviest first: as many as the TV tab has columns for after rank,
+#: change, manager and score (and as many as a slide shows in large type).
+HEADLINE = MAX_COLUMNS - 4
 #: The page's fixed words, by the key the page reads them with (`tv.page.<key>` in the locale).
 PAGE_WORDS = ("leaderboard", "progress", "wins_today", "no_wins_today", "new_win")
 
@@ -81,10 +84,10 @@ def _department(
 def _progress(
     achieved: pd.DataFrame, shown: pd.DataFrame, dept: DepartmentConfig, loc: Locale
 ) -> list[dict[str, Any]]:
-    """Each KPI (the heaviest first): the department average of achievement and its leader."""
+    """Each headline KPI: the department average of achievement and its leader."""
     names = dict(zip(shown["manager_id"], shown["manager"], strict=True))
     rows = []
-    for kpi in sorted(dept.kpis, key=lambda k: -k.weight):
+    for kpi in sorted(dept.kpis, key=lambda k: -k.weight)[:HEADLINE]:
         column = achieved[kpi.id].dropna() if kpi.id in achieved else pd.Series(dtype=float)
         mean = column.mean() if len(column) else None
         rows.append(
