@@ -352,7 +352,7 @@ def _tv_server(config: Config, host: str, port: int):
     """The TV page on the snapshot the cycles write next to the store; said in one line, with
     a warning when it is open to the network."""
     from sheets_kpi.locale import label
-    from sheets_kpi.tv.server import LOOPBACK, TvServer
+    from sheets_kpi.tv.server import TvServer
     from sheets_kpi.tv.snapshot import SnapshotFile, snapshot_path
 
     path = snapshot_path(config.store)
@@ -363,14 +363,28 @@ def _tv_server(config: Config, host: str, port: int):
         reason = err.strerror or err
         raise SheetsKpiError(f"TV page: cannot listen on {host}:{port} ({reason})") from None
     _say(f"TV page on {server.url} (data: {path}; Ctrl+C to stop)")
-    if host != LOOPBACK:
-        money = "money is shown (tv.show_money)" if config.tv.show_money else "no money is shown"
-        _say(
-            f"sheets-kpi: the TV page listens on {host}: anyone on the network who can open "
-            f"{server.url} sees the leaderboard ({money}); keep it to the office network",
-            err=True,
-        )
+    warning = tv_exposure(host, config.tv.show_money)
+    if warning:
+        _say(f"sheets-kpi: {warning}", err=True)
     return server
+
+
+def tv_exposure(host: str, show_money: bool) -> str | None:
+    """What a TV page open beyond this machine shows to anyone on the network; None on
+    loopback."""
+    import ipaddress
+
+    try:
+        if host == "localhost" or ipaddress.ip_address(host).is_loopback:
+            return None
+    except ValueError:  # a host name: it may well be reachable
+        pass
+    money = "and the money (tv.show_money)" if show_money else "but no money"
+    return (
+        f"the TV page listens on {host}: anyone on the network who can reach this port sees "
+        f"the leaderboard, names and deals {money}, without a login; keep it to a trusted "
+        "office network"
+    )
 
 
 def cmd_init(args: argparse.Namespace) -> int:

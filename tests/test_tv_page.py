@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -198,3 +199,46 @@ def test_a_new_win_between_two_cycles_takes_the_whole_screen(demo, tmp_path) -> 
     shown = visible(celebration.group(1))
     assert "Новая победа!" in shown and winner in shown and "Новый клиент" in shown
     assert "₽" not in shown
+
+
+# --- the command ----------------------------------------------------------------------------
+
+
+def test_the_tv_command_says_when_its_port_is_taken_and_refuses_now(tmp_path, capsys) -> None:
+    from sheets_kpi.cli import main
+
+    settings = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+    settings["store"] = str(tmp_path / "store.db")
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["--config", str(config), "tv", "--port", str(port)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"TV page: cannot listen on 127.0.0.1:{port}" in err
+    assert main(["--config", str(config), "--now", NOW_AT.isoformat(), "tv"]) == 2
+    assert "--now is not for tv" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("host", "money", "warned"),
+    [
+        ("127.0.0.1", False, None),
+        ("127.0.0.2", True, None),
+        ("::1", True, None),
+        ("localhost", True, None),
+        ("0.0.0.0", False, "but no money"),
+        ("192.0.2.10", True, "and the money (tv.show_money)"),
+        ("tv.office.lan", False, "but no money"),
+    ],
+)
+def test_a_tv_page_open_to_the_network_is_warned_about(host, money, warned) -> None:
+    from sheets_kpi.cli import tv_exposure
+
+    said = tv_exposure(host, money)
+    if warned is None:
+        assert said is None
+    else:
+        assert said is not None and f"listens on {host}" in said and warned in said
