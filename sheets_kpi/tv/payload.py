@@ -30,7 +30,8 @@ def tv_payload(results: Results, closing: Closing, config: Config, now: datetime
     leaderboard, KPI progress, last period's winners and today's ticker."""
     loc = config.locale
     words = {key: label(loc, f"tv.page.{key}") for key in PAGE_WORDS}
-    columns = {key: label(loc, key) for key in ("rank", "change", "manager", "score", "bonus")}
+    keys = ("rank", "change", "manager", "score", *(("bonus",) if config.tv.show_money else ()))
+    columns = {key: label(loc, key) for key in keys}
     return {
         "locale": loc,
         "period": results.period.label,
