@@ -74,6 +74,7 @@ REAL_CLOCK_ONLY = {
     "cycle at a chosen instant",
     "auth": "auth: amoCRM's codes and tokens expire on its real clock",
     "sheets": "emulate sheets: the Sheets emulator has no clock",
+    "tv": "tv: the page shows what the last cycle computed, at that cycle's time",
 }
 
 
@@ -326,8 +327,64 @@ def cmd_serve(args: argparse.Namespace) -> int:
         zone=config.zone,
         lock=_lock(config),
     )
+    tv = None if args.tv is None else _tv_server(config, args.tv_host, args.tv).start()
     log.info("worker started: a cycle every %g minute(s)", every)
-    return worker.run()
+    try:
+        return worker.run()
+    finally:
+        if tv is not None:
+            tv.stop()
+
+
+def cmd_tv(args: argparse.Namespace) -> int:
+    import os
+
+    config = load_config(_config_path(args), env=_UnsetAsPlaceholder(os.environ))
+    server = _tv_server(config, args.host, args.port)
+    try:
+        server.serve_forever()
+    finally:
+        server.stop()
+    return 0
+
+
+def _tv_server(config: Config, host: str, port: int):
+    """The TV page on the snapshot the cycles write next to the store; said in one line, with
+    a warning when it is open to the network."""
+    from sheets_kpi.locale import label
+    from sheets_kpi.tv.server import TvServer
+    from sheets_kpi.tv.snapshot import SnapshotFile, snapshot_path
+
+    path = snapshot_path(config.store)
+    waiting = label(config.locale, "tv.page.waiting")
+    try:
+        server = TvServer(SnapshotFile(path).read, waiting, host, port)
+    except OSError as err:
+        reason = err.strerror or err
+        raise SheetsKpiError(f"TV page: cannot listen on {host}:{port} ({reason})") from None
+    _say(f"TV page on {server.url} (data: {path}; Ctrl+C to stop)")
+    warning = tv_exposure(host, config.tv.show_money)
+    if warning:
+        _say(f"sheets-kpi: {warning}", err=True)
+    return server
+
+
+def tv_exposure(host: str, show_money: bool) -> str | None:
+    """What a TV page open beyond this machine shows to anyone on the network; None on
+    loopback."""
+    import ipaddress
+
+    try:
+        if host == "localhost" or ipaddress.ip_address(host).is_loopback:
+            return None
+    except ValueError:  # a host name: it may well be reachable
+        pass
+    money = "and the money (tv.show_money)" if show_money else "but no money"
+    return (
+        f"the TV page listens on {host}: anyone on the network who can reach this port sees "
+        f"the leaderboard, names and deals {money}, without a login; keep it to a trusted "
+        "office network"
+    )
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -709,6 +766,23 @@ def _parser() -> argparse.ArgumentParser:
         type=_positive(10_000, "minutes"),
         metavar="N",
         help="minutes between cycles (default: schedule.every_minutes of the config)",
+    )
+    serve.add_argument(
+        "--tv", type=_PORT, metavar="PORT", help="also serve the TV page on this port"
+    )
+    serve.add_argument(
+        "--tv-host",
+        default="127.0.0.1",
+        metavar="ADDRESS",
+        help="the TV page's address (0.0.0.0: every network interface)",
+    )
+    tv = add("tv", cmd_tv, "the office TV page: a read-only web page of the last cycle")
+    tv.add_argument("--port", type=_PORT, default=8080, metavar="N", help="port to listen on")
+    tv.add_argument(
+        "--host",
+        default="127.0.0.1",
+        metavar="ADDRESS",
+        help="address to listen on (0.0.0.0: every network interface, for a TV on the LAN)",
     )
     add("status", cmd_status, "last runs, cursors and store contents (reads only the store)")
     add("doctor", cmd_doctor, "check config, credentials, connectivity and sheet access")

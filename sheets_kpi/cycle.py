@@ -34,6 +34,7 @@ from sheets_kpi.store.db import Store
 from sheets_kpi.store.frames import amocrm_frames, frame
 from sheets_kpi.tabs import Output, build_layouts
 from sheets_kpi.tabs.run import issues_tab
+from sheets_kpi.tv.snapshot import publish
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,7 @@ def run_cycle(
         report.close_notes = [
             f"{issue.where}: {issue.message}" for issue in closing.issues if issue.source == "close"
         ]
+        publish(config, results, closing, now)  # the TV page: the numbers the tabs get
         _check(stop)
         output = build_layouts(results, config, inputs.frames["roster"], closing, now)
         foreign = _foreign_tab_issues(_foreign_tabs(sheets, output))

@@ -37,6 +37,7 @@ DEMO_FILES = (
     "sheets_kpi.db",
     "sheets_kpi.db-wal",
     "sheets_kpi.db-shm",
+    "sheets_kpi.db.tv.json",
     "sheets_state.json",
     "kpi.xlsx",
     "summary.json",
@@ -176,7 +177,7 @@ def _type_supervisor_inputs(
                     [day, manager.manager_id, "call_quality", rng.randint(55, 98)]
                 )
             if manager.department == "accounts":
-                rows["scores"].append([day, manager.manager_id, "nps", rng.randint(4, 10)])
+                rows["scores"].append([day, manager.manager_id, "nps", rng.randint(6, 10)])
             if manager.department == "quality" and rng.random() < 0.4:
                 ref = f"Н-{len(rows['violations']) + 1}"
                 kind = rng.choice(["control", "regulation"])
@@ -196,7 +197,8 @@ def _type_supervisor_inputs(
             facts = kpis.loc[kpis["kpi"] == kpi.id, "fact"].dropna()
             typical = float(facts.median()) if len(facts) else 0.0
             factor = 1.1 if kpi.direction == "higher" else 0.9
-            fallback = 0 if kpi.direction == "lower" else 1
+            # a plan of 1 against an NPS of 60 reads as 6 000 %: a score falls back to 50
+            fallback = 0 if kpi.direction == "lower" else 50 if kpi.unit == "score" else 1
             plan = typical * factor if typical > 0 else fallback
             if kpi.unit == "share":
                 plan = min(plan, 1.0)

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
+import requests
 import yaml
 
 from sheets_kpi.clock import epoch
@@ -495,6 +496,7 @@ def test_a_stop_request_ends_the_cycle_as_stopped_and_an_interrupt_as_failed(
 
 
 def test_serve_runs_cycles_and_stops_cleanly_on_sigterm(world: World, tmp_path) -> None:
+    """…with the TV page (`--tv`) on the data of its last cycle."""
     data = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
     data["amocrm"].update(base_url=world.amo_server.url, requests_per_second=50, backfill_days=90)
     data["google"].update(spreadsheet=BOOK, endpoint=world.sheets_server.url)
@@ -511,6 +513,8 @@ def test_serve_runs_cycles_and_stops_cleanly_on_sigterm(world: World, tmp_path) 
             "serve",
             "--every-minutes",
             "0.02",
+            "--tv",
+            "0",
         ],
         env={"AMO_TOKEN": DEMO_TOKEN, "PATH": ""},
         stdout=subprocess.PIPE,
@@ -518,11 +522,14 @@ def test_serve_runs_cycles_and_stops_cleanly_on_sigterm(world: World, tmp_path) 
         text=True,
     )
     try:
+        assert process.stdout is not None
+        tv = process.stdout.readline().split()[3]  # "TV page on http://127.0.0.1:N/ (…"
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if (tmp_path / "serve.db").exists() and len(Store(tmp_path / "serve.db").runs()) >= 3:
                 break
             time.sleep(0.3)
+        shown = requests.get(tv + "api/data", timeout=10).json()
         process.send_signal(signal.SIGTERM)
         _, err = process.communicate(timeout=60)
     finally:
@@ -532,6 +539,8 @@ def test_serve_runs_cycles_and_stops_cleanly_on_sigterm(world: World, tmp_path) 
     assert len(runs) >= 3
     assert all(run["status"] in ("ok", "failed", "stopped") for run in runs)
     assert "SIGTERM received" in err and "worker stopped" in err
+    assert tv.startswith("http://127.0.0.1:")
+    assert [d["id"] for d in shown["departments"]] == [d.id for d in world.config.departments]
 
 
 def test_the_instant_a_month_is_cut_a_win_a_second_before_midnight_stays_in_its_month(
