@@ -92,16 +92,14 @@ def test_money_and_the_top_n_are_options() -> None:
     assert data["words"]["columns"]["bonus"] == "Бонус"
     [team] = data["departments"]
     assert [(m["manager"], m["bonus"]) for m in team["leaderboard"]] == [("Анна", "13 000 ₽")]
-    assert team["average"]["score"] == "1.000"  # of the top shown, as the TV tab has it
-    assert team["average"]["bonus"] == "13 000 ₽"
+    # the whole department's average, as the TV tab has it: (1.0 + 0.8) / 2, (13 000 + 9 000) / 2
+    assert team["average"]["score"] == "0.900"
+    assert team["average"]["bonus"] == "11 000 ₽"
     # nobody's rank below the top 1, but everyone's wins
     assert [r["text"] for r in team["rank_changes"]] == ["Анна: место 1 (было 2)"]
     assert [(w["manager"], w["price"]) for w in team["wins_today"]] == [("Анна", "40 000 ₽")]
-    # October: Борис 10 000 × 0.8 + 3 000; Анна under the gate
-    assert [(w["manager"], w["bonus"]) for w in team["winners"]["rows"]] == [
-        ("Борис", "11 000 ₽"),
-        ("Анна", "0 ₽"),
-    ]
+    # October's podium cut to the top 1: Борис 10 000 × 0.8 + 3 000
+    assert [(w["manager"], w["bonus"]) for w in team["winners"]["rows"]] == [("Борис", "11 000 ₽")]
 
 
 def test_english_words() -> None:

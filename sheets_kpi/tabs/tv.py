@@ -25,11 +25,22 @@ TITLE_SIZE, BODY_SIZE = 22, 16
 WINNERS = 3
 
 
+def shows_money(config: Config) -> bool:
+    """The office screen shows roubles only when both `tv.show_money` and the shared tabs'
+    privacy allow it."""
+    return config.tv.show_money and config.privacy.money_in_shared_tabs
+
+
+def winners_shown(config: Config) -> int:
+    """Last period's podium, never longer than the `tv.top` a board lists."""
+    return min(WINNERS, config.tv.top or WINNERS)
+
+
 def tv_tab(
     results: Results, closing: Closing, dept: DepartmentConfig, config: Config, now: datetime
 ) -> TabLayout:
     loc = config.locale
-    money = config.tv.show_money and config.privacy.money_in_shared_tabs
+    money = shows_money(config)
     headline = sorted(dept.kpis, key=lambda k: -k.weight)[: MAX_COLUMNS - 4 - money]
     everyone = results.managers[results.managers["department"] == dept.id]
     managers = on_board(everyone, config)
@@ -77,7 +88,7 @@ def tv_tab(
     grid.add([])
     grid.table(Table(columns, rows, total=total, bold_header=True))
     last = closing.last.rows
-    shown = min(WINNERS, config.tv.top or WINNERS)
+    shown = winners_shown(config)
     winners = last[(last["department"] == dept.id) & (last["rank"] <= shown)]
     grid.add([], [label(loc, "tv.winners", period=closing.last.period.label)])
     for w in winners.sort_values(["rank", "manager"]).itertuples():

@@ -1,6 +1,7 @@
 """What the TV page shows, computed from the cycle's own `Results` and `Closing` (pure): every
-text already in the locale and formatted, so the page only lays it out. No money unless
-`tv.show_money`; with `tv.top`, nobody's rank below the top N."""
+text already in the locale and formatted, so the page only lays it out. Money and `tv.top`
+follow the `ТВ` tab's rules (tabs/tv.py): no roubles unless `tv.show_money` and the shared tabs'
+privacy both allow them, nobody's rank below the top N, the average over the whole department."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from sheets_kpi.config import Config, DepartmentConfig
 from sheets_kpi.kpi.close import Closing
 from sheets_kpi.kpi.engine import Results
 from sheets_kpi.locale import Locale, label
+from sheets_kpi.tabs.department import on_board
 from sheets_kpi.tabs.statement import rub
-from sheets_kpi.tabs.tv import MAX_COLUMNS, WINNERS
+from sheets_kpi.tabs.tv import MAX_COLUMNS, shows_money, winners_shown
 
 #: Seconds each slide stays on the screen (the ad-hoc TV boards' usual 10–60 s).
 SLIDE_SECONDS = 15
@@ -30,14 +32,14 @@ def tv_payload(results: Results, closing: Closing, config: Config, now: datetime
     leaderboard, KPI progress, last period's winners and today's ticker."""
     loc = config.locale
     words = {key: label(loc, f"tv.page.{key}") for key in PAGE_WORDS}
-    keys = ("rank", "change", "manager", "score", *(("bonus",) if config.tv.show_money else ()))
+    keys = ("rank", "change", "manager", "score", *(("bonus",) if shows_money(config) else ()))
     columns = {key: label(loc, key) for key in keys}
     return {
         "locale": loc,
         "period": results.period.label,
         "as_of": label(loc, "tv.as_of", time=now.astimezone(config.zone).strftime("%H:%M")),
         "slide_seconds": SLIDE_SECONDS,
-        "show_money": config.tv.show_money,
+        "show_money": shows_money(config),
         "words": words | {"columns": columns},
         "departments": [_department(results, closing, dept, config) for dept in config.departments],
     }
@@ -46,9 +48,9 @@ def tv_payload(results: Results, closing: Closing, config: Config, now: datetime
 def _department(
     results: Results, closing: Closing, dept: DepartmentConfig, config: Config
 ) -> dict[str, Any]:
-    loc, money = config.locale, config.tv.show_money
+    loc, money = config.locale, shows_money(config)
     everyone = results.managers[results.managers["department"] == dept.id]
-    shown = everyone.head(config.tv.top) if config.tv.top else everyone
+    shown = on_board(everyone, config)
     achieved = results.kpi[results.kpi["department"] == dept.id].pivot_table(
         index="manager_id", columns="kpi", values="achievement", aggfunc="first"
     )
@@ -66,17 +68,17 @@ def _department(
     ]
     average = {
         "manager": label(loc, "tv.average"),
-        "score": _score(shown["score"].mean()),
-        "bar": _bar(shown["score"].mean()),
-        **({"bonus": _rub(shown["bonus"].mean())} if money else {}),
+        "score": _score(everyone["score"].mean()),
+        "bar": _bar(everyone["score"].mean()),
+        **({"bonus": _rub(everyone["bonus"].mean())} if money else {}),
     }
     return {
         "id": dept.id,
         "title": f"{title} · {results.period.label}",
         "leaderboard": leaderboard,
         "average": average,
-        "progress": _progress(achieved.reindex(shown["manager_id"]), shown, dept, loc),
-        "winners": _winners(closing, dept, loc, money),
+        "progress": _progress(achieved.reindex(everyone["manager_id"]), shown, dept, loc),
+        "winners": _winners(closing, dept, config),
         "wins_today": _wins_today(results, everyone, title, loc, money),
         "rank_changes": _rank_changes(shown, loc),
     }
@@ -85,7 +87,8 @@ def _department(
 def _progress(
     achieved: pd.DataFrame, shown: pd.DataFrame, dept: DepartmentConfig, loc: Locale
 ) -> list[dict[str, Any]]:
-    """Each headline KPI: the department average of achievement and its leader."""
+    """Each headline KPI: the department average of achievement and its leader among those
+    the board lists."""
     names = dict(zip(shown["manager_id"], shown["manager"], strict=True))
     rows = []
     for kpi in sorted(dept.kpis, key=lambda k: -k.weight)[:HEADLINE]:
@@ -96,7 +99,7 @@ def _progress(
                 "kpi": kpi.title_in(loc),
                 "percent": _percent(mean),
                 "bar": _bar(mean),
-                "best": _best(column, names, loc),
+                "best": _best(column[column.index.isin(names)], names, loc),
             }
         )
     return rows
@@ -110,9 +113,12 @@ def _best(achieved: pd.Series, names: dict[Any, str], loc: Locale) -> str:
     )
 
 
-def _winners(closing: Closing, dept: DepartmentConfig, loc: Locale, money: bool) -> dict[str, Any]:
+def _winners(closing: Closing, dept: DepartmentConfig, config: Config) -> dict[str, Any]:
+    loc, money = config.locale, shows_money(config)
     last = closing.last
-    rows = last.rows[(last.rows["department"] == dept.id) & (last.rows["rank"] <= WINNERS)]
+    rows = last.rows[
+        (last.rows["department"] == dept.id) & (last.rows["rank"] <= winners_shown(config))
+    ]
     return {
         "title": label(loc, "tv.winners", period=last.period.label),
         "rows": [
