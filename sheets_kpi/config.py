@@ -116,6 +116,7 @@ class GoogleConfig(Model):
     credentials: Path = Path("credentials.json")
     endpoint: str | None = None
     supervisors: list[str] = Field(default_factory=list)
+    timeout_seconds: float = Field(default=120, gt=0, le=600)
 
     @property
     def spreadsheet_id(self) -> str:
@@ -208,6 +209,7 @@ class ScheduleConfig(Model):
     every_minutes: int = Field(default=15, ge=1, le=1440)
     full_recompute_at: str = Field(default="03:00", pattern=_TIME)
     reconcile_days: int = Field(default=7, ge=0, le=365)
+    cycle_deadline_seconds: float = Field(default=3600, gt=0)
 
 
 #: The departments that sell when `analytics.seller_departments` is not set.

@@ -19,6 +19,7 @@ import pandas as pd
 from sheets_kpi.clock import epoch
 from sheets_kpi.closing import Approval, close_periods
 from sheets_kpi.config import Config
+from sheets_kpi.deadline import CycleOverrun
 from sheets_kpi.errors import SheetsKpiError, SourceError, Stopped
 from sheets_kpi.kpi.engine import Results, compute
 from sheets_kpi.kpi.inputs import Inputs
@@ -136,7 +137,7 @@ def run_cycle(
     except Stopped as err:
         report.status, report.error = "stopped", str(err)
         log.info("cycle stopped: %s", err)
-    except SheetsKpiError as err:
+    except (SheetsKpiError, CycleOverrun) as err:
         report.status, report.error = "failed", str(err)
         log.error("cycle failed: %s", err)
     except BaseException as err:  # Ctrl+C, a second SIGTERM, a bug: never logged as "ok"

@@ -111,7 +111,7 @@ CASES: list[tuple[str, Mutation, str]] = [
         "unknown key with nothing close",
         setter("google.colour", "blue"),
         "config.yaml: google.colour: unknown key; expected one of spreadsheet, credentials, "
-        "endpoint, supervisors",
+        "endpoint, supervisors, timeout_seconds",
     ),
     (
         "both auth modes",

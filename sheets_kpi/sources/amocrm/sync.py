@@ -204,9 +204,9 @@ def _after_page(store: Store, stream: Stream, rows: list[Row]) -> None:
     if stream.table != "events":
         return
     for row in sorted(rows, key=lambda r: (r["created_at"] or 0, r["id"])):
-        if row["type"] in DELETIONS:
+        if row["type"] in DELETIONS and row["entity_id"] is not None:
             table, deleted = DELETIONS[row["type"]]
-            store.mark_deleted(table, row["entity_id"], deleted)
+            store.mark_deleted(table, row["entity_id"], deleted, row["synced_at"])
 
 
 def sync_dictionaries(client: AmoClient, store: Store, now: datetime) -> dict[str, UpsertCount]:
