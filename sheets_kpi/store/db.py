@@ -19,6 +19,8 @@ from sheets_kpi.redaction import redact
 from sheets_kpi.store.schema import ENTITY_TABLES, MIGRATIONS
 
 _PRIMARY_KEYS = {"notes": ("entity_type", "id"), "statuses": ("pipeline_id", "status_id")}
+#: The `raw` of a row standing for an item deleted before it was ever read (`mark_deleted`).
+TOMBSTONE = '{"tombstone": true}'
 
 
 @dataclass(frozen=True)
@@ -145,11 +147,25 @@ class Store:
             )
         return {tuple(r[:width]): tuple(r[width:]) for r in found}
 
-    def mark_deleted(self, table: str, item_id: int, deleted: bool = True) -> None:
+    def mark_deleted(self, table: str, item_id: int, deleted: bool, at: int) -> None:
+        """Mark an item deleted or restored (the last event wins).
+
+        An item deleted before the store ever saw it gets a tombstone (a row with no data but
+        its id, `raw` = TOMBSTONE), so its events count nowhere, as they would in a store that
+        had seen it; a restore removes the tombstone and the item arrives with its next read.
+        """
         with self.transaction():
+            if deleted:
+                self._conn.execute(
+                    f"INSERT INTO {table} (id, is_deleted, raw, synced_at) VALUES (?, 1, ?, ?) "
+                    "ON CONFLICT (id) DO UPDATE SET is_deleted = 1",
+                    (item_id, TOMBSTONE, at),
+                )
+                return
             self._conn.execute(
-                f"UPDATE {table} SET is_deleted = ? WHERE id = ?", (int(deleted), item_id)
+                f"DELETE FROM {table} WHERE id = ? AND raw = ?", (item_id, TOMBSTONE)
             )
+            self._conn.execute(f"UPDATE {table} SET is_deleted = 0 WHERE id = ?", (item_id,))
 
     def mark_absent(self, table: str, present: list[int]) -> None:
         """Mark deleted the rows whose id is not in `present`, a complete (and short) list."""
