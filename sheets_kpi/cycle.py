@@ -89,7 +89,7 @@ def run_cycle(
         if synced.error:
             report.status, report.error = "failed", f"amoCRM sync: {synced.error}"
         _check(stop)
-        inputs = read_inputs(sheets, config)
+        inputs = read_inputs(sheets, config, now)
         _check(stop)
         if inputs.unreadable:  # the last good output stays; only the issues say why
             issues = _issues(store, [inputs.issues, issues_frame(synced.issues)], now, config.zone)
@@ -185,10 +185,11 @@ def _sync(
     return SyncOutcome(result.new, result.updated, complete=True)
 
 
-def read_inputs(sheets: SheetsGateway, config: Config) -> ParsedInputs:
+def read_inputs(sheets: SheetsGateway, config: Config, now: datetime | None = None) -> ParsedInputs:
     """The input tabs in one metadata read and one batchGet, then parsed (pure) into the
-    engine's frames and the data issues."""
-    return parse_inputs(sheets.read_grids(), config, sheets.input_titles())
+    engine's frames and the data issues; with `now`, rows dated after its day wait for it."""
+    today = now.astimezone(config.zone).date() if now is not None else None
+    return parse_inputs(sheets.read_grids(), config, sheets.input_titles(), today)
 
 
 def track_violations(
