@@ -26,6 +26,7 @@ from sheets_kpi.kpi.inputs import Inputs
 from sheets_kpi.kpi.issues import ISSUE_COLUMNS, Issue, issues_frame
 from sheets_kpi.kpi.rules import evaluate_deal_rules, onsets
 from sheets_kpi.locale import label
+from sheets_kpi.personal import release_stale
 from sheets_kpi.redaction import redact, redact_optional
 from sheets_kpi.sheets.gateway import SheetsGateway
 from sheets_kpi.sheets.inputs import ParsedInputs, parse_inputs
@@ -114,12 +115,14 @@ def run_cycle(
         _check(stop)
         output = build_layouts(results, config, inputs.frames["roster"], closing, now)
         foreign = _foreign_tab_issues(_foreign_tabs(sheets, output))
+        released = release_stale(config, store, sheets, output, now)
         parts = [
             inputs.issues,
             results.issues,
             issues_frame(closing.issues),
             issues_frame(synced.issues),
             foreign,
+            issues_frame(released),
         ]
         issues = _issues(store, parts, now, config.zone)
         output.replace(issues_tab(issues, config.locale))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,9 +12,8 @@ import requests
 import yaml
 
 from sheets_kpi.cli import main, serve_cycle
-from sheets_kpi.config import Config
 from sheets_kpi.deadline import CycleDeadline, CycleOverrun
-from sheets_kpi.emulators.amocrm import DEMO_TOKEN, AmoState, Faults, generate_agency
+from sheets_kpi.emulators.amocrm import DEMO_TOKEN, AmoState, Faults
 from sheets_kpi.emulators.amocrm import serve as serve_amocrm
 from sheets_kpi.emulators.server import EmulatorServer
 from sheets_kpi.emulators.sheets import SheetsState
@@ -23,13 +21,10 @@ from sheets_kpi.emulators.sheets import serve as serve_sheets
 from sheets_kpi.errors import SheetsError
 from sheets_kpi.sheets.client import CountingHTTPClient, make_client
 from sheets_kpi.sheets.gateway import SheetsGateway
-from sheets_kpi.sheets.init_tabs import init_inputs
 from sheets_kpi.sources.amocrm import make_client as amo_client
-from sheets_kpi.sources.amocrm.sync import sync
-from sheets_kpi.store.db import Store
-from sheets_kpi.store.frames import amocrm_frames
 from sheets_kpi.worker import Worker, WorkerLock
-from tests.conftest import NOW, NOW_AT, ROOT, shipped_config
+from tests.conftest import NOW_AT, ROOT, shipped_config
+from tests.small_world import SmallWorld, small_world
 
 BOOK = "deadline-book"
 
@@ -117,37 +112,13 @@ def test_a_dripping_sheets_read_is_retried_once_past_the_deadline(
     assert gateway.counts() == (2, 0)
 
 
-@dataclass
-class World:
-    account: AmoState
-    amo_server: EmulatorServer
-    sheets_server: EmulatorServer
-    config: Config
-    store: Store
-
-
 @pytest.fixture
-def world(tmp_path, sheets_server) -> Iterator[World]:
-    account = generate_agency(managers=3, months=1, seed=5, now=NOW)
-    account.set_now(NOW)
-    amo_server = serve_amocrm(account, rps=1000)
-    config = shipped_config(base_url=amo_server.url, requests_per_second=50, backfill_days=30)
-    config = config.model_copy(
-        update={
-            "store": tmp_path / "store.db",
-            "google": config.google.model_copy(
-                update={"spreadsheet": BOOK, "endpoint": sheets_server.url}
-            ),
-        }
-    )
-    store = Store(config.store)
-    sync(amo_client(config.amocrm), store, config.amocrm, now=NOW_AT)
-    init_inputs(SheetsGateway(config.google), config, amocrm_frames(store)["users"], NOW_AT)
-    yield World(account, amo_server, sheets_server, config, store)
-    amo_server.stop()
+def world(tmp_path) -> Iterator[SmallWorld]:
+    with small_world(tmp_path, BOOK) as world:
+        yield world
 
 
-def test_serve_abandons_an_overrunning_cycle_and_runs_the_next(world: World, tmp_path) -> None:
+def test_serve_abandons_an_overrunning_cycle_and_runs_the_next(world: SmallWorld, tmp_path) -> None:
     deadline = CycleDeadline(60)
     amo = amo_client(world.config.amocrm, cycle=deadline)
     sheets = SheetsGateway(world.config.google, make_client(world.config.google, cycle=deadline))

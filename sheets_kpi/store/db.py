@@ -284,6 +284,27 @@ class Store:
             )
         return found
 
+    def personal_sheets(self) -> dict[str, tuple[str, int | None]]:
+        """Personal spreadsheet id → (the tab written there, when it was released or None)."""
+        rows = self.query("SELECT spreadsheet_id, title, released_at FROM personal_sheet")
+        return {sid: (title, released) for sid, title, released in rows}
+
+    def record_personal_sheets(self, titles: Mapping[str, str]) -> None:
+        """The personal spreadsheets this cycle writes (one named again is no longer released)."""
+        with self.transaction():
+            self._conn.executemany(
+                "INSERT INTO personal_sheet (spreadsheet_id, title) VALUES (?, ?) ON CONFLICT "
+                "(spreadsheet_id) DO UPDATE SET title = excluded.title, released_at = NULL",
+                list(titles.items()),
+            )
+
+    def release_personal_sheet(self, spreadsheet_id: str, now: datetime) -> None:
+        with self.transaction():
+            self._conn.execute(
+                "UPDATE personal_sheet SET released_at = ? WHERE spreadsheet_id = ?",
+                (epoch(now), spreadsheet_id),
+            )
+
     def approve(self, snapshot: Snapshot) -> None:
         """Store an approved statement; the table refuses any later change (SQL triggers)."""
         with self.transaction():
