@@ -185,7 +185,17 @@ def _sync(
     except SourceError as err:
         log.error("amoCRM sync failed; computing from the stored data: %s", err)
         return SyncOutcome(error=str(err), issues=(Issue("error", "amoCRM", "sync", "", str(err)),))
-    return SyncOutcome(result.new, result.updated, complete=True)
+    skipped = tuple(
+        Issue(
+            "warning",
+            "amoCRM",
+            f"{item.entity} {item.item_id}",
+            "",
+            f"{item.problems}; this item is skipped and the store keeps what it had of it",
+        )
+        for item in result.skipped
+    )
+    return SyncOutcome(result.new, result.updated, complete=True, issues=skipped)
 
 
 def read_inputs(sheets: SheetsGateway, config: Config, now: datetime | None = None) -> ParsedInputs:

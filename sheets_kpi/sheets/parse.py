@@ -162,6 +162,10 @@ def period(value: Any) -> str:
         year, month = day.year, day.month
     if not 1 <= month <= 12:
         raise ParseError(f"month must be 1..12, got {value!r}")
+    if year < FIRST_PLAUSIBLE_DATE.year:
+        raise ParseError(
+            f"a month before {FIRST_PLAUSIBLE_DATE.year} is taken for a typo, got {value!r}"
+        )
     return f"{year:04d}-{month:02d}"
 
 
