@@ -149,7 +149,11 @@ def run_cycle(
     finally:
         report.amocrm_requests = amo.requests_made - amo_before
         report.seconds = round(time.monotonic() - started, 2)
-        _finish(config, store, sheets, report, now)
+        try:
+            _finish(config, store, sheets, report, now)
+        except CycleOverrun as err:  # the run-log request was the first past the limit: it
+            report.status, report.error = "failed", str(err)  # was not sent, and now can be
+            _finish(config, store, sheets, report, now)
     return report
 
 

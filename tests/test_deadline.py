@@ -12,6 +12,7 @@ import requests
 import yaml
 
 from sheets_kpi.cli import main, serve_cycle
+from sheets_kpi.cycle import run_cycle
 from sheets_kpi.deadline import CycleDeadline, CycleOverrun
 from sheets_kpi.emulators.amocrm import DEMO_TOKEN, AmoState, Faults
 from sheets_kpi.emulators.amocrm import serve as serve_amocrm
@@ -151,3 +152,29 @@ def test_serve_abandons_an_overrunning_cycle_and_runs_the_next(world: SmallWorld
     journal = sheets.client.open_by_key(BOOK).worksheet("Журнал").get_values()
     assert [row[6] for row in journal[1:]] == ["ok", "failed", "ok"]
     assert "was abandoned before its next amoCRM request" in journal[2][7]
+
+
+def test_a_cycle_past_its_deadline_at_the_run_log_request_still_logs_it(world) -> None:
+    """Nothing to write (an unchanged second cycle): the first request past the limit is the
+    run-log append, which the overrun must not cost."""
+    assert world.cycle().status == "ok"
+    log = world.sheets_server.log
+    deadline = CycleDeadline(10, clock=lambda: 1e9 if _read_inputs(log) else 0.0)
+    amo = amo_client(world.config.amocrm, cycle=deadline)
+    sheets = SheetsGateway(world.config.google, make_client(world.config.google, cycle=deadline))
+    world.sheets_server.reset_stats()
+    deadline.arm()
+    report = run_cycle(world.config, world.store, amo, sheets, world.now)  # nothing to write
+    assert report.status == "failed" and "cycle_deadline_seconds (10 s)" in (report.error or "")
+    assert "spreadsheets.batchUpdate" not in _operations(log)  # nothing to write
+    assert [op for op in _operations(log) if op.startswith("values.")][-1] == "values.append"
+    assert world.store.runs(1)[0]["status"] == "failed"
+    assert world.tab("Журнал")[-1][6] == "failed"
+
+
+def _operations(log) -> list[str]:
+    return [entry.operation for entry in log]
+
+
+def _read_inputs(log) -> bool:
+    return "values.batchGet" in _operations(log)
