@@ -174,12 +174,15 @@ def cmd_auth(args: argparse.Namespace) -> int:
     return 0
 
 
-def _worker_parts(config: Config):
+def _worker_parts(config: Config, cycle=None):
+    """The store and both clients; `cycle` (serve's CycleDeadline) is checked by both."""
+    from sheets_kpi.sheets.client import make_client as sheets_client
     from sheets_kpi.sheets.gateway import SheetsGateway
     from sheets_kpi.sources.amocrm import make_client
     from sheets_kpi.store.db import Store
 
-    return Store(config.store), make_client(config.amocrm), SheetsGateway(config.google)
+    sheets = SheetsGateway(config.google, sheets_client(config.google, cycle=cycle))
+    return Store(config.store), make_client(config.amocrm, cycle=cycle), sheets
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -315,10 +318,12 @@ def cmd_close(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from sheets_kpi.deadline import CycleDeadline
     from sheets_kpi.worker import Worker
 
     config = _config(args)
-    store, amo, sheets = _worker_parts(config)
+    deadline = CycleDeadline(config.schedule.cycle_deadline_seconds)
+    store, amo, sheets = _worker_parts(config, deadline)
     every = args.every_minutes or config.schedule.every_minutes
     worker = Worker(
         serve_cycle(config, store, amo, sheets),
@@ -326,6 +331,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         reconcile_at=config.schedule.full_recompute_at,
         zone=config.zone,
         lock=_lock(config),
+        deadline=deadline,
     )
     tv = None if args.tv is None else _tv_server(config, args.tv_host, args.tv).start()
     log.info("worker started: a cycle every %g minute(s)", every)

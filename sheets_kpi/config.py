@@ -124,6 +124,7 @@ class GoogleConfig(Model):
     data_spreadsheet: str | None = None
     #: The shared-drive folder `init --personal` creates personal spreadsheets in.
     personal_folder: str | None = None
+    timeout_seconds: float = Field(default=120, gt=0, le=600)
 
     @property
     def spreadsheet_id(self) -> str:
@@ -240,6 +241,7 @@ class ScheduleConfig(Model):
     every_minutes: int = Field(default=15, ge=1, le=1440)
     full_recompute_at: str = Field(default="03:00", pattern=_TIME)
     reconcile_days: int = Field(default=7, ge=0, le=365)
+    cycle_deadline_seconds: float = Field(default=3600, gt=0)
 
 
 #: The departments that sell when `analytics.seller_departments` is not set.

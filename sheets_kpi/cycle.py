@@ -19,12 +19,14 @@ import pandas as pd
 from sheets_kpi.clock import epoch
 from sheets_kpi.closing import Approval, close_periods
 from sheets_kpi.config import Config
+from sheets_kpi.deadline import CycleOverrun
 from sheets_kpi.errors import SheetsKpiError, SourceError, Stopped
 from sheets_kpi.kpi.engine import Results, compute
 from sheets_kpi.kpi.inputs import Inputs
 from sheets_kpi.kpi.issues import ISSUE_COLUMNS, Issue, issues_frame
 from sheets_kpi.kpi.rules import evaluate_deal_rules, onsets
 from sheets_kpi.locale import label
+from sheets_kpi.personal import release_stale
 from sheets_kpi.redaction import redact, redact_optional
 from sheets_kpi.sheets.gateway import SheetsGateway
 from sheets_kpi.sheets.inputs import ParsedInputs, parse_inputs
@@ -89,7 +91,7 @@ def run_cycle(
         if synced.error:
             report.status, report.error = "failed", f"amoCRM sync: {synced.error}"
         _check(stop)
-        inputs = read_inputs(sheets, config)
+        inputs = read_inputs(sheets, config, now)
         _check(stop)
         if inputs.unreadable:  # the last good output stays; only the issues say why
             issues = _issues(store, [inputs.issues, issues_frame(synced.issues)], now, config.zone)
@@ -115,12 +117,14 @@ def run_cycle(
         _check(stop)
         output = build_layouts(results, config, inputs.frames["roster"], closing, now)
         foreign = _foreign_tab_issues(_foreign_tabs(sheets, output))
+        released = release_stale(config, store, sheets, output, now)
         parts = [
             inputs.issues,
             results.issues,
             issues_frame(closing.issues),
             issues_frame(synced.issues),
             foreign,
+            issues_frame(released),
         ]
         issues = _issues(store, parts, now, config.zone)
         output.replace(issues_tab(issues, config.locale))
@@ -139,7 +143,7 @@ def run_cycle(
     except Stopped as err:
         report.status, report.error = "stopped", str(err)
         log.info("cycle stopped: %s", err)
-    except SheetsKpiError as err:
+    except (SheetsKpiError, CycleOverrun) as err:
         report.status, report.error = "failed", str(err)
         log.error("cycle failed: %s", err)
     except BaseException as err:  # Ctrl+C, a second SIGTERM, a bug: never logged as "ok"
@@ -148,7 +152,11 @@ def run_cycle(
     finally:
         report.amocrm_requests = amo.requests_made - amo_before
         report.seconds = round(time.monotonic() - started, 2)
-        _finish(config, store, sheets, report, now)
+        try:
+            _finish(config, store, sheets, report, now)
+        except CycleOverrun as err:  # the run-log request was the first past the limit: it
+            report.status, report.error = "failed", str(err)  # was not sent, and now can be
+            _finish(config, store, sheets, report, now)
     return report
 
 
@@ -184,13 +192,24 @@ def _sync(
     except SourceError as err:
         log.error("amoCRM sync failed; computing from the stored data: %s", err)
         return SyncOutcome(error=str(err), issues=(Issue("error", "amoCRM", "sync", "", str(err)),))
-    return SyncOutcome(result.new, result.updated, complete=True)
+    skipped = tuple(
+        Issue(
+            "warning",
+            "amoCRM",
+            f"{item.entity} {item.item_id}",
+            "",
+            f"{item.problems}; this item is skipped and the store keeps what it had of it",
+        )
+        for item in result.skipped
+    )
+    return SyncOutcome(result.new, result.updated, complete=True, issues=skipped)
 
 
-def read_inputs(sheets: SheetsGateway, config: Config) -> ParsedInputs:
+def read_inputs(sheets: SheetsGateway, config: Config, now: datetime | None = None) -> ParsedInputs:
     """The input tabs in one metadata read and one batchGet, then parsed (pure) into the
-    engine's frames and the data issues."""
-    return parse_inputs(sheets.read_grids(), config, sheets.input_titles())
+    engine's frames and the data issues; with `now`, rows dated after its day wait for it."""
+    today = now.astimezone(config.zone).date() if now is not None else None
+    return parse_inputs(sheets.read_grids(), config, sheets.input_titles(), today)
 
 
 def track_violations(

@@ -188,7 +188,7 @@ def _type_supervisor_inputs(
     _append(gateway, config, "scores", rows["scores"])
     _append(gateway, config, "violations", rows["violations"])
     _append(gateway, config, "appeals", rows["appeals"])
-    frames = read_inputs(gateway, config).frames
+    frames = read_inputs(gateway, config, now).frames
     results = compute_results(config, store, frames, now)
     last = results.past[0]
     for dept in config.departments:
@@ -251,7 +251,7 @@ def _print_leaderboards(
     store: Store, gateway: SheetsGateway, config: Config, now: datetime, echo: Any
 ) -> None:
     """Last month's statement and the current month, department by department."""
-    parsed = read_inputs(gateway, config)
+    parsed = read_inputs(gateway, config, now)
     results = compute_results(config, store, parsed.frames, now)
     closing = assemble(config, results, now, store.snapshots(), decisions_frame(store))
     last, current = closing.last, closing.current

@@ -42,7 +42,7 @@ def recompute(
     if label > current.label:
         raise SheetsKpiError(f"{label} has not begun (it is {current.label} now)")
     back = (pd.Period(current.label, "M") - pd.Period(label, "M")).n
-    inputs = read_inputs(sheets, config)
+    inputs = read_inputs(sheets, config, now)
     results = compute_results(config, store, inputs.frames, now, months_back=max(back, 1))
     if back == 0:
         figures = PeriodFigures(results.period, results.kpi, results.managers, results.wins)

@@ -21,6 +21,7 @@ import schedule
 from filelock import FileLock, Timeout
 
 from sheets_kpi.clock import wall_clock
+from sheets_kpi.deadline import CycleDeadline
 from sheets_kpi.errors import SheetsKpiError
 
 log = logging.getLogger(__name__)
@@ -84,8 +85,10 @@ class Worker:
         zone: ZoneInfo,
         lock: WorkerLock,
         now: Callable[[], datetime] = wall_clock,
+        deadline: CycleDeadline | None = None,
     ) -> None:
         self._cycle = cycle
+        self._deadline = deadline
         self._every = every_minutes
         self._reconcile_at = datetime.strptime(reconcile_at, "%H:%M").time()
         self._zone = zone
@@ -134,9 +137,14 @@ class Worker:
         now = self._now()  # one reading of the clock per cycle: the nightly decision and the
         local = now.astimezone(self._zone)  # cycle's numbers are taken at the same instant
         reconcile = local.time() >= self._reconcile_at and self._last_reconcile != local.date()
+        if self._deadline is not None:  # the clients check it before each request
+            self._deadline.arm()
         try:
             if self._cycle(now, reconcile, self.stop) and reconcile:
                 self._last_reconcile = local.date()
         except Exception:
             log.exception("cycle failed; the next one will retry")
+        finally:
+            if self._deadline is not None:
+                self._deadline.disarm()
         self.cycles += 1

@@ -111,7 +111,7 @@ CASES: list[tuple[str, Mutation, str]] = [
         "unknown key with nothing close",
         setter("google.colour", "blue"),
         "config.yaml: google.colour: unknown key; expected one of spreadsheet, credentials, "
-        "endpoint, supervisors, data_spreadsheet, personal_folder",
+        "endpoint, supervisors, data_spreadsheet, personal_folder, timeout_seconds",
     ),
     (
         "both auth modes",

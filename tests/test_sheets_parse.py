@@ -100,6 +100,8 @@ def test_dates(value, expected) -> None:
         ("вчера", "expected a date like 2026-11-03 or 03.11.2026, got 'вчера'"),
         (-5, "expected a date, got the number -5"),
         (15, "expected a date, got the number 15"),  # not 1900-01-14
+        ("03.11.1926", "a date before 2000-01-01 is taken for a typo, got '03.11.1926'"),
+        ("1999-12-31", "a date before 2000-01-01 is taken for a typo, got '1999-12-31'"),
     ],
 )
 def test_not_dates(value, message) -> None:
@@ -666,3 +668,28 @@ def test_an_appeal_keeps_its_row_and_tab_and_a_numeric_ref_reads_as_typed() -> N
         ["4521", "won", 2, "Апелляции"],
         ["Н-1", "pending", 4, "Апелляции"],
     ]
+
+
+@pytest.mark.parametrize(
+    ("tab", "head", "row"),
+    [
+        ("scores", SCORE_HEAD, ["2099-11-03", 1001, "NPS", 9]),
+        ("violations", ["Дата", "Менеджер", "Тип"], ["21.11.2026", 1001, "контроль"]),
+        ("appeals", ["Дата", "Менеджер", "Ссылка", "Итог"], ["2027-01-01", 1001, "7", "won"]),
+    ],
+)
+def test_a_row_dated_after_today_waits_for_that_day(tab, head, row) -> None:
+    grids = {"roster": ROSTER, tab: [head, row]}
+    for key in ("plans", "scores", "violations", "appeals", "close"):
+        grids.setdefault(key, [["x"]])
+    parsed = parse_inputs(grids, shipped_config(), today=dt.date(2026, 11, 20))
+    assert parsed.frames[tab].empty
+    issues = parsed.issues[~parsed.issues["message"].str.startswith("missing column")]
+    assert one_issue(issues)[1:] == (
+        "row 2, column date",
+        row[0],
+        "the date is after today (2026-11-20): a typo, or a row that counts from that day; "
+        "the row is skipped",
+    )
+    on_the_day = parse_inputs(grids, shipped_config(), today=dt.date(2099, 12, 31))
+    assert len(on_the_day.frames[tab]) == 1

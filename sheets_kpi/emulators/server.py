@@ -43,6 +43,7 @@ class Response:
     drop_connection: bool = False
     truncate: bool = False  # announce the whole body, send half of it, close the connection
     delay_seconds: float = 0.0
+    drip_seconds: float = 0.0  # send the body one byte at a time, this long apart
     operation: str = ""  # the API method served, e.g. "values.batchGet", for the request log
 
     @classmethod
@@ -162,8 +163,21 @@ class EmulatorServer:
                 if response.truncate:
                     self.wfile.write(response.body[: len(response.body) // 2])
                     self.close_connection = True
+                elif response.drip_seconds and self.command != "HEAD":
+                    self._drip(response)
                 elif response.body and self.command != "HEAD":
                     self.wfile.write(response.body)
+
+            def _drip(self, response: Response) -> None:
+                """A slow-drip server: every socket read gets a byte, the answer takes ages."""
+                self.close_connection = True
+                try:
+                    for index in range(len(response.body)):
+                        self.wfile.write(response.body[index : index + 1])
+                        self.wfile.flush()
+                        time.sleep(response.drip_seconds)
+                except OSError:  # the client gave up and closed the connection
+                    return
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
 

@@ -17,6 +17,7 @@ from google.auth.exceptions import RefreshError, TransportError
 from gspread.exceptions import APIError
 
 from sheets_kpi.config import GoogleConfig
+from sheets_kpi.deadline import CycleDeadline, RequestDeadline
 from sheets_kpi.errors import SheetsError
 from sheets_kpi.retry import SHEETS_RETRY, RetryPolicy, dropped_connection_retriable, server_wait
 
@@ -49,7 +50,9 @@ class CountingHTTPClient(gspread.HTTPClient):
     `sheets_kpi.retry.RetryPolicy`, SHEETS_RETRY by default): it gives up after `max_attempts`,
     sleeps what Retry-After says (at most MAX_SERVER_WAIT) or a backoff, and retries a dropped
     connection only for reads. Every attempt counts as a request: quota sees them all. gspread
-    builds the client, so `sleep` and `rng` are class attributes tests can replace.
+    builds the client, so `sleep` and `rng` are class attributes tests can replace. Each
+    attempt must be answered within `timeout` seconds (`RequestDeadline`); a `cycle`
+    deadline, when given, is checked before each attempt.
     """
 
     sleep = staticmethod(time.sleep)
@@ -61,15 +64,21 @@ class CountingHTTPClient(gspread.HTTPClient):
         session: requests.Session | None = None,
         *,
         retry: RetryPolicy = SHEETS_RETRY,
+        timeout: float = 120,
+        cycle: CycleDeadline | None = None,
     ) -> None:
         super().__init__(auth, session)
+        RequestDeadline(timeout, "Google Sheets").install(self.session)
         self.retry = retry
+        self.cycle = cycle
         self.reads = 0
         self.writes = 0
 
     def request(self, method: str, endpoint: str, *args: Any, **kwargs: Any):  # type: ignore[override]
         reading = method.upper() == "GET"
         for attempt in range(1, self.retry.max_attempts + 1):
+            if self.cycle is not None:
+                self.cycle.check("Google Sheets")
             if reading:
                 self.reads += 1
             else:
@@ -105,13 +114,17 @@ def make_client(
     *,
     retry: RetryPolicy = SHEETS_RETRY,
     scopes: Sequence[str] = SCOPES,
+    cycle: CycleDeadline | None = None,
 ) -> gspread.Client:
     """An emulator client when `google.endpoint` is set, else service-account credentials
     (for `scopes`: only `init --personal` asks for more than SCOPES).
 
-    The client's `http_client` is a CountingHTTPClient (retries, `reads`/`writes` counters).
+    The client's `http_client` is a CountingHTTPClient (retries, `reads`/`writes` counters,
+    `google.timeout_seconds` per request, the `cycle` deadline of `serve`).
     """
-    http_client = functools.partial(CountingHTTPClient, retry=retry)
+    http_client = functools.partial(
+        CountingHTTPClient, retry=retry, timeout=google.timeout_seconds, cycle=cycle
+    )
     if google.endpoint:
         client = gspread.Client(
             auth=None,
@@ -123,7 +136,7 @@ def make_client(
             auth=_credentials(Path(google.credentials), scopes),
             http_client=http_client,  # type: ignore[arg-type]
         )
-    client.set_timeout((10, 120))
+    client.set_timeout((10, google.timeout_seconds))
     return client
 
 

@@ -6,6 +6,7 @@ frames plus one data issue per unusable row; everything usable is kept.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import replace
@@ -172,10 +173,14 @@ class ParsedInputs(NamedTuple):
 
 
 def parse_inputs(
-    grids: dict[str, list[list[Any]]], config: Config, titles: dict[str, str] | None = None
+    grids: dict[str, list[list[Any]]],
+    config: Config,
+    titles: dict[str, str] | None = None,
+    today: dt.date | None = None,
 ) -> ParsedInputs:
     """`grids` maps input tab key → its cells (row 1 = header), missing tabs absent;
-    `titles` the tabs' actual titles (either locale) for the issues' `source`."""
+    `titles` the tabs' actual titles (either locale) for the issues' `source`; with `today`
+    (the cycle's local date) a score, violation or appeal dated later is not used yet."""
     issues: list[Issue] = []
     tabs = {}
     for spec in TABS:
@@ -204,13 +209,14 @@ def parse_inputs(
     frames = {
         "roster": frame("roster", roster),
         "plans": frame("plans", _plans(tabs["plans"], config, people)),
-        "scores": frame("scores", _scores(tabs["scores"], config, people)),
+        "scores": frame("scores", _scores(tabs["scores"], config, people, today)),
         "violations": frame(
             "violations",
-            _simple(tabs["violations"], people, "type", VIOLATION_TYPES, "violation type"),
+            _simple(tabs["violations"], people, "type", VIOLATION_TYPES, "violation type", today),
         ),
         "appeals": frame(
-            "appeals", _simple(tabs["appeals"], people, "outcome", OUTCOMES, "appeal outcome")
+            "appeals",
+            _simple(tabs["appeals"], people, "outcome", OUTCOMES, "appeal outcome", today),
         ),
     }
     actions = tuple(_close(tabs["close"], config, people))
@@ -413,11 +419,24 @@ def _kpi(value: Any, department: str, config: Config) -> str:
     return parse.choice(value, options, f"KPI of {department}")
 
 
-def _scores(tab: _Tab, config: Config, people: _People) -> list[dict]:
+def _dated(cells: dict[str, Any], today: dt.date | None) -> dt.date:
+    """The row's date; one after `today` is a typo or not yet due (a score is of a call that
+    happened), so the row waits for that day."""
+    day = field(cells, "date", parse.date)
+    if today is not None and day > today:
+        raise _RowIssue(
+            "date",
+            cells["date"],
+            f"the date is after today ({today}): a typo, or a row that counts from that day",
+        )
+    return day
+
+
+def _scores(tab: _Tab, config: Config, people: _People, today: dt.date | None) -> list[dict]:
     low, high = config.analytics.call_quality_scale
 
     def build(cells: dict[str, Any]) -> dict[str, Any]:
-        day = field(cells, "date", parse.date)
+        day = _dated(cells, today)
         manager = field(cells, "manager", people.find)
         kind = field(cells, "kind", lambda v: parse.choice(v, KINDS, "score kind"))
         score = field(cells, "score", parse.number)
@@ -439,13 +458,20 @@ def _scores(tab: _Tab, config: Config, people: _People) -> list[dict]:
     return [row for _, row in tab.each(build)]
 
 
-def _simple(tab: _Tab, people: _People, key: str, options: dict[str, str], what: str) -> list[dict]:
+def _simple(
+    tab: _Tab,
+    people: _People,
+    key: str,
+    options: dict[str, str],
+    what: str,
+    today: dt.date | None,
+) -> list[dict]:
     """Violations and appeals rows; each keeps its sheet row and tab, so that an appeal naming
     no violation (known only once the engine has the automatic ones) can be told by row."""
 
     def build(cells: dict[str, Any]) -> dict[str, Any]:
         return {
-            "date": pd.Timestamp(field(cells, "date", parse.date)),
+            "date": pd.Timestamp(_dated(cells, today)),
             "manager_id": field(cells, "manager", people.find)["manager_id"],
             key: field(cells, key, lambda v: parse.choice(v, options, what)),
             "ref": _ref(cells.get("ref")),

@@ -9,6 +9,7 @@ from typing import Any
 EPOCH = dt.date(1899, 12, 30)
 #: 2000-01-01: a smaller number in a date or month column is a typo, not a date.
 FIRST_PLAUSIBLE_SERIAL = 36526
+FIRST_PLAUSIBLE_DATE = EPOCH + dt.timedelta(days=FIRST_PLAUSIBLE_SERIAL)
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2009\u2007']")
 MONTHS = {
     name: number
@@ -80,7 +81,14 @@ def share(value: Any) -> float:
 
 def date(value: Any) -> dt.date:
     """ISO `2026-11-03` (or an ISO date-time: its date as written), `03.11.2026`, `3.11.26`, or
-    a Sheets serial number."""
+    a Sheets serial number; one before 2000 is a typo (`03.11.1926`)."""
+    day = _date(value)
+    if day < FIRST_PLAUSIBLE_DATE:
+        raise ParseError(f"a date before {FIRST_PLAUSIBLE_DATE} is taken for a typo, got {value!r}")
+    return day
+
+
+def _date(value: Any) -> dt.date:
     if isinstance(value, bool):
         raise ParseError("expected a date, got true/false")
     if isinstance(value, int | float):
@@ -154,6 +162,10 @@ def period(value: Any) -> str:
         year, month = day.year, day.month
     if not 1 <= month <= 12:
         raise ParseError(f"month must be 1..12, got {value!r}")
+    if year < FIRST_PLAUSIBLE_DATE.year:
+        raise ParseError(
+            f"a month before {FIRST_PLAUSIBLE_DATE.year} is taken for a typo, got {value!r}"
+        )
     return f"{year:04d}-{month:02d}"
 
 

@@ -19,6 +19,8 @@ from sheets_kpi.redaction import redact
 from sheets_kpi.store.schema import ENTITY_TABLES, MIGRATIONS
 
 _PRIMARY_KEYS = {"notes": ("entity_type", "id"), "statuses": ("pipeline_id", "status_id")}
+#: The `raw` of a row standing for an item deleted before it was ever read (`mark_deleted`).
+TOMBSTONE = '{"tombstone": true}'
 
 
 @dataclass(frozen=True)
@@ -145,11 +147,25 @@ class Store:
             )
         return {tuple(r[:width]): tuple(r[width:]) for r in found}
 
-    def mark_deleted(self, table: str, item_id: int, deleted: bool = True) -> None:
+    def mark_deleted(self, table: str, item_id: int, deleted: bool, at: int) -> None:
+        """Mark an item deleted or restored (the last event wins).
+
+        An item deleted before the store ever saw it gets a tombstone (a row with no data but
+        its id, `raw` = TOMBSTONE), so its events count nowhere, as they would in a store that
+        had seen it; a restore removes the tombstone and the item arrives with its next read.
+        """
         with self.transaction():
+            if deleted:
+                self._conn.execute(
+                    f"INSERT INTO {table} (id, is_deleted, raw, synced_at) VALUES (?, 1, ?, ?) "
+                    "ON CONFLICT (id) DO UPDATE SET is_deleted = 1",
+                    (item_id, TOMBSTONE, at),
+                )
+                return
             self._conn.execute(
-                f"UPDATE {table} SET is_deleted = ? WHERE id = ?", (int(deleted), item_id)
+                f"DELETE FROM {table} WHERE id = ? AND raw = ?", (item_id, TOMBSTONE)
             )
+            self._conn.execute(f"UPDATE {table} SET is_deleted = 0 WHERE id = ?", (item_id,))
 
     def mark_absent(self, table: str, present: list[int]) -> None:
         """Mark deleted the rows whose id is not in `present`, a complete (and short) list."""
@@ -267,6 +283,27 @@ class Store:
                 self.query(f"SELECT key, first_seen FROM issue_seen WHERE key IN ({marks})", chunk)
             )
         return found
+
+    def personal_sheets(self) -> dict[str, tuple[str, int | None]]:
+        """Personal spreadsheet id → (the tab written there, when it was released or None)."""
+        rows = self.query("SELECT spreadsheet_id, title, released_at FROM personal_sheet")
+        return {sid: (title, released) for sid, title, released in rows}
+
+    def record_personal_sheets(self, titles: Mapping[str, str]) -> None:
+        """The personal spreadsheets this cycle writes (one named again is no longer released)."""
+        with self.transaction():
+            self._conn.executemany(
+                "INSERT INTO personal_sheet (spreadsheet_id, title) VALUES (?, ?) ON CONFLICT "
+                "(spreadsheet_id) DO UPDATE SET title = excluded.title, released_at = NULL",
+                list(titles.items()),
+            )
+
+    def release_personal_sheet(self, spreadsheet_id: str, now: datetime) -> None:
+        with self.transaction():
+            self._conn.execute(
+                "UPDATE personal_sheet SET released_at = ? WHERE spreadsheet_id = ?",
+                (epoch(now), spreadsheet_id),
+            )
 
     def approve(self, snapshot: Snapshot) -> None:
         """Store an approved statement; the table refuses any later change (SQL triggers)."""

@@ -90,4 +90,10 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE close_action (
         key TEXT PRIMARY KEY, seen_at INTEGER NOT NULL, outcome TEXT NOT NULL);
     """,
+    # The personal spreadsheets written to and the tab each holds, so that one the roster no
+    # longer names can be released (sheets_kpi/personal.py).
+    """
+    CREATE TABLE personal_sheet (
+        spreadsheet_id TEXT PRIMARY KEY, title TEXT NOT NULL, released_at INTEGER);
+    """,
 )

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-FAULT_NAMES = ("429", "500", "502", "503", "reset", "slow", "truncate", "echo_auth")
+FAULT_NAMES = ("429", "500", "502", "503", "reset", "slow", "truncate", "echo_auth", "drip")
 
 
 class RateLimiter:
@@ -75,11 +75,13 @@ class RateLimiter:
 class Faults:
     """Seeded fault plan: probabilities of 429 / 500 / 502 / 503 / connection reset / slow /
     truncate (the connection closes half-way through the body) / echo_auth (a 400 whose body
-    echoes the request's Authorization header, as a misconfigured proxy does)."""
+    echoes the request's Authorization header, as a misconfigured proxy does) / drip (the body
+    sent one byte every `drip_seconds`, so no socket timeout ever fires)."""
 
     rates: dict[str, float] = field(default_factory=dict)
     retry_after: float = 1.0
     slow_seconds: float = 1.0
+    drip_seconds: float = 1.5
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -108,12 +110,13 @@ class Faults:
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> Faults:
         """`{"429": 0.05, "500": 0.02, "reset": 0.01, "slow": 0.05, "retry_after": 1, "seed": 0}`"""
-        settings = {"retry_after", "slow_seconds", "seed"}
+        settings = {"retry_after", "slow_seconds", "drip_seconds", "seed"}
         rates = {str(k): float(v) for k, v in body.items() if k not in settings}
         return cls(
             rates,
             retry_after=float(body.get("retry_after", 1)),
             slow_seconds=float(body.get("slow_seconds", 1)),
+            drip_seconds=float(body.get("drip_seconds", 1.5)),
             seed=int(body.get("seed", 0)),
         )
 
@@ -122,6 +125,7 @@ class Faults:
             **self.rates,
             "retry_after": self.retry_after,
             "slow_seconds": self.slow_seconds,
+            "drip_seconds": self.drip_seconds,
             "seed": self.seed,
         }
 

@@ -121,6 +121,8 @@ class AmoApp:
             response = problem(400, "Bad Request", str(err))
         if fault == "slow":
             response.delay_seconds = self.faults.slow_seconds
+        if fault == "drip":
+            response.drip_seconds = self.faults.drip_seconds
         response.truncate = fault == "truncate"
         return response
 

@@ -112,7 +112,8 @@ class Quota:
 
 @dataclass
 class Fault:
-    """One planned failure: `kind` is an HTTP status ("429", "500", "503"), "reset" or "slow"."""
+    """One planned failure: `kind` is an HTTP status ("429", "500", "503"), "reset", "slow"
+    (the answer after `seconds`) or "drip" (its body a byte every `seconds`)."""
 
     kind: str
     operation: str | None = None
@@ -122,21 +123,24 @@ class Fault:
 class Faults:
     """Failures for the next matching requests, in order (deterministic, for retry tests)."""
 
-    KINDS = ("429", "500", "503", "reset", "slow")
+    KINDS = ("429", "500", "503", "reset", "slow", "drip")
 
     def __init__(self) -> None:
         self.pending: list[Fault] = []
         self._lock = threading.Lock()
 
     def plan(self, body: dict[str, Any]) -> None:
-        """`{"next": ["429", "reset"], "operation": "values.batchUpdate", "slow_seconds": 1}`"""
+        """`{"next": ["429", "reset"], "operation": "values.batchUpdate", "slow_seconds": 1}`;
+        a "drip" waits `drip_seconds` (1.5 by default) between bytes."""
         kinds = [str(k) for k in body.get("next") or []]
         unknown = sorted(set(kinds) - set(self.KINDS))
         if unknown:
             raise invalid(f"unknown fault {unknown[0]!r}; expected one of {', '.join(self.KINDS)}")
-        seconds = float(body.get("slow_seconds", 1.0))
+        slow, drip = float(body.get("slow_seconds", 1.0)), float(body.get("drip_seconds", 1.5))
         with self._lock:
-            self.pending = [Fault(k, body.get("operation"), seconds) for k in kinds]
+            self.pending = [
+                Fault(k, body.get("operation"), drip if k == "drip" else slow) for k in kinds
+            ]
 
     def take(self, operation: str) -> Fault | None:
         with self._lock:
@@ -188,6 +192,8 @@ class SheetsApp:
                 response.drop_connection = True
             if fault and fault.kind == "slow":
                 response.delay_seconds = fault.seconds
+            if fault and fault.kind == "drip":
+                response.drip_seconds = fault.seconds
         except ApiError as err:
             response = error_response(err)
         except Exception:  # a bug in the emulator: answer as Google's backend does, log it

@@ -7,13 +7,19 @@ import dataclasses
 import requests
 
 from sheets_kpi.config import AmoConfig
+from sheets_kpi.deadline import CycleDeadline
 from sheets_kpi.retry import AMOCRM_RETRY
 from sheets_kpi.sources.amocrm.auth import make_auth
 from sheets_kpi.sources.amocrm.client import AmoClient
 
 
-def make_client(settings: AmoConfig, session: requests.Session | None = None) -> AmoClient:
-    """The client the config describes, sharing one session between API calls and token refresh."""
+def make_client(
+    settings: AmoConfig,
+    session: requests.Session | None = None,
+    cycle: CycleDeadline | None = None,
+) -> AmoClient:
+    """The client the config describes, sharing one session between API calls and token refresh
+    (so `timeout_seconds` bounds both); `cycle` is the deadline of a `serve` cycle."""
     session = session or requests.Session()
     return AmoClient(
         settings.base_url,
@@ -22,4 +28,5 @@ def make_client(settings: AmoConfig, session: requests.Session | None = None) ->
         requests_per_second=settings.requests_per_second,
         retry=dataclasses.replace(AMOCRM_RETRY, max_attempts=settings.max_retries + 1),
         timeout=settings.timeout_seconds,
+        cycle=cycle,
     )

@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl, urlsplit
 import requests
 from urllib3.exceptions import NameResolutionError, NewConnectionError
 
+from sheets_kpi.deadline import CycleDeadline, RequestDeadline, RequestTooSlow
 from sheets_kpi.errors import FatalSourceError, RetriableSourceError
 from sheets_kpi.retry import AMOCRM_RETRY, MAX_SERVER_WAIT, RetryPolicy, requested_wait
 
@@ -63,7 +64,9 @@ class AmoClient:
     """GET amoCRM API v4 resources; 204 means an empty answer, not an error.
 
     Failures are retried by `retry` (AMOCRM_RETRY by default). Every request is a GET, so a
-    dropped connection, a timeout and an answer cut off half-way are all retried.
+    dropped connection, a timeout and an answer cut off half-way are all retried. `timeout` is
+    both the socket timeout and the wall-clock deadline of each request (`RequestDeadline`);
+    a `cycle` deadline, when given, is checked before each request.
     """
 
     def __init__(
@@ -76,9 +79,12 @@ class AmoClient:
         timeout: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        cycle: CycleDeadline | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.session = session or requests.Session()
+        RequestDeadline(timeout, "amoCRM").install(self.session)
+        self.cycle = cycle
         self.requests_made = 0
         self._auth = auth
         self._limiter = RateLimiter(requests_per_second, sleep=sleep)
@@ -93,6 +99,8 @@ class AmoClient:
         refreshed = False
         retries = 0
         while True:
+            if self.cycle is not None:
+                self.cycle.check("amoCRM")
             self._limiter.acquire()
             self.requests_made += 1
             try:
@@ -120,6 +128,9 @@ class AmoClient:
                 retries = self._backoff(
                     retries, None, f"connection error ({type(err).__name__})", path
                 )
+                continue
+            except RequestTooSlow as err:
+                retries = self._backoff(retries, None, str(err), path)
                 continue
             except requests.Timeout:
                 retries = self._backoff(retries, None, "timeout", path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -12,7 +13,8 @@ log = logging.getLogger(__name__)
 
 
 class AmoModel(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    # A name sent as a number (`12345`) is that text, not a reason to skip the item.
+    model_config = ConfigDict(extra="allow", coerce_numbers_to_str=True)
 
 
 class User(AmoModel):
@@ -171,8 +173,11 @@ class Event(AmoModel):
 M = TypeVar("M", bound=AmoModel)
 
 
-def parse_items(model: type[M], items: list[dict], entity: str) -> list[tuple[M, dict]]:
-    """Validate each item; log and skip the malformed ones so one bad record never costs a page."""
+def parse_items(
+    model: type[M], items: list[dict], entity: str, skipped: list[Skipped] | None = None
+) -> list[tuple[M, dict]]:
+    """Validate each item; log and skip the malformed ones so one bad record never costs a page
+    (each also added to `skipped`, for the data issues)."""
     parsed: list[tuple[M, dict]] = []
     for item in items:
         try:
@@ -183,4 +188,15 @@ def parse_items(model: type[M], items: list[dict], entity: str) -> list[tuple[M,
                 f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors()[:3]
             )
             log.warning("skipped amoCRM %s id=%s: %s", entity, item_id, problems)
+            if skipped is not None:
+                skipped.append(Skipped(entity, item_id, problems))
     return parsed
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An amoCRM item that could not be read: which one, and its first problems."""
+
+    entity: str
+    item_id: object
+    problems: str

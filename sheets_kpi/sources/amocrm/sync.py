@@ -40,6 +40,7 @@ class SyncReport:
     seconds: float = 0.0
     backfill: bool = False
     per_stream: dict[str, UpsertCount] = field(default_factory=dict)
+    skipped: list[models.Skipped] = field(default_factory=list)  # items that could not be read
 
     def summary(self) -> str:
         return (
@@ -73,7 +74,7 @@ def sync(
         report.backfill |= cursor is None
         start = _start(cursor, at, settings, reconcile_days)
         report.per_stream[stream.name] = _sync_stream(
-            client, store, stream, start, at, progress, stop
+            client, store, stream, start, at, progress, stop, report.skipped
         )
     total = sum(report.per_stream.values(), UpsertCount())
     report.new, report.updated = total.new, total.updated
@@ -100,6 +101,7 @@ def _sync_stream(
     now: int,
     progress: Progress | None,
     stop: threading.Event | None = None,
+    skipped: list[models.Skipped] | None = None,
 ) -> UpsertCount:
     count = UpsertCount()
     seen = 0
@@ -107,7 +109,7 @@ def _sync_stream(
     for page, safe in _walk(client, stream, start, now):
         rows = [
             stored(stream.normalise(m, raw), raw, now)
-            for m, raw in models.parse_items(stream.model, page, stream.key)
+            for m, raw in models.parse_items(stream.model, page, stream.key, skipped)
         ]
         highest = max(highest, *(int_or_zero(item.get(stream.cursor_field)) for item in page))
         with store.transaction():
@@ -204,9 +206,9 @@ def _after_page(store: Store, stream: Stream, rows: list[Row]) -> None:
     if stream.table != "events":
         return
     for row in sorted(rows, key=lambda r: (r["created_at"] or 0, r["id"])):
-        if row["type"] in DELETIONS:
+        if row["type"] in DELETIONS and row["entity_id"] is not None:
             table, deleted = DELETIONS[row["type"]]
-            store.mark_deleted(table, row["entity_id"], deleted)
+            store.mark_deleted(table, row["entity_id"], deleted, row["synced_at"])
 
 
 def sync_dictionaries(client: AmoClient, store: Store, now: datetime) -> dict[str, UpsertCount]:
