@@ -416,7 +416,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def _init_personal(config: Config) -> int:
     """`init --personal`: what was created, adopted, or is still to be created by hand."""
-    from sheets_kpi.sheets.personal import init_personal, personal_gateway
+    from sheets_kpi.sheets.init_personal import init_personal, personal_gateway
 
     sheets = personal_gateway(config)
     report = init_personal(sheets, config)

@@ -26,8 +26,8 @@ from sheets_kpi.kpi.inputs import Inputs
 from sheets_kpi.kpi.issues import ISSUE_COLUMNS, Issue, issues_frame
 from sheets_kpi.kpi.rules import evaluate_deal_rules, onsets
 from sheets_kpi.locale import label
-from sheets_kpi.personal import release_stale
 from sheets_kpi.redaction import redact, redact_optional
+from sheets_kpi.release import release_stale
 from sheets_kpi.sheets.gateway import SheetsGateway
 from sheets_kpi.sheets.inputs import ParsedInputs, parse_inputs
 from sheets_kpi.sources.amocrm.client import AmoClient

@@ -21,7 +21,7 @@ from sheets_kpi.emulators.sheets import SheetsState
 from sheets_kpi.emulators.sheets import serve as serve_sheets
 from sheets_kpi.errors import SheetsError
 from sheets_kpi.sheets.gateway import SheetsGateway
-from sheets_kpi.sheets.personal import FILES, init_personal, personal_gateway
+from sheets_kpi.sheets.init_personal import FILES, init_personal, personal_gateway
 from tests.conftest import ROOT, shipped_config
 
 BOOK = "personal-main-book"

@@ -91,7 +91,7 @@ MIGRATIONS: tuple[str, ...] = (
         key TEXT PRIMARY KEY, seen_at INTEGER NOT NULL, outcome TEXT NOT NULL);
     """,
     # The personal spreadsheets written to and the tab each holds, so that one the roster no
-    # longer names can be released (sheets_kpi/personal.py).
+    # longer names can be released (sheets_kpi/release.py).
     """
     CREATE TABLE personal_sheet (
         spreadsheet_id TEXT PRIMARY KEY, title TEXT NOT NULL, released_at INTEGER);
