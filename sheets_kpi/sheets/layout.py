@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 #: Part of every content hash: bump it when the rendering changes so existing tabs are rebuilt.
-RENDER_VERSION = 4
+RENDER_VERSION = 5
+#: Rows per change-detection block: a changed cell rewrites its block of rows, not its tab.
+BLOCK_ROWS = 500
 #: Cells a 720 × 360 px chart covers at the default 100 × 21 px cell size.
 CHART_COLS, CHART_ROWS = 8, 18
 
@@ -91,32 +93,58 @@ class TabLayout:
         return rows, cols
 
     def digest(self, editors: list[str] | tuple[str, ...] = ()) -> str:
-        """Content hash; volatile columns (timestamps) do not count as a change, a new set of
-        protection editors (config `google.supervisors`) does."""
-        rows = [
+        """The whole tab's hash: its structure and every block of its values."""
+        return _hash([self.structure_digest(editors), self.block_digests()])
+
+    def structure_digest(self, editors: list[str] | tuple[str, ...] = ()) -> str:
+        """Hash of everything but the cell values: grid, formats, widths, rules, chart and
+        protection; a new set of protection editors (config `google.supervisors`) counts."""
+        return _hash(
             [
-                None
-                if i in self.volatile_columns or (n, i) in self.volatile_cells
-                else plain_value(v)
+                RENDER_VERSION,
+                self.title,
+                self.grid_size(),
+                self.frozen_rows,
+                self.frozen_cols,
+                sorted((self.widths or fitted_widths(self)).items()),
+                [vars(b) for b in self.formats],
+                [vars(b) for b in self.achievement],
+                self.gate,
+                self.protected and sorted(editors),
+                vars(self.chart) if self.chart else None,
+                self.append_only,
+            ]
+        )
+
+    def value_rows(self) -> list[list[Any]]:
+        """The grid's cells as RAW values, blanks as "" (which clears a cell), padded to the
+        grid, so a shorter table than last time leaves nothing stale; an append-only tab has
+        only its header here."""
+        height, width = self.grid_size()
+        rows = self.rows[: self.frozen_rows] if self.append_only else self.rows
+        if not self.append_only:
+            rows = rows + [[]] * (height - len(rows))
+        return [[raw_value(v) for v in r] + [""] * (width - len(r)) for r in rows]
+
+    def block_digests(self) -> list[str]:
+        """A hash per BLOCK_ROWS rows of `value_rows`; volatile columns and cells (timestamps)
+        do not count as a change."""
+        rows = self.value_rows()
+        volatile = set(self.volatile_cells)
+        steady = [
+            [
+                None if i in self.volatile_columns or (n, i) in volatile else v
                 for i, v in enumerate(r)
             ]
-            for n, r in enumerate(self.rows)
+            for n, r in enumerate(rows)
         ]
-        payload = [
-            RENDER_VERSION,
-            self.title,
-            rows,
-            self.frozen_rows,
-            self.frozen_cols,
-            sorted(self.widths.items()),
-            [vars(b) for b in self.formats],
-            [vars(b) for b in self.achievement],
-            self.gate,
-            self.protected and sorted(editors),
-            vars(self.chart) if self.chart else None,
-            self.append_only,
+        return [
+            _hash(steady[start : start + BLOCK_ROWS]) for start in range(0, len(steady), BLOCK_ROWS)
         ]
-        return hashlib.sha256(json.dumps(payload, default=str).encode()).hexdigest()[:20]
+
+
+def _hash(payload: Any) -> str:
+    return hashlib.sha256(json.dumps(payload, default=str).encode()).hexdigest()[:20]
 
 
 #: Fitted column widths: pixels per character of the longest cell, padding, and bounds.
@@ -147,6 +175,31 @@ def _shown(value: Any) -> str:
     if isinstance(value, float) and not value.is_integer():
         return f"{value:,.3f}"
     return f"{value:,.0f} ₽"  # the widest integer pattern: roubles
+
+
+def raw_value(value: Any) -> Any:
+    """A cell as `values.batchUpdate` takes it RAW: numbers and booleans typed, text capped
+    at the cell limit (never parsed: `=IMPORTXML(...)` stays text), blanks as ""."""
+    value = plain_value(value)
+    if value is None:
+        return ""
+    if isinstance(value, bool | int | float):
+        return value
+    return fit_cell(str(value))
+
+
+#: Google refuses a whole request if one cell holds more characters than this.
+MAX_CELL_CHARS = 50_000
+
+
+def fit_cell(text: str) -> str:
+    """`text` cut to Google's cell limit, ending with a visible marker of what was cut: the one
+    cap of every string written (tab cells, issue values, amoCRM names, the run-log row)."""
+    if len(text) <= MAX_CELL_CHARS:
+        return text
+    marker = f" … [cut: {len(text)} characters, the first {{}} shown]"
+    kept = MAX_CELL_CHARS - len(marker.format(MAX_CELL_CHARS))
+    return text[:kept] + marker.format(kept)
 
 
 def plain_value(value: Any) -> Any:

@@ -90,4 +90,11 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE close_action (
         key TEXT PRIMARY KEY, seen_at INTEGER NOT NULL, outcome TEXT NOT NULL);
     """,
+    # What each output tab of ours holds, block by block (sheets/writer.py's ledger): only
+    # blocks whose hash differs are sent again.
+    """
+    CREATE TABLE sheet_written (
+        spreadsheet_id TEXT NOT NULL, title TEXT NOT NULL, sheet_id INTEGER NOT NULL,
+        structure TEXT NOT NULL, blocks TEXT NOT NULL, PRIMARY KEY (spreadsheet_id, title));
+    """,
 )
