@@ -9,7 +9,7 @@ from fractions import Fraction
 
 import pytest
 
-from sheets_kpi.sheets import render, writer
+from sheets_kpi.sheets import writer
 from sheets_kpi.sheets.layout import Block, LineChart, TabLayout
 from sheets_kpi.sheets.render import (
     HASH_KEY,
