@@ -320,6 +320,7 @@ def _finish(
             problem = str(again)
     if problem:
         log.warning("could not write the run log row: %s", problem)
+    sheets.end_cycle()
     report.sheets_read_requests, report.sheets_write_requests = sheets.counts()
     store.finish_run(
         report.run_id,

@@ -115,11 +115,16 @@ class SheetsGateway:
         return self.http.reads, self.http.writes
 
     def reset_counts(self) -> None:
-        self.http.reads = self.http.writes = 0
-        self._metadata.clear()
-        self._last_read.clear()
+        """A new cycle's counts. A metadata read made just before it (`run` checks the input
+        tabs) is used by the cycle and counted in it; `end_cycle` drops it."""
+        self.http.reads, self.http.writes = len(self._metadata), 0
         self._pending.clear()
         self._log = None
+
+    def end_cycle(self) -> None:
+        """The next cycle reads the metadata afresh: users add and rename tabs."""
+        self._metadata.clear()
+        self._last_read.clear()
 
     def metadata(self, spreadsheet_id: str | None = None, fresh: bool = False) -> dict[str, Any]:
         """Tabs, markers, rules and protections, read once per cycle and spreadsheet."""
