@@ -204,6 +204,13 @@ class SheetsGateway:
                 rows = 1 if sheet is None else _rows_of(sheet)  # a new tab: the header only
                 self._log = _place(log_tab.title, written.sheet_id, sheet, rows)
                 plan.structure += self._log_room(self.run_id)
+        log.debug(
+            "%s: structure of %s; %d blocks of values in %s",
+            spreadsheet_id,
+            ", ".join(plan.report.structure_written) or "no tab",
+            plan.report.blocks_written,
+            ", ".join(sorted({unit.title for unit in plan.values})) or "no tab",
+        )
         send_structure(lambda body: self.update(body, spreadsheet_id), plan)
         ledger.update(plan.ledger)
         self._save(spreadsheet_id)

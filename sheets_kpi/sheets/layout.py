@@ -8,7 +8,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 #: Part of every content hash: bump it when the rendering changes so existing tabs are rebuilt.
@@ -124,7 +126,23 @@ class TabLayout:
         rows = self.rows[: self.frozen_rows] if self.append_only else self.rows
         if not self.append_only:
             rows = rows + [[]] * (height - len(rows))
-        return [[raw_value(v) for v in r] + [""] * (width - len(r)) for r in rows]
+        values = [[raw_value(v) for v in r] + [""] * (width - len(r)) for r in rows]
+        for (row, col), places in self._shown_places(len(values)).items():
+            if isinstance(values[row][col], float):
+                values[row][col] = raw_value(rounded(values[row][col], places))
+        return values
+
+    def _shown_places(self, height: int) -> dict[tuple[int, int], int]:
+        """Decimals shown per cell by its number pattern (the last block wins, as in Sheets)."""
+        places: dict[tuple[int, int], int] = {}
+        for block in self.formats:
+            shown = shown_decimals(block.pattern)
+            if shown is None:
+                continue
+            for row in range(block.row0, min(block.row1, height)):
+                for col in range(block.col0, block.col1):
+                    places[(row, col)] = shown
+        return places
 
     def block_digests(self) -> list[str]:
         """A hash per BLOCK_ROWS rows of `value_rows`; volatile columns and cells (timestamps)
@@ -177,12 +195,38 @@ def _shown(value: Any) -> str:
     return f"{value:,.0f} ₽"  # the widest integer pattern: roubles
 
 
+def shown_decimals(pattern: str) -> int | None:
+    """Decimals a number pattern shows: `0%` hundredths (2), `0.0%` 3, `0.00` 2, `0` none;
+    money keeps its kopecks (2: a payout is copied on, to the kopeck); None for a date pattern
+    or none at all, whose numbers are kept as they are."""
+    if not pattern or any(part in pattern for part in ("yy", "dd", "hh", "mm")):
+        return None
+    return 2 if "₽" in pattern else pattern_decimals(pattern)
+
+
+def pattern_decimals(pattern: str) -> int:
+    """Decimals of the value a number pattern displays: `0%` 2, `0.0%` 3, `0.00` 2, `0` 0."""
+    number = pattern.split(";")[0]
+    decimals = len(re.match(r"[0#?]*", number.split(".")[1]).group()) if "." in number else 0
+    return decimals + (2 if "%" in number else 0)
+
+
+def rounded(value: float, places: int) -> float:
+    """`value` as a cell with `places` decimals shows it, rounding half up as Sheets does, so
+    a number that moves only below what is shown (a ratio at 0.3387 → 0.3387 1) does not
+    count as a change."""
+    exact = Decimal(repr(value)).quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
+    return float(exact)
+
+
 def raw_value(value: Any) -> Any:
     """A cell as `values.batchUpdate` takes it RAW: numbers and booleans typed, text capped
     at the cell limit (never parsed: `=IMPORTXML(...)` stays text), blanks as ""."""
     value = plain_value(value)
     if value is None:
         return ""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # "3" rather than "3.0": the same number in Sheets, fewer bytes
     if isinstance(value, bool | int | float):
         return value
     return fit_cell(str(value))

@@ -14,7 +14,6 @@ in ru_RU, so fractions become `=7/10`.
 from __future__ import annotations
 
 import json
-import re
 import zlib
 from fractions import Fraction
 from typing import Any
@@ -26,6 +25,7 @@ from sheets_kpi.sheets.layout import (
     TabLayout,
     fit_cell,
     fitted_widths,
+    pattern_decimals,
     plain_value,
 )
 
@@ -226,10 +226,7 @@ def shown_threshold(threshold: float, pattern: str) -> Fraction:
     exact = Fraction(str(threshold))
     if not pattern:
         return exact
-    number = pattern.split(";")[0]
-    decimals = len(re.match(r"[0#?]*", number.split(".")[1]).group()) if "." in number else 0
-    decimals += 2 if "%" in number else 0
-    return exact - Fraction(1, 2 * 10**decimals)
+    return exact - Fraction(1, 2 * 10 ** pattern_decimals(pattern))
 
 
 def locale_free(value: float | Fraction) -> str:
