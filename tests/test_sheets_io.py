@@ -585,3 +585,25 @@ def test_a_write_cut_short_is_completed_by_the_next_cycle(emulator, monkeypatch)
     assert again.unchanged == [f"Менеджер {i}" for i in range(4)]
     sheet = next(s for s in state.get(BOOK).sheets if s.title == "Менеджер 3")
     assert sheet.cells[(2, 2)] == 12 and len(sheet.extras["protectedRanges"]) == 1
+
+
+def test_values_a_failed_write_did_not_bring_are_sent_by_the_next(emulator) -> None:
+    server, state = emulator
+    gateway = gateway_for(server)
+    gateway.write([TabLayout("data_kpi", [["a", "b"], [1, 2]])])
+    plan = {"next": ["reset"], "operation": "values.batchUpdate"}
+    requests.post(f"{server.url}/_emulator/faults", timeout=5, json=plan)
+    with pytest.raises(SheetsError, match="output values"):
+        gateway.write([TabLayout("data_kpi", [["a", "b"], [1, 3]])])
+
+    def cell() -> object:
+        return next(s for s in state.get(BOOK).sheets if s.title == "data_kpi").cells[(1, 1)]
+
+    assert cell() == 3  # applied, but no answer came: the ledger does not know it …
+    server.reset_stats()
+    report = gateway.write([TabLayout("data_kpi", [["a", "b"], [1, 3]])])
+    assert (cell(), report.blocks_written) == (3, 1)  # … so the block goes again
+    assert calls(server) == {"values.batchUpdate": 1}  # the metadata holds: no structure moved
+    server.reset_stats()
+    assert gateway.write([TabLayout("data_kpi", [["a", "b"], [1, 3]])]).blocks_written == 0
+    assert calls(server) == {}

@@ -212,6 +212,9 @@ class SheetsGateway:
             ", ".join(sorted({unit.title for unit in plan.values})) or "no tab",
         )
         send_structure(lambda body: self.update(body, spreadsheet_id), plan)
+        if prune:  # tabs no longer produced are gone
+            for title in set(ledger) - set(plan.ledger):
+                del ledger[title]
         ledger.update(plan.ledger)
         self._save(spreadsheet_id)
         if hold:

@@ -203,7 +203,9 @@ def plan_writes(
 def landed(ledger: Ledger, units: list[ValueUnit]) -> None:
     """Record in `ledger` the blocks of `units`, which Google has accepted."""
     for unit in units:
-        entry = ledger[unit.title]
+        entry = ledger.get(unit.title)
+        if entry is None:
+            continue
         blocks = list(entry.blocks)
         for index, digest in unit.blocks.items():
             blocks[index] = digest
