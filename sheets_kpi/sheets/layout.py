@@ -144,10 +144,10 @@ class TabLayout:
                     places[(row, col)] = shown
         return places
 
-    def block_digests(self) -> list[str]:
-        """A hash per BLOCK_ROWS rows of `value_rows`; volatile columns and cells (timestamps)
-        do not count as a change."""
-        rows = self.value_rows()
+    def block_digests(self, rows: list[list[Any]] | None = None) -> list[str]:
+        """A hash per BLOCK_ROWS rows of `value_rows` (`rows`, when the caller has them);
+        volatile columns and cells (timestamps) do not count as a change."""
+        rows = self.value_rows() if rows is None else rows
         volatile = set(self.volatile_cells)
         steady = [
             [

@@ -135,10 +135,12 @@ def _column_width(sheet_id: int, start: int, end: int, pixels: int) -> dict[str,
     }
 
 
-def value_ranges(layout: TabLayout, blocks: list[int]) -> list[dict[str, Any]]:
-    """The `values.batchUpdate` data of these blocks of the tab, one range per block
-    (BLOCK_ROWS rows of the whole width, blanks as "")."""
-    rows = layout.value_rows()
+def value_ranges(
+    layout: TabLayout, blocks: list[int], rows: list[list[Any]] | None = None
+) -> list[dict[str, Any]]:
+    """The `values.batchUpdate` data of these blocks of the tab (`rows`: its `value_rows`),
+    one range per block (BLOCK_ROWS rows of the whole width, blanks as "")."""
+    rows = layout.value_rows() if rows is None else rows
     quoted = "'" + layout.title.replace("'", "''") + "'"
     return [
         {

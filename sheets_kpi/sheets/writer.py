@@ -170,11 +170,12 @@ def plan_writes(
             units += [[r] for r in structure_requests(layout, sheet_id, editors, existing_rows)]
             units.append(stamp_requests(sheet_id, structure, layout.title))
             report.structure_written.append(layout.title)
-        digests = layout.block_digests()
+        cells = layout.value_rows()
+        digests = layout.block_digests(cells)
         changed = [i for i, d in enumerate(digests) if i >= len(held) or held[i] != d]
         kept = tuple("" if i in changed else d for i, d in enumerate(digests))
         after[layout.title] = Written(sheet_id, structure, kept)
-        data = value_ranges(layout, changed)
+        data = value_ranges(layout, changed, cells)
         values += [
             ValueUnit(layout.title, [piece], {i: digests[i]})
             for i, piece in zip(changed, data, strict=True)
