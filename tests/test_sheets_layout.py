@@ -286,3 +286,21 @@ def test_columns_are_as_wide_as_their_longest_cell_within_bounds() -> None:
     # 14 + 7 × chars: "Бонус при текущем темпе" 23 → 175; "61,050 ₽" 8 → 70; capped at 420
     assert fitted_widths(layout) == {0: 175, 1: 70, 2: 420}
     assert fitted_widths(TabLayout("t", [["a", 1]])) == {0: 50, 1: 50}  # at least 50
+
+
+def test_values_are_typed_raw_cells_at_the_precision_shown() -> None:
+    layout = TabLayout(
+        "t",
+        [
+            ["kpi", "share", "money", "flag", "note"],
+            ["a", 0.33871, 1234.567, True, '=IMPORTXML("http://x")'],
+            ["b", 0.33871, 3.0, False, None],
+        ],
+        formats=[Block(1, 1, 3, 2, "0%"), Block(1, 2, 3, 3, '#,##0 "₽"')],
+    )
+    rows = layout.value_rows()
+    assert rows[1] == ["a", 0.34, 1234.57, True, '=IMPORTXML("http://x")']  # text stays text
+    assert rows[2] == ["b", 0.34, 3, False, ""]  # "" clears the cell
+    moved = TabLayout("t", [r[:] for r in layout.rows], formats=layout.formats)
+    moved.rows[1][1] = 0.33872  # still "34 %": no change a person could see
+    assert moved.block_digests() == layout.block_digests()
