@@ -268,7 +268,8 @@ class SheetsGateway:
         for number, chunk in enumerate(chunks):
             data = [d for unit in chunk for d in unit.data]
             data += extra if number == len(chunks) - 1 else []
-            if not data:
+            if not data:  # blocks of a new tab with nothing in them
+                landed(ledger, chunk)
                 continue
             body = {"valueInputOption": "RAW", "data": data}
             try:

@@ -136,19 +136,30 @@ def _column_width(sheet_id: int, start: int, end: int, pixels: int) -> dict[str,
 
 
 def value_ranges(
-    layout: TabLayout, blocks: list[int], rows: list[list[Any]] | None = None
+    layout: TabLayout, blocks: list[int], rows: list[list[Any]] | None = None, blank: bool = False
 ) -> list[dict[str, Any]]:
     """The `values.batchUpdate` data of these blocks of the tab (`rows`: its `value_rows`),
-    one range per block (BLOCK_ROWS rows of the whole width, blanks as "")."""
+    one range per block (BLOCK_ROWS rows of the whole width, blanks as "" to clear stale cells).
+    On a `blank` tab (just created) trailing blanks are left out, there being nothing to clear
+    (a block of blanks only has no values at all)."""
     rows = layout.value_rows() if rows is None else rows
     quoted = "'" + layout.title.replace("'", "''") + "'"
-    return [
-        {
-            "range": f"{quoted}!A{block * BLOCK_ROWS + 1}",
-            "values": rows[block * BLOCK_ROWS :][:BLOCK_ROWS],
-        }
-        for block in blocks
-    ]
+    ranges = []
+    for block in blocks:
+        piece = rows[block * BLOCK_ROWS :][:BLOCK_ROWS]
+        if blank:
+            piece = [_trimmed(row) for row in piece]
+            while piece and not piece[-1]:
+                piece.pop()
+        ranges.append({"range": f"{quoted}!A{block * BLOCK_ROWS + 1}", "values": piece})
+    return ranges
+
+
+def _trimmed(row: list[Any]) -> list[Any]:
+    end = len(row)
+    while end and row[end - 1] == "":
+        end -= 1
+    return row[:end]
 
 
 def encode(body: Any) -> bytes:

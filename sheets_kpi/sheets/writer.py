@@ -175,9 +175,9 @@ def plan_writes(
         changed = [i for i, d in enumerate(digests) if i >= len(held) or held[i] != d]
         kept = tuple("" if i in changed else d for i, d in enumerate(digests))
         after[layout.title] = Written(sheet_id, structure, kept)
-        data = value_ranges(layout, changed, cells)
+        data = value_ranges(layout, changed, cells, blank=sheet is None)
         values += [
-            ValueUnit(layout.title, [piece], {i: digests[i]})
+            ValueUnit(layout.title, [piece] if piece["values"] else [], {i: digests[i]})
             for i, piece in zip(changed, data, strict=True)
         ]
         report.blocks_written += len(changed)
