@@ -4,13 +4,13 @@
 
 Each manager gets a KPI tab; every run also writes the 12 department tabs and the analytics and
 data tabs, roughly what a real cycle writes. The claim under test: a full write is one metadata
-read plus one batchUpdate whatever N is, one changed manager costs the same two requests, and an
-unchanged rewrite is the read alone. Counts come from the emulator's request log.
+read, one batchUpdate (structure) and one values.batchUpdate whatever N is, one changed manager
+costs the read and one values.batchUpdate, and an unchanged rewrite is the read alone (none when
+the metadata is still cached). Counts come from the emulator's request log.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections import Counter
@@ -19,6 +19,7 @@ from sheets_kpi.config import GoogleConfig
 from sheets_kpi.emulators.sheets import SheetsState, serve
 from sheets_kpi.sheets.gateway import SheetsGateway
 from sheets_kpi.sheets.layout import Block, LineChart, TabLayout
+from sheets_kpi.sheets.render import encode
 from sheets_kpi.sheets.writer import plan_writes
 
 
@@ -59,10 +60,7 @@ def timed(server, gateway: SheetsGateway, tabs: list[TabLayout]) -> tuple[str, f
     started = time.perf_counter()
     gateway.write(tabs)
     seconds = time.perf_counter() - started
-    kinds = Counter(
-        f"{e['method']} {'batchUpdate' if e['path'].endswith(':batchUpdate') else 'metadata'}"
-        for e in server.stats()["requests"]
-    )
+    kinds = Counter(e["operation"] for e in server.stats()["requests"])
     return ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())), seconds
 
 
@@ -73,8 +71,11 @@ def main(sizes: list[int]) -> None:
         server = serve(state=state)
         gateway = SheetsGateway(GoogleConfig(spreadsheet="bench", endpoint=server.url))
         tabs = layouts(managers)
-        groups, report = plan_writes({"sheets": []}, tabs, gateway.editors)
-        size = len(json.dumps({"requests": [r for g in groups for r in g]}))
+        plan = plan_writes({"sheets": []}, tabs, gateway.editors)
+        report = plan.report
+        size = len(encode({"requests": [r for g in plan.structure for r in g]})) + sum(
+            len(encode(d)) for unit in plan.values for d in unit.data
+        )
         print(
             f"{managers:>3} managers: {len(tabs)} tabs, {report.rows_written} rows, {size:,} B body"
         )

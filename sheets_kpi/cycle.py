@@ -83,6 +83,7 @@ def run_cycle(
     started = time.monotonic()
     report = CycleReport(run_id=store.start_run(now))
     sheets.reset_counts()
+    sheets.attach(store, report.run_id)
     amo_before = amo.requests_made
     try:
         synced = _sync(config, store, amo, now, reconcile, stop)
@@ -96,7 +97,7 @@ def run_cycle(
         if inputs.unreadable:  # the last good output stays; only the issues say why
             issues = _issues(store, [inputs.issues, issues_frame(synced.issues)], now, config.zone)
             report.issues = len(issues)
-            written = sheets.write([issues_tab(issues, config.locale)], prune=False)
+            written = sheets.write([issues_tab(issues, config.locale)], prune=False, hold=True)
             report.rows_written = written.rows_written
             report.status = "failed"
             unread = (
@@ -129,7 +130,9 @@ def run_cycle(
         issues = _issues(store, parts, now, config.zone)
         output.replace(issues_tab(issues, config.locale))
         report.issues = len(issues)
-        written = sheets.write(output.main, force=reconcile)  # nightly: undo edits by hand
+        # Nightly `reconcile` rewrites everything: it undoes edits by hand. The values go with
+        # the run-log row, in `_finish`.
+        written = sheets.write(output.main, force=reconcile, hold=True)
         for spreadsheet_id, layouts in output.elsewhere().items():
             try:
                 other = sheets.write(layouts, spreadsheet_id, force=reconcile)
@@ -285,6 +288,21 @@ def _issues(store: Store, parts: list[pd.DataFrame], now: datetime, zone: ZoneIn
     return issues
 
 
+def _log_row(config: Config, sheets: SheetsGateway, report: CycleReport, now: datetime) -> list:
+    """The run's row; its own request is counted in (`writes + 1`)."""
+    reads, writes = sheets.counts()
+    return [
+        now.astimezone(config.zone).strftime("%Y-%m-%d %H:%M:%S"),
+        report.seconds,
+        report.amocrm_requests,
+        f"{report.entities_new} / {report.entities_updated}",
+        f"{reads}r / {writes + 1}w",
+        report.rows_written,
+        report.status,
+        report.error or "",
+    ]
+
+
 def _check(stop: threading.Event | None) -> None:
     if stop is not None and stop.is_set():
         raise Stopped("stopped on request between steps")
@@ -295,30 +313,36 @@ def _finish(
 ) -> None:
     report.error = redact_optional(report.error)
     report.close_notes = [redact(note) for note in report.close_notes]
-    reads, writes = sheets.counts()
-    row = [
-        now.astimezone(config.zone).strftime("%Y-%m-%d %H:%M:%S"),
-        report.seconds,
-        report.amocrm_requests,
-        f"{report.entities_new} / {report.entities_updated}",
-        f"{reads}r / {writes + 1}w",
-        report.rows_written,
-        report.status,
-        report.error or "",
-    ]
+    title = label(config.locale, "tab.log")
     killed = [  # runs a kill -9 ended before their row: told now, in the same request
-        [
-            datetime.fromtimestamp(started, config.zone).strftime("%Y-%m-%d %H:%M:%S"),
-            *[""] * 5,
-            "killed",
-            f"run #{run_id} was stopped (killed or crashed) before it finished",
-        ]
+        (
+            run_id,
+            [
+                datetime.fromtimestamp(started, config.zone).strftime("%Y-%m-%d %H:%M:%S"),
+                *[""] * 5,
+                "killed",
+                f"run #{run_id} was stopped (killed or crashed) before it finished",
+            ],
+        )
         for run_id, started in store.killed
     ]
-    try:
-        sheets.append_log_rows(label(config.locale, "tab.log"), [*killed, row])
+    problem = None
+    try:  # the output's values and the run-log row: one values.batchUpdate
+        problem = sheets.flush(
+            title, [*killed, (report.run_id, _log_row(config, sheets, report, now))]
+        )
     except SheetsKpiError as err:
-        log.warning("could not append to the run log tab: %s", err)
+        if report.status == "ok":
+            report.status = "failed"
+        report.error = redact(f"{report.error}; {err}" if report.error else str(err))
+        log.error("writing the output values failed: %s", err)
+        try:  # the row alone, so the log tells why
+            problem = sheets.flush(title, [(report.run_id, _log_row(config, sheets, report, now))])
+        except SheetsKpiError as again:
+            problem = str(again)
+    if problem:
+        log.warning("could not write the run log row: %s", problem)
+    sheets.end_cycle()
     report.sheets_read_requests, report.sheets_write_requests = sheets.counts()
     store.finish_run(
         report.run_id,

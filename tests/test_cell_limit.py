@@ -10,7 +10,8 @@ import requests
 
 from sheets_kpi.emulators.server import EmulatorServer
 from sheets_kpi.emulators.sheets import SheetsState, serve
-from sheets_kpi.sheets.render import MAX_CELL_CHARS, cell, fit_cell
+from sheets_kpi.sheets.layout import MAX_CELL_CHARS, fit_cell
+from sheets_kpi.sheets.render import cell
 
 BOOK = "limits-book"
 LIMIT_MESSAGE = "Your input contains more than the maximum of 50000 characters in a single cell."

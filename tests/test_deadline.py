@@ -156,7 +156,7 @@ def test_serve_abandons_an_overrunning_cycle_and_runs_the_next(world: SmallWorld
 
 def test_a_cycle_past_its_deadline_at_the_run_log_request_still_logs_it(world) -> None:
     """Nothing to write (an unchanged second cycle): the first request past the limit is the
-    run-log append, which the overrun must not cost."""
+    run-log write, which the overrun must not cost."""
     assert world.cycle().status == "ok"
     log = world.sheets_server.log
     deadline = CycleDeadline(10, clock=lambda: 1e9 if _read_inputs(log) else 0.0)
@@ -167,7 +167,9 @@ def test_a_cycle_past_its_deadline_at_the_run_log_request_still_logs_it(world) -
     report = run_cycle(world.config, world.store, amo, sheets, world.now)  # nothing to write
     assert report.status == "failed" and "cycle_deadline_seconds (10 s)" in (report.error or "")
     assert "spreadsheets.batchUpdate" not in _operations(log)  # nothing to write
-    assert [op for op in _operations(log) if op.startswith("values.")][-1] == "values.append"
+    assert [op for op in _operations(log) if op.startswith("values.")][
+        -1
+    ] == "values.batchUpdate"  # the run-log row
     assert world.store.runs(1)[0]["status"] == "failed"
     assert world.tab("Журнал")[-1][6] == "failed"
 

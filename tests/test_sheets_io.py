@@ -18,11 +18,13 @@ from sheets_kpi.emulators.server import EmulatorServer
 from sheets_kpi.emulators.sheets import SheetsState, serve
 from sheets_kpi.errors import SheetsError
 from sheets_kpi.retry import SHEETS_RETRY
+from sheets_kpi.sheets import gateway as gateway_module
 from sheets_kpi.sheets import writer
 from sheets_kpi.sheets.client import CountingHTTPClient, EndpointSession, make_client
 from sheets_kpi.sheets.gateway import SheetsGateway
 from sheets_kpi.sheets.init_tabs import init_inputs
 from sheets_kpi.sheets.layout import Block, LineChart, TabLayout
+from sheets_kpi.store.db import Store
 from tests.conftest import NOW_AT, shipped_config
 
 BOOK = "book-under-test"
@@ -81,15 +83,15 @@ def test_a_full_write_is_one_metadata_read_and_one_batch_whatever_the_size(emula
     gateway = gateway_for(server)
     server.reset_stats()
     report = gateway.write(manager_tabs(managers))
-    assert calls(server) == {f"GET {BOOK}": 1, "batchUpdate": 1}
+    assert calls(server) == {f"GET {BOOK}": 1, "batchUpdate": 1, "values.batchUpdate": 1}
     assert len(report.tabs_created) == managers
     assert len(state.get(BOOK).sheets) == managers + 1
 
 
 def test_unchanged_output_is_not_rewritten(emulator) -> None:
     server, _ = emulator
-    gateway_for(server).write(manager_tabs(3))
-    gateway = gateway_for(server)
+    gateway = gateway_for(server)  # its ledger says what each tab holds
+    gateway.write(manager_tabs(3))
     server.reset_stats()
     report = gateway.write(manager_tabs(3))
     assert report.unchanged == [f"Менеджер {i}" for i in range(3)]
@@ -278,16 +280,26 @@ def test_init_creates_inputs_reads_them_in_one_batch_get_and_is_idempotent(emula
     assert "batchUpdate" not in calls(server)
 
 
-def test_the_run_log_keeps_the_last_rows_trimming_in_bulk(emulator) -> None:
+def test_the_run_log_keeps_the_last_rows_trimming_in_bulk(emulator, tmp_path, monkeypatch):
     server, state = emulator
+    monkeypatch.setattr(gateway_module, "LOG_KEEP", 5)
+    monkeypatch.setattr(gateway_module, "LOG_ROOM", 10)
+    store = Store(tmp_path / "store.db")
     gateway = gateway_for(server)
-    gateway.write([TabLayout("Журнал", [["started", "status"]], append_only=True)])
-    for number in range(1, 106):
-        gateway.append_log_row("Журнал", [number, "ok"], keep=5)
+    log_tab = TabLayout("Журнал", [["started", "status"]], append_only=True)
+    writes = []
+    for run in range(1, 112):
+        gateway.reset_counts()
+        gateway.attach(store, run)
+        gateway.write([log_tab], hold=True)
+        assert gateway.flush("Журнал", [(run, [run, "ok"])]) is None
+        writes.append(gateway.counts()[1])
+    gateway.flush("Журнал", [(111, [111, "ok"])])  # a retry rewrites the row in its place
     sheet = next(s for s in state.get(BOOK).sheets if s.title == "Журнал")
-    # 105 runs: the 100 surplus rows went in one deleteDimension, the last 5 stay
+    # growing by 10 rows, then once 100 surplus rows: they went in one deleteDimension
     assert sorted({r for r, _ in sheet.cells}) == [0, 1, 2, 3, 4, 5]
-    assert [sheet.cells[(r, 0)] for r in range(1, 6)] == [101, 102, 103, 104, 105]
+    assert [sheet.cells[(r, 0)] for r in range(1, 6)] == [107, 108, 109, 110, 111]
+    assert writes.count(1) >= 99  # most cycles: the row alone, one values.batchUpdate
 
 
 def test_a_rewrite_removes_a_users_merges(emulator) -> None:
@@ -301,7 +313,7 @@ def test_a_rewrite_removes_a_users_merges(emulator) -> None:
         return next(s for s in state.get(BOOK).sheets if s.title == "data_kpi").extras["merges"]
 
     assert merges()
-    gateway.write([TabLayout("data_kpi", [["a", "b"], [1, 3]])])
+    gateway.write([TabLayout("data_kpi", [["a", "b"], [1, 3]])], force=True)  # the nightly one
     assert not merges()
 
 
@@ -334,15 +346,15 @@ def test_titles_are_matched_ignoring_case_as_sheets_does(emulator) -> None:
     assert "Рейтинг" not in titles
 
 
-def test_the_run_log_is_never_appended_to_a_tab_the_tool_did_not_create(emulator) -> None:
+def test_the_run_log_is_never_appended_to_a_tab_the_tool_did_not_create(emulator, tmp_path):
     server, state = emulator
     gateway = gateway_for(server)
     book = gateway.client.open_by_key(BOOK)
     book.add_worksheet("Журнал", rows=3, cols=2).update([["мой журнал звонков"]], "A1")
     report = gateway.write([TabLayout("Журнал", [["started", "status"]], append_only=True)])
     assert report.conflicts == ["Журнал"]
-    with pytest.raises(SheetsError, match="not created by sheets-kpi"):
-        gateway.append_log_row("Журнал", [1, "ok"])
+    gateway.attach(Store(tmp_path / "store.db"), 1)
+    assert "not created by sheets-kpi" in (gateway.flush("Журнал", [(1, [1, "ok"])]) or "")
     sheet = next(s for s in state.get(BOOK).sheets if s.title == "Журнал")
     assert sheet.cells == {(0, 0): "мой журнал звонков"}
 
@@ -562,13 +574,36 @@ def test_a_write_cut_short_is_completed_by_the_next_cycle(emulator, monkeypatch)
     monkeypatch.setattr(writer, "MAX_BATCH_BYTES", 3_000)
     monkeypatch.setattr(CountingHTTPClient, "sleep", staticmethod(lambda s: None))
     requests.post(f"{server.url}/_emulator/quota", timeout=5, json={"write_per_minute": 1})
+    gateway = gateway_for(server)
     with pytest.raises(SheetsError, match="quota exhausted"):
-        gateway_for(server).write(manager_tabs(4))  # the first batch lands, the second does not
+        gateway.write(manager_tabs(4))  # the first batch lands, the second does not
     requests.post(f"{server.url}/_emulator/quota", timeout=5, json={})
-    report = gateway_for(server).write(manager_tabs(4))
+    report = gateway.write(manager_tabs(4))
     assert report.conflicts == [] and len(report.tabs_written) == 4
     assert len(report.tabs_created) < 4  # some tabs were made by the interrupted write
-    again = gateway_for(server).write(manager_tabs(4))
+    again = gateway.write(manager_tabs(4))
     assert again.unchanged == [f"Менеджер {i}" for i in range(4)]
     sheet = next(s for s in state.get(BOOK).sheets if s.title == "Менеджер 3")
     assert sheet.cells[(2, 2)] == 12 and len(sheet.extras["protectedRanges"]) == 1
+
+
+def test_values_a_failed_write_did_not_bring_are_sent_by_the_next(emulator) -> None:
+    server, state = emulator
+    gateway = gateway_for(server)
+    gateway.write([TabLayout("data_kpi", [["a", "b"], [1, 2]])])
+    plan = {"next": ["reset"], "operation": "values.batchUpdate"}
+    requests.post(f"{server.url}/_emulator/faults", timeout=5, json=plan)
+    with pytest.raises(SheetsError, match="output values"):
+        gateway.write([TabLayout("data_kpi", [["a", "b"], [1, 3]])])
+
+    def cell() -> object:
+        return next(s for s in state.get(BOOK).sheets if s.title == "data_kpi").cells[(1, 1)]
+
+    assert cell() == 3  # applied, but no answer came: the ledger does not know it …
+    server.reset_stats()
+    report = gateway.write([TabLayout("data_kpi", [["a", "b"], [1, 3]])])
+    assert (cell(), report.blocks_written) == (3, 1)  # … so the block goes again
+    assert calls(server) == {"values.batchUpdate": 1}  # the metadata holds: no structure moved
+    server.reset_stats()
+    assert gateway.write([TabLayout("data_kpi", [["a", "b"], [1, 3]])]).blocks_written == 0
+    assert calls(server) == {}

@@ -1,4 +1,5 @@
-"""Layouts → batchUpdate requests, without a server: rules, grid sizes, markers, batch splits."""
+"""Layouts → batchUpdate requests and RAW values, without a server: rules, grid sizes, markers,
+blocks, batch splits."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from fractions import Fraction
 
 import pytest
 
-from sheets_kpi.sheets import render, writer
+from sheets_kpi.sheets import writer
 from sheets_kpi.sheets.layout import Block, LineChart, TabLayout
 from sheets_kpi.sheets.render import (
     HASH_KEY,
@@ -16,12 +17,12 @@ from sheets_kpi.sheets.render import (
     TITLE_KEY,
     achievement_rules,
     column_letter,
-    content_requests,
     encode,
     locale_free,
     shown_threshold,
+    structure_requests,
 )
-from sheets_kpi.sheets.writer import plan_writes
+from sheets_kpi.sheets.writer import Written, plan_writes
 from sheets_kpi.tabs.columns import PERCENT, Column, Grid, Table
 
 EDITORS = ["sa@x.iam.gserviceaccount.com", "boss@example.com"]
@@ -115,7 +116,7 @@ def test_number_formats_frozen_panes_and_widths() -> None:
         widths={0: 220, 9: 50},
         formats=[Block(1, 1, 2, 2, "0.0%"), Block(1, 2, 2, 3, '#,##0 "₽"')],
     )
-    requests = content_requests(layout, 1, EDITORS, 0)
+    requests = structure_requests(layout, 1, EDITORS, 0)
     grid = requests_of("updateSheetProperties", requests)[0]["properties"]["gridProperties"]
     assert grid == {"rowCount": 2, "columnCount": 3, "frozenRowCount": 1, "frozenColumnCount": 1}
     formats = [
@@ -144,14 +145,11 @@ def test_the_grid_makes_room_for_the_chart_and_blanks_every_cell_of_it() -> None
     chart = LineChart("weeks", 0, (1,), 0, 3, 0, 3)
     layout = TabLayout("d", [["w", "v"], ["w1", 1], ["w2", 2]], chart=chart)
     assert layout.grid_size() == (18, 11)
-    requests = content_requests(layout, 1, EDITORS, 0)
-    rows = requests_of("updateCells", requests)[0]["rows"]
-    assert len(rows) == 18 and {len(r["values"]) for r in rows} == {11}
-    assert rows[1]["values"][:3] == [
-        {"userEnteredValue": {"stringValue": "w1"}},
-        {"userEnteredValue": {"numberValue": 1}},
-        {},
-    ]
+    requests = structure_requests(layout, 1, EDITORS, 0)
+    assert not requests_of("updateCells", requests)  # values go as RAW arrays
+    rows = layout.value_rows()
+    assert len(rows) == 18 and {len(r) for r in rows} == {11}
+    assert rows[1][:3] == ["w1", 1, ""]
     (added,) = requests_of("addChart", requests)
     assert added["chart"]["position"]["overlayPosition"]["anchorCell"]["columnIndex"] == 3
 
@@ -173,15 +171,37 @@ def sheet(title: str, sheet_id: int, digest: str | None) -> dict:
 
 def test_a_new_set_of_supervisors_rewrites_the_protected_tabs() -> None:
     layout = TabLayout("t", [["a"], [1]])
-    metadata = {"sheets": [sheet("t", 1, layout.digest(EDITORS))]}
-    _, same = plan_writes(metadata, [layout], EDITORS)
-    _, changed = plan_writes(metadata, [layout], [*EDITORS, "deputy@example.com"])
-    assert (same.unchanged, changed.tabs_written) == (["t"], ["t"])
+    metadata = {"sheets": [sheet("t", 1, layout.structure_digest(EDITORS))]}
+    ledger = {"t": Written(1, layout.structure_digest(EDITORS), tuple(layout.block_digests()))}
+    same = plan_writes(metadata, [layout], EDITORS, ledger=ledger).report
+    changed = plan_writes(metadata, [layout], [*EDITORS, "deputy@example.com"], ledger=ledger)
+    assert (same.unchanged, changed.report.structure_written) == (["t"], ["t"])
+    assert changed.values == []  # the values stand: only the protection is rebuilt
+
+
+def test_only_the_changed_block_of_rows_is_sent() -> None:
+    from sheets_kpi.sheets.layout import BLOCK_ROWS
+
+    rows = [["day", "calls"]] + [[f"d{i}", i] for i in range(2 * BLOCK_ROWS)]
+    layout = TabLayout("data", rows)
+    structure = layout.structure_digest(EDITORS)
+    ledger = {"data": Written(1, structure, tuple(layout.block_digests()))}
+    metadata = {"sheets": [sheet("data", 1, structure)]}
+    rows[-1] = [rows[-1][0], -1]
+    plan = plan_writes(metadata, [TabLayout("data", rows)], EDITORS, ledger=ledger)
+    assert plan.structure == [] and [u.blocks.keys() for u in plan.values] == [{2}]
+    (unit,) = plan.values
+    assert unit.data[0]["range"] == f"'data'!A{2 * BLOCK_ROWS + 1}"
+    assert unit.data[0]["values"] == [[f"d{2 * BLOCK_ROWS - 1}", -1]]
+    # A ledger of another tab instance (or structure) counts for nothing: every block goes.
+    other = {"data": Written(2, structure, tuple(layout.block_digests()))}
+    assert len(plan_writes(metadata, [layout], EDITORS, ledger=other).values) == 3
 
 
 def test_removals_come_after_the_new_tabs() -> None:
     metadata = {"sheets": [sheet("old", 1, "x"), sheet("Sheet1", 2, None)]}
-    groups, report = plan_writes(metadata, [TabLayout("new", [["a"]])], EDITORS)
+    plan = plan_writes(metadata, [TabLayout("new", [["a"]])], EDITORS)
+    groups, report = plan.structure, plan.report
     assert "addSheet" in groups[0][0] and groups[-1] == [{"deleteSheet": {"sheetId": 1}}]
     assert (report.tabs_created, report.tabs_removed) == (["new"], ["old"])
 
@@ -189,15 +209,16 @@ def test_removals_come_after_the_new_tabs() -> None:
 def test_a_tab_of_an_older_version_is_still_ours_and_gets_rewritten() -> None:
     old = sheet("t", 1, None)
     old["developerMetadata"] = [{"metadataId": 5, "metadataKey": MARKER, "metadataValue": "ab12"}]
-    units, report = plan_writes({"sheets": [old]}, [TabLayout("t", [["a"]])], EDITORS)
+    plan = plan_writes({"sheets": [old]}, [TabLayout("t", [["a"]])], EDITORS)
+    units, report = plan.structure, plan.report
     assert (report.conflicts, report.tabs_written) == ([], ["t"])
     stamped = {r["createDeveloperMetadata"]["developerMetadata"]["metadataKey"] for r in units[-1]}
     assert stamped == {HASH_KEY, TITLE_KEY}
 
 
 def test_a_rewrite_drops_the_old_hash_first_so_a_cut_write_is_redone() -> None:
-    units, _ = plan_writes({"sheets": [sheet("t", 1, "old-digest")]}, [TabLayout("t", [["a"]])], [])
-    assert units[0] == [
+    plan = plan_writes({"sheets": [sheet("t", 1, "old-digest")]}, [TabLayout("t", [["a"]])], [])
+    assert plan.structure[0] == [
         {"deleteDeveloperMetadata": {"dataFilter": {"developerMetadataLookup": {"metadataId": 11}}}}
     ]
 
@@ -205,13 +226,15 @@ def test_a_rewrite_drops_the_old_hash_first_so_a_cut_write_is_redone() -> None:
 def test_a_huge_write_is_split_and_each_hash_comes_with_the_tabs_last_requests(
     monkeypatch,
 ) -> None:
-    monkeypatch.setattr(render, "PIECE_BYTES", 20_000)
-    monkeypatch.setattr(writer, "MAX_BATCH_BYTES", 50_000)
-    layouts = [TabLayout(f"таблица {i}", [["Иван Петров"] * 20] * 400) for i in range(3)]
+    monkeypatch.setattr(writer, "MAX_BATCH_BYTES", 3_000)
+    layouts = [
+        TabLayout(f"таблица {i}", [["Иван Петров"] * 4] * 4, formats=[Block(0, 0, 4, 4, "0")] * 9)
+        for i in range(6)
+    ]
     sent: list[dict] = []
-    report = writer.write_tabs(sent.append, {"sheets": []}, layouts, EDITORS)
-    assert report.batches == len(sent) > 3
-    assert all(len(encode(body)) <= 50_000 for body in sent)
+    report = writer.write_tabs(sent.append, {"sheets": []}, layouts, EDITORS).report
+    assert report.batches == len(sent) > 2
+    assert all(len(encode(body)) <= 3_000 + len(encode({"requests": []})) for body in sent)
     last_batch: dict[int, int] = {}  # sheetId → the last batch that touches it
     hashed: dict[int, int] = {}  # sheetId → the batch that sets its content hash
     for number, body in enumerate(sent):
@@ -230,7 +253,17 @@ def test_a_huge_write_is_split_and_each_hash_comes_with_the_tabs_last_requests(
                 else:
                     hashed[sheet_id] = number
         assert added <= owners  # a new tab never exists without its owner marker
-    assert hashed == last_batch and len(hashed) == 3
+    assert hashed == last_batch and len(hashed) == 6
+
+
+def test_values_are_split_by_block_below_the_payload_limit(monkeypatch) -> None:
+    from sheets_kpi.sheets.layout import BLOCK_ROWS
+
+    monkeypatch.setattr(writer, "MAX_BATCH_BYTES", 50_000)
+    layout = TabLayout("t", [["Иван Петров"] * 8] * (3 * BLOCK_ROWS))
+    plan = plan_writes({"sheets": []}, [layout], EDITORS)
+    chunks = writer.value_batches(plan.values)
+    assert len(chunks) == 3 and all(len(c) == 1 for c in chunks)
 
 
 def test_bodies_are_compact_utf8() -> None:
@@ -253,3 +286,21 @@ def test_columns_are_as_wide_as_their_longest_cell_within_bounds() -> None:
     # 14 + 7 × chars: "Бонус при текущем темпе" 23 → 175; "61,050 ₽" 8 → 70; capped at 420
     assert fitted_widths(layout) == {0: 175, 1: 70, 2: 420}
     assert fitted_widths(TabLayout("t", [["a", 1]])) == {0: 50, 1: 50}  # at least 50
+
+
+def test_values_are_typed_raw_cells_at_the_precision_shown() -> None:
+    layout = TabLayout(
+        "t",
+        [
+            ["kpi", "share", "money", "flag", "note"],
+            ["a", 0.33871, 1234.567, True, '=IMPORTXML("http://x")'],
+            ["b", 0.33871, 3.0, False, None],
+        ],
+        formats=[Block(1, 1, 3, 2, "0%"), Block(1, 2, 3, 3, '#,##0 "₽"')],
+    )
+    rows = layout.value_rows()
+    assert rows[1] == ["a", 0.34, 1234.57, True, '=IMPORTXML("http://x")']  # text stays text
+    assert rows[2] == ["b", 0.34, 3, False, ""]  # "" clears the cell
+    moved = TabLayout("t", [r[:] for r in layout.rows], formats=layout.formats)
+    moved.rows[1][1] = 0.33872  # still "34 %": no change a person could see
+    assert moved.block_digests() == layout.block_digests()

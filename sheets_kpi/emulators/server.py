@@ -62,6 +62,8 @@ class LoggedRequest:
     query: str
     status: int
     operation: str = ""
+    #: The request body's length: what a client sent, for the benchmarks' byte counts.
+    bytes: int = 0
 
 
 class EmulatorServer:
@@ -110,7 +112,12 @@ class EmulatorServer:
     def _record(self, request: Request, response: Response) -> None:
         query = "&".join(f"{k}={v}" for k, v in request.query)
         entry = LoggedRequest(
-            request.method, request.path, query, response.status, response.operation
+            request.method,
+            request.path,
+            query,
+            response.status,
+            response.operation,
+            len(request.body),
         )
         with self._lock:
             self.log.append(entry)

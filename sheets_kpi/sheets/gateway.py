@@ -1,4 +1,6 @@
-"""One cycle's conversation with Google Sheets: one metadata read, one batchGet, one batch write.
+"""One cycle's conversation with Google Sheets: one metadata read, one batchGet, and writes only
+for what changed — structure in a `spreadsheets.batchUpdate`, values and the run-log row in one
+`values.batchUpdate`.
 
 Built on gspread's HTTP client (which carries our bounded retries and request counts).
 """
@@ -7,30 +9,78 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import requests
 from gspread.exceptions import APIError
-from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL
+from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL, SPREADSHEET_VALUES_BATCH_UPDATE_URL
 
 from sheets_kpi.config import GoogleConfig
 from sheets_kpi.errors import SheetsError
 from sheets_kpi.sheets.client import CountingHTTPClient, make_client, service_account_email
 from sheets_kpi.sheets.input_tabs import TABS, find_title
-from sheets_kpi.sheets.layout import TabLayout
-from sheets_kpi.sheets.render import encode, fit_cell
-from sheets_kpi.sheets.writer import WriteReport, owned, tabs_by_title, write_tabs
+from sheets_kpi.sheets.layout import TabLayout, fit_cell
+from sheets_kpi.sheets.render import (
+    LOG_BASE_KEY,
+    encode,
+    forget_requests,
+    marker_request,
+    metadata_of,
+)
+from sheets_kpi.sheets.writer import (
+    Ledger,
+    ValueUnit,
+    WriteReport,
+    Written,
+    landed,
+    owned,
+    plan_writes,
+    send_structure,
+    tabs_by_title,
+    value_batches,
+)
 
 log = logging.getLogger(__name__)
+#: Run-log rows kept; once 100 more have accumulated the oldest go in one deleteDimension.
+LOG_KEEP = 200
+#: Empty rows the log tab grows by, so 99 cycles out of 100 only write their row.
+LOG_ROOM = 100
 METADATA_FIELDS = (
     "spreadsheetId,properties.title,sheets(properties,developerMetadata,"
     "protectedRanges,conditionalFormats,charts)"
 )
 
 
+class LedgerStore(Protocol):
+    """Where the ledger of written blocks lives between cycles (the store): title → (sheet id,
+    structure hash, block hashes)."""
+
+    def sheet_ledger(self, spreadsheet_id: str) -> dict[str, tuple[int, str, tuple[str, ...]]]: ...
+
+    def save_sheet_ledger(
+        self, spreadsheet_id: str, ledger: Mapping[str, tuple[int, str, Sequence[str]]]
+    ) -> None: ...
+
+
+@dataclass
+class _LogPlace:
+    """Run `n`'s log row is row `2 + n - base` (1-based) of the tab `sheet_id`."""
+
+    title: str
+    sheet_id: int
+    base: int
+    rows: int
+    markers: list[dict[str, Any]] = field(default_factory=list)
+
+
 class SheetsGateway:
-    """The cycle's Sheets calls, with the metadata read cached per spreadsheet until a write."""
+    """The cycle's Sheets calls, with the metadata read cached per spreadsheet until a write.
+
+    `attach(store, run_id)` (the cycle does it) keeps the ledger of written blocks in the store
+    and places the run-log row by the run id; a gateway alone keeps its ledger in memory.
+    """
 
     def __init__(self, google: GoogleConfig, client: Any = None) -> None:
         self.google = google
@@ -42,12 +92,37 @@ class SheetsGateway:
         #: The last metadata read per spreadsheet, kept after writes: which tabs are not ours
         #: does not change by our own writes.
         self._last_read: dict[str, dict[str, Any]] = {}
+        self._ledgers: dict[str, Ledger] = {}
+        self._store: LedgerStore | None = None
+        self.run_id: int | None = None
+        #: Values of the main spreadsheet held back by `write(hold=True)` until `flush`.
+        self._pending: list[ValueUnit] = []
+        self._log: _LogPlace | None = None
+
+    def attach(self, store: LedgerStore, run_id: int) -> None:
+        """Keep the ledger in `store`; the run-log row of `run_id` goes at its own place."""
+        if store is not self._store:
+            self._ledgers.clear()
+        self._store, self.run_id = store, run_id
+
+    def ledger(self, spreadsheet_id: str) -> Ledger:
+        if spreadsheet_id not in self._ledgers:
+            stored = self._store.sheet_ledger(spreadsheet_id) if self._store else {}
+            self._ledgers[spreadsheet_id] = {t: Written(*entry) for t, entry in stored.items()}
+        return self._ledgers[spreadsheet_id]
 
     def counts(self) -> tuple[int, int]:
         return self.http.reads, self.http.writes
 
     def reset_counts(self) -> None:
-        self.http.reads = self.http.writes = 0
+        """A new cycle's counts. A metadata read made just before it (`run` checks the input
+        tabs) is used by the cycle and counted in it; `end_cycle` drops it."""
+        self.http.reads, self.http.writes = len(self._metadata), 0
+        self._pending.clear()
+        self._log = None
+
+    def end_cycle(self) -> None:
+        """The next cycle reads the metadata afresh: users add and rename tabs."""
         self._metadata.clear()
         self._last_read.clear()
 
@@ -111,87 +186,171 @@ class SheetsGateway:
         spreadsheet_id: str | None = None,
         force: bool = False,
         prune: bool = True,
+        hold: bool = False,
     ) -> WriteReport:
-        """Bring the spreadsheet to `layouts`; with `prune`, our tabs not among them go."""
+        """Bring the spreadsheet to `layouts`; with `prune`, our tabs not among them go. The
+        structure is sent now, and the values too unless `hold` (the main spreadsheet only):
+        then `flush` sends them in one request with the run-log row."""
         spreadsheet_id = spreadsheet_id or self.google.spreadsheet_id
         metadata = self.metadata(spreadsheet_id)
-        return write_tabs(
-            lambda body: self.update(body, spreadsheet_id),
-            metadata,
-            layouts,
-            self.editors,
-            force,
-            prune,
+        ledger = self.ledger(spreadsheet_id)
+        plan = plan_writes(metadata, layouts, self.editors, force, prune, ledger)
+        hold = hold and spreadsheet_id == self.google.spreadsheet_id
+        log_tab = next((t for t in layouts if t.append_only), None)
+        if hold and log_tab is not None and self.run_id is not None:
+            sheet = tabs_by_title(metadata).get(log_tab.title.casefold())
+            written = plan.ledger.get(log_tab.title)
+            if written is not None:  # a log tab of ours: its room is made in the same batch
+                rows = 1 if sheet is None else _rows_of(sheet)  # a new tab: the header only
+                self._log = _place(log_tab.title, written.sheet_id, sheet, rows)
+                plan.structure += self._log_room(self.run_id)
+        log.debug(
+            "%s: structure of %s; %d blocks of values in %s",
+            spreadsheet_id,
+            ", ".join(plan.report.structure_written) or "no tab",
+            plan.report.blocks_written,
+            ", ".join(sorted({unit.title for unit in plan.values})) or "no tab",
         )
+        send_structure(lambda body: self.update(body, spreadsheet_id), plan)
+        if prune:  # tabs no longer produced are gone
+            for title in set(ledger) - set(plan.ledger):
+                del ledger[title]
+        ledger.update(plan.ledger)
+        self._save(spreadsheet_id)
+        if hold:
+            self._pending += plan.values
+        else:
+            self._send_values(spreadsheet_id, plan.values, [])
+        return plan.report
+
+    def flush(
+        self, log_title: str | None = None, rows: Sequence[tuple[int, list[Any]]] = ()
+    ) -> str | None:
+        """The values held back by `write(hold=True)` and the run-log `rows` (run id, cells) in
+        one `values.batchUpdate`. A run's row has a fixed place (from its id), so a retry
+        rewrites it instead of adding another. Returns why the log rows could not be placed
+        (None: they were written); a failure to write the values raises."""
+        units, self._pending = self._pending, []
+        log_data: list[dict[str, Any]] = []
+        problem = None
+        if log_title is not None and rows:
+            try:
+                log_data = self._log_data(log_title, rows)
+            except SheetsError as err:
+                problem = str(err)
+        self._send_values(self.google.spreadsheet_id, units, log_data)
+        return problem
 
     def update(self, body: dict[str, Any], spreadsheet_id: str | None = None) -> Any:
         """One spreadsheets.batchUpdate sent as compact UTF-8 JSON (the size the writer
         measured); the cached metadata is stale afterwards."""
         spreadsheet_id = spreadsheet_id or self.google.spreadsheet_id
         self._metadata.pop(spreadsheet_id, None)
+        return self._post(spreadsheet_id, SPREADSHEET_BATCH_UPDATE_URL, body)
+
+    def _post(self, spreadsheet_id: str, url: str, body: dict[str, Any]) -> Any:
         return self._call(
             spreadsheet_id,
             self.http.request,
             "post",
-            SPREADSHEET_BATCH_UPDATE_URL % spreadsheet_id,
+            url % spreadsheet_id,
             data=encode(body),
             headers={"Content-Type": "application/json; charset=UTF-8"},
         )
 
-    def append_log_row(self, title: str, row: list[Any], keep: int = 200) -> None:
-        self.append_log_rows(title, [row], keep)
+    def _send_values(
+        self, spreadsheet_id: str, units: list[ValueUnit], extra: list[dict[str, Any]]
+    ) -> None:
+        """RAW values in as few `values.batchUpdate` requests as the payload limit allows,
+        `extra` in the last; each accepted request is recorded in the ledger."""
+        ledger = self.ledger(spreadsheet_id)
+        chunks = value_batches(units) or [[]]
+        for number, chunk in enumerate(chunks):
+            data = [d for unit in chunk for d in unit.data]
+            data += extra if number == len(chunks) - 1 else []
+            if not data:  # blocks of a new tab with nothing in them
+                landed(ledger, chunk)
+                continue
+            body = {"valueInputOption": "RAW", "data": data}
+            try:
+                self._post(spreadsheet_id, SPREADSHEET_VALUES_BATCH_UPDATE_URL, body)
+            except SheetsError as err:
+                raise SheetsError(f"Google Sheets rejected the output values: {err}") from err
+            landed(ledger, chunk)
+            self._save(spreadsheet_id)
 
-    def append_log_rows(self, title: str, rows: list[list[Any]], keep: int = 200) -> None:
-        """One values.append (RAW) below the log table; every 100 extra rows, trim to `keep`.
+    def _save(self, spreadsheet_id: str) -> None:
+        if self._store is not None:
+            ledger = self.ledger(spreadsheet_id)
+            self._store.save_sheet_ledger(
+                spreadsheet_id, {t: (w.sheet_id, w.structure, w.blocks) for t, w in ledger.items()}
+            )
 
-        Trimming in bulk keeps a cycle at one write request 99 times out of 100.
-        """
-        spreadsheet_id = self.google.spreadsheet_id
-        known = self._last_read.get(spreadsheet_id) or self.metadata(spreadsheet_id)
-        sheet = tabs_by_title(known).get(title.casefold())
-        if sheet is not None and not owned(sheet):
-            raise SheetsError(
-                f"the tab {title!r} was not created by sheets-kpi, so the run log row is not "
-                "written there; rename or delete that tab"
-            )
-        rng = "'" + title.replace("'", "''") + "'!A1"
-        reply = self._call(
-            spreadsheet_id,
-            self.http.values_append,
-            spreadsheet_id,
-            rng,
-            params={"valueInputOption": "RAW", "insertDataOption": "INSERT_ROWS"},
-            body={"values": [[fit_cell(v) if isinstance(v, str) else v for v in r] for r in rows]},
-        )
-        last_row = int(
-            "".join(
-                ch for ch in reply["updates"]["updatedRange"].rsplit(":", 1)[-1] if ch.isdigit()
-            )
-            or 0
-        )
-        surplus = last_row - 1 - keep
+    def _log_data(self, title: str, rows: Sequence[tuple[int, list[Any]]]) -> list[dict[str, Any]]:
+        """The log rows' ranges. When this cycle's write did not make room for them (it wrote
+        no log tab), the tab is grown or trimmed here, in a request of its own when needed."""
+        if self._log is None or self._log.title != title:
+            spreadsheet_id = self.google.spreadsheet_id
+            known = self._last_read.get(spreadsheet_id) or self.metadata(spreadsheet_id)
+            sheet = tabs_by_title(known).get(title.casefold())
+            if sheet is None:
+                raise SheetsError(f"there is no run log tab {title!r} yet; a cycle creates it")
+            if not owned(sheet):
+                raise SheetsError(
+                    f"the tab {title!r} was not created by sheets-kpi, so the run log row is "
+                    "not written there; rename or delete that tab"
+                )
+            self._log = _place(title, sheet["properties"]["sheetId"], sheet, _rows_of(sheet))
+            room = self._log_room(max(run for run, _ in rows))
+            if room:
+                self.update({"requests": [r for unit in room for r in unit]})
+        place = self._log
+        quoted = "'" + title.replace("'", "''") + "'"
+        return [
+            {
+                "range": f"{quoted}!A{2 + run - place.base}",
+                "values": [[fit_cell(v) if isinstance(v, str) else v for v in row]],
+            }
+            for run, row in rows
+            if place.base <= run < place.base + place.rows - 1
+        ]
+
+    def _log_room(self, run_id: int) -> list[list[dict[str, Any]]]:
+        """Requests giving run `run_id` its row in the log tab: a base on a tab without one
+        (the next row past its grid), LOG_ROOM more rows when it is full, and the oldest rows
+        removed once LOG_KEEP + 100 have accumulated."""
+        place = self._log
+        assert place is not None
+        fresh = place.base <= 0
+        if fresh:
+            place.base = run_id - max(place.rows - 1, 0)
+        if not fresh and 2 + run_id - place.base <= place.rows:
+            return []
+        requests: list[dict[str, Any]] = []
+        surplus = run_id - place.base + 1 - LOG_KEEP
         if surplus >= 100:
-            sheet_id = next(
-                s["properties"]["sheetId"]
-                for s in self.metadata()["sheets"]
-                if s["properties"]["title"] == title
-            )
-            self.update(
+            requests.append(
                 {
-                    "requests": [
-                        {
-                            "deleteDimension": {
-                                "range": {
-                                    "sheetId": sheet_id,
-                                    "dimension": "ROWS",
-                                    "startIndex": 1,
-                                    "endIndex": 1 + surplus,
-                                }
-                            }
+                    "deleteDimension": {
+                        "range": {
+                            "sheetId": place.sheet_id,
+                            "dimension": "ROWS",
+                            "startIndex": 1,
+                            "endIndex": 1 + surplus,
                         }
-                    ]
+                    }
                 }
             )
+            place.base += surplus
+        place.rows = 1 + run_id - place.base + LOG_ROOM
+        grid = {"sheetId": place.sheet_id, "gridProperties": {"rowCount": place.rows}}
+        requests.append(
+            {"updateSheetProperties": {"properties": grid, "fields": "gridProperties.rowCount"}}
+        )
+        requests += forget_requests({"developerMetadata": place.markers}, (LOG_BASE_KEY,))
+        requests.append(marker_request(place.sheet_id, LOG_BASE_KEY, str(place.base)))
+        place.markers = []
+        return [requests]
 
     def _call(self, spreadsheet_id: str, method: Any, *args: Any, **kwargs: Any) -> Any:
         if not _SAFE_ID.fullmatch(spreadsheet_id):  # never a path or a query in Google's URLs
@@ -229,3 +388,17 @@ def _explain(err: APIError, spreadsheet_id: str, service_account: str) -> str:
     if code == 429:
         return "Google Sheets quota exhausted after retries; the next cycle writes again"
     return f"Google Sheets answered HTTP {code}: {err.error.get('message', err)}"
+
+
+def _rows_of(sheet: dict[str, Any]) -> int:
+    return int(sheet["properties"]["gridProperties"]["rowCount"])
+
+
+def _place(title: str, sheet_id: int, sheet: dict[str, Any] | None, rows: int) -> _LogPlace:
+    """Where the log tab's rows go, from its base marker (none yet: base 0)."""
+    markers = metadata_of(sheet, LOG_BASE_KEY) if sheet is not None else []
+    try:
+        base = int(markers[0]["metadataValue"]) if len(markers) == 1 else 0
+    except (KeyError, ValueError):
+        base = 0
+    return _LogPlace(title, sheet_id, base, rows, markers)

@@ -8,11 +8,15 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 #: Part of every content hash: bump it when the rendering changes so existing tabs are rebuilt.
-RENDER_VERSION = 4
+RENDER_VERSION = 5
+#: Rows per change-detection block: a changed cell rewrites its block of rows, not its tab.
+BLOCK_ROWS = 500
 #: Cells a 720 × 360 px chart covers at the default 100 × 21 px cell size.
 CHART_COLS, CHART_ROWS = 8, 18
 
@@ -91,32 +95,74 @@ class TabLayout:
         return rows, cols
 
     def digest(self, editors: list[str] | tuple[str, ...] = ()) -> str:
-        """Content hash; volatile columns (timestamps) do not count as a change, a new set of
-        protection editors (config `google.supervisors`) does."""
-        rows = [
+        """The whole tab's hash: its structure and every block of its values."""
+        return _hash([self.structure_digest(editors), self.block_digests()])
+
+    def structure_digest(self, editors: list[str] | tuple[str, ...] = ()) -> str:
+        """Hash of everything but the cell values: grid, formats, widths, rules, chart and
+        protection; a new set of protection editors (config `google.supervisors`) counts."""
+        return _hash(
             [
-                None
-                if i in self.volatile_columns or (n, i) in self.volatile_cells
-                else plain_value(v)
+                RENDER_VERSION,
+                self.title,
+                self.grid_size(),
+                self.frozen_rows,
+                self.frozen_cols,
+                sorted((self.widths or fitted_widths(self)).items()),
+                [vars(b) for b in self.formats],
+                [vars(b) for b in self.achievement],
+                self.gate,
+                self.protected and sorted(editors),
+                vars(self.chart) if self.chart else None,
+                self.append_only,
+            ]
+        )
+
+    def value_rows(self) -> list[list[Any]]:
+        """The grid's cells as RAW values, blanks as "" (which clears a cell), padded to the
+        grid, so a shorter table than last time leaves nothing stale; an append-only tab has
+        only its header here."""
+        height, width = self.grid_size()
+        rows = self.rows[: self.frozen_rows] if self.append_only else self.rows
+        if not self.append_only:
+            rows = rows + [[]] * (height - len(rows))
+        values = [[raw_value(v) for v in r] + [""] * (width - len(r)) for r in rows]
+        for (row, col), places in self._shown_places(len(values)).items():
+            if isinstance(values[row][col], float):
+                values[row][col] = raw_value(rounded(values[row][col], places))
+        return values
+
+    def _shown_places(self, height: int) -> dict[tuple[int, int], int]:
+        """Decimals shown per cell by its number pattern (the last block wins, as in Sheets)."""
+        places: dict[tuple[int, int], int] = {}
+        for block in self.formats:
+            shown = shown_decimals(block.pattern)
+            if shown is None:
+                continue
+            for row in range(block.row0, min(block.row1, height)):
+                for col in range(block.col0, block.col1):
+                    places[(row, col)] = shown
+        return places
+
+    def block_digests(self, rows: list[list[Any]] | None = None) -> list[str]:
+        """A hash per BLOCK_ROWS rows of `value_rows` (`rows`, when the caller has them);
+        volatile columns and cells (timestamps) do not count as a change."""
+        rows = self.value_rows() if rows is None else rows
+        volatile = set(self.volatile_cells)
+        steady = [
+            [
+                None if i in self.volatile_columns or (n, i) in volatile else v
                 for i, v in enumerate(r)
             ]
-            for n, r in enumerate(self.rows)
+            for n, r in enumerate(rows)
         ]
-        payload = [
-            RENDER_VERSION,
-            self.title,
-            rows,
-            self.frozen_rows,
-            self.frozen_cols,
-            sorted(self.widths.items()),
-            [vars(b) for b in self.formats],
-            [vars(b) for b in self.achievement],
-            self.gate,
-            self.protected and sorted(editors),
-            vars(self.chart) if self.chart else None,
-            self.append_only,
+        return [
+            _hash(steady[start : start + BLOCK_ROWS]) for start in range(0, len(steady), BLOCK_ROWS)
         ]
-        return hashlib.sha256(json.dumps(payload, default=str).encode()).hexdigest()[:20]
+
+
+def _hash(payload: Any) -> str:
+    return hashlib.sha256(json.dumps(payload, default=str).encode()).hexdigest()[:20]
 
 
 #: Fitted column widths: pixels per character of the longest cell, padding, and bounds.
@@ -147,6 +193,58 @@ def _shown(value: Any) -> str:
     if isinstance(value, float) and not value.is_integer():
         return f"{value:,.3f}"
     return f"{value:,.0f} ₽"  # the widest integer pattern: roubles
+
+
+def shown_decimals(pattern: str) -> int | None:
+    """Decimals a number pattern shows: `0%` hundredths (2), `0.0%` 3, `0.00` 2, `0` none;
+    money keeps its kopecks (2: a payout is copied on, to the kopeck); None for a date pattern
+    or none at all, whose numbers are kept as they are."""
+    if not pattern or any(part in pattern for part in ("yy", "dd", "hh", "mm")):
+        return None
+    return 2 if "₽" in pattern else pattern_decimals(pattern)
+
+
+def pattern_decimals(pattern: str) -> int:
+    """Decimals of the value a number pattern displays: `0%` 2, `0.0%` 3, `0.00` 2, `0` 0."""
+    number = pattern.split(";")[0]
+    fraction = number.split(".")[1] if "." in number else ""
+    decimals = len(fraction) - len(fraction.lstrip("0#?"))
+    return decimals + (2 if "%" in number else 0)
+
+
+def rounded(value: float, places: int) -> float:
+    """`value` as a cell with `places` decimals shows it, rounding half up as Sheets does, so
+    a number that moves only below what is shown (a ratio at 0.3387 → 0.3387 1) does not
+    count as a change."""
+    exact = Decimal(repr(value)).quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
+    return float(exact)
+
+
+def raw_value(value: Any) -> Any:
+    """A cell as `values.batchUpdate` takes it RAW: numbers and booleans typed, text capped
+    at the cell limit (never parsed: `=IMPORTXML(...)` stays text), blanks as ""."""
+    value = plain_value(value)
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # "3" rather than "3.0": the same number in Sheets, fewer bytes
+    if isinstance(value, bool | int | float):
+        return value
+    return fit_cell(str(value))
+
+
+#: Google refuses a whole request if one cell holds more characters than this.
+MAX_CELL_CHARS = 50_000
+
+
+def fit_cell(text: str) -> str:
+    """`text` cut to Google's cell limit, ending with a visible marker of what was cut: the one
+    cap of every string written (tab cells, issue values, amoCRM names, the run-log row)."""
+    if len(text) <= MAX_CELL_CHARS:
+        return text
+    marker = f" … [cut: {len(text)} characters, the first {{}} shown]"
+    kept = MAX_CELL_CHARS - len(marker.format(MAX_CELL_CHARS))
+    return text[:kept] + marker.format(kept)
 
 
 def plain_value(value: Any) -> Any:

@@ -1,8 +1,8 @@
 """Layouts into `spreadsheets.batchUpdate` requests (pure): cells, formats, rules, charts, markers.
 
-A tab is written whole with `updateCells` (userEnteredValue string/number/bool: the RAW
-equivalent, so `=IMPORTXML(...)` stays text) in the same atomic batch that sizes, formats and
-protects it. Two developer-metadata entries sit on each of the tool's tabs: `sheets-kpi` (who
+A tab's structure (size, formats, rules, protection, chart) goes in `spreadsheets.batchUpdate`
+requests, its values as RAW arrays for `values.batchUpdate` (so `=IMPORTXML(...)` stays text),
+by blocks of rows. Two developer-metadata entries sit on each of the tool's tabs: `sheets-kpi` (who
 owns it; created with the tab, never removed) and `sheets-kpi-hash` (the content hash, replaced
 last, so a tab whose rewrite was cut short is simply rewritten by the next cycle).
 
@@ -14,20 +14,27 @@ in ru_RU, so fractions become `=7/10`.
 from __future__ import annotations
 
 import json
-import re
 import zlib
 from fractions import Fraction
 from typing import Any
 
-from sheets_kpi.sheets.layout import Block, LineChart, TabLayout, fitted_widths, plain_value
+from sheets_kpi.sheets.layout import (
+    BLOCK_ROWS,
+    Block,
+    LineChart,
+    TabLayout,
+    fit_cell,
+    fitted_widths,
+    pattern_decimals,
+    plain_value,
+)
 
 MARKER = "sheets-kpi"
 HASH_KEY = "sheets-kpi-hash"
 #: The title a tab was last written under: a tab a user renamed is theirs from then on.
 TITLE_KEY = "sheets-kpi-title"
-#: Large tables go in several updateCells requests of about this many bytes, so a batch that
-#: would pass the payload limit can be split between them.
-PIECE_BYTES = 1_000_000
+#: On the run-log tab: the run id whose row is row 2 (each run's row has a fixed place).
+LOG_BASE_KEY = "sheets-kpi-log-base"
 DEFAULT_WIDTH = 100  # Sheets' default column width, in pixels
 RED = {"red": 0.96, "green": 0.8, "blue": 0.8}
 AMBER = {"red": 1.0, "green": 0.92, "blue": 0.7}
@@ -43,20 +50,6 @@ def sheet_id_for(title: str, taken: set[int]) -> int:
     return candidate
 
 
-#: Google refuses a whole request if one cell holds more characters than this.
-MAX_CELL_CHARS = 50_000
-
-
-def fit_cell(text: str) -> str:
-    """`text` cut to Google's cell limit, ending with a visible marker of what was cut: the one
-    cap of every string written (tab cells, issue values, amoCRM names, the run-log row)."""
-    if len(text) <= MAX_CELL_CHARS:
-        return text
-    marker = f" … [cut: {len(text)} characters, the first {{}} shown]"
-    kept = MAX_CELL_CHARS - len(marker.format(MAX_CELL_CHARS))
-    return text[:kept] + marker.format(kept)
-
-
 def cell(value: Any) -> dict[str, Any]:
     value = plain_value(value)
     if value is None or value == "":
@@ -68,18 +61,14 @@ def cell(value: Any) -> dict[str, Any]:
     return {"userEnteredValue": {"stringValue": fit_cell(str(value))}}
 
 
-def content_requests(
+def structure_requests(
     layout: TabLayout, sheet_id: int, editors: list[str], existing_rows: int
 ) -> list[dict[str, Any]]:
-    """Size, values, formats, colour rules, protection and chart of one of our tabs.
-
-    Every cell of the grid is written (blanks included), so nothing stale survives a shrink.
-    """
+    """Size, formats, colour rules, protection and chart of one of our tabs; no values (those
+    go as RAW arrays in `value_ranges`), so a tab whose cells alone changed sends none of it."""
     height, width = layout.grid_size()
-    rows = layout.rows + [[]] * (height - len(layout.rows))
     if layout.append_only:
         height = max(existing_rows, height)
-        rows = rows[: layout.frozen_rows]
     grid = {
         "rowCount": height,
         "columnCount": width,
@@ -93,7 +82,6 @@ def content_requests(
                 "fields": "gridProperties(rowCount,columnCount,frozenRowCount,frozenColumnCount)",
             }
         },
-        *_update_cells(sheet_id, [{"values": [cell(v) for v in _pad(r, width)]} for r in rows]),
         # A user's merges and column widths go too: data tabs must stay merge-free for BI.
         {"unmergeCells": {"range": Block(0, 0, height, width).grid(sheet_id)}},
         _column_width(sheet_id, 0, width, DEFAULT_WIDTH),
@@ -147,27 +135,31 @@ def _column_width(sheet_id: int, start: int, end: int, pixels: int) -> dict[str,
     }
 
 
-def _update_cells(sheet_id: int, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One updateCells per ~PIECE_BYTES of rows (one request for an ordinary tab)."""
-    pieces: list[tuple[int, list[dict[str, Any]]]] = [(0, [])]
-    size = 0
-    for index, row in enumerate(rows):
-        length = len(encode(row))
-        if pieces[-1][1] and size + length > PIECE_BYTES:
-            pieces.append((index, []))
-            size = 0
-        pieces[-1][1].append(row)
-        size += length
-    return [
-        {
-            "updateCells": {
-                "start": {"sheetId": sheet_id, "rowIndex": start, "columnIndex": 0},
-                "rows": piece,
-                "fields": "userEnteredValue",
-            }
-        }
-        for start, piece in pieces
-    ]
+def value_ranges(
+    layout: TabLayout, blocks: list[int], rows: list[list[Any]] | None = None, blank: bool = False
+) -> list[dict[str, Any]]:
+    """The `values.batchUpdate` data of these blocks of the tab (`rows`: its `value_rows`),
+    one range per block (BLOCK_ROWS rows of the whole width, blanks as "" to clear stale cells).
+    On a `blank` tab (just created) trailing blanks are left out, there being nothing to clear
+    (a block of blanks only has no values at all)."""
+    rows = layout.value_rows() if rows is None else rows
+    quoted = "'" + layout.title.replace("'", "''") + "'"
+    ranges = []
+    for block in blocks:
+        piece = rows[block * BLOCK_ROWS :][:BLOCK_ROWS]
+        if blank:
+            piece = [_trimmed(row) for row in piece]
+            while piece and not piece[-1]:
+                piece.pop()
+        ranges.append({"range": f"{quoted}!A{block * BLOCK_ROWS + 1}", "values": piece})
+    return ranges
+
+
+def _trimmed(row: list[Any]) -> list[Any]:
+    end = len(row)
+    while end and row[end - 1] == "":
+        end -= 1
+    return row[:end]
 
 
 def encode(body: Any) -> bytes:
@@ -247,10 +239,7 @@ def shown_threshold(threshold: float, pattern: str) -> Fraction:
     exact = Fraction(str(threshold))
     if not pattern:
         return exact
-    number = pattern.split(";")[0]
-    decimals = len(re.match(r"[0#?]*", number.split(".")[1]).group()) if "." in number else 0
-    decimals += 2 if "%" in number else 0
-    return exact - Fraction(1, 2 * 10**decimals)
+    return exact - Fraction(1, 2 * 10 ** pattern_decimals(pattern))
 
 
 def locale_free(value: float | Fraction) -> str:
@@ -270,10 +259,6 @@ def column_letter(index: int) -> str:
         index, rest = divmod(index - 1, 26)
         letters = chr(ord("A") + rest) + letters
     return letters
-
-
-def _pad(row: list[Any], width: int) -> list[Any]:
-    return list(row) + [None] * (width - len(row))
 
 
 def _chart(chart: LineChart, sheet_id: int) -> dict[str, Any]:

@@ -1,11 +1,15 @@
-"""Write output tabs with at most one `spreadsheets.batchUpdate` per spreadsheet.
+"""Write output tabs: structure in `spreadsheets.batchUpdate`, values in `values.batchUpdate`.
 
 Only tabs carrying our owner marker are ever changed or removed; a tab with the same title that
-the tool did not create is left alone and reported. Unchanged tabs (same content hash) cost
-nothing. A body above MAX_BATCH_BYTES is split into several batches; each batch is
-all-or-nothing; a tab's old hash goes in the first one that touches the tab and its new hash in
-the last, so a write cut short leaves no hash and the next cycle rewrites the tab. A tab of ours
-that a user renamed is released (our markers removed), never deleted.
+the tool did not create is left alone and reported. A tab's structure (grid, formats, rules,
+chart, protection) carries a hash marker and is rebuilt only when that hash changes; its old
+hash goes in the first batch that touches the tab and the new one in the last, so a structure
+write cut short leaves no hash and the next cycle rebuilds the tab. Values go by blocks of
+BLOCK_ROWS rows: the `Ledger` (kept in the store) says which block hashes each tab holds, and
+only the blocks that differ are sent. A ledger entry counts only for the tab instance and
+structure it was written under, and it is updated only after Google accepted the values, so a
+values write that failed or was cut short is simply redone. A tab of ours that a user renamed
+is released (our markers removed), never deleted.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from gspread.exceptions import APIError
 
@@ -24,22 +28,56 @@ from sheets_kpi.sheets.render import (
     MARKER,
     TITLE_KEY,
     cleanup_requests,
-    content_requests,
     encode,
     forget_requests,
     marker_request,
     metadata_of,
     sheet_id_for,
     stamp_requests,
+    structure_requests,
+    value_ranges,
 )
 
 log = logging.getLogger(__name__)
+U = TypeVar("U")
 #: Google rejects bodies above 10 MiB ("Request payload size exceeds the limit: 10485760
 #: bytes"); split below that.
 MAX_BATCH_BYTES = 9_000_000
 
 #: Requests that must share a batch (a new tab and its owner marker; a hash swap).
 Unit = list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Written:
+    """What one of our tabs holds: its sheet id, the structure hash it was written under and a
+    hash per block of rows ("" for a block not known to be written)."""
+
+    sheet_id: int
+    structure: str
+    blocks: tuple[str, ...]
+
+
+#: Tab title → what it holds, for one spreadsheet.
+Ledger = dict[str, Written]
+
+
+@dataclass
+class ValueUnit:
+    """Blocks of one tab for `values.batchUpdate`, with the hashes they bring."""
+
+    title: str
+    data: list[dict[str, Any]]
+    blocks: dict[int, str]
+
+
+@dataclass
+class Plan:
+    structure: list[Unit]
+    values: list[ValueUnit]
+    #: The ledger once every structure and values batch has landed; values units fill it in.
+    ledger: Ledger
+    report: WriteReport
 
 
 @dataclass
@@ -53,6 +91,9 @@ class WriteReport:
     tabs_released: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
+    #: Blocks of rows sent as values, and tabs whose structure was rebuilt.
+    blocks_written: int = 0
+    structure_written: list[str] = field(default_factory=list)
 
 
 def owned(sheet: dict[str, Any]) -> bool:
@@ -76,29 +117,31 @@ def plan_writes(
     editors: list[str],
     force: bool = False,
     prune: bool = True,
-) -> tuple[list[Unit], WriteReport]:
-    """The requests that bring the spreadsheet to `layouts`, in order, as units (pure).
+    ledger: Ledger | None = None,
+) -> Plan:
+    """The requests that bring the spreadsheet to `layouts`, in order (pure).
 
-    `force` rewrites tabs whose hash says unchanged: a supervisor may edit a protected tab, and
-    the nightly cycle puts it right. Without `prune` our other tabs stay (a preview tab is
-    written beside the live ones).
+    `force` rewrites everything even where the hashes say unchanged: a supervisor may edit a
+    protected tab, and the nightly cycle puts it right. Without `prune` our other tabs stay (a
+    preview tab is written beside the live ones).
     """
     report = WriteReport()
+    known = ledger or {}
     sheets = tabs_by_title(metadata)
     taken = {s["properties"]["sheetId"] for s in sheets.values()}
     wanted = {layout.title.casefold() for layout in layouts}
     units: list[Unit] = []
+    values: list[ValueUnit] = []
+    after: Ledger = {}
     for layout in layouts:
-        digest = layout.digest(editors)
+        structure = layout.structure_digest(editors)
         sheet = sheets.get(layout.title.casefold())
         if sheet is not None and not owned(sheet):
             report.conflicts.append(layout.title)
             continue
         if sheet is not None and sheet["properties"]["title"] != layout.title:
             units.append([rename_request(sheet["properties"]["sheetId"], layout.title)])
-        if sheet is not None and digest_of(sheet) == digest and not force:
-            report.unchanged.append(layout.title)
-            continue
+        held: tuple[str, ...] = ()
         if sheet is None:
             sheet_id = sheet_id_for(layout.title, taken)
             taken.add(sheet_id)
@@ -112,16 +155,37 @@ def plan_writes(
             existing_rows = 0
         else:
             sheet_id = sheet["properties"]["sheetId"]
-            # The old hash goes first: a write cut short leaves no hash, so the next cycle
-            # rewrites the tab instead of trusting a half-written one.
-            forget = forget_requests(sheet, (HASH_KEY, TITLE_KEY))
-            units += [forget] if forget else []
-            units += [[r] for r in cleanup_requests(sheet)]
             existing_rows = sheet["properties"]["gridProperties"]["rowCount"]
-        units += [[r] for r in content_requests(layout, sheet_id, editors, existing_rows)]
-        units.append(stamp_requests(sheet_id, digest, layout.title))
-        report.tabs_written.append(layout.title)
-        report.rows_written += layout.frozen_rows if layout.append_only else len(layout.rows)
+            entry = known.get(layout.title)
+            marked = digest_of(sheet)
+            if entry and (entry.sheet_id, entry.structure) == (sheet_id, marked) and not force:
+                held = entry.blocks
+        if sheet is None or digest_of(sheet) != structure or force:
+            if sheet is not None:
+                # The old hash goes first: a write cut short leaves no hash, so the next cycle
+                # rebuilds the tab instead of trusting a half-written one.
+                forget = forget_requests(sheet, (HASH_KEY, TITLE_KEY))
+                units += [forget] if forget else []
+                units += [[r] for r in cleanup_requests(sheet)]
+            units += [[r] for r in structure_requests(layout, sheet_id, editors, existing_rows)]
+            units.append(stamp_requests(sheet_id, structure, layout.title))
+            report.structure_written.append(layout.title)
+        cells = layout.value_rows()
+        digests = layout.block_digests(cells)
+        changed = [i for i, d in enumerate(digests) if i >= len(held) or held[i] != d]
+        kept = tuple("" if i in changed else d for i, d in enumerate(digests))
+        after[layout.title] = Written(sheet_id, structure, kept)
+        data = value_ranges(layout, changed, cells, blank=sheet is None)
+        values += [
+            ValueUnit(layout.title, [piece] if piece["values"] else [], {i: digests[i]})
+            for i, piece in zip(changed, data, strict=True)
+        ]
+        report.blocks_written += len(changed)
+        if changed or layout.title in report.structure_written:
+            report.tabs_written.append(layout.title)
+            report.rows_written += layout.frozen_rows if layout.append_only else len(layout.rows)
+        else:
+            report.unchanged.append(layout.title)
     # Removals go last: a spreadsheet may never be left without any tab, even for a moment.
     for folded, sheet in sheets.items() if prune else ():
         if not owned(sheet) or folded in wanted:
@@ -134,7 +198,19 @@ def plan_writes(
         else:
             units.append([{"deleteSheet": {"sheetId": sheet["properties"]["sheetId"]}}])
             report.tabs_removed.append(title)
-    return units, report
+    return Plan(units, values, after, report)
+
+
+def landed(ledger: Ledger, units: list[ValueUnit]) -> None:
+    """Record in `ledger` the blocks of `units`, which Google has accepted."""
+    for unit in units:
+        entry = ledger.get(unit.title)
+        if entry is None:
+            continue
+        blocks = list(entry.blocks)
+        for index, digest in unit.blocks.items():
+            blocks[index] = digest
+        ledger[unit.title] = Written(entry.sheet_id, entry.structure, tuple(blocks))
 
 
 def rename_request(sheet_id: int, title: str) -> dict[str, Any]:
@@ -154,33 +230,50 @@ def write_tabs(
     editors: list[str],
     force: bool = False,
     prune: bool = True,
-) -> WriteReport:
-    """Apply `plan_writes` in one batch (more only when the payload is huge)."""
-    units, report = plan_writes(metadata, layouts, editors, force, prune)
-    if report.conflicts:
+    ledger: Ledger | None = None,
+) -> Plan:
+    """Plan and send the structure; the values are left in the plan for the caller, which may
+    add the run-log row to them."""
+    plan = plan_writes(metadata, layouts, editors, force, prune, ledger)
+    send_structure(send, plan)
+    return plan
+
+
+def send_structure(send: Callable[[dict[str, Any]], Any], plan: Plan) -> None:
+    """The plan's structure in one batch (more only when the payload is huge)."""
+    if plan.report.conflicts:
         log.warning(
-            "tabs not created by sheets-kpi were left alone: %s", ", ".join(report.conflicts)
+            "tabs not created by sheets-kpi were left alone: %s", ", ".join(plan.report.conflicts)
         )
-    for chunk in batches(units):
+    for chunk in batches(plan.structure):
         try:
             send({"requests": chunk})
         except APIError as err:
             raise SheetsError(f"Google Sheets rejected the output batch: {err}") from err
-        report.batches += 1
-    return report
+        plan.report.batches += 1
 
 
 def batches(units: list[Unit]) -> list[list[dict[str, Any]]]:
     """Whole units in order, a new batch when the body would pass MAX_BATCH_BYTES."""
-    chunks: list[list[dict[str, Any]]] = []
-    current: list[dict[str, Any]] = []
+    packed = _packed(units, lambda unit: sum(len(encode(r)) + 1 for r in unit))
+    return [[request for unit in chunk for request in unit] for chunk in packed]
+
+
+def value_batches(units: list[ValueUnit]) -> list[list[ValueUnit]]:
+    """Value units in order, a new `values.batchUpdate` when the body would pass the limit."""
+    return _packed(units, lambda unit: sum(len(encode(d)) + 1 for d in unit.data))
+
+
+def _packed(units: list[U], size_of: Callable[[U], int]) -> list[list[U]]:
+    chunks: list[list[Any]] = []
+    current: list[Any] = []
     size = 0
     for unit in units:
-        length = sum(len(encode(r)) + 1 for r in unit)
+        length = size_of(unit)
         if current and size + length > MAX_BATCH_BYTES:
             chunks.append(current)
             current, size = [], 0
-        current += unit
+        current.append(unit)
         size += length
     if current:
         chunks.append(current)

@@ -368,6 +368,34 @@ class Store:
                 (key, epoch(now), outcome),
             )
 
+    def sheet_ledger(self, spreadsheet_id: str) -> dict[str, tuple[int, str, tuple[str, ...]]]:
+        """What each output tab in the spreadsheet holds, as last confirmed by Google: title →
+        (sheet id, structure hash, a hash per block of rows)."""
+        rows = self.query(
+            "SELECT title, sheet_id, structure, blocks FROM sheet_written WHERE spreadsheet_id = ?",
+            (spreadsheet_id,),
+        )
+        return {
+            title: (int(sheet_id), structure, tuple(blocks.split(",")) if blocks else ())
+            for title, sheet_id, structure, blocks in rows
+        }
+
+    def save_sheet_ledger(
+        self, spreadsheet_id: str, ledger: Mapping[str, tuple[int, str, Sequence[str]]]
+    ) -> None:
+        with self.transaction():
+            self._conn.execute(
+                "DELETE FROM sheet_written WHERE spreadsheet_id = ?", (spreadsheet_id,)
+            )
+            self._conn.executemany(
+                "INSERT INTO sheet_written (spreadsheet_id, title, sheet_id, structure, blocks) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [
+                    (spreadsheet_id, title, sheet_id, structure, ",".join(blocks))
+                    for title, (sheet_id, structure, blocks) in ledger.items()
+                ],
+            )
+
     def _migrate(self) -> None:
         version = self._conn.execute("PRAGMA user_version").fetchone()[0]
         if version > len(MIGRATIONS):

@@ -96,4 +96,11 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE personal_sheet (
         spreadsheet_id TEXT PRIMARY KEY, title TEXT NOT NULL, released_at INTEGER);
     """,
+    # What each output tab of ours holds, block by block (sheets/writer.py's ledger): only
+    # blocks whose hash differs are sent again.
+    """
+    CREATE TABLE sheet_written (
+        spreadsheet_id TEXT NOT NULL, title TEXT NOT NULL, sheet_id INTEGER NOT NULL,
+        structure TEXT NOT NULL, blocks TEXT NOT NULL, PRIMARY KEY (spreadsheet_id, title));
+    """,
 )

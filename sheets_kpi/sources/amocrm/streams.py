@@ -11,13 +11,13 @@ from sheets_kpi.sources.amocrm import models, rows
 from sheets_kpi.sources.amocrm.client import EVENTS_PAGE_LIMIT, PAGE_LIMIT
 from sheets_kpi.sources.amocrm.rows import Row
 
-#: Event types the KPI engine reads (stage moves, ownership, calls, task completion, deletions).
+#: Event types some frame reads (stage moves, ownership, task completion) and the deletions the
+#: sync applies. Not `lead_added` (a lead's creation is its `created_at`) nor `incoming_call` /
+#: `outgoing_call`: calls, their direction and who made them come from the call notes
+#: (`store/frames.py` "calls"), so those events were a cost read by nothing.
 EVENT_TYPES = (
-    "lead_added",
     "lead_status_changed",
     "entity_responsible_changed",
-    "incoming_call",
-    "outgoing_call",
     "task_completed",
     "lead_deleted",
     "lead_restored",
