@@ -158,7 +158,7 @@ def cmd_auth(args: argparse.Namespace) -> int:
         _say(
             "Open this link as an amoCRM administrator, allow access, and copy the `code` "
             "parameter of the page you are redirected to (valid for 20 minutes):\n"
-            f"  https://www.amocrm.ru/oauth?client_id={oauth.client_id}"
+            f"  {consent_url(config.amocrm.base_url)}?client_id={oauth.client_id}"
             f"&state={secrets.token_urlsafe(8)}&mode=post_message"
         )
         try:
@@ -171,6 +171,18 @@ def cmd_auth(args: argparse.Namespace) -> int:
     OAuth2(config.amocrm.base_url, oauth, requests.Session()).exchange_code(code)
     _say(f"amoCRM tokens saved to {oauth.token_file}")
     return 0
+
+
+def consent_url(base_url: str) -> str:
+    """Kommo accounts (`*.kommo.com`) grant access on kommo.com, amoCRM ones on amocrm.ru."""
+    from urllib.parse import urlsplit
+
+    host = urlsplit(base_url).hostname or ""
+    return (
+        "https://www.kommo.com/oauth"
+        if host.endswith("kommo.com")
+        else "https://www.amocrm.ru/oauth"
+    )
 
 
 def _worker_parts(config: Config):

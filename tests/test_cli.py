@@ -196,9 +196,11 @@ def test_demo_runs_offline_and_leaves_its_results(tmp_path, capsys) -> None:
 
 def test_doctor_reports_one_line_per_check(pointed, capsys, monkeypatch, amo_server) -> None:
     path = pointed
+    assert main([*AT, "--config", str(path), "init"]) == 0
+    capsys.readouterr()
     assert main([*AT, "--config", str(path), "doctor"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert [line.split()[0] for line in lines] == ["ok"] * 7
+    assert [line.split()[0] for line in lines] == ["ok"] * 13
     assert "ok   clock        2026-11-18 14:06 Europe/Moscow: period 2026-11, day 18 of 30" in lines
     monkeypatch.setenv("AMO_TOKEN", "wrong")
     assert main([*AT, "--config", str(path), "doctor"]) == 1
@@ -452,7 +454,7 @@ def test_doctor_flags_the_shipped_examples_without_trying_them(
     shutil.copy(ROOT / "credentials.example.json", tmp_path / "credentials.json")
     capsys.readouterr()
     assert main([*AT, "doctor"]) == 1
-    lines = {line.split()[1]: line for line in capsys.readouterr().out.splitlines()}
+    lines = {line[5:17].strip(): line for line in capsys.readouterr().out.splitlines()}
     assert lines["placeholders"].startswith("FAIL")
     for example in ("example.amocrm.ru", "sheets-kpi-demo", "boss@example.com"):
         assert example in lines["placeholders"]

@@ -99,6 +99,8 @@ class Spreadsheet:
     modified: float = field(default_factory=time.time)
     shared: bool = True
     parents: list[str] = field(default_factory=list)
+    #: Shared as Viewer: reads work, every write answers 403 as Google does.
+    read_only: bool = False
 
     @property
     def locale(self) -> str:
@@ -192,6 +194,8 @@ class SheetsState:
         self.path = Path(path) if path else None
         self.rng = random.Random(seed)
         self.caller = caller
+        #: False: the caller's Cloud project has the Sheets API off (every v4 call is a 403).
+        self.api_enabled = True
         if self.path and self.path.exists():
             self._load(json.loads(self.path.read_text(encoding="utf-8")))
 
@@ -201,6 +205,7 @@ class SheetsState:
         spreadsheet_id: str | None = None,
         *,
         shared: bool = True,
+        read_only: bool = False,
         locale: str = "en_US",
         time_zone: str = "Etc/GMT",
     ) -> Spreadsheet:
@@ -223,6 +228,7 @@ class SheetsState:
         with self.lock:
             book = Spreadsheet(spreadsheet_id or self.new_file_id(), properties, [sheet])
             book.shared = shared
+            book.read_only = read_only
             self.spreadsheets[book.spreadsheet_id] = book
             self.save()
         return book
@@ -271,6 +277,7 @@ class SheetsState:
                 raw.get("modified", 0),
                 raw.get("shared", True),
                 raw.get("parents", []),
+                raw.get("readOnly", False),
             )
 
 
@@ -295,6 +302,7 @@ def _dump(book: Spreadsheet) -> dict[str, Any]:
         "modified": book.modified,
         "shared": book.shared,
         "parents": book.parents,
+        "readOnly": book.read_only,
         "sheets": [
             {
                 "properties": s.properties,
