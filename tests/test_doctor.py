@@ -57,7 +57,7 @@ def token(monkeypatch) -> None:
 
 
 def test_a_healthy_setup_passes_every_check(tmp_path, amo_server, sheets) -> None:
-    state, url = sheets
+    _, url = sheets
     path = config_file(tmp_path, {"base_url": amo_server.url}, {"endpoint": url})
     assert main(["--now", NOW_AT.isoformat(), "--config", str(path), "init"]) == 0
     found = checks(path)
@@ -141,8 +141,7 @@ def test_names_that_match_nothing_in_amocrm_list_the_closest(tmp_path, amo_serve
     assert "departments.leadgen.kpis.handoffs: stage_reached(handoff)" in metrics
 
 
-def test_oauth_before_the_first_auth_says_run_auth(tmp_path, amo_server, sheets) -> None:
-    _, url = sheets
+def test_oauth_before_the_first_auth_says_run_auth(tmp_path, amo_server) -> None:
     oauth = {
         "client_id": "id",
         "client_secret": "secret",
