@@ -25,6 +25,7 @@ from sheets_kpi.kpi.inputs import Inputs
 from sheets_kpi.kpi.issues import ISSUE_COLUMNS, Issue, issues_frame
 from sheets_kpi.kpi.rules import evaluate_deal_rules, onsets
 from sheets_kpi.locale import label
+from sheets_kpi.progress import Progress
 from sheets_kpi.redaction import redact, redact_optional
 from sheets_kpi.sheets.gateway import SheetsGateway
 from sheets_kpi.sheets.inputs import ParsedInputs, parse_inputs
@@ -74,15 +75,17 @@ def run_cycle(
     reconcile: bool = False,
     stop: threading.Event | None = None,
     approvals: tuple[Approval, ...] = (),
+    progress: Progress | None = None,
 ) -> CycleReport:
     """One cycle computed at the instant `now` (the caller's clock: the worker's or `--now`);
-    `approvals` (from `sheets-kpi close`) join those typed into the close tab."""
+    `approvals` (from `sheets-kpi close`) join those typed into the close tab; `progress` hears
+    of the sync per stream and of the writes."""
     started = time.monotonic()
     report = CycleReport(run_id=store.start_run(now))
     sheets.reset_counts()
     amo_before = amo.requests_made
     try:
-        synced = _sync(config, store, amo, now, reconcile, stop)
+        synced = _sync(config, store, amo, now, reconcile, stop, progress)
         report.entities_new, report.entities_updated = synced.new, synced.updated
         report.synced = synced.complete
         if synced.error:
@@ -123,8 +126,12 @@ def run_cycle(
         issues = _issues(store, parts, now, config.zone)
         output.replace(issues_tab(issues, config.locale))
         report.issues = len(issues)
+        tell = progress or _silent
+        tell("tabs", 0.0, 0, len(output.main))
         written = sheets.write(output.main, force=reconcile)  # nightly: undo edits by hand
-        for spreadsheet_id, layouts in output.personal.items():
+        tell("tabs", 1.0, len(output.main), len(output.main))
+        for done, (spreadsheet_id, layouts) in enumerate(output.personal.items()):
+            tell("personal spreadsheets", done / len(output.personal), done, len(output.personal))
             try:
                 personal = sheets.write(layouts, spreadsheet_id, force=reconcile)
                 written.rows_written += personal.rows_written
@@ -132,6 +139,8 @@ def run_cycle(
                 report.status = "failed"
                 report.error = f"personal spreadsheet {spreadsheet_id}: {err}"
                 log.error("%s", report.error)
+        if output.personal:
+            tell("personal spreadsheets", 1.0, len(output.personal), len(output.personal))
         report.rows_written = written.rows_written
     except Stopped as err:
         report.status, report.error = "stopped", str(err)
@@ -167,6 +176,7 @@ def _sync(
     now: datetime,
     reconcile: bool,
     stop: threading.Event | None,
+    progress: Progress | None = None,
 ) -> SyncOutcome:
     """Raises `Stopped` when asked to stop mid-sync (the pages read so far are kept)."""
     try:
@@ -177,6 +187,7 @@ def _sync(
             now,
             reconcile_days=config.schedule.reconcile_days if reconcile else None,
             stop=stop,
+            progress=progress,
         )
     except SourceError as err:
         log.error("amoCRM sync failed; computing from the stored data: %s", err)
@@ -261,6 +272,10 @@ def _issues(store: Store, parts: list[pd.DataFrame], now: datetime, zone: ZoneIn
         datetime.fromtimestamp(seen[k], zone).strftime("%Y-%m-%d %H:%M") for k in keys
     ]
     return issues
+
+
+def _silent(name: str, fraction: float, items: int, total: int | None = None) -> None:
+    """No progress is shown (a caller without a terminal or log to show it on)."""
 
 
 def _check(stop: threading.Event | None) -> None:

@@ -104,6 +104,8 @@ def _sync_stream(
     count = UpsertCount()
     seen = 0
     highest = start
+    if progress:  # the clock of the rate and ETA starts with the walk
+        progress(stream.name, 0.0, 0)
     for page, safe in _walk(client, stream, start, now):
         rows = [
             stored(stream.normalise(m, raw), raw, now)
