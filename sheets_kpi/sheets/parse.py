@@ -60,9 +60,11 @@ def number(value: Any) -> float:
     try:
         result = float(text)
     except ValueError:
-        raise ParseError(f"expected a number, got {value!r}") from None
+        raise ParseError(
+            f"expected a number, got {value!r}", "not_number", got=repr(value)
+        ) from None
     if result != result or result in (float("inf"), float("-inf")):
-        raise ParseError(f"expected a number, got {value!r}")
+        raise ParseError(f"expected a number, got {value!r}", "not_number", got=repr(value))
     return result / 100 if percent else result
 
 
@@ -74,7 +76,9 @@ def share(value: Any) -> float:
     if result > 1 and not typed_percent:
         result /= 100
     if not 0 <= result <= 1:
-        raise ParseError(f"a share is between 0 and 100 %, got {value!r}")
+        raise ParseError(
+            f"a share is between 0 and 100 %, got {value!r}", "share_range", got=repr(value)
+        )
     return result
 
 
@@ -105,7 +109,9 @@ def date(value: Any) -> dt.date:
             return dt.datetime.fromisoformat(text).date()
         except ValueError:
             pass
-    raise ParseError(f"expected a date like 2026-11-03 or 03.11.2026, got {value!r}")
+    raise ParseError(
+        f"expected a date like 2026-11-03 or 03.11.2026, got {value!r}", "not_date", got=repr(value)
+    )
 
 
 #: Google's spreadsheet ids: letters, digits, `-` and `_` (44 of them today; 20 is a floor).
@@ -148,13 +154,19 @@ def period(value: Any) -> str:
         try:
             day = date(value)
         except ParseError:
-            raise ParseError(
-                f"expected a month like 2026-11, 11.2026 or ноябрь 2026, got {value!r}"
-            ) from None
+            raise _not_month(value) from None
         year, month = day.year, day.month
     if not 1 <= month <= 12:
-        raise ParseError(f"month must be 1..12, got {value!r}")
+        raise ParseError(f"month must be 1..12, got {value!r}", "month_range", got=repr(value))
     return f"{year:04d}-{month:02d}"
+
+
+def _not_month(value: Any) -> ParseError:
+    return ParseError(
+        f"expected a month like 2026-11, 11.2026 or ноябрь 2026, got {value!r}",
+        "not_month",
+        got=repr(value),
+    )
 
 
 def _numeric_period(value: float) -> str:
@@ -168,9 +180,9 @@ def _numeric_period(value: float) -> str:
         day = date(value)
         year, month = day.year, day.month
     else:
-        raise ParseError(f"expected a month like 2026-11, 11.2026 or ноябрь 2026, got {value!r}")
+        raise _not_month(value)
     if not (1900 <= year <= 2100 and 1 <= month <= 12):
-        raise ParseError(f"expected a month like 2026-11, 11.2026 or ноябрь 2026, got {value!r}")
+        raise _not_month(value)
     return f"{year:04d}-{month:02d}"
 
 
@@ -184,7 +196,7 @@ def boolean(value: Any, default: bool = True) -> bool:
         return True
     if text in FALSE:
         return False
-    raise ParseError(f"expected да/нет (yes/no), got {value!r}")
+    raise ParseError(f"expected да/нет (yes/no), got {value!r}", "not_boolean", got=repr(value))
 
 
 def choice(value: Any, options: dict[str, str], what: str) -> str:
