@@ -206,6 +206,19 @@ LABELS: dict[str, dict[str, str]] = {
         ),
         "issue.duplicate_column": "тот же столбец, что и {first}; читается только {first}",
         "issue.missing_columns": "нет столбцов: {names}; вкладка пропущена",
+        "issue.missing_columns_kept": (
+            "нет столбцов: {names}; вкладка пропущена; вкладки менеджеров не меняются и не "
+            "удаляются, остаются последние верные данные"
+        ),
+        "issue.tab_emptied_kept": (
+            "вкладка пуста, заголовок тоже: из неё ничего не читается; отмените очистку или "
+            "запустите `sheets-kpi init`, чтобы записать заголовок снова; вкладки менеджеров не "
+            "меняются и не удаляются, остаются последние верные данные"
+        ),
+        "issue.no_manager_kept": (
+            "из этой вкладки не читается ни один менеджер; вкладки менеджеров не меняются и не "
+            "удаляются, остаются последние верные данные"
+        ),
         "issue.tab_emptied": (
             "вкладка пуста, заголовок тоже: из неё ничего не читается; отмените очистку или "
             "запустите `sheets-kpi init`, чтобы записать заголовок снова"
@@ -416,6 +429,19 @@ LABELS: dict[str, dict[str, str]] = {
         ),
         "issue.duplicate_column": "the same column as {first}; only {first} is read",
         "issue.missing_columns": "missing column(s): {names}; the tab is skipped",
+        "issue.missing_columns_kept": (
+            "missing column(s): {names}; the tab is skipped; no manager tab is changed or "
+            "removed and the last good output is kept"
+        ),
+        "issue.tab_emptied_kept": (
+            "the tab is empty, its header too: nothing is read from it; undo the clearing "
+            "or run `sheets-kpi init` to write the header again; no manager tab is changed or "
+            "removed and the last good output is kept"
+        ),
+        "issue.no_manager_kept": (
+            "no manager can be read from this tab; no manager tab is changed or removed and the "
+            "last good output is kept"
+        ),
         "issue.tab_emptied": (
             "the tab is empty, its header too: nothing is read from it; undo the clearing "
             "or run `sheets-kpi init` to write the header again"

@@ -591,3 +591,21 @@ def test_a_write_cut_short_is_completed_by_the_next_cycle(emulator, monkeypatch)
     assert again.unchanged == [f"Менеджер {i}" for i in range(4)]
     sheet = next(s for s in state.get(BOOK).sheets if s.title == "Менеджер 3")
     assert sheet.cells[(2, 2)] == 12 and len(sheet.extras["protectedRanges"]) == 1
+
+
+@pytest.mark.parametrize("typed", [None, "мои заметки"])
+def test_a_personal_spreadsheets_empty_sheet1_goes_in_the_same_batch(emulator, typed) -> None:
+    server, state = emulator
+    own = "own-book-0123456789ab"
+    state.create_spreadsheet("Личный KPI", own)
+    if typed:
+        state.get(own).sheets[0].cells[(0, 0)] = typed
+    gateway = gateway_for(server)
+    server.reset_stats()
+    report = gateway.write(manager_tabs(1), own)
+    assert calls(server) == {f"GET {own}": 1, "batchUpdate": 1}
+    titles = [sheet.title for sheet in state.get(own).sheets]
+    if typed:  # someone used it: it stays
+        assert titles == ["Sheet1", "Менеджер 0"] and report.defaults_removed == []
+    else:
+        assert titles == ["Менеджер 0"] and report.defaults_removed == ["Sheet1"]

@@ -28,6 +28,9 @@ METADATA_FIELDS = (
     "spreadsheetId,properties.title,sheets(properties,developerMetadata,"
     "protectedRanges,conditionalFormats,charts)"
 )
+#: A manager's own spreadsheet holds only our few tabs and maybe the default `Sheet1`: its
+#: values come with the metadata, so an empty `Sheet1` can go in the same batch as our tabs.
+PERSONAL_FIELDS = METADATA_FIELDS[:-1] + ",merges,data.rowData.values.userEnteredValue)"
 
 
 class SheetsGateway:
@@ -55,12 +58,13 @@ class SheetsGateway:
     def metadata(self, spreadsheet_id: str | None = None, fresh: bool = False) -> dict[str, Any]:
         """Tabs, markers, rules and protections, read once per cycle and spreadsheet."""
         spreadsheet_id = spreadsheet_id or self.google.spreadsheet_id
+        personal = spreadsheet_id != self.google.spreadsheet_id
         if fresh or spreadsheet_id not in self._metadata:
             self._metadata[spreadsheet_id] = self._call(
                 spreadsheet_id,
                 self.http.fetch_sheet_metadata,
                 spreadsheet_id,
-                params={"fields": METADATA_FIELDS},
+                params={"fields": PERSONAL_FIELDS if personal else METADATA_FIELDS},
             )
             self._last_read[spreadsheet_id] = self._metadata[spreadsheet_id]
         return self._metadata[spreadsheet_id]
@@ -123,6 +127,7 @@ class SheetsGateway:
             self.editors,
             force,
             prune,
+            drop_default=spreadsheet_id != self.google.spreadsheet_id,
         )
 
     def update(self, body: dict[str, Any], spreadsheet_id: str | None = None) -> Any:

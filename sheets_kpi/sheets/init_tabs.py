@@ -20,6 +20,7 @@ from sheets_kpi.sheets.gateway import SheetsGateway
 from sheets_kpi.sheets.input_tabs import TABS, InputTab, find_title
 from sheets_kpi.sheets.parse import ParseError
 from sheets_kpi.sheets.render import cell, locale_free, sheet_id_for
+from sheets_kpi.sheets.writer import DEFAULT_TAB_TITLES, untouched
 
 #: The words of the example rows: a person, their e-mail and the note.
 EXAMPLE_WORDS = {
@@ -27,10 +28,6 @@ EXAMPLE_WORDS = {
     "en": ("John Smith", "john@example.com", "example"),
 }
 YES_NO = {"ru": ("да", "нет"), "en": ("yes", "no")}
-#: The tab a new spreadsheet comes with, as Google titles it in the spreadsheet's locale.
-DEFAULT_TAB_TITLES = frozenset(
-    {"Sheet1", "Лист1", "Лист 1", "Аркуш1", "Tabelle1", "Feuille 1", "Hoja 1", "Foglio1"}
-)
 
 
 @dataclass
@@ -156,20 +153,13 @@ def init_inputs(
             report.managers_added += len(new)
     for title in candidates:
         sheet = sheets[title]
-        if (report.created or len(sheets) > 1) and _untouched(sheet, others.get(title, [])):
+        if (report.created or len(sheets) > 1) and untouched(sheet, others.get(title, [])):
             requests.append({"deleteSheet": {"sheetId": sheet["properties"]["sheetId"]}})
             report.removed.append(title)
     if requests:
         gateway.update({"requests": requests})
         report.requests = 1
     return report
-
-
-def _untouched(sheet: dict[str, Any], grid: list[list[Any]]) -> bool:
-    """A default tab nobody used: no value, chart, rule, protection or marker of anyone's."""
-    filled = any(not parse.is_blank(v) for row in grid for v in row)
-    kept = ("charts", "conditionalFormats", "protectedRanges", "developerMetadata", "merges")
-    return not filled and not any(sheet.get(key) for key in kept)
 
 
 def _headers(spec: InputTab, locale: str) -> dict[str, str]:

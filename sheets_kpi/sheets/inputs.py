@@ -218,7 +218,7 @@ def _keep_last_good(tab: _Tab, issues: list[Issue]) -> None:
             key = f"{issue.key}_kept" if issue.key else ""  # its locale text says so too
             issues[index] = replace(issue, message=f"{issue.message}; {KEEP_LAST_GOOD}", key=key)
             return
-    tab.issue("error", "tab", "", f"no manager can be read from this tab; {KEEP_LAST_GOOD}")
+    tab.said("error", "tab", "", "no_manager_kept")
 
 
 def _departments(config: Config) -> dict[str, str]:

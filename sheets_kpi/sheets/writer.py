@@ -18,6 +18,7 @@ from typing import Any
 from gspread.exceptions import APIError
 
 from sheets_kpi.errors import SheetsError
+from sheets_kpi.sheets import parse
 from sheets_kpi.sheets.layout import TabLayout
 from sheets_kpi.sheets.render import (
     HASH_KEY,
@@ -40,6 +41,10 @@ MAX_BATCH_BYTES = 9_000_000
 
 #: Requests that must share a batch (a new tab and its owner marker; a hash swap).
 Unit = list[dict[str, Any]]
+#: The tab a new spreadsheet comes with, as Google titles it in the spreadsheet's locale.
+DEFAULT_TAB_TITLES = frozenset(
+    {"Sheet1", "Лист1", "Лист 1", "Аркуш1", "Tabelle1", "Feuille 1", "Hoja 1", "Foglio1"}
+)
 
 
 @dataclass
@@ -53,6 +58,8 @@ class WriteReport:
     tabs_released: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
+    #: The empty default tab (`Sheet1`) of a spreadsheet, removed beside our first tabs.
+    defaults_removed: list[str] = field(default_factory=list)
 
 
 def owned(sheet: dict[str, Any]) -> bool:
@@ -63,6 +70,35 @@ def tabs_by_title(metadata: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Tabs by case-folded title: Sheets titles are unique ignoring case (`итоги — продажи`
     is the tab `Итоги — Продажи`)."""
     return {s["properties"]["title"].casefold(): s for s in metadata.get("sheets", [])}
+
+
+def untouched(sheet: dict[str, Any], grid: list[list[Any]]) -> bool:
+    """A default tab nobody used: no value, chart, rule, protection or marker of anyone's."""
+    filled = any(not parse.is_blank(v) for row in grid for v in row)
+    kept = ("charts", "conditionalFormats", "protectedRanges", "developerMetadata", "merges")
+    return not filled and not any(sheet.get(key) for key in kept)
+
+
+def grid_values(sheet: dict[str, Any]) -> list[list[Any]]:
+    """The values a metadata read with grid data (`sheets.data`) holds for a tab."""
+    return [
+        [value.get("userEnteredValue") for value in row.get("values") or []]
+        for data in sheet.get("data") or []
+        for row in data.get("rowData") or []
+    ]
+
+
+def _unused_defaults(sheets: dict[str, dict[str, Any]], staying: int) -> list[dict[str, Any]]:
+    """Default tabs read with their values and found empty, while `staying` other tabs remain."""
+    found = [
+        sheet
+        for sheet in sheets.values()
+        if sheet["properties"]["title"] in DEFAULT_TAB_TITLES
+        and "data" in sheet  # read with grid data: emptiness is known, not guessed
+        and not owned(sheet)
+        and untouched(sheet, grid_values(sheet))
+    ]
+    return found if staying > len(found) else []
 
 
 def digest_of(sheet: dict[str, Any]) -> str | None:
@@ -76,12 +112,14 @@ def plan_writes(
     editors: list[str],
     force: bool = False,
     prune: bool = True,
+    drop_default: bool = False,
 ) -> tuple[list[Unit], WriteReport]:
     """The requests that bring the spreadsheet to `layouts`, in order, as units (pure).
 
     `force` rewrites tabs whose hash says unchanged: a supervisor may edit a protected tab, and
     the nightly cycle puts it right. Without `prune` our other tabs stay (a preview tab is
-    written beside the live ones).
+    written beside the live ones). With `drop_default`, an empty default tab (`metadata` read
+    with grid data) goes in the same batch, so a manager's spreadsheet opens on our tab.
     """
     report = WriteReport()
     sheets = tabs_by_title(metadata)
@@ -134,6 +172,11 @@ def plan_writes(
         else:
             units.append([{"deleteSheet": {"sheetId": sheet["properties"]["sheetId"]}}])
             report.tabs_removed.append(title)
+    if drop_default:
+        staying = len(sheets) + len(report.tabs_created) - len(report.tabs_removed)
+        for sheet in _unused_defaults(sheets, staying):
+            units.append([{"deleteSheet": {"sheetId": sheet["properties"]["sheetId"]}}])
+            report.defaults_removed.append(sheet["properties"]["title"])
     return units, report
 
 
@@ -154,9 +197,10 @@ def write_tabs(
     editors: list[str],
     force: bool = False,
     prune: bool = True,
+    drop_default: bool = False,
 ) -> WriteReport:
     """Apply `plan_writes` in one batch (more only when the payload is huge)."""
-    units, report = plan_writes(metadata, layouts, editors, force, prune)
+    units, report = plan_writes(metadata, layouts, editors, force, prune, drop_default)
     if report.conflicts:
         log.warning(
             "tabs not created by sheets-kpi were left alone: %s", ", ".join(report.conflicts)
