@@ -220,15 +220,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         report = run_cycle(
             config, store, amo, sheets, args.now, reconcile=args.reconcile, progress=_progress()
         )
-    _say(
+    _say(cycle_line(report))
+    if report.error:
+        _say(f"sheets-kpi: {redact(report.error)}", err=True)
+    return 0 if report.status == "ok" else 1
+
+
+def cycle_line(report) -> str:
+    """A cycle in one line: what `run` prints and `serve` logs."""
+    return (
         f"cycle {report.status} in {report.seconds:.1f} s: amoCRM {report.amocrm_requests} "
         f"requests ({report.entities_new} new, {report.entities_updated} updated), Sheets "
         f"{report.sheets_read_requests} read / {report.sheets_write_requests} write, "
         f"{report.rows_written} rows, {report.issues} data issue(s)"
     )
-    if report.error:
-        _say(f"sheets-kpi: {redact(report.error)}", err=True)
-    return 0 if report.status == "ok" else 1
 
 
 class NoInputTabs(SheetsKpiError):
@@ -266,9 +271,11 @@ def serve_cycle(config: Config, store, amo, sheets):
         except NoInputTabs as err:
             log.error("cycle skipped: %s; the worker checks again next cycle", err)
             return False
-        return run_cycle(
+        report = run_cycle(
             config, store, amo, sheets, now, reconcile=reconcile, stop=stop, progress=progress
-        ).synced
+        )
+        log.info("%s", cycle_line(report))
+        return report.synced
 
     return cycle
 

@@ -79,7 +79,7 @@ def sync(
     report.new, report.updated = total.new, total.updated
     report.requests = client.requests_made - requests_before
     report.seconds = time.monotonic() - started
-    log.info(report.summary())
+    log.debug(report.summary())  # the commands print it, and serve logs its cycle's line
     return report
 
 
