@@ -49,7 +49,7 @@ def run_checks(config_path: str | Path, now: datetime) -> list[Check]:
         config = load_config(config_path)
     except SheetsKpiError as err:
         return [Check("config", False, f"{err}")]
-    doctor = _Doctor(config)
+    doctor = Doctor(config)
     checks = [
         Check("config", True, f"{config_path} is valid"),
         _clock(config, now),
@@ -131,7 +131,7 @@ def _placeholder_check(left: dict[str, str]) -> Check:
 Probe = tuple[str, tuple[str, ...], Callable[[], str]]
 
 
-class _Doctor:
+class Doctor:
     """The probes and what they share: one amoCRM client, one opened spreadsheet, and the
     amoCRM dictionaries read once for the stage, pipeline, field and metric checks."""
 
