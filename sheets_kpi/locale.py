@@ -223,6 +223,14 @@ LABELS: dict[str, dict[str, str]] = {
             "вкладка пуста, заголовок тоже: из неё ничего не читается; отмените очистку или "
             "запустите `sheets-kpi init`, чтобы записать заголовок снова"
         ),
+        "issue.not_closable": (
+            "утвердить можно только один из {months} последних завершённых месяцев"
+        ),
+        "issue.not_ended": "период ещё не закончился (он заканчивается {end}); утвердите его после",
+        "issue.not_approved": (
+            "период закончился более {days} дн. назад и не утверждён: проверьте ведомость и "
+            "утвердите её во вкладке «Закрытие» (или `sheets-kpi close {period}`)"
+        ),
         "issue.config_no_status": (
             "такого этапа нет ни в одной воронке amoCRM; показатели и правила с ним ничего не "
             "считают"
@@ -445,6 +453,12 @@ LABELS: dict[str, dict[str, str]] = {
         "issue.tab_emptied": (
             "the tab is empty, its header too: nothing is read from it; undo the clearing "
             "or run `sheets-kpi init` to write the header again"
+        ),
+        "issue.not_closable": "only the last {months} ended months can be approved",
+        "issue.not_ended": "the period has not ended (it ends {end}); approve it after that",
+        "issue.not_approved": (
+            "the period ended more than {days} day(s) ago and is not approved: check its "
+            "statement and approve it in the close tab (or `sheets-kpi close {period}`)"
         ),
         "issue.config_no_status": (
             "no such status in any amoCRM pipeline; KPIs and rules using it count nothing"
