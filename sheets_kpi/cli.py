@@ -135,9 +135,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     with _lock(config):
         store = Store(config.store)
         client = make_client(config.amocrm)
-        bar = ProgressBar(sys.stderr, as_json=_as_json)
-        report = sync(client, store, config.amocrm, args.now, progress=bar.update)
-        bar.close()
+        report = sync(client, store, config.amocrm, args.now, progress=_progress(after=0))
     _say(report.summary())
     return 0
 
@@ -159,7 +157,7 @@ def cmd_auth(args: argparse.Namespace) -> int:
         _say(
             "Open this link as an amoCRM administrator, allow access, and copy the `code` "
             "parameter of the page you are redirected to (valid for 20 minutes):\n"
-            f"  https://www.amocrm.ru/oauth?client_id={oauth.client_id}"
+            f"  {consent_url(config.amocrm.base_url)}?client_id={oauth.client_id}"
             f"&state={secrets.token_urlsafe(8)}&mode=post_message"
         )
         try:
@@ -172,6 +170,29 @@ def cmd_auth(args: argparse.Namespace) -> int:
     OAuth2(config.amocrm.base_url, oauth, requests.Session()).exchange_code(code)
     _say(f"amoCRM tokens saved to {oauth.token_file}")
     return 0
+
+
+def consent_url(base_url: str) -> str:
+    """Kommo accounts (`*.kommo.com`) grant access on kommo.com, amoCRM ones on amocrm.ru."""
+    from urllib.parse import urlsplit
+
+    host = urlsplit(base_url).hostname or ""
+    return (
+        "https://www.kommo.com/oauth"
+        if host.endswith("kommo.com")
+        else "https://www.amocrm.ru/oauth"
+    )
+
+
+#: `run` and `serve` show a step's progress once it has taken this long: the first backfill
+#: and a slow write do, a 15-minute cycle does not.
+QUIET_SECONDS = 2.0
+
+
+def _progress(after: float = QUIET_SECONDS):
+    from sheets_kpi.progress import Progress
+
+    return Progress(sys.stderr, as_json=_as_json, after=after)
 
 
 def _worker_parts(config: Config, cycle=None):
@@ -200,16 +221,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     with _lock(config):
         store, amo, sheets = _worker_parts(config)
         _require_input_tabs(config, sheets)
-        report = run_cycle(config, store, amo, sheets, args.now, reconcile=args.reconcile)
-    _say(
+        report = run_cycle(
+            config, store, amo, sheets, args.now, reconcile=args.reconcile, progress=_progress()
+        )
+    _say(cycle_line(report))
+    if report.error:
+        _say(f"sheets-kpi: {redact(report.error)}", err=True)
+    return 0 if report.status == "ok" else 1
+
+
+def cycle_line(report) -> str:
+    """A cycle in one line: what `run` prints and `serve` logs."""
+    return (
         f"cycle {report.status} in {report.seconds:.1f} s: amoCRM {report.amocrm_requests} "
         f"requests ({report.entities_new} new, {report.entities_updated} updated), Sheets "
         f"{report.sheets_read_requests} read / {report.sheets_write_requests} write, "
         f"{report.rows_written} rows, {report.issues} data issue(s)"
     )
-    if report.error:
-        _say(f"sheets-kpi: {redact(report.error)}", err=True)
-    return 0 if report.status == "ok" else 1
 
 
 class NoInputTabs(SheetsKpiError):
@@ -239,13 +267,19 @@ def serve_cycle(config: Config, store, amo, sheets):
     on and looks again next time), else one full cycle."""
     from sheets_kpi.cycle import run_cycle
 
+    progress = _progress()
+
     def cycle(now: datetime, reconcile: bool, stop: threading.Event) -> bool:
         try:
             _require_input_tabs(config, sheets)
         except NoInputTabs as err:
             log.error("cycle skipped: %s; the worker checks again next cycle", err)
             return False
-        return run_cycle(config, store, amo, sheets, now, reconcile=reconcile, stop=stop).synced
+        report = run_cycle(
+            config, store, amo, sheets, now, reconcile=reconcile, stop=stop, progress=progress
+        )
+        log.info("%s", cycle_line(report))
+        return report.synced
 
     return cycle
 
@@ -581,35 +615,6 @@ def cmd_emulate(args: argparse.Namespace) -> int:
     finally:
         server.stop()
     return 0
-
-
-class ProgressBar:
-    """One line per stream on a terminal; a few milestone lines when logs go to a file."""
-
-    WIDTH = 30
-
-    def __init__(self, stream: object, as_json: bool = False) -> None:
-        self._stream = stream
-        self._json = as_json  # the milestone lines as log records
-        self._tty = not as_json and bool(getattr(stream, "isatty", lambda: False)())
-        self._last: dict[str, int] = {}
-
-    def update(self, name: str, fraction: float, items: int) -> None:
-        step = int(fraction * 10)
-        if not self._tty and self._last.get(name, -1) >= step:
-            return
-        self._last[name] = step
-        filled = int(fraction * self.WIDTH)
-        bar = "#" * filled + "." * (self.WIDTH - filled)
-        line = f"{name:<16} [{bar}] {fraction:4.0%} {items} items"
-        if self._json:
-            log.info(line)
-            return
-        end = "\r" if self._tty and fraction < 1 else "\n"
-        print(line, end=end, file=self._stream, flush=True)  # type: ignore[call-overload]
-
-    def close(self) -> None:
-        self._last.clear()
 
 
 def _positive(below: float, what: str) -> Callable[[str], float]:

@@ -212,7 +212,8 @@ def _approve(
         refused = _refusal(shown, len(figures))
         if refused or shown is None:
             where = f"{request.period} / {request.department or 'all'}"
-            issues.append(Issue("error", "close", where, request.period, refused))
+            key, args = refused or ("not_closable", {"months": str(len(figures))})
+            issues.append(Issue.said("error", "close", where, request.period, key, **args))
             continue
         for dept in config.departments:
             if request.department not in (None, dept.id) or (request.period, dept.id) in approved:
@@ -235,14 +236,13 @@ def _approve(
     return done
 
 
-def _refusal(shown: Statement | None, months: int) -> str:
-    """Why a period cannot be approved ("" if it can)."""
+def _refusal(shown: Statement | None, months: int) -> tuple[str, dict[str, str]] | None:
+    """Why a period cannot be approved, as a locale key and its values (None if it can)."""
     if shown is None:
-        return f"only the last {months} ended months can be approved"
+        return "not_closable", {"months": str(months)}
     if shown.status == "current":
-        end = shown.period.end.strftime("%Y-%m-%d")
-        return f"the period has not ended (it ends {end}); approve it after that"
-    return ""
+        return "not_ended", {"end": shown.period.end.strftime("%Y-%m-%d")}
+    return None
 
 
 def _snapshot(
@@ -425,14 +425,14 @@ def _overdue_approval(config: Config, last: Statement) -> list[Issue]:
     waiting = last.rows[last.rows["department_status"] == "closed"]["department"].unique()
     days = config.close.grace_days
     return [
-        Issue(
+        Issue.said(
             "warning",
             "close",
             f"{last.period.label} / {dept}",
             "",
-            f"the period ended more than {days} day(s) ago and is not approved: check its "
-            f"statement and approve it in the close tab (or `sheets-kpi close "
-            f"{last.period.label}`)",
+            "not_approved",
+            days=days,
+            period=last.period.label,
         )
         for dept in sorted(waiting)
     ]

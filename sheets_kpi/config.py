@@ -428,8 +428,8 @@ def _interpolate(value: Any, env: Any, name: str, root: Any, loc: tuple[Any, ...
         def replace(match: re.Match[str]) -> str:
             if match[1] not in env:
                 raise ConfigError(
-                    f"{name}: {yaml_path(loc, root)}: environment variable {match[1]} is not set; "
-                    f"export it or write the value instead, got {show(value)}"
+                    f"{name}: {yaml_path(loc, root)}: the environment variable {match[1]} is not "
+                    f"set; export it or write the value instead, got {show(value)}"
                 )
             return env[match[1]]
 

@@ -26,6 +26,7 @@ from sheets_kpi.kpi.inputs import Inputs
 from sheets_kpi.kpi.issues import ISSUE_COLUMNS, Issue, issues_frame
 from sheets_kpi.kpi.rules import evaluate_deal_rules, onsets
 from sheets_kpi.locale import label
+from sheets_kpi.progress import Progress
 from sheets_kpi.redaction import redact, redact_optional
 from sheets_kpi.release import release_stale
 from sheets_kpi.sheets.gateway import SheetsGateway
@@ -77,16 +78,18 @@ def run_cycle(
     reconcile: bool = False,
     stop: threading.Event | None = None,
     approvals: tuple[Approval, ...] = (),
+    progress: Progress | None = None,
 ) -> CycleReport:
     """One cycle computed at the instant `now` (the caller's clock: the worker's or `--now`);
-    `approvals` (from `sheets-kpi close`) join those typed into the close tab."""
+    `approvals` (from `sheets-kpi close`) join those typed into the close tab; `progress` hears
+    of the sync per stream and of the writes."""
     started = time.monotonic()
     report = CycleReport(run_id=store.start_run(now))
     sheets.reset_counts()
     sheets.attach(store, report.run_id)
     amo_before = amo.requests_made
     try:
-        synced = _sync(config, store, amo, now, reconcile, stop)
+        synced = _sync(config, store, amo, now, reconcile, stop, progress)
         report.entities_new, report.entities_updated = synced.new, synced.updated
         report.synced = synced.complete
         if synced.error:
@@ -132,8 +135,13 @@ def run_cycle(
         report.issues = len(issues)
         # Nightly `reconcile` rewrites everything: it undoes edits by hand. The values go with
         # the run-log row, in `_finish`.
+        tell = progress or _silent
+        tell("tabs", 0.0, 0, len(output.main))
         written = sheets.write(output.main, force=reconcile, hold=True)
-        for spreadsheet_id, layouts in output.elsewhere().items():
+        tell("tabs", 1.0, len(output.main), len(output.main))
+        others = output.elsewhere()
+        for done, (spreadsheet_id, layouts) in enumerate(others.items()):
+            tell("other spreadsheets", done / len(others), done, len(others))
             try:
                 other = sheets.write(layouts, spreadsheet_id, force=reconcile)
                 written.rows_written += other.rows_written
@@ -142,6 +150,8 @@ def run_cycle(
                 what = "data" if spreadsheet_id in output.data else "personal"
                 report.error = f"{what} spreadsheet {spreadsheet_id}: {err}"
                 log.error("%s", report.error)
+        if others:
+            tell("other spreadsheets", 1.0, len(others), len(others))
         report.rows_written = written.rows_written
     except Stopped as err:
         report.status, report.error = "stopped", str(err)
@@ -181,6 +191,7 @@ def _sync(
     now: datetime,
     reconcile: bool,
     stop: threading.Event | None,
+    progress: Progress | None = None,
 ) -> SyncOutcome:
     """Raises `Stopped` when asked to stop mid-sync (the pages read so far are kept)."""
     try:
@@ -191,6 +202,7 @@ def _sync(
             now,
             reconcile_days=config.schedule.reconcile_days if reconcile else None,
             stop=stop,
+            progress=progress,
         )
     except SourceError as err:
         log.error("amoCRM sync failed; computing from the stored data: %s", err)
@@ -274,6 +286,11 @@ def _issues(store: Store, parts: list[pd.DataFrame], now: datetime, zone: ZoneIn
     issues = pd.concat([p for p in parts if not p.empty] or [parts[0]], ignore_index=True)
     for column in ISSUE_COLUMNS:  # an echoed token must not reach the tab nor the store's keys
         issues[column] = [redact(v) if isinstance(v, str) else v for v in issues[column]]
+    if "args" in issues:  # nor through the values a message in the locale is made from
+        issues["args"] = [
+            tuple((name, redact(str(value))) for name, value in args) if args else args
+            for args in issues["args"]
+        ]
     keys = (
         issues["source"].astype(str)
         + "|"
@@ -301,6 +318,10 @@ def _log_row(config: Config, sheets: SheetsGateway, report: CycleReport, now: da
         report.status,
         report.error or "",
     ]
+
+
+def _silent(name: str, fraction: float, items: int, total: int | None = None) -> None:
+    """No progress is shown (a caller without a terminal or log to show it on)."""
 
 
 def _check(stop: threading.Event | None) -> None:

@@ -78,7 +78,7 @@ def run_demo(
         amo = make_client(config.amocrm)
         gateway = SheetsGateway(config.google)
         echo("amoCRM → store: first sync (backfill)")
-        sync(amo, store, config.amocrm, now)
+        echo(sync(amo, store, config.amocrm, now).summary())
         init = init_inputs(gateway, config, amocrm_frames(store)["users"], now)
         echo(f"input tabs created: {', '.join(init.created)}; roster: {init.managers_added}")
         last_month = _type_supervisor_inputs(

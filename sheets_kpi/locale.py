@@ -192,6 +192,70 @@ LABELS: dict[str, dict[str, str]] = {
             "ни в одной группе amoCRM, поэтому `sheets-kpi init` не может его распределить: "
             "добавьте его в «Сотрудники» с отделом или поместите в группу с именем отдела"
         ),
+        "issue.not_number": "ожидается число, а не {got}; строка пропущена",
+        "issue.share_range": "доля — от 0 до 100 %, а не {got}; строка пропущена",
+        "issue.not_date": (
+            "ожидается дата вида 2026-11-03 или 03.11.2026, а не {got}; строка пропущена"
+        ),
+        "issue.not_month": (
+            "ожидается месяц вида 2026-11, 11.2026 или ноябрь 2026, а не {got}; строка пропущена"
+        ),
+        "issue.month_range": "месяц — от 1 до 12, а не {got}; строка пропущена",
+        "issue.date_typo": (
+            "дата раньше {first} года — похоже на опечатку: {got}; строка пропущена"
+        ),
+        "issue.not_boolean": "ожидается да или нет, а не {got}; строка пропущена",
+        "issue.cell_empty": "ячейка пуста; строка пропущена",
+        "issue.not_user_id": "нужен целый id пользователя amoCRM; строка пропущена",
+        "issue.ambiguous_manager": (
+            "{name} подходит нескольким менеджерам (id {ids}): укажите id; строка пропущена"
+        ),
+        "issue.negative_plan": "план не может быть отрицательным; строка пропущена",
+        "issue.nps_range": "ответ NPS — целое число от 0 до 10; строка пропущена",
+        "issue.call_quality_range": (
+            "качество звонка оценивается от {low} до {high}; строка пропущена"
+        ),
+        "issue.needs_manager": "для действия {action} нужен менеджер; строка пропущена",
+        "issue.approve_with_manager": (
+            "период утверждается для всего отдела: оставьте менеджера пустым; строка пропущена"
+        ),
+        "issue.duplicate_column": "тот же столбец, что и {first}; читается только {first}",
+        "issue.missing_columns": "нет столбцов: {names}; вкладка пропущена",
+        "issue.missing_columns_kept": (
+            "нет столбцов: {names}; вкладка пропущена; вкладки менеджеров не меняются и не "
+            "удаляются, остаются последние верные данные"
+        ),
+        "issue.tab_emptied_kept": (
+            "вкладка пуста, заголовок тоже: из неё ничего не читается; отмените очистку или "
+            "запустите `sheets-kpi init`, чтобы записать заголовок снова; вкладки менеджеров не "
+            "меняются и не удаляются, остаются последние верные данные"
+        ),
+        "issue.no_manager_kept": (
+            "из этой вкладки не читается ни один менеджер; вкладки менеджеров не меняются и не "
+            "удаляются, остаются последние верные данные"
+        ),
+        "issue.tab_emptied": (
+            "вкладка пуста, заголовок тоже: из неё ничего не читается; отмените очистку или "
+            "запустите `sheets-kpi init`, чтобы записать заголовок снова"
+        ),
+        "issue.not_closable": (
+            "утвердить можно только один из {months} последних завершённых месяцев"
+        ),
+        "issue.not_ended": "период ещё не закончился (он заканчивается {end}); утвердите его после",
+        "issue.not_approved": (
+            "период закончился более {days} дн. назад и не утверждён: проверьте ведомость и "
+            "утвердите её во вкладке «Закрытие» (или `sheets-kpi close {period}`)"
+        ),
+        "issue.config_no_status": (
+            "такого этапа нет ни в одной воронке amoCRM; показатели и правила с ним ничего не "
+            "считают"
+        ),
+        "issue.config_no_pipeline": (
+            "такой воронки нет в amoCRM; показатели и правила с ней ничего не считают"
+        ),
+        "issue.config_bad_filter": (
+            "фильтр — это `upsell` или id воронки; показатели и правила с ним ничего не считают"
+        ),
     },
     "en": {
         "tab.summary": "Summary — {department}",
@@ -374,6 +438,64 @@ LABELS: dict[str, dict[str, str]] = {
             "amoCRM user with activity is not in the roster; the user is in no group in amoCRM, "
             "so `sheets-kpi init` cannot place them: add them to the roster with a department, "
             "or put them in a group named like one"
+        ),
+        "issue.not_number": "expected a number, got {got}; the row is skipped",
+        "issue.share_range": "a share is between 0 and 100 %, got {got}; the row is skipped",
+        "issue.not_date": (
+            "expected a date like 2026-11-03 or 03.11.2026, got {got}; the row is skipped"
+        ),
+        "issue.not_month": (
+            "expected a month like 2026-11, 11.2026 or ноябрь 2026, got {got}; the row is skipped"
+        ),
+        "issue.month_range": "month must be 1..12, got {got}; the row is skipped",
+        "issue.date_typo": (
+            "a date before {first} is taken for a typo, got {got}; the row is skipped"
+        ),
+        "issue.not_boolean": "expected да/нет (yes/no), got {got}; the row is skipped",
+        "issue.cell_empty": "is empty; the row is skipped",
+        "issue.not_user_id": "must be a whole amoCRM user id; the row is skipped",
+        "issue.ambiguous_manager": (
+            "{name} matches several managers (ids {ids}); use the id; the row is skipped"
+        ),
+        "issue.negative_plan": "a plan cannot be negative; the row is skipped",
+        "issue.nps_range": "an NPS answer is a whole number 0..10; the row is skipped",
+        "issue.call_quality_range": "call quality is scored {low}..{high}; the row is skipped",
+        "issue.needs_manager": "{action} needs the manager; the row is skipped",
+        "issue.approve_with_manager": (
+            "a period is approved for a whole department; leave the manager empty; the row is "
+            "skipped"
+        ),
+        "issue.duplicate_column": "the same column as {first}; only {first} is read",
+        "issue.missing_columns": "missing column(s): {names}; the tab is skipped",
+        "issue.missing_columns_kept": (
+            "missing column(s): {names}; the tab is skipped; no manager tab is changed or "
+            "removed and the last good output is kept"
+        ),
+        "issue.tab_emptied_kept": (
+            "the tab is empty, its header too: nothing is read from it; undo the clearing "
+            "or run `sheets-kpi init` to write the header again; no manager tab is changed or "
+            "removed and the last good output is kept"
+        ),
+        "issue.no_manager_kept": (
+            "no manager can be read from this tab; no manager tab is changed or removed and the "
+            "last good output is kept"
+        ),
+        "issue.tab_emptied": (
+            "the tab is empty, its header too: nothing is read from it; undo the clearing "
+            "or run `sheets-kpi init` to write the header again"
+        ),
+        "issue.not_closable": "only the last {months} ended months can be approved",
+        "issue.not_ended": "the period has not ended (it ends {end}); approve it after that",
+        "issue.not_approved": (
+            "the period ended more than {days} day(s) ago and is not approved: check its "
+            "statement and approve it in the close tab (or `sheets-kpi close {period}`)"
+        ),
+        "issue.config_no_status": (
+            "no such status in any amoCRM pipeline; KPIs and rules using it count nothing"
+        ),
+        "issue.config_no_pipeline": "no such pipeline; KPIs and rules using it count nothing",
+        "issue.config_bad_filter": (
+            "filter is `upsell` or a pipeline id; KPIs and rules using it count nothing"
         ),
     },
 }

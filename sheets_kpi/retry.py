@@ -11,6 +11,10 @@ import re
 from dataclasses import dataclass
 from datetime import UTC
 from email.utils import parsedate_to_datetime
+from typing import Literal
+
+import requests
+from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 #: The longest wait a client sleeps before one retry; obeying an hour-long wait would hold the
 #: worker past the cycles it should run. Google Sheets: a longer Retry-After is cut to this (its
@@ -88,6 +92,18 @@ def dropped_connection_retriable(method: str) -> bool:
     """A dropped connection or a timeout is retried for a read only: a write may have reached
     the server and been applied, and sending it again could apply it twice."""
     return method.upper() == "GET"
+
+
+def unreachable(err: requests.ConnectionError) -> Literal["dns", "refused"] | None:
+    """Why a connection never started, when asking again only repeats the answer: the host name
+    does not resolve, or nothing listens on the port (a wrong URL, not a passing fault). None
+    for a connection that broke on the way, which is worth a retry."""
+    reason = getattr(err.args[0] if err.args else None, "reason", None)
+    if isinstance(reason, NameResolutionError):
+        return "dns"
+    if isinstance(reason, NewConnectionError) and "refused" in str(reason).lower():
+        return "refused"
+    return None
 
 
 AMOCRM_RETRY = RetryPolicy(

@@ -507,8 +507,8 @@ def test_metric_breaking_its_argument_rule_is_refused(text: str, message: str) -
 def test_missing_environment_variable_names_it_and_the_path() -> None:
     text = (ROOT / "config.yaml").read_text(encoding="utf-8")
     assert error_of(text, env={}) == (
-        "config.yaml: amocrm.auth.long_lived_token: environment variable AMO_TOKEN is not set; "
-        "export it or write the value instead, got '${AMO_TOKEN}'"
+        "config.yaml: amocrm.auth.long_lived_token: the environment variable AMO_TOKEN is not "
+        "set; export it or write the value instead, got '${AMO_TOKEN}'"
     )
 
 
@@ -516,8 +516,8 @@ def test_missing_variable_inside_a_longer_string() -> None:
     data = shipped()
     data["amocrm"]["auth"] = {"oauth": {**OAUTH, "token_file": "${STATE}/amo_tokens.json"}}
     assert error_of(dump(data), env={}) == (
-        "config.yaml: amocrm.auth.oauth.token_file: environment variable STATE is not set; "
-        "export it or write the value instead, got '${STATE}/amo_tokens.json'"
+        "config.yaml: amocrm.auth.oauth.token_file: the environment variable STATE is not "
+        "set; export it or write the value instead, got '${STATE}/amo_tokens.json'"
     )
 
 

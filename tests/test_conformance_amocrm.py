@@ -37,7 +37,7 @@ import pytest
 import requests
 
 from sheets_kpi.config import OAuthConfig
-from sheets_kpi.doctor import _check_amocrm
+from sheets_kpi.doctor import Doctor
 from sheets_kpi.emulators.amocrm import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
@@ -547,7 +547,7 @@ def read_dictionaries(users: int, pipelines: int) -> Callable[[Body], None]:
 
 def read_account(recorded: Body, start: Callable[[dict[str, Body]], EmulatorServer]) -> None:
     server = start({"/api/v4/account": recorded})
-    message = _check_amocrm(shipped_config(base_url=server.url))
+    message = Doctor(shipped_config(base_url=server.url)).amocrm()
     assert message == f"{server.url} answers; account 'example'"
 
 

@@ -374,17 +374,36 @@ def test_the_retry_policy_is_a_parameter(emulator, monkeypatch) -> None:
     assert len(waits) == 2 and all(0 <= w <= 0.5 for w in waits)
 
 
-def test_a_dropped_connection_is_retried_for_reads_only(monkeypatch) -> None:
+def test_a_dropped_connection_is_retried_for_reads_only(emulator, monkeypatch) -> None:
+    server, _ = emulator
+    monkeypatch.setattr(CountingHTTPClient, "sleep", staticmethod(lambda s: None))
+    gateway = gateway_for(server)
+    plan = {"next": ["reset"] * 2, "operation": "spreadsheets.get"}
+    assert requests.post(f"{server.url}/_emulator/faults", json=plan, timeout=5).ok
+    gateway.metadata()
+    assert gateway.counts() == (3, 0)
+    plan = {"next": ["reset"], "operation": "spreadsheets.batchUpdate"}
+    assert requests.post(f"{server.url}/_emulator/faults", json=plan, timeout=5).ok
+    with pytest.raises(SheetsError, match="cannot reach Google Sheets"):
+        gateway.update({"requests": [TITLE_AS_IS]})
+    assert gateway.counts() == (3, 1)
+
+
+TITLE_AS_IS = {"updateSpreadsheetProperties": {"properties": {"title": "KPI"}, "fields": "title"}}
+
+
+def test_a_refused_connection_is_named_at_once_not_retried(monkeypatch) -> None:
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    monkeypatch.setattr(CountingHTTPClient, "sleep", staticmethod(lambda s: None))
     gateway = SheetsGateway(GoogleConfig(spreadsheet=BOOK, endpoint=f"http://127.0.0.1:{port}"))
-    with pytest.raises(SheetsError, match="cannot reach Google Sheets"):
+    with pytest.raises(SheetsError) as caught:
         gateway.metadata()
-    with pytest.raises(SheetsError, match="cannot reach Google Sheets"):
-        gateway.update({"requests": []})
-    assert gateway.counts() == (gateway.http.retry.max_attempts, 1)
+    assert str(caught.value) == (
+        f"cannot reach Google Sheets: 127.0.0.1:{port} refused the connection; check "
+        "google.endpoint"
+    )
+    assert gateway.counts() == (1, 0)
 
 
 def test_a_missing_key_file_says_how_to_make_one(tmp_path) -> None:

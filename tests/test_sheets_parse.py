@@ -693,3 +693,28 @@ def test_a_row_dated_after_today_waits_for_that_day(tab, head, row) -> None:
     )
     on_the_day = parse_inputs(grids, shipped_config(), today=dt.date(2099, 12, 31))
     assert len(on_the_day.frames[tab]) == 1
+
+
+def test_row_and_tab_issues_are_shown_in_the_locale() -> None:
+    from sheets_kpi.kpi.issues import Issue, issues_frame
+    from sheets_kpi.tabs.run import issues_tab
+
+    plans = [["Период", "Менеджер", "KPI", "План"], ["2026-11", "Анна Петрова", "sales_rub", -5]]
+    scores = [["Дата", "Менеджер", "Вид", "Оценка"], ["вчера", "Анна Петрова", "nps", 9]]
+    parsed = parse_inputs({"roster": ROSTER, "plans": plans, "scores": scores}, shipped_config())
+    stray = Issue("warning", "roster", "amo_user_id 7", "7", "not in the roster")
+    frame = pd.concat([parsed.issues, issues_frame([stray])]).assign(first_seen="")
+    shown = {(row[1], row[2], row[4]) for row in issues_tab(frame, "ru").rows[1:]}
+    assert (
+        "Планы",
+        "row 2, column plan",
+        "план не может быть отрицательным; строка пропущена",
+    ) in shown
+    assert (
+        "Оценки",
+        "row 2, column date",
+        "ожидается дата вида 2026-11-03 или 03.11.2026, а не 'вчера'; строка пропущена",
+    ) in shown
+    assert ("Сотрудники", "amo_user_id 7", "not in the roster") in shown
+    english = set(frame["message"])
+    assert "a plan cannot be negative; the row is skipped" in english

@@ -184,13 +184,13 @@ def config_issues(inputs: Inputs, config: Config) -> pd.DataFrame:
     refs |= {f"rules.required_fields.{stage}": [stage] for stage in config.rules.required_fields}
     refs["rules.zero_price_after"] = list(config.rules.zero_price_after)
     rows = [
-        _config_issue(where, ref, "no such status in any amoCRM pipeline")
+        _config_issue(where, ref, "config_no_status")
         for where, stages in refs.items()
         for ref in unresolved(stages, statuses)
     ]
     for ref in config.amocrm.upsell.pipelines:
         if not pipelines([ref], statuses):
-            rows.append(_config_issue("amocrm.upsell.pipelines", str(ref), "no such pipeline"))
+            rows.append(_config_issue("amocrm.upsell.pipelines", str(ref), "config_no_pipeline"))
     for dept in config.departments:
         for kpi in dept.kpis:
             arg = kpi.metric_arg
@@ -202,10 +202,9 @@ def config_issues(inputs: Inputs, config: Config) -> pd.DataFrame:
                 arg is not None and arg.isdigit() and int(arg) in set(statuses["pipeline_id"])
             ):
                 where = f"departments.{dept.id}.kpis.{kpi.id}"
-                rows.append(_config_issue(where, str(arg), "filter is `upsell` or a pipeline id"))
+                rows.append(_config_issue(where, str(arg), "config_bad_filter"))
     return issues_frame(rows)
 
 
-def _config_issue(where: str, value: str, message: str) -> Issue:
-    message = f"{message}; KPIs and rules using it count nothing"
-    return Issue("error", "config.yaml", where, value, message)
+def _config_issue(where: str, value: str, key: str) -> Issue:
+    return Issue.said("error", "config.yaml", where, value, key)

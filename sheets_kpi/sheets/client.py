@@ -20,6 +20,7 @@ from sheets_kpi.config import GoogleConfig
 from sheets_kpi.deadline import CycleDeadline, RequestDeadline
 from sheets_kpi.errors import SheetsError
 from sheets_kpi.retry import SHEETS_RETRY, RetryPolicy, dropped_connection_retriable, server_wait
+from sheets_kpi.sheets.failures import explain, unreachable_message
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,9 @@ class CountingHTTPClient(gspread.HTTPClient):
                 retry_after = err.response.headers.get("Retry-After")
                 wait, reason = server_wait(retry_after, now=time.time()), f"HTTP {code}"
             except (requests.ConnectionError, requests.Timeout) as err:
+                stuck = unreachable_message(err, getattr(err.request, "url", None) or endpoint)
+                if stuck:  # the same answer on every retry: say so now
+                    raise SheetsError(stuck) from None
                 if not dropped_connection_retriable(method) or self.retry.exhausted(attempt):
                     raise
                 wait, reason = None, type(err).__name__
@@ -179,12 +183,12 @@ def open_spreadsheet(google: GoogleConfig, client: gspread.Client | None = None)
             f"spreadsheet {google.spreadsheet_id!r} was not found: check google.spreadsheet "
             "(the id is the part of the URL after /d/)"
         ) from err
-    except PermissionError as err:
+    except (PermissionError, APIError) as err:  # gspread raises a 403 as PermissionError
+        cause = err if isinstance(err, APIError) else err.__cause__
+        if not isinstance(cause, APIError):
+            raise
         raise SheetsError(
-            f"no access to spreadsheet {google.spreadsheet_id!r}: share it as Editor with "
-            f"{service_account_email(google) or 'the service account client_email'}"
+            explain(cause, google.spreadsheet_id, service_account_email(google))
         ) from err
-    except APIError as err:
-        raise SheetsError(f"Google Sheets refused to open the spreadsheet: {err}") from err
     except requests.RequestException as err:
         raise SheetsError(f"cannot reach Google Sheets ({err}); the next cycle retries") from err

@@ -20,6 +20,7 @@ from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL, SPREADSHEET_VALUES_BATCH_
 from sheets_kpi.config import GoogleConfig
 from sheets_kpi.errors import SheetsError
 from sheets_kpi.sheets.client import CountingHTTPClient, make_client, service_account_email
+from sheets_kpi.sheets.failures import explain
 from sheets_kpi.sheets.input_tabs import TABS, find_title
 from sheets_kpi.sheets.layout import TabLayout, fit_cell
 from sheets_kpi.sheets.render import (
@@ -358,7 +359,7 @@ class SheetsGateway:
         try:
             response = method(*args, **kwargs)
         except APIError as err:
-            raise SheetsError(_explain(err, spreadsheet_id, self.service_account)) from err
+            raise SheetsError(explain(err, spreadsheet_id, self.service_account)) from err
         except requests.RequestException as err:
             raise SheetsError(
                 f"cannot reach Google Sheets ({err}); the next cycle retries"
@@ -368,26 +369,6 @@ class SheetsGateway:
 
 #: The characters of a spreadsheet id: whatever else a caller passes, no request is built from it.
 _SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,200}")
-
-
-def _explain(err: APIError, spreadsheet_id: str, service_account: str) -> str:
-    code = err.code
-    if code == 404:
-        return (
-            f"spreadsheet {spreadsheet_id!r} was not found: check google.spreadsheet "
-            "(the id is the part of the URL after /d/)"
-        )
-    if code == 403:
-        who = service_account or "the client_email of the service-account key"
-        return f"no access to spreadsheet {spreadsheet_id!r}: share it as Editor with {who}"
-    if code == 401:
-        return (
-            "Google Sheets did not accept the credentials: check that google.credentials is a "
-            "current service-account key and that the Google Sheets API is enabled"
-        )
-    if code == 429:
-        return "Google Sheets quota exhausted after retries; the next cycle writes again"
-    return f"Google Sheets answered HTTP {code}: {err.error.get('message', err)}"
 
 
 def _rows_of(sheet: dict[str, Any]) -> int:

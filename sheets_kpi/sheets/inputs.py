@@ -57,11 +57,12 @@ class _Tab:
                     self.positions[column.key] = index
                 elif self.positions[column.key] != index:  # a copy-pasted column, say
                     first = column_letter(self.positions[column.key])
-                    self.issue(
+                    self.said(
                         "warning",
                         f"header, column {column_letter(index)}",
                         name,
-                        f"the same column as {first}; only {first} is read",
+                        "duplicate_column",
+                        first=first,
                     )
         self.rows = grid[1:]
         self.row = 0  # the sheet row number `each` is building
@@ -69,7 +70,7 @@ class _Tab:
         self.emptied = not any(any(not parse.is_blank(v) for v in row) for row in grid)
         if self.missing and not self.emptied:  # an emptied tab gets its own issue
             names = ", ".join(c.ru if title == spec.ru else c.en for c in self.missing)
-            self.issue("error", "header", "", f"missing column(s): {names}; the tab is skipped")
+            self.said("error", "header", "", "missing_columns", names=names)
 
     def issue(self, severity: str, where: str, value: Any, message: str) -> None:
         shown = "" if value is None else str(value)
@@ -140,7 +141,7 @@ def field(
     value = cells.get(key)
     if parse.is_blank(value):
         if required:
-            raise _RowIssue(key, value, "is empty")
+            raise _RowIssue(key, value, "is empty", "cell_empty")
         return None
     try:
         return parser(value)
@@ -189,13 +190,7 @@ def parse_inputs(
         if spec.key not in grids:
             tab.said("error", "tab", "", "tab_missing")
         elif tab.emptied:
-            tab.issue(
-                "error",
-                "tab",
-                "",
-                "the tab is empty, its header too: nothing is read from it; undo the clearing "
-                "or run `sheets-kpi init` to write the header again",
-            )
+            tab.said("error", "tab", "", "tab_emptied")
     roster = _roster(tabs["roster"], config)
     unreadable = tuple(
         key
@@ -238,7 +233,7 @@ def _keep_last_good(tab: _Tab, issues: list[Issue]) -> None:
             key = f"{issue.key}_kept" if issue.key else ""  # its locale text says so too
             issues[index] = replace(issue, message=f"{issue.message}; {KEEP_LAST_GOOD}", key=key)
             return
-    tab.issue("error", "tab", "", f"no manager can be read from this tab; {KEEP_LAST_GOOD}")
+    tab.said("error", "tab", "", "no_manager_kept")
 
 
 def _departments(config: Config) -> dict[str, str]:
@@ -256,7 +251,9 @@ def _roster(tab: _Tab, config: Config) -> list[dict]:
     def build(cells: dict[str, Any]) -> dict[str, Any]:
         user_id = field(cells, "amo_user_id", parse.number)
         if user_id != int(user_id) or user_id <= 0:
-            raise _RowIssue("amo_user_id", cells["amo_user_id"], "must be a whole amoCRM user id")
+            raise _RowIssue(
+                "amo_user_id", cells["amo_user_id"], "must be a whole amoCRM user id", "not_user_id"
+            )
         base = optional(tab, cells, "bonus_base", _bonus_base, "the department's base is used")
         active = optional(tab, cells, "active", parse.boolean, "counted as active")
         return {
@@ -358,7 +355,12 @@ class _People:
         matches = self.by_name.get(parse.normalise(text), [])
         if len(matches) > 1:
             ids = ", ".join(str(m["manager_id"]) for m in matches)
-            raise ParseError(f"{text!r} matches several managers (ids {ids}); use the id")
+            raise ParseError(
+                f"{text!r} matches several managers (ids {ids}); use the id",
+                "ambiguous_manager",
+                name=repr(text),
+                ids=ids,
+            )
         if not matches:
             raise ParseError(
                 f"unknown manager {text!r}: not in the roster by id or exact name",
@@ -384,7 +386,7 @@ def _plans(tab: _Tab, config: Config, people: _People) -> list[dict]:
         parser = parse.share if units[(department, kpi)] == "share" else parse.number
         plan = field(cells, "plan", parser)
         if plan < 0:
-            raise _RowIssue("plan", cells["plan"], "a plan cannot be negative")
+            raise _RowIssue("plan", cells["plan"], "a plan cannot be negative", "negative_plan")
         return {
             "period": month,
             "manager_id": manager["manager_id"] if manager else None,
@@ -444,9 +446,17 @@ def _scores(tab: _Tab, config: Config, people: _People, today: dt.date | None) -
             # "85%" typed (text, or a percent cell Sheets stores as 0.85): 85 % of the scale
             score = low + score * (high - low)
         if kind == "nps" and (score != int(score) or not 0 <= score <= 10):
-            raise _RowIssue("score", cells["score"], "an NPS answer is a whole number 0..10")
+            raise _RowIssue(
+                "score", cells["score"], "an NPS answer is a whole number 0..10", "nps_range"
+            )
         if kind == "call_quality" and not low <= score <= high:
-            raise _RowIssue("score", cells["score"], f"call quality is scored {low:g}..{high:g}")
+            raise _RowIssue(
+                "score",
+                cells["score"],
+                f"call quality is scored {low:g}..{high:g}",
+                "call_quality_range",
+                {"low": f"{low:g}", "high": f"{high:g}"},
+            )
         return {
             "date": pd.Timestamp(day),
             "manager_id": manager["manager_id"],
@@ -505,12 +515,19 @@ def _close(tab: _Tab, config: Config, people: _People) -> list[CloseAction]:
         )
         action = field(cells, "action", lambda v: parse.choice(v, ACTIONS, "close action"))
         if action != "approve" and manager is None:
-            raise _RowIssue("manager", cells.get("manager"), f"{action} needs the manager")
+            raise _RowIssue(
+                "manager",
+                cells.get("manager"),
+                f"{action} needs the manager",
+                "needs_manager",
+                {"action": action},
+            )
         if action == "approve" and manager is not None:
             raise _RowIssue(
                 "manager",
                 cells.get("manager"),
                 "a period is approved for a whole department; leave the manager empty",
+                "approve_with_manager",
             )
         return {
             "period": field(cells, "period", parse.period),

@@ -61,9 +61,11 @@ def number(value: Any) -> float:
     try:
         result = float(text)
     except ValueError:
-        raise ParseError(f"expected a number, got {value!r}") from None
+        raise ParseError(
+            f"expected a number, got {value!r}", "not_number", got=repr(value)
+        ) from None
     if result != result or result in (float("inf"), float("-inf")):
-        raise ParseError(f"expected a number, got {value!r}")
+        raise ParseError(f"expected a number, got {value!r}", "not_number", got=repr(value))
     return result / 100 if percent else result
 
 
@@ -75,7 +77,9 @@ def share(value: Any) -> float:
     if result > 1 and not typed_percent:
         result /= 100
     if not 0 <= result <= 1:
-        raise ParseError(f"a share is between 0 and 100 %, got {value!r}")
+        raise ParseError(
+            f"a share is between 0 and 100 %, got {value!r}", "share_range", got=repr(value)
+        )
     return result
 
 
@@ -84,7 +88,7 @@ def date(value: Any) -> dt.date:
     a Sheets serial number; one before 2000 is a typo (`03.11.1926`)."""
     day = _date(value)
     if day < FIRST_PLAUSIBLE_DATE:
-        raise ParseError(f"a date before {FIRST_PLAUSIBLE_DATE} is taken for a typo, got {value!r}")
+        raise _typo(f"a date before {FIRST_PLAUSIBLE_DATE}", value)
     return day
 
 
@@ -113,7 +117,9 @@ def _date(value: Any) -> dt.date:
             return dt.datetime.fromisoformat(text).date()
         except ValueError:
             pass
-    raise ParseError(f"expected a date like 2026-11-03 or 03.11.2026, got {value!r}")
+    raise ParseError(
+        f"expected a date like 2026-11-03 or 03.11.2026, got {value!r}", "not_date", got=repr(value)
+    )
 
 
 #: Google's spreadsheet ids: letters, digits, `-` and `_` (44 of them today; 20 is a floor).
@@ -156,17 +162,31 @@ def period(value: Any) -> str:
         try:
             day = date(value)
         except ParseError:
-            raise ParseError(
-                f"expected a month like 2026-11, 11.2026 or ноябрь 2026, got {value!r}"
-            ) from None
+            raise _not_month(value) from None
         year, month = day.year, day.month
     if not 1 <= month <= 12:
-        raise ParseError(f"month must be 1..12, got {value!r}")
+        raise ParseError(f"month must be 1..12, got {value!r}", "month_range", got=repr(value))
     if year < FIRST_PLAUSIBLE_DATE.year:
-        raise ParseError(
-            f"a month before {FIRST_PLAUSIBLE_DATE.year} is taken for a typo, got {value!r}"
-        )
+        raise _typo(f"a month before {FIRST_PLAUSIBLE_DATE.year}", value)
     return f"{year:04d}-{month:02d}"
+
+
+def _typo(what: str, value: Any) -> ParseError:
+    """A date or month before 2000: a mistyped year, not history."""
+    return ParseError(
+        f"{what} is taken for a typo, got {value!r}",
+        "date_typo",
+        first=FIRST_PLAUSIBLE_DATE.year,
+        got=repr(value),
+    )
+
+
+def _not_month(value: Any) -> ParseError:
+    return ParseError(
+        f"expected a month like 2026-11, 11.2026 or ноябрь 2026, got {value!r}",
+        "not_month",
+        got=repr(value),
+    )
 
 
 def _numeric_period(value: float) -> str:
@@ -180,9 +200,9 @@ def _numeric_period(value: float) -> str:
         day = date(value)
         year, month = day.year, day.month
     else:
-        raise ParseError(f"expected a month like 2026-11, 11.2026 or ноябрь 2026, got {value!r}")
+        raise _not_month(value)
     if not (1900 <= year <= 2100 and 1 <= month <= 12):
-        raise ParseError(f"expected a month like 2026-11, 11.2026 or ноябрь 2026, got {value!r}")
+        raise _not_month(value)
     return f"{year:04d}-{month:02d}"
 
 
@@ -196,7 +216,7 @@ def boolean(value: Any, default: bool = True) -> bool:
         return True
     if text in FALSE:
         return False
-    raise ParseError(f"expected да/нет (yes/no), got {value!r}")
+    raise ParseError(f"expected да/нет (yes/no), got {value!r}", "not_boolean", got=repr(value))
 
 
 def choice(value: Any, options: dict[str, str], what: str) -> str:

@@ -6,6 +6,7 @@ import pandas as pd
 
 from sheets_kpi.kpi.issues import ISSUE_COLUMNS, shown_message
 from sheets_kpi.locale import Locale, label
+from sheets_kpi.sheets.input_tabs import TABS
 from sheets_kpi.sheets.layout import TabLayout
 from sheets_kpi.tabs.columns import cell_value
 
@@ -22,11 +23,21 @@ LOG_KEYS = (
 )
 
 
+#: An issue's source that names an input tab by its key (`roster`), shown as the tab's title.
+_TAB_TITLES = {spec.key: spec for spec in TABS}
+
+
+def shown_source(source: object, loc: Locale) -> object:
+    spec = _TAB_TITLES.get(source) if isinstance(source, str) else None
+    return spec.title(loc) if spec else source
+
+
 def issues_tab(issues: pd.DataFrame, loc: Locale) -> TabLayout:
+    shown = {"message": shown_message, "source": lambda row, loc: shown_source(row.source, loc)}
     rows = [[label(loc, key) for key in ISSUE_KEYS]]
     rows += [
         [
-            cell_value(shown_message(row, loc) if key == "message" else getattr(row, key))
+            cell_value(shown[key](row, loc) if key in shown else getattr(row, key))
             for key in ISSUE_KEYS
         ]
         for row in issues.itertuples(index=False)

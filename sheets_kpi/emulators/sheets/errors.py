@@ -50,6 +50,44 @@ def permission_denied() -> ApiError:
     return ApiError(403, "The caller does not have permission", "PERMISSION_DENIED")
 
 
+def service_disabled(project: str = "0") -> ApiError:
+    """403 as Google sends it when the caller's project has the Sheets API off."""
+    url = f"https://console.developers.google.com/apis/api/sheets.googleapis.com/overview?project={project}"
+    message = (
+        f"Google Sheets API has not been used in project {project} before or it is disabled. "
+        f"Enable it by visiting {url} then retry. If you enabled this API recently, wait a few "
+        "minutes for the action to propagate to our systems and retry."
+    )
+    return ApiError(
+        403,
+        message,
+        "PERMISSION_DENIED",
+        [
+            {
+                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                "reason": "SERVICE_DISABLED",
+                "domain": "googleapis.com",
+                "metadata": {
+                    "service": "sheets.googleapis.com",
+                    "consumer": f"projects/{project}",
+                    "activationUrl": url,
+                    "serviceTitle": "Google Sheets API",
+                    "containerInfo": project,
+                },
+            },
+            {
+                "@type": "type.googleapis.com/google.rpc.LocalizedMessage",
+                "locale": "en-US",
+                "message": message,
+            },
+            {
+                "@type": "type.googleapis.com/google.rpc.Help",
+                "links": [{"description": "Google developers console API activation", "url": url}],
+            },
+        ],
+    )
+
+
 def unauthenticated() -> ApiError:
     return ApiError(401, UNAUTHENTICATED_MESSAGE, "UNAUTHENTICATED")
 

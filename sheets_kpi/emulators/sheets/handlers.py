@@ -24,7 +24,7 @@ from sheets_kpi.emulators.sheets import (
     schema,
     values,
 )
-from sheets_kpi.emulators.sheets.errors import ApiError, bad_value, invalid
+from sheets_kpi.emulators.sheets.errors import ApiError, bad_value, invalid, permission_denied
 from sheets_kpi.emulators.sheets.state import SheetsState, Spreadsheet
 from sheets_kpi.emulators.sheets.xlsx import export_bytes
 
@@ -123,6 +123,8 @@ class Handlers:
         """
         with self.state.lock:
             book = self.state.get(book_id)
+            if book.read_only:
+                raise permission_denied()
             working = pickle.loads(pickle.dumps(book, pickle.HIGHEST_PROTOCOL))
             result = change(working)
             self.state.spreadsheets[book_id] = working

@@ -22,6 +22,7 @@ from sheets_kpi.emulators.sheets.errors import (
     invalid,
     not_found,
     quota_exceeded,
+    service_disabled,
     unauthenticated,
 )
 from sheets_kpi.emulators.sheets.handlers import Handlers, body_of, error_response, json_response
@@ -181,6 +182,8 @@ class SheetsApp:
                 raise not_found()
             if self.require_auth and "authorization" not in request.headers:
                 raise unauthenticated()
+            if not self.state.api_enabled and request.path.startswith("/v4/"):
+                raise service_disabled()
             fault = self.faults.take(route.operation)
             if fault and fault.kind in ("429", "500", "503"):
                 raise _fault_error(fault.kind, route.quota)

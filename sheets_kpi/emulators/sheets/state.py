@@ -101,6 +101,8 @@ class Spreadsheet:
     parents: list[str] = field(default_factory=list)
     #: Drive permissions granted through permissions.create (not the caller's own access).
     permissions: list[dict[str, Any]] = field(default_factory=list)
+    #: Shared as Viewer: reads work, every write answers 403 as Google does.
+    read_only: bool = False
 
     @property
     def locale(self) -> str:
@@ -199,6 +201,8 @@ class SheetsState:
         #: The caller has Drive storage of its own (a person). False is a service account, as
         #: in production: it may create files only in a shared drive (storageQuotaExceeded).
         self.drive_storage = True
+        #: False: the caller's Cloud project has the Sheets API off (every v4 call is a 403).
+        self.api_enabled = True
         if self.path and self.path.exists():
             self._load(json.loads(self.path.read_text(encoding="utf-8")))
 
@@ -208,6 +212,7 @@ class SheetsState:
         spreadsheet_id: str | None = None,
         *,
         shared: bool = True,
+        read_only: bool = False,
         locale: str = "en_US",
         time_zone: str = "Etc/GMT",
     ) -> Spreadsheet:
@@ -230,6 +235,7 @@ class SheetsState:
         with self.lock:
             book = Spreadsheet(spreadsheet_id or self.new_file_id(), properties, [sheet])
             book.shared = shared
+            book.read_only = read_only
             self.spreadsheets[book.spreadsheet_id] = book
             self.save()
         return book
@@ -279,6 +285,7 @@ class SheetsState:
                 raw.get("shared", True),
                 raw.get("parents", []),
                 raw.get("permissions", []),
+                raw.get("readOnly", False),
             )
 
 
@@ -304,6 +311,7 @@ def _dump(book: Spreadsheet) -> dict[str, Any]:
         "shared": book.shared,
         "parents": book.parents,
         "permissions": book.permissions,
+        "readOnly": book.read_only,
         "sheets": [
             {
                 "properties": s.properties,

@@ -166,8 +166,11 @@ class OAuth2:
     def _current(self) -> TokenPair:
         if self._pair is None:
             self._pair = self._file.load()
-        if self._pair is None:
-            raise AuthError(f"no amoCRM tokens at {self._file.path}: {REAUTHORISE}")
+        if self._pair is None:  # a first run, not a lost authorisation
+            raise AuthError(
+                f"no amoCRM tokens at {self._file.path} yet: run `sheets-kpi auth` once to "
+                "authorise the integration"
+            )
         return self._pair
 
     def _refresh(self, stale: TokenPair) -> TokenPair:

@@ -11,11 +11,16 @@ from typing import Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 import requests
-from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 from sheets_kpi.deadline import CycleDeadline, RequestDeadline, RequestTooSlow
 from sheets_kpi.errors import FatalSourceError, RetriableSourceError
-from sheets_kpi.retry import AMOCRM_RETRY, MAX_SERVER_WAIT, RetryPolicy, requested_wait
+from sheets_kpi.retry import (
+    AMOCRM_RETRY,
+    MAX_SERVER_WAIT,
+    RetryPolicy,
+    requested_wait,
+    unreachable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -204,14 +209,14 @@ class AmoClient:
 def _unreachable(err: requests.ConnectionError, base_url: str) -> str | None:
     """What to do when amoCRM's host cannot be found or refuses connections (a wrong
     `amocrm.base_url`, not a passing fault); None for a connection that broke on the way."""
-    reason = getattr(err.args[0] if err.args else None, "reason", None)
+    why = unreachable(err)
     host = urlsplit(base_url).netloc
-    if isinstance(reason, NameResolutionError):
+    if why == "dns":
         return (
             f"cannot reach amoCRM: the host {host} does not resolve (DNS); check amocrm.base_url "
             "(https://<subdomain>.amocrm.ru or .kommo.com) and the machine's DNS"
         )
-    if isinstance(reason, NewConnectionError) and "refused" in str(reason).lower():
+    if why == "refused":
         return (
             f"cannot reach amoCRM: {host} refused the connection; check amocrm.base_url "
             "(scheme and port) and any proxy or firewall in between"

@@ -80,7 +80,7 @@ def sync(
     report.new, report.updated = total.new, total.updated
     report.requests = client.requests_made - requests_before
     report.seconds = time.monotonic() - started
-    log.info(report.summary())
+    log.debug(report.summary())  # the commands print it, and serve logs its cycle's line
     return report
 
 
@@ -106,6 +106,8 @@ def _sync_stream(
     count = UpsertCount()
     seen = 0
     highest = start
+    if progress:  # the clock of the rate and ETA starts with the walk
+        progress(stream.name, 0.0, 0)
     for page, safe in _walk(client, stream, start, now):
         rows = [
             stored(stream.normalise(m, raw), raw, now)
