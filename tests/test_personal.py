@@ -187,12 +187,11 @@ def test_the_command_prints_the_titles_and_whom_to_share_with(drive, tmp_path, c
 
 
 def test_doctor_opens_the_data_spreadsheet_like_the_main_one(drive) -> None:
-    from sheets_kpi.doctor import _check_data_spreadsheet
+    from sheets_kpi.doctor import Doctor
 
     data = drive.state.create_spreadsheet("KPI data").spreadsheet_id
-    assert _check_data_spreadsheet(drive.with_google(data_spreadsheet=data)) == (
-        "'KPI data' opens; 1 tab(s)"
-    )
+    doctor = Doctor(drive.with_google(data_spreadsheet=data))
+    assert doctor.data_spreadsheet() == "'KPI data' opens"
     missing = "1NoSuchSpreadsheet00000000000000000000000"
     with pytest.raises(SheetsError, match="was not found"):
-        _check_data_spreadsheet(drive.with_google(data_spreadsheet=missing))
+        Doctor(drive.with_google(data_spreadsheet=missing)).data_spreadsheet()
