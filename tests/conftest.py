@@ -40,3 +40,12 @@ def amo_server(agency: AmoState) -> Iterator[EmulatorServer]:
 def shipped_config(**amocrm: object) -> Config:
     config = load_config(ROOT / "config.yaml", env={"AMO_TOKEN": DEMO_TOKEN})
     return config.model_copy(update={"amocrm": config.amocrm.model_copy(update=amocrm)})
+
+
+def emulated_config(
+    store: Path, book: str, amo_url: str, sheets_url: str, backfill_days: int
+) -> Config:
+    """The shipped config on both emulators, its store at `store`."""
+    config = shipped_config(base_url=amo_url, requests_per_second=50, backfill_days=backfill_days)
+    google = config.google.model_copy(update={"spreadsheet": book, "endpoint": sheets_url})
+    return config.model_copy(update={"store": store, "google": google})

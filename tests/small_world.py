@@ -22,7 +22,7 @@ from sheets_kpi.sources.amocrm import make_client
 from sheets_kpi.sources.amocrm.sync import sync
 from sheets_kpi.store.db import Store
 from sheets_kpi.store.frames import amocrm_frames
-from tests.conftest import NOW, NOW_AT, shipped_config
+from tests.conftest import NOW, NOW_AT, emulated_config
 
 
 @dataclass
@@ -66,15 +66,7 @@ def small_world(folder: Path, book: str = "small-book", managers: int = 3) -> It
     sheets = SheetsState()
     sheets.create_spreadsheet("KPI", book)
     sheets_server = serve_sheets(state=sheets)
-    config = shipped_config(base_url=amo_server.url, requests_per_second=50, backfill_days=30)
-    config = config.model_copy(
-        update={
-            "store": folder / "store.db",
-            "google": config.google.model_copy(
-                update={"spreadsheet": book, "endpoint": sheets_server.url}
-            ),
-        }
-    )
+    config = emulated_config(folder / "store.db", book, amo_server.url, sheets_server.url, 30)
     store = Store(config.store)
     try:
         sync(make_client(config.amocrm), store, config.amocrm, now=NOW_AT)

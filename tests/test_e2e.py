@@ -34,7 +34,7 @@ from sheets_kpi.sources.amocrm import make_client
 from sheets_kpi.sources.amocrm.sync import sync
 from sheets_kpi.store.db import Store
 from sheets_kpi.store.frames import amocrm_frames
-from tests.conftest import NOW, NOW_AT, ROOT, shipped_config
+from tests.conftest import NOW, NOW_AT, ROOT, emulated_config
 
 pytestmark = pytest.mark.e2e
 
@@ -101,15 +101,7 @@ def world(tmp_path) -> Iterator[World]:
     sheets = SheetsState(seed=3)
     sheets.create_spreadsheet("KPI", BOOK)
     sheets_server = serve_sheets(state=sheets)
-    config = shipped_config(base_url=amo_server.url, requests_per_second=50, backfill_days=90)
-    config = config.model_copy(
-        update={
-            "store": tmp_path / "store.db",
-            "google": config.google.model_copy(
-                update={"spreadsheet": BOOK, "endpoint": sheets_server.url}
-            ),
-        }
-    )
+    config = emulated_config(tmp_path / "store.db", BOOK, amo_server.url, sheets_server.url, 90)
     store = Store(config.store)
     sync(make_client(config.amocrm), store, config.amocrm, now=NOW_AT)
     gateway = SheetsGateway(config.google)
