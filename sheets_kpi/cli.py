@@ -133,9 +133,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
     config = _config(args)
     with _lock(config):
-        store = Store(config.store)
         client = make_client(config.amocrm)
-        report = sync(client, store, config.amocrm, args.now, progress=_progress(after=0))
+        with Store(config.store) as store:
+            report = sync(client, store, config.amocrm, args.now, progress=_progress(after=0))
     _say(report.summary())
     return 0
 
@@ -196,14 +196,16 @@ def _progress(after: float = QUIET_SECONDS):
 
 
 def _worker_parts(config: Config, cycle=None):
-    """The store and both clients; `cycle` (serve's CycleDeadline) is checked by both."""
+    """The store and both clients; `cycle` (serve's CycleDeadline) is checked by both. The
+    store is opened last, so the caller that closes it is the only one that can leak it."""
     from sheets_kpi.sheets.client import make_client as sheets_client
     from sheets_kpi.sheets.gateway import SheetsGateway
     from sheets_kpi.sources.amocrm import make_client
     from sheets_kpi.store.db import Store
 
     sheets = SheetsGateway(config.google, sheets_client(config.google, cycle=cycle))
-    return Store(config.store), make_client(config.amocrm, cycle=cycle), sheets
+    amo = make_client(config.amocrm, cycle=cycle)
+    return Store(config.store), amo, sheets
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -220,10 +222,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
     with _lock(config):
         store, amo, sheets = _worker_parts(config)
-        _require_input_tabs(config, sheets)
-        report = run_cycle(
-            config, store, amo, sheets, args.now, reconcile=args.reconcile, progress=_progress()
-        )
+        with store:
+            _require_input_tabs(config, sheets)
+            report = run_cycle(
+                config, store, amo, sheets, args.now, reconcile=args.reconcile, progress=_progress()
+            )
     _say(cycle_line(report))
     if report.error:
         _say(f"sheets-kpi: {redact(report.error)}", err=True)
@@ -288,7 +291,8 @@ def _recompute(config: Config, args: argparse.Namespace) -> int:
     from sheets_kpi.recompute import recompute
 
     store, _, sheets = _worker_parts(config)
-    done = recompute(config, store, sheets, _period(args.period), args.now, args.dry_run)
+    with store:
+        done = recompute(config, store, sheets, _period(args.period), args.now, args.dry_run)
     if done.differences is None:
         _say(f"{done.period} computed into the tab {done.title!r} (live tabs untouched)")
         return 0
@@ -331,8 +335,9 @@ def cmd_close(args: argparse.Namespace) -> int:
     with _lock(config):
         store, amo, sheets = _worker_parts(config)
         approval = Approval(label, args.department, who)
-        report = run_cycle(config, store, amo, sheets, args.now, approvals=(approval,))
-        snapshots = {(s.period, s.department): s for s in store.snapshots()}
+        with store:
+            report = run_cycle(config, store, amo, sheets, args.now, approvals=(approval,))
+            snapshots = {(s.period, s.department): s for s in store.snapshots()}
     for note in report.close_notes:
         _say(f"sheets-kpi: {redact(note)}", err=True)
     missing = 0
@@ -358,22 +363,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
     config = _config(args)
     deadline = CycleDeadline(config.schedule.cycle_deadline_seconds)
     store, amo, sheets = _worker_parts(config, deadline)
-    every = args.every_minutes or config.schedule.every_minutes
-    worker = Worker(
-        serve_cycle(config, store, amo, sheets),
-        every_minutes=every,
-        reconcile_at=config.schedule.full_recompute_at,
-        zone=config.zone,
-        lock=_lock(config),
-        deadline=deadline,
-    )
-    tv = None if args.tv is None else _tv_server(config, args.tv_host, args.tv).start()
-    log.info("worker started: a cycle every %g minute(s)", every)
-    try:
-        return worker.run()
-    finally:
-        if tv is not None:
-            tv.stop()
+    with store:
+        every = args.every_minutes or config.schedule.every_minutes
+        worker = Worker(
+            serve_cycle(config, store, amo, sheets),
+            every_minutes=every,
+            reconcile_at=config.schedule.full_recompute_at,
+            zone=config.zone,
+            lock=_lock(config),
+            deadline=deadline,
+        )
+        tv = None if args.tv is None else _tv_server(config, args.tv_host, args.tv).start()
+        log.info("worker started: a cycle every %g minute(s)", every)
+        try:
+            return worker.run()
+        finally:
+            if tv is not None:
+                tv.stop()
 
 
 def cmd_tv(args: argparse.Namespace) -> int:
@@ -436,8 +442,9 @@ def cmd_init(args: argparse.Namespace) -> int:
     if args.personal:
         return _init_personal(config)
     store, amo, sheets = _worker_parts(config)
-    sync_dictionaries(amo, store, args.now)
-    report = init_inputs(sheets, config, amocrm_frames(store)["users"], args.now)
+    with store:
+        sync_dictionaries(amo, store, args.now)
+        report = init_inputs(sheets, config, amocrm_frames(store)["users"], args.now)
     created = ", ".join(report.created) or "none"
     added = "; ".join(f"{t}: {', '.join(c)}" for t, c in report.columns_added.items()) or "none"
     _say(
@@ -519,30 +526,31 @@ def cmd_status(args: argparse.Namespace) -> int:
     if not Path(config.store).exists():
         _say(f"no store yet at {config.store}: run `sheets-kpi sync` or `sheets-kpi run`")
         return 0
-    store = Store(config.store)
-    _say(f"store {config.store}")
-    for table, count in store.counts().items():
-        _say(f"  {table:<10} {count:>9}")
-    _say("cursors")
-    for entity, value in store.cursors().items():
-        _say(f"  {entity:<18} {_when(value, args.now)}")
-    runs = store.runs(limit=10)
-    _say("last runs" if runs else "no runs yet")
-    for run in runs:
-        seconds = (run["finished_at"] or run["started_at"]) - run["started_at"]
-        _say(
-            f"  #{run['id']} {_when(run['started_at'], args.now)} {run['status']:<7} {seconds:>4}s "
-            f"amoCRM {run['amocrm_requests']} req, Sheets {run['sheets_read_requests']}r/"
-            f"{run['sheets_write_requests']}w, issues {run['issues']}"
-            + (f", error: {redact(run['error'])}" if run["error"] else "")  # old rows too
-        )
-    snapshots = store.snapshots()
-    _say("approved statements" if snapshots else "no approved statements yet")
-    for snapshot in snapshots:
-        _say(
-            f"  {snapshot.period} {snapshot.department:<12} {_when(snapshot.approved_at, args.now)}"
-            f" by {snapshot.approved_by}"
-        )
+    with Store(config.store) as store:
+        _say(f"store {config.store}")
+        for table, count in store.counts().items():
+            _say(f"  {table:<10} {count:>9}")
+        _say("cursors")
+        for entity, value in store.cursors().items():
+            _say(f"  {entity:<18} {_when(value, args.now)}")
+        runs = store.runs(limit=10)
+        _say("last runs" if runs else "no runs yet")
+        for run in runs:
+            seconds = (run["finished_at"] or run["started_at"]) - run["started_at"]
+            _say(
+                f"  #{run['id']} {_when(run['started_at'], args.now)} {run['status']:<7} "
+                f"{seconds:>4}s "
+                f"amoCRM {run['amocrm_requests']} req, Sheets {run['sheets_read_requests']}r/"
+                f"{run['sheets_write_requests']}w, issues {run['issues']}"
+                + (f", error: {redact(run['error'])}" if run["error"] else "")  # old rows too
+            )
+        snapshots = store.snapshots()
+        _say("approved statements" if snapshots else "no approved statements yet")
+        for snapshot in snapshots:
+            _say(
+                f"  {snapshot.period} {snapshot.department:<12} "
+                f"{_when(snapshot.approved_at, args.now)} by {snapshot.approved_by}"
+            )
     return 0
 
 

@@ -74,42 +74,42 @@ def run_demo(
     sheets_server = sheets_emulator.serve(state=sheets_state)
     try:
         config = _pointed(base, amo_server.url, sheets_server.url, out, months)
-        store = Store(config.store)
-        amo = make_client(config.amocrm)
-        gateway = SheetsGateway(config.google)
-        echo("amoCRM → store: first sync (backfill)")
-        echo(sync(amo, store, config.amocrm, now).summary())
-        init = init_inputs(gateway, config, amocrm_frames(store)["users"], now)
-        echo(f"input tabs created: {', '.join(init.created)}; roster: {init.managers_added}")
-        last_month = _type_supervisor_inputs(
-            gateway, config, store, now, months, random.Random(seed)
-        )
-        reports: list[CycleReport] = []
-        for number in range(1, max(cycles, 2) + 1):
-            if number == 2:  # after the approval: a late change the supervisor must see
-                reopened = _reopen_an_approved_win(account, store, now)
-                if reopened is not None:
-                    echo(f"amoCRM: lead {reopened} reopened after {last_month} was approved")
-            elif number > 2:
-                for _ in range(5):
-                    live_tick(account, random.Random(number))
-            report = run_cycle(config, store, amo, gateway, now)
-            reports.append(report)
-            echo(
-                f"cycle {number}: {report.status} in {report.seconds:.1f} s, amoCRM "
-                f"{report.amocrm_requests} requests, Sheets {report.sheets_read_requests} "
-                f"read / {report.sheets_write_requests} write, {report.rows_written} rows"
-                + (f" — {report.error}" if report.error else "")
-                + (f"; approved {', '.join(report.approved)}" if report.approved else "")
+        with Store(config.store) as store:
+            amo = make_client(config.amocrm)
+            gateway = SheetsGateway(config.google)
+            echo("amoCRM → store: first sync (backfill)")
+            echo(sync(amo, store, config.amocrm, now).summary())
+            init = init_inputs(gateway, config, amocrm_frames(store)["users"], now)
+            echo(f"input tabs created: {', '.join(init.created)}; roster: {init.managers_added}")
+            last_month = _type_supervisor_inputs(
+                gateway, config, store, now, months, random.Random(seed)
             )
-        path = sheets_emulator.export_xlsx(
-            sheets_state.get(config.google.spreadsheet_id), out / "kpi.xlsx"
-        )
-        summary = {"cycles": [r.summary() for r in reports]}
-        (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
-        _print_leaderboards(store, gateway, config, now, echo)
-        echo(f"\nspreadsheet exported to {path}; run summary in {out / 'summary.json'}")
-        return summary
+            reports: list[CycleReport] = []
+            for number in range(1, max(cycles, 2) + 1):
+                if number == 2:  # after the approval: a late change the supervisor must see
+                    reopened = _reopen_an_approved_win(account, store, now)
+                    if reopened is not None:
+                        echo(f"amoCRM: lead {reopened} reopened after {last_month} was approved")
+                elif number > 2:
+                    for _ in range(5):
+                        live_tick(account, random.Random(number))
+                report = run_cycle(config, store, amo, gateway, now)
+                reports.append(report)
+                echo(
+                    f"cycle {number}: {report.status} in {report.seconds:.1f} s, amoCRM "
+                    f"{report.amocrm_requests} requests, Sheets {report.sheets_read_requests} "
+                    f"read / {report.sheets_write_requests} write, {report.rows_written} rows"
+                    + (f" — {report.error}" if report.error else "")
+                    + (f"; approved {', '.join(report.approved)}" if report.approved else "")
+                )
+            path = sheets_emulator.export_xlsx(
+                sheets_state.get(config.google.spreadsheet_id), out / "kpi.xlsx"
+            )
+            summary = {"cycles": [r.summary() for r in reports]}
+            (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+            _print_leaderboards(store, gateway, config, now, echo)
+            echo(f"\nspreadsheet exported to {path}; run summary in {out / 'summary.json'}")
+            return summary
     finally:
         amo_server.stop()
         sheets_server.stop()

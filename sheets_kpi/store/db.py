@@ -72,6 +72,12 @@ class Store:
     def close(self) -> None:
         self._conn.close()
 
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """All or nothing; nested calls join the outer transaction."""
