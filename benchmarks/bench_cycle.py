@@ -31,6 +31,7 @@ import requests
 import yaml
 
 from sheets_kpi.emulators.amocrm import DEMO_TOKEN as TOKEN
+from sheets_kpi.sheets.render import grid_properties
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The fastest the config allows: amoCRM's own rate limit is not what is measured.
@@ -294,13 +295,7 @@ def peer_write(config_path: Path, now: datetime) -> int:
     book = http.request("post", f"{config.google.endpoint}/v4/spreadsheets", json={}).json()
     book_id = book["spreadsheetId"]
     for sheet_id, layout in enumerate(output.main, start=1):
-        rows, cols = layout.grid_size()
-        grid = {
-            "rowCount": rows,
-            "columnCount": cols,
-            "frozenRowCount": layout.frozen_rows,
-            "frozenColumnCount": layout.frozen_cols,
-        }
+        grid = grid_properties(layout)
         structure: list[dict[str, Any]] = [
             {
                 "addSheet": {

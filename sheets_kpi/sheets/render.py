@@ -61,6 +61,17 @@ def cell(value: Any) -> dict[str, Any]:
     return {"userEnteredValue": {"stringValue": fit_cell(str(value))}}
 
 
+def grid_properties(layout: TabLayout, height: int | None = None) -> dict[str, Any]:
+    """A tab's `gridProperties`: its size (`height` rows if given) and frozen rows/columns."""
+    rows, columns = layout.grid_size()
+    return {
+        "rowCount": rows if height is None else height,
+        "columnCount": columns,
+        "frozenRowCount": layout.frozen_rows,
+        "frozenColumnCount": layout.frozen_cols,
+    }
+
+
 def structure_requests(
     layout: TabLayout, sheet_id: int, editors: list[str], existing_rows: int
 ) -> list[dict[str, Any]]:
@@ -69,12 +80,7 @@ def structure_requests(
     height, width = layout.grid_size()
     if layout.append_only:
         height = max(existing_rows, height)
-    grid = {
-        "rowCount": height,
-        "columnCount": width,
-        "frozenRowCount": layout.frozen_rows,
-        "frozenColumnCount": layout.frozen_cols,
-    }
+    grid = grid_properties(layout, height)
     requests: list[dict[str, Any]] = [
         {
             "updateSheetProperties": {
