@@ -240,6 +240,11 @@ def cycle_line(report) -> str:
         f"requests ({report.entities_new} new, {report.entities_updated} updated), Sheets "
         f"{report.sheets_read_requests} read / {report.sheets_write_requests} write, "
         f"{report.rows_written} rows, {report.issues} data issue(s)"
+        + (
+            f"; nothing changed, the output of run #{report.kept_from} stands"
+            if report.kept_from
+            else ""
+        )
     )
 
 

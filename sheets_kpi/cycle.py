@@ -12,6 +12,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -38,6 +39,7 @@ from sheets_kpi.store.frames import amocrm_frames, frame
 from sheets_kpi.tabs import Output, build_layouts
 from sheets_kpi.tabs.run import issues_tab
 from sheets_kpi.tv.snapshot import publish
+from sheets_kpi.unchanged import fingerprint, kept_output
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,7 @@ class CycleReport:
     synced: bool = False  # amoCRM was read completely (a nightly reconcile counts as done)
     approved: list[str] = field(default_factory=list)  # "period / department" approved now
     close_notes: list[str] = field(default_factory=list)  # why an approval or decision failed
+    kept_from: int | None = None  # nothing changed: the output of this run stands
 
     def summary(self) -> dict[str, object]:
         return {
@@ -88,6 +91,8 @@ def run_cycle(
     sheets.reset_counts()
     sheets.attach(store, report.run_id)
     amo_before = amo.requests_made
+    print_ = ""  # what the output is computed from, when the sync brought nothing new
+    holds: tuple[str, int, int] | None = None  # the output, complete, holds until then
     try:
         synced = _sync(config, store, amo, now, reconcile, stop, progress)
         report.entities_new, report.entities_updated = synced.new, synced.updated
@@ -95,7 +100,8 @@ def run_cycle(
         if synced.error:
             report.status, report.error = "failed", f"amoCRM sync: {synced.error}"
         _check(stop)
-        inputs = read_inputs(sheets, config, now)
+        grids = sheets.read_grids()
+        inputs = read_inputs(sheets, config, now, grids)
         _check(stop)
         if inputs.unreadable:  # the last good output stays; only the issues say why
             issues = _issues(store, [inputs.issues, issues_frame(synced.issues)], now, config.zone)
@@ -109,6 +115,14 @@ def run_cycle(
             )
             report.error = f"{report.error}; {unread}" if report.error else unread
             return report
+        if synced.complete and not (synced.new or synced.updated or reconcile or approvals):
+            print_ = fingerprint(config, store, grids, sheets.metadata())
+            kept = kept_output(store, print_, now)
+            if kept is not None:  # nothing new and no number moved: only the run-log row
+                report.kept_from, report.issues = kept
+                log.info("nothing changed since run #%d: its output stands", kept[0])
+                return report
+        store.forget_output_state()
         results = compute_results(config, store, inputs.frames, now)
         closing = close_periods(
             config, store, results, inputs.frames, inputs.actions, now, report.run_id, approvals
@@ -153,6 +167,8 @@ def run_cycle(
         if others:
             tell("other spreadsheets", 1.0, len(others), len(others))
         report.rows_written = written.rows_written
+        if print_ and not released:
+            holds = (print_, epoch(results.changes_at), report.issues)
     except Stopped as err:
         report.status, report.error = "stopped", str(err)
         log.info("cycle stopped: %s", err)
@@ -170,6 +186,8 @@ def run_cycle(
         except CycleOverrun as err:  # the run-log request was the first past the limit: it
             report.status, report.error = "failed", str(err)  # was not sent, and now can be
             _finish(config, store, sheets, report, now)
+    if holds and report.status == "ok":
+        store.save_output_state(holds[0], holds[1], report.run_id, holds[2])
     return report
 
 
@@ -220,11 +238,18 @@ def _sync(
     return SyncOutcome(result.new, result.updated, complete=True, issues=skipped)
 
 
-def read_inputs(sheets: SheetsGateway, config: Config, now: datetime | None = None) -> ParsedInputs:
-    """The input tabs in one metadata read and one batchGet, then parsed (pure) into the
-    engine's frames and the data issues; with `now`, rows dated after its day wait for it."""
+def read_inputs(
+    sheets: SheetsGateway,
+    config: Config,
+    now: datetime | None = None,
+    grids: dict[str, list[list[Any]]] | None = None,
+) -> ParsedInputs:
+    """The input tabs in one metadata read and one batchGet (or the `grids` already read),
+    parsed (pure) into the engine's frames and the data issues; with `now`, rows dated after
+    its day wait for it."""
     today = now.astimezone(config.zone).date() if now is not None else None
-    return parse_inputs(sheets.read_grids(), config, sheets.input_titles(), today)
+    grids = sheets.read_grids() if grids is None else grids
+    return parse_inputs(grids, config, sheets.input_titles(), today)
 
 
 def track_violations(

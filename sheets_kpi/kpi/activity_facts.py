@@ -38,8 +38,18 @@ def callback_minutes(inputs: Inputs, context: Context, arg: str | None) -> pd.Da
     elapsed so far, up to the window, so a fresh miss is not charged the whole window at once.
     Calls with neither a phone nor a contact cannot be called back and are left out.
     """
-    calls = _calls(inputs, context)
-    lost = calls[missed(calls, context.config)]
+    lost, best, elapsed = callback_gaps(_calls(inputs, context), context.config, context.now)
+    window = context.config.amocrm.callback_window_hours * 60
+    minutes = np.minimum(np.minimum(best, elapsed), window)
+    return rows(local_date(lost["created_at"], context.zone), lost["user_id"], minutes, 1.0)
+
+
+def callback_gaps(
+    calls: pd.DataFrame, config: Config, now: pd.Timestamp
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The missed calls that can be called back (a phone or a contact), the minutes to their
+    callback (inf: none yet) and the minutes elapsed by `now`."""
+    lost = calls[missed(calls, config)]
     outgoing = calls[calls["direction"] == "out"]
     best = np.full(len(lost), np.inf)
     reachable = np.zeros(len(lost), dtype=bool)
@@ -49,13 +59,8 @@ def callback_minutes(inputs: Inputs, context: Context, arg: str | None) -> pd.Da
         best = np.fmin(
             best, _next_call(lost[has_key], outgoing[_has(outgoing[key])], key, len(lost), has_key)
         )
-    elapsed = (context.now - lost["created_at"]).dt.total_seconds().to_numpy() / 60
-    window = context.config.amocrm.callback_window_hours * 60
-    minutes = np.minimum(np.minimum(best, elapsed), window)
-    lost = lost[reachable]
-    return rows(
-        local_date(lost["created_at"], context.zone), lost["user_id"], minutes[reachable], 1.0
-    )
+    elapsed = (now - lost["created_at"]).dt.total_seconds().to_numpy() / 60
+    return lost[reachable], best[reachable], elapsed[reachable]
 
 
 def _has(key: pd.Series) -> pd.Series:

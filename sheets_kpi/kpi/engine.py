@@ -11,6 +11,7 @@ from sheets_kpi.kpi import appeals, dynamics, issues, matrix, retention
 from sheets_kpi.kpi.bonus import bonuses
 from sheets_kpi.kpi.explain import pace_fact, still_needed, top_kpi, with_plan_to_date
 from sheets_kpi.kpi.facts import configured_metrics, daily_facts, measured_from, won_records
+from sheets_kpi.kpi.horizon import next_change
 from sheets_kpi.kpi.inputs import Inputs
 from sheets_kpi.kpi.metrics import parse_metric
 from sheets_kpi.kpi.periods import Period, period_start, to_utc, today
@@ -114,6 +115,8 @@ class Results:
     past: list[PeriodFigures]
     #: Each lead's state now (lead_id, is_deleted, status_id): why an approved win moved.
     leads: pd.DataFrame
+    #: The first instant at which these numbers may differ with the same data (`horizon`).
+    changes_at: pd.Timestamp
 
 
 def compute(
@@ -197,6 +200,7 @@ def compute(
         wins=wins[wins["date"] >= period.start].reset_index(drop=True),
         past=[ended(at) for at in history],
         leads=inputs.leads[["lead_id", "is_deleted", "status_id"]],
+        changes_at=next_change(inputs, config, now),
         issues=pd.concat(
             [
                 roster_issues,

@@ -25,9 +25,7 @@ def evaluate_deal_rules(
     now: pd.Timestamp,
 ) -> pd.DataFrame:
     """One row per (open lead, broken rule), sorted."""
-    open_leads = leads[
-        ~leads["is_deleted"] & leads["status_id"].notna() & ~leads["status_id"].isin([WON, LOST])
-    ]
+    open_leads = still_open(leads)
     found: list[pd.DataFrame] = []
 
     def flag(mask: pd.Series, rule: str) -> None:
@@ -37,10 +35,7 @@ def evaluate_deal_rules(
         pending = tasks[~tasks["is_completed"] & (tasks["entity_type"] == "leads")]
         flag(~open_leads["lead_id"].isin(pending["entity_id"].dropna()), "no_next_task")
     if rules.stale_stage_days:
-        last_move = stage_changes.groupby("lead_id")["created_at"].max()
-        since = lookup(last_move.astype(open_leads["created_at"].dtype), open_leads["lead_id"])
-        since = since.fillna(open_leads["created_at"])
-        flag(now - since > pd.Timedelta(days=rules.stale_stage_days), "stale_stage")
+        flag(now > stale_at(open_leads, stage_changes, rules.stale_stage_days), "stale_stage")
     for stage, required in rules.required_fields.items():
         reached = at_or_after(open_leads, [stage], statuses)
         flag(reached & ~open_leads["custom_fields"].map(_filled(required)), "required_fields")
@@ -51,6 +46,20 @@ def evaluate_deal_rules(
         return pd.DataFrame({"lead_id": pd.Series(dtype="int64"), "rule": pd.Series(dtype=object)})
     out = pd.concat(found, ignore_index=True).astype({"lead_id": "int64", "rule": object})
     return out.drop_duplicates().sort_values(RULE_COLUMNS).reset_index(drop=True)
+
+
+def still_open(leads: pd.DataFrame) -> pd.DataFrame:
+    """Leads neither deleted, won nor lost: the ones the deal rules look at."""
+    return leads[
+        ~leads["is_deleted"] & leads["status_id"].notna() & ~leads["status_id"].isin([WON, LOST])
+    ]
+
+
+def stale_at(open_leads: pd.DataFrame, stage_changes: pd.DataFrame, days: int) -> pd.Series:
+    """When each open lead becomes stale: its last stage move (or its creation) plus `days`."""
+    last_move = stage_changes.groupby("lead_id")["created_at"].max()
+    since = lookup(last_move.astype(open_leads["created_at"].dtype), open_leads["lead_id"])
+    return since.fillna(open_leads["created_at"]) + pd.Timedelta(days=days)
 
 
 def _filled(required: list[str | int]) -> Callable[[object], bool]:

@@ -402,6 +402,35 @@ class Store:
                 ],
             )
 
+    def output_state(self) -> tuple[str, int, int, int] | None:
+        """The last complete output: (fingerprint, valid until, run id, data issues)."""
+        rows = self.query("SELECT fingerprint, valid_until, run_id, issues FROM output_state")
+        return rows[0] if rows else None
+
+    def save_output_state(
+        self, fingerprint: str, valid_until: int, run_id: int, issues: int
+    ) -> None:
+        with self.transaction():
+            self._conn.execute(
+                "INSERT OR REPLACE INTO output_state "
+                "(id, fingerprint, valid_until, run_id, issues) VALUES (1, ?, ?, ?, ?)",
+                (fingerprint, valid_until, run_id, issues),
+            )
+
+    def forget_output_state(self) -> None:
+        """A cycle that computes again: until it ends well, no output is known complete."""
+        with self.transaction():
+            self._conn.execute("DELETE FROM output_state")
+
+    def entity_digest(self) -> str:
+        """Rows and deletions per amoCRM table: what a sync's new/updated counts do not tell
+        (a user gone from amoCRM's list, a tombstone)."""
+        parts = [
+            f"{table}:{self.query(f'SELECT count(*), total(is_deleted) FROM {table}')[0]}"
+            for table in ("users", "leads", "contacts", "companies", "tasks")
+        ]
+        return ";".join(parts)
+
     def _migrate(self) -> None:
         version = self._conn.execute("PRAGMA user_version").fetchone()[0]
         if version > len(MIGRATIONS):

@@ -103,4 +103,11 @@ MIGRATIONS: tuple[str, ...] = (
         spreadsheet_id TEXT NOT NULL, title TEXT NOT NULL, sheet_id INTEGER NOT NULL,
         structure TEXT NOT NULL, blocks TEXT NOT NULL, PRIMARY KEY (spreadsheet_id, title));
     """,
+    # The last output written completely: what it was computed from and until when it holds
+    # (sheets_kpi/unchanged.py), so a cycle with nothing new need not compute it again.
+    """
+    CREATE TABLE output_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1), fingerprint TEXT NOT NULL,
+        valid_until INTEGER NOT NULL, run_id INTEGER NOT NULL, issues INTEGER NOT NULL);
+    """,
 )
