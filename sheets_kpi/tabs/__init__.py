@@ -21,7 +21,7 @@ from sheets_kpi.sheets.layout import TabLayout
 from sheets_kpi.tabs.analytics import clients_tab, matrix_tab
 from sheets_kpi.tabs.data import data_bonus_tab, data_daily_tab, data_kpi_tab, data_managers_tab
 from sheets_kpi.tabs.department import dynamics_tab, ranking_tab, summary_tab
-from sheets_kpi.tabs.manager import manager_tab
+from sheets_kpi.tabs.manager import ManagerRows, manager_tab
 from sheets_kpi.tabs.run import ISSUE_KEYS, issues_tab, log_tab
 from sheets_kpi.tabs.statement import discrepancies_tab, statement_tab
 from sheets_kpi.tabs.tv import tv_tab
@@ -90,10 +90,12 @@ def build_layouts(
     main: list[TabLayout] = []
     personal: dict[str, list[TabLayout]] = {}
     sheets_by_manager = roster.set_index("manager_id")["personal_spreadsheet"].to_dict()
+    rows = ManagerRows(results, closing)
     for manager in results.managers.itertuples():
         target = _personal(sheets_by_manager.get(manager.manager_id))
         own = bool(target) and target not in (config.google.spreadsheet_id, data_id)
-        layout = manager_tab(results, manager, titles[manager.manager_id], config, closing, own)
+        title = titles[manager.manager_id]
+        layout = manager_tab(results, manager, title, config, closing, own, rows)
         if own:
             personal.setdefault(target, []).append(layout)
         else:  # no personal spreadsheet, or a shared one typed in by mistake

@@ -35,6 +35,29 @@ TASK_TEXT_SHOWN = 100
 NEIGHBOURS = 2
 
 
+class ManagerRows:
+    """The rows of every frame a manager tab shows, split by manager in one pass: a tab per
+    manager then takes its own rows instead of filtering each frame again."""
+
+    def __init__(self, results: Results, closing: Closing) -> None:
+        self._frames = {
+            "kpi": results.kpi,
+            "weekly": results.weekly,
+            "violations": results.open_violations,
+            "overdue": results.overdue_tasks,
+            "current": closing.current.rows,
+            **{f"past {i}": shown.rows for i, shown in enumerate(closing.statements)},
+        }
+        self._split = {
+            key: {int(k): part for k, part in frame.groupby("manager_id", sort=False)}
+            for key, frame in self._frames.items()
+        }
+
+    def of(self, key: str, manager_id: int) -> pd.DataFrame:
+        """`key`'s rows of the manager, in the frame's order."""
+        return self._split[key].get(int(manager_id), self._frames[key].iloc[0:0])
+
+
 def manager_tab(
     results: Results,
     manager: Any,
@@ -42,13 +65,17 @@ def manager_tab(
     config: Config,
     closing: Closing,
     personal: bool = False,
+    rows: ManagerRows | None = None,
 ) -> TabLayout:
     """The last statement and a strip of past months above the current month.
 
     In the manager's `personal` spreadsheet, only they see it: their money whatever
     `privacy.money_in_shared_tabs` says, and their place among the ±2 around them. In the main
-    spreadsheet everyone sees every tab, so it is a shared tab."""
+    spreadsheet everyone sees every tab, so it is a shared tab. `rows`: the frames already
+    split by manager (`build_layouts` splits them once for every tab)."""
     loc = config.locale
+    rows = rows or ManagerRows(results, closing)
+    own = manager.manager_id
     money = personal or config.privacy.money_in_shared_tabs
     dept = config.department(manager.department)
     rank = (
@@ -64,10 +91,9 @@ def manager_tab(
         ]
     )
     grid.add([], [label(loc, "past_title")])
-    grid.table(with_money(past_table(closing, manager.manager_id, config), money))
+    grid.table(with_money(past_table(closing, own, config, rows), money))
     grid.add([])
-    current = closing.current.rows
-    adjustment = current.loc[current["manager_id"] == manager.manager_id, "adjustment"].sum()
+    adjustment = rows.of("current", own)["adjustment"].sum()
     grid.fields(
         [
             (label(loc, "period"), results.period.label, ""),
@@ -88,7 +114,7 @@ def manager_tab(
         grid.add([], [label(loc, "neighbours_title")])
         grid.table(neighbours_table(results, manager, loc))
     grid.add([])
-    kpis = results.kpi[results.kpi["manager_id"] == manager.manager_id]
+    kpis = rows.of("kpi", own)
     grid.table(
         with_money(
             Table(
@@ -124,14 +150,13 @@ def manager_tab(
         )
     )
     grid.add([], [label(loc, "weeks_title")])
-    weekly = results.weekly[results.weekly["manager_id"] == manager.manager_id]
+    weekly = rows.of("weekly", own)
     titles = dict(zip(kpis["kpi"], kpis["kpi_title"], strict=True))
     units = dict(zip(kpis["kpi"], kpis["unit"], strict=True))
     weeks = week_table(weekly, list(titles), titles, units, loc, results.period.today)
     grid.table(with_money(weeks, money))
     base = config.amocrm.base_url
     grid.add([], [label(loc, "violations_title")])
-    violations = results.open_violations
     grid.table(
         Table(
             [Column(label(loc, key)) for key in ("lead", "rule", "since", "link")],
@@ -142,12 +167,12 @@ def manager_tab(
                     cell_value(v.first_seen_at),
                     f"{base}/leads/detail/{v.lead_id}",
                 ]
-                for v in violations[violations["manager_id"] == manager.manager_id].itertuples()
+                for v in rows.of("violations", own).itertuples()
             ],
         )
     )
     grid.add([], [label(loc, "overdue_title")])
-    overdue = results.overdue_tasks[results.overdue_tasks["manager_id"] == manager.manager_id]
+    overdue = rows.of("overdue", own)
     grid.table(
         Table(
             [Column(label(loc, key)) for key in ("task", "deadline", "link")],
@@ -177,13 +202,13 @@ def task_text(text: object, task_id: int, loc: str) -> str:
     return line if len(line) <= TASK_TEXT_SHOWN else line[: TASK_TEXT_SHOWN - 1] + "…"
 
 
-def past_table(closing: Closing, manager_id: int, config: Config) -> Table:
+def past_table(closing: Closing, manager_id: int, config: Config, split: ManagerRows) -> Table:
     """The ended months, the last one first: the statement block and the 6-month strip (an
     older month neither approved nor scored, e.g. before the plans began, is left out)."""
     loc = config.locale
-    rows = []
-    for shown in closing.statements[:-1]:
-        line = shown.rows[shown.rows["manager_id"] == manager_id]
+    rows: list[list[Any]] = []
+    for number, shown in enumerate(closing.statements[:-1]):
+        line = split.of(f"past {number}", manager_id)
         if line.empty:
             continue
         item = next(line.itertuples())
