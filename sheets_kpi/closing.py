@@ -27,6 +27,7 @@ from sheets_kpi.kpi.close import statement as statement_rows
 from sheets_kpi.kpi.engine import KPI_COLUMNS, STANDING_COLUMNS, PeriodFigures, Results
 from sheets_kpi.kpi.facts import WIN_COLUMNS
 from sheets_kpi.kpi.issues import Issue
+from sheets_kpi.kpi.periods import Period, today
 from sheets_kpi.sheets.inputs import CloseAction
 from sheets_kpi.store.db import Snapshot, Store
 
@@ -111,6 +112,20 @@ def close_periods(
         kpi=_kpi_history(results, snapshots, statements[0], now),
         issues=issues,
         approved=approved,
+    )
+
+
+def settled_months(config: Config, store: Store, now: datetime) -> frozenset[str]:
+    """Ended months approved in every department and older than the `close.watch_months`
+    compared with their snapshots: nothing of them is computed again (they show as approved)."""
+    period = Period.of(today(pd.Timestamp(now), config.timezone))
+    watched = {month.label for month in period.ended(config.close.watch_months)}
+    departments = {dept.id for dept in config.departments}
+    approved: dict[str, set[str]] = {}
+    for month, department in store.approved_months():
+        approved.setdefault(month, set()).add(department)
+    return frozenset(
+        month for month, done in approved.items() if departments <= done and month not in watched
     )
 
 

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from sheets_kpi.clock import epoch
-from sheets_kpi.closing import Approval, close_periods
+from sheets_kpi.closing import Approval, close_periods, settled_months
 from sheets_kpi.config import Config
 from sheets_kpi.deadline import CycleOverrun
 from sheets_kpi.errors import SheetsKpiError, SourceError, Stopped
@@ -278,11 +278,13 @@ def compute_results(
     months_back: int | None = None,
 ) -> Results:
     """Violations are tracked first, then the pure engine runs on the store's frames and the
-    parsed inputs."""
+    parsed inputs; by default the months approved and no longer watched are not computed."""
     frames = amocrm_frames(store)
     frames["deal_violations"] = track_violations(config, store, frames, now)
     frames["rule_evaluation"] = frame(store, "rule_evaluation")
-    return compute(Inputs.build(**frames, **inputs), config, pd.Timestamp(now), months_back)
+    settled = settled_months(config, store, now) if months_back is None else frozenset()
+    built = Inputs.build(**frames, **inputs)
+    return compute(built, config, pd.Timestamp(now), months_back, settled)
 
 
 def _foreign_tabs(sheets: SheetsGateway, output: Output) -> list[str]:

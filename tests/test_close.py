@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import pandas as pd
 import pytest
 
-from sheets_kpi.closing import Approval, assemble, close_periods
+from sheets_kpi.closing import Approval, assemble, close_periods, settled_months
 from sheets_kpi.kpi.close import period_status
 from sheets_kpi.kpi.engine import Results, compute
 from sheets_kpi.kpi.inputs import Inputs
@@ -385,3 +385,22 @@ def test_one_department_approved_and_the_other_still_a_draft() -> None:
     assert closing.last.status == "draft"  # the least closed department's
     statuses = {(r[0], r[2], r[11]) for r in data_bonus_tab(closing, cfg).rows[1:]}
     assert ("2026-11", A, "approved") in statuses and ("2026-11", B, "draft") in statuses
+
+
+def test_a_month_approved_and_no_longer_watched_is_shown_from_its_snapshot_not_computed() -> None:
+    store = Store(":memory:")
+    approve(store)  # November; watched are the last 3 ended months
+    march = moscow("2027-03-10 12:00")
+    assert settled_months(CFG, store, moscow("2027-02-10 12:00")) == frozenset()  # still watched
+    assert settled_months(CFG, store, march) == {"2026-11"}
+    inputs = reopened(2)  # what was paid must not follow this
+    results = compute(inputs, CFG, pd.Timestamp(march), settled=settled_months(CFG, store, march))
+    november = next(f for f in results.past if f.period.label == "2026-11")
+    assert november.kpi.empty and november.managers.empty  # nothing computed for it
+    closing = close_periods(CFG, store, results, sheet_frames(inputs), (), march, 1)
+    shown = next(s for s in closing.statements if s.period.label == "2026-11")
+    assert shown.status == "approved"
+    assert by_manager(shown.rows, "bonus") == {A: 13000, B: 9000}
+    assert closing.discrepancies.empty  # not watched any more
+    history = closing.kpi[closing.kpi["period"] == "2026-11"]
+    assert set(history["status"]) == {"approved"} and set(history["fact"]) == {100000, 80000}

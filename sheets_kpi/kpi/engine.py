@@ -10,7 +10,13 @@ from sheets_kpi.config import Config
 from sheets_kpi.kpi import appeals, dynamics, issues, matrix, retention
 from sheets_kpi.kpi.bonus import bonuses
 from sheets_kpi.kpi.explain import pace_fact, still_needed, top_kpi, with_plan_to_date
-from sheets_kpi.kpi.facts import configured_metrics, daily_facts, measured_from, won_records
+from sheets_kpi.kpi.facts import (
+    WIN_COLUMNS,
+    configured_metrics,
+    daily_facts,
+    measured_from,
+    won_records,
+)
 from sheets_kpi.kpi.horizon import next_change
 from sheets_kpi.kpi.inputs import Inputs
 from sheets_kpi.kpi.metrics import parse_metric
@@ -120,10 +126,16 @@ class Results:
 
 
 def compute(
-    inputs: Inputs, config: Config, now: pd.Timestamp, months_back: int | None = None
+    inputs: Inputs,
+    config: Config,
+    now: pd.Timestamp,
+    months_back: int | None = None,
+    settled: frozenset[str] = frozenset(),
 ) -> Results:
     """The current plan month (the one holding `now` in config.timezone), the ended months
-    before it (`months_back`, default the strip or the watched months) and the analytics."""
+    before it (`months_back`, default the strip or the watched months) and the analytics.
+    `settled` months (approved in every department, no longer watched) are shown from their
+    snapshots, so they are not computed: their figures are empty."""
     period = Period.of(today(now, config.timezone))
     previous = period.previous_same_point()
     people, roster_issues = issues.roster_in_scope(inputs, config)
@@ -198,7 +210,7 @@ def compute(
         open_violations=_open_violations(inputs),
         overdue_tasks=_overdue_tasks(inputs, now),
         wins=wins[wins["date"] >= period.start].reset_index(drop=True),
-        past=[ended(at) for at in history],
+        past=[_settled(at) if at.label in settled else ended(at) for at in history],
         leads=inputs.leads[["lead_id", "is_deleted", "status_id"]],
         changes_at=next_change(inputs, config, now),
         issues=pd.concat(
@@ -211,6 +223,15 @@ def compute(
             ],
             ignore_index=True,
         ),
+    )
+
+
+def _settled(at: Period) -> PeriodFigures:
+    return PeriodFigures(
+        period=at,
+        kpi=pd.DataFrame(columns=KPI_COLUMNS),
+        managers=pd.DataFrame(columns=STANDING_COLUMNS),
+        wins=pd.DataFrame(columns=WIN_COLUMNS),
     )
 
 

@@ -329,6 +329,10 @@ class Store:
                 ),
             )
 
+    def approved_months(self) -> list[tuple[str, str]]:
+        """(period, department) of every approved statement, without their payloads."""
+        return self.query("SELECT DISTINCT period, department FROM statement")
+
     def snapshots(self) -> list[Snapshot]:
         """Every approved statement, the latest version of each (period, department) only."""
         rows = self.query(
