@@ -459,7 +459,10 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _frame(records: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
-    """Records back as a frame with at least `columns` (an empty list has none of its own)."""
+    """Records back as a frame with at least `columns`; none (a department without managers)
+    give an empty frame of untyped columns, which joins with any other."""
+    if not records:
+        return pd.DataFrame(columns=columns, dtype=object)
     return pd.DataFrame.from_records(records).reindex(columns=columns)
 
 

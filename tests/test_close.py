@@ -404,3 +404,17 @@ def test_a_month_approved_and_no_longer_watched_is_shown_from_its_snapshot_not_c
     assert closing.discrepancies.empty  # not watched any more
     history = closing.kpi[closing.kpi["period"] == "2026-11"]
     assert set(history["status"]) == {"approved"} and set(history["fact"]) == {100000, 80000}
+
+
+def test_a_department_without_managers_is_approved_and_watched_without_an_error() -> None:
+    store = Store(":memory:")
+    empty = Inputs.build(statuses=STATUSES, roster=[], plans=PLANS)
+    _, closing = close(
+        store, moscow("2026-12-02 10:00"), empty, approvals=[Approval("2026-11", None, "Иванова")]
+    )
+    assert closing.approved == ["2026-11 / team"]
+    (snapshot,) = store.snapshots()
+    assert snapshot.payload["kpi"] == [] and snapshot.payload["statement"] == []
+    _, again = close(store, moscow("2026-12-03 12:00"), empty)  # compared with its snapshot
+    assert again.last.status == "approved"
+    assert again.discrepancies.empty
