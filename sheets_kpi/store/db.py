@@ -429,6 +429,7 @@ def schema_version(path: str | Path) -> int:
 
 
 def _known(path: str, version: int) -> None:
+    """A store of a schema this sheets-kpi does not know is neither read nor migrated."""
     if version > len(MIGRATIONS):
         raise StoreError(
             f"{path}: the store was written by a newer sheets-kpi (schema {version}); "
