@@ -184,15 +184,16 @@ def consent_url(base_url: str) -> str:
     )
 
 
-#: `run` and `serve` show a step's progress once it has taken this long: the first backfill
-#: and a slow write do, a 15-minute cycle does not.
+#: `run`, `serve` and `demo` show a step's progress once it has taken this long: the first
+#: backfill and a slow write do, a 15-minute cycle does not.
 QUIET_SECONDS = 2.0
 
 
-def _progress(after: float = QUIET_SECONDS):
+def _progress(after: float | None = None):
+    """Progress on stderr, quiet for QUIET_SECONDS unless `after` says otherwise."""
     from sheets_kpi.progress import Progress
 
-    return Progress(sys.stderr, as_json=_as_json, after=after)
+    return Progress(sys.stderr, as_json=_as_json, after=QUIET_SECONDS if after is None else after)
 
 
 def _worker_parts(config: Config, cycle=None):
@@ -496,7 +497,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
         config = DEFAULT_CONFIG  # as before: the folder's own config.yaml
     # else None: the shipped default config, so the demo runs from any folder
     summary = run_demo(
-        config, args.managers, args.months, args.cycles, args.out, args.now, echo=_say
+        config,
+        args.managers,
+        args.months,
+        args.cycles,
+        args.out,
+        args.now,
+        echo=_say,
+        progress=_progress(),
     )
     return 0 if all(c["status"] == "ok" for c in summary["cycles"]) else 1
 

@@ -23,6 +23,7 @@ from sheets_kpi.emulators import amocrm as amo_emulator
 from sheets_kpi.emulators import sheets as sheets_emulator
 from sheets_kpi.emulators.amocrm.generate import live_tick
 from sheets_kpi.errors import UsageError
+from sheets_kpi.progress import Progress
 from sheets_kpi.sheets.gateway import SheetsGateway
 from sheets_kpi.sheets.init_tabs import init_inputs
 from sheets_kpi.sources.amocrm import make_client
@@ -53,11 +54,13 @@ def run_demo(
     now: datetime,
     seed: int = 1,
     echo: Any = print,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Everything happens at the instant `now`: the agency's activity ends there, the amoCRM
     emulator's clock is pinned to it and every cycle computes at it, so a demo at a given
     instant is the same every time. Without `config_path` it runs on the shipped default
-    config, so it needs no file in the working folder."""
+    config, so it needs no file in the working folder. `progress` hears of the backfill and
+    of each cycle's steps, as `run`'s does."""
     out = Path(out)
     env = {**os.environ, "AMO_TOKEN": amo_emulator.DEMO_TOKEN}
     base = _demo_config(config_path, out, env)  # before `out` is made: a bad config leaves none
@@ -78,7 +81,7 @@ def run_demo(
             amo = make_client(config.amocrm)
             gateway = SheetsGateway(config.google)
             echo("amoCRM → store: first sync (backfill)")
-            echo(sync(amo, store, config.amocrm, now).summary())
+            echo(sync(amo, store, config.amocrm, now, progress=progress).summary())
             init = init_inputs(gateway, config, amocrm_frames(store)["users"], now)
             echo(f"input tabs created: {', '.join(init.created)}; roster: {init.managers_added}")
             last_month = _type_supervisor_inputs(
@@ -93,7 +96,7 @@ def run_demo(
                 elif number > 2:
                     for _ in range(5):
                         live_tick(account, random.Random(number))
-                report = run_cycle(config, store, amo, gateway, now)
+                report = run_cycle(config, store, amo, gateway, now, progress=progress)
                 reports.append(report)
                 echo(
                     f"cycle {number}: {report.status} in {report.seconds:.1f} s, amoCRM "

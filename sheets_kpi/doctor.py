@@ -163,14 +163,33 @@ class Doctor:
     # local -------------------------------------------------------------------------------
 
     def store(self) -> str:
-        from sheets_kpi.store.db import Store
+        """Looks without creating: a store that does not exist yet stays so, and one that does
+        is neither migrated nor written (`sync` and `run` do that)."""
+        from sheets_kpi.store.db import schema_version
+        from sheets_kpi.store.schema import MIGRATIONS
 
-        config = self.config
-        Store(config.store).close()
-        folder = Path(config.store).parent
-        if not os.access(folder, os.W_OK):
-            raise SheetsKpiError(f"{folder} is not writable: give the worker's user write access")
-        return f"{config.store} opens and is writable"
+        path = Path(self.config.store).absolute()
+        if not path.exists():
+            folder = next(p for p in path.parents if p.exists())
+            if not (folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)):
+                raise SheetsKpiError(
+                    f"{folder} is not a folder the store {path.name} can be created in: give "
+                    "the worker's user write access there or change `store` in the config"
+                )
+            made = "" if folder == path.parent else f" and its folder {path.parent}"
+            return f"{path} does not exist yet: the first `sync` or `run` creates it{made}"
+        version = schema_version(path)
+        for place in (path, path.parent):  # SQLite writes its -wal and -shm files beside it
+            if not os.access(place, os.W_OK):
+                raise SheetsKpiError(
+                    f"{place} is not writable: give the worker's user write access"
+                )
+        if version < len(MIGRATIONS):
+            return (
+                f"{path} opens and is writable; the next `sync` or `run` updates its schema "
+                f"({version} → {len(MIGRATIONS)})"
+            )
+        return f"{path} opens and is writable"
 
     # amoCRM ------------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ cannot answer costs one request and well under 3 s."""
 from __future__ import annotations
 
 import socket
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,8 @@ from sheets_kpi.doctor import Check, run_checks
 from sheets_kpi.emulators.amocrm import DEMO_TOKEN
 from sheets_kpi.emulators.sheets import SheetsState
 from sheets_kpi.emulators.sheets import serve as serve_sheets
+from sheets_kpi.store.db import Store
+from sheets_kpi.store.schema import MIGRATIONS
 from tests.conftest import NOW_AT, ROOT
 
 
@@ -178,3 +181,61 @@ def test_auth_with_a_kommo_account_links_the_kommo_consent_page(
     assert main(["--config", str(path), "auth"]) == 2
     out = capsys.readouterr().out
     assert "https://www.kommo.com/oauth?client_id=cid" in out and "amocrm.ru" not in out
+
+
+def store_probe(tmp_path: Path, store: Path) -> Check:
+    """The store check alone, for the config's store at `store`."""
+    path = config_file(tmp_path, {}, {}, store=str(store))
+    return next(c for c in run_checks(path, NOW_AT) if c.name == "store")
+
+
+@pytest.mark.parametrize("where", ["s.db", "new/folder/s.db"])
+def test_the_store_check_creates_no_store(tmp_path, where) -> None:
+    before = sorted(tmp_path.iterdir())
+    check = store_probe(tmp_path, tmp_path / where)
+    assert check.ok and "does not exist yet: the first `sync` or `run` creates it" in check.detail
+    assert ("and its folder" in check.detail) == ("/" in where)
+    assert sorted(tmp_path.iterdir()) == sorted([*before, tmp_path / "config.yaml"])
+
+
+def test_the_store_check_opens_an_existing_store_and_leaves_it_as_it_was(tmp_path) -> None:
+    store = tmp_path / "data" / "s.db"
+    Store(store).close()
+    before = store.read_bytes()
+    check = store_probe(tmp_path, store)
+    assert check.ok and check.detail == f"{store} opens and is writable"
+    assert store.read_bytes() == before and sorted(p.name for p in store.parent.iterdir()) == [
+        "s.db"
+    ]  # no -wal or -shm left behind
+
+
+def test_a_store_of_an_older_schema_is_not_migrated_by_the_check(tmp_path) -> None:
+    store = tmp_path / "s.db"
+    with sqlite3.connect(store) as conn:
+        conn.execute("PRAGMA user_version = 1")
+    conn.close()
+    check = store_probe(tmp_path, store)
+    assert check.ok and f"updates its schema (1 → {len(MIGRATIONS)})" in check.detail
+    assert sqlite3.connect(store).execute("PRAGMA user_version").fetchone()[0] == 1
+
+
+@pytest.mark.parametrize("kind", ["not a database", "newer", "under a file"])
+def test_a_store_that_cannot_serve_fails_the_check_with_its_fix(tmp_path, kind) -> None:
+    store = tmp_path / "s.db"
+    if kind == "not a database":
+        store.write_text("notes, not a store\n" * 100)
+    elif kind == "newer":
+        with sqlite3.connect(store) as conn:
+            conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+        conn.close()
+    else:
+        (tmp_path / "a-file").write_text("")
+        store = tmp_path / "a-file" / "s.db"
+    check = store_probe(tmp_path, store)
+    expected = {
+        "not a database": "cannot open the store (file is not a database)",
+        "newer": "written by a newer sheets-kpi",
+        "under a file": "is not a folder the store s.db can be created in",
+    }
+    assert not check.ok and expected[kind] in check.detail
+    assert not (tmp_path / "a-file").is_dir()

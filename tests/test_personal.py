@@ -22,6 +22,8 @@ from sheets_kpi.emulators.sheets import serve as serve_sheets
 from sheets_kpi.errors import SheetsError
 from sheets_kpi.sheets.gateway import SheetsGateway
 from sheets_kpi.sheets.init_personal import FILES, init_personal, personal_gateway
+from sheets_kpi.sheets.layout import TabLayout
+from sheets_kpi.sheets.render import MARKER
 from tests.conftest import ROOT, shipped_config
 
 BOOK = "personal-main-book"
@@ -58,6 +60,14 @@ class Drive:
 
     def titled(self, title: str):
         return next(b for b in self.state.spreadsheets.values() if b.properties["title"] == title)
+
+
+def tab_of(book, title: str):
+    return next(tab for tab in book.sheets if tab.title == title)
+
+
+def owned(tab) -> bool:
+    return any(m["metadataKey"] == MARKER for m in tab.extras.get("developerMetadata", []))
 
 
 @pytest.fixture
@@ -105,10 +115,13 @@ def test_in_a_shared_drive_folder_each_gets_one_created_shared_and_written(drive
             "values.batchGet": 1,
             "drive.files.list": 1,
             "drive.files.create": 2,
+            "spreadsheets.batchUpdate": 2,  # each one's Sheet1 swapped for the manager's tab
             "drive.permissions.create": 6,
             "values.batchUpdate": 1,  # both ids in one write
         }
     )
+    assert [tab.title for tab in anna.sheets] == ["Анна"] and owned(tab_of(anna, "Анна"))
+    assert [tab.title for tab in gleb.sheets] == ["Глеб"]
     expected = [row[:] for row in ROSTER]
     expected[1][5], expected[4][5] = anna.spreadsheet_id, gleb.spreadsheet_id
     assert drive.roster() == expected  # those two cells and nothing else
@@ -124,6 +137,43 @@ def test_a_spreadsheet_already_in_the_folder_is_adopted_not_created_twice(drive)
     report = init_personal(personal_gateway(config), config)
     assert (report.created, report.adopted) == ([GLEB], [ANNA])
     assert drive.roster()[1][5] == drive.titled(ANNA).spreadsheet_id
+    # not created here: its tabs are its owner's, even an empty Sheet1
+    assert [tab.title for tab in drive.titled(ANNA).sheets] == ["Sheet1"]
+    assert [tab.title for tab in drive.titled(GLEB).sheets] == ["Глеб"]
+
+
+@pytest.mark.parametrize("title", ["Анна", "Анна (101)"])
+def test_the_first_cycle_builds_the_managers_tab_where_sheet1_was_in_one_batch(
+    drive, title
+) -> None:
+    """The cycle's title for the manager is the roster's name, or with the amoCRM id when two
+    share it: the tab made at creation is built in place, or replaced in the same batch."""
+    drive.state.folders[FOLDER] = True
+    config = drive.with_google(personal_folder=FOLDER)
+    init_personal(personal_gateway(config), config)
+    drive.server.reset_stats()
+    layout = TabLayout(title, [["KPI", "План", "Факт"], ["Сделки", 10, 7]])
+    report = SheetsGateway(config.google).write([layout], drive.titled(ANNA).spreadsheet_id)
+    anna = drive.titled(ANNA)  # the emulator swaps in a changed copy at each write
+    assert [tab.title for tab in anna.sheets] == [title]
+    assert report.tabs_removed == ([] if title == "Анна" else ["Анна"])
+    assert drive.calls() == Counter(
+        {"spreadsheets.get": 1, "spreadsheets.batchUpdate": 1, "values.batchUpdate": 1}
+    )
+    assert tab_of(anna, title).cells[(1, 2)] == 7
+
+
+def test_a_refused_swap_is_told_and_the_spreadsheet_is_still_shared_and_written(drive) -> None:
+    drive.state.folders[FOLDER] = True
+    config = drive.with_google(personal_folder=FOLDER)
+    roster = SheetsGateway(config.google).client.open_by_key(BOOK).worksheet("Сотрудники")
+    roster.update([["sheet1"]], "B2")  # a name Google refuses beside the default `Sheet1`
+    report = init_personal(personal_gateway(config), config)
+    [problem] = report.problems
+    assert "keeps its empty Sheet1" in problem and '"sheet1" already exists' in problem
+    made = drive.titled("KPI — sheet1 (anna@example.com)")
+    assert [tab.title for tab in made.sheets] == ["Sheet1"] and len(made.permissions) == 3
+    assert drive.roster()[1][5] == made.spreadsheet_id
 
 
 def test_a_folder_outside_a_shared_drive_is_refused_for_want_of_storage(drive) -> None:

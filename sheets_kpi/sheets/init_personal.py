@@ -8,6 +8,10 @@ folder nothing is created: the titles to create and whom to share them with are 
 spreadsheet of such a title shared with the service account is adopted on the next run. Either
 way the ids go into the roster's personal_spreadsheet cells in one values write, those cells
 only. Spreadsheets are matched by title, so a second run creates nothing twice.
+
+A spreadsheet Drive creates comes with an empty default tab (`Sheet1`); one created here swaps
+it for the manager's tab before anyone is given access, so it never opens on an empty tab. An
+adopted spreadsheet's tabs are its owner's and stay as they are.
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ from sheets_kpi.sheets.client import SCOPES, make_client
 from sheets_kpi.sheets.gateway import SheetsGateway
 from sheets_kpi.sheets.input_tabs import TABS
 from sheets_kpi.sheets.inputs import roster_cells
-from sheets_kpi.sheets.render import column_letter
+from sheets_kpi.sheets.render import MARKER, column_letter, marker_request, sheet_id_for
+from sheets_kpi.tabs import MAX_TITLE
 
 FILES = "https://www.googleapis.com/drive/v3/files"
 SPREADSHEET = "application/vnd.google-apps.spreadsheet"
@@ -35,6 +40,8 @@ CREATE_SCOPES = (*SCOPES, "https://www.googleapis.com/auth/drive.file")
 #: Adopting what a person created: `drive.file` cannot see it; names and ids only, no content.
 ADOPT_SCOPES = (*SCOPES, "https://www.googleapis.com/auth/drive.metadata.readonly")
 _ALL_DRIVES = {"supportsAllDrives": "true"}
+#: The id of the one tab a spreadsheet Drive creates has (`Sheet1`, 1000×26).
+DEFAULT_SHEET_ID = 0
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,7 @@ def init_personal(sheets: SheetsGateway, config: Config) -> PersonalReport:
             elif folder:
                 ids[item.row] = create(sheets, item.title, folder)
                 report.created.append(item.title)
+                report.problems += own_tab(sheets, ids[item.row], item.name)
                 report.problems += share(sheets, ids[item.row], item.email, config)
             else:
                 report.to_create.append(item)
@@ -143,6 +151,25 @@ def create(sheets: SheetsGateway, title: str, folder: str) -> str:
     body = {"name": title, "mimeType": SPREADSHEET, "parents": [folder]}
     reply = _drive(sheets, "post", FILES, params={**_ALL_DRIVES, "fields": "id"}, json=body)
     return str(reply["id"])
+
+
+def own_tab(sheets: SheetsGateway, file_id: str, name: str) -> list[str]:
+    """The new spreadsheet's default tab gives way to the manager's, in one batchUpdate: ours
+    (owner marker) and empty, so the first cycle builds it in place, or, should the cycle title
+    it otherwise, adds its own and removes this one. Added before the default one is deleted:
+    Google refuses to delete a spreadsheet's only tab. A refusal is reported; the spreadsheet
+    then keeps its `Sheet1`."""
+    sheet_id = sheet_id_for(name[:MAX_TITLE], {DEFAULT_SHEET_ID})
+    requests = [
+        {"addSheet": {"properties": {"sheetId": sheet_id, "title": name[:MAX_TITLE]}}},
+        marker_request(sheet_id, MARKER, "owner"),
+        {"deleteSheet": {"sheetId": DEFAULT_SHEET_ID}},
+    ]
+    try:
+        sheets.update({"requests": requests}, file_id)
+    except SheetsError as err:
+        return [f"the new spreadsheet {file_id} keeps its empty Sheet1 (delete it by hand): {err}"]
+    return []
 
 
 def share(sheets: SheetsGateway, file_id: str, manager: str, config: Config) -> list[str]:

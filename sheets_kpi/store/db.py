@@ -437,13 +437,37 @@ class Store:
 
     def _migrate(self) -> None:
         version = self._conn.execute("PRAGMA user_version").fetchone()[0]
-        if version > len(MIGRATIONS):
-            raise StoreError(
-                f"{self.path}: the store was written by a newer sheets-kpi (schema {version}); "
-                "upgrade sheets-kpi"
-            )
+        _known(self.path, version)
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             self._conn.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
+
+
+def schema_version(path: str | Path) -> int:
+    """The schema version of an existing store, looked at without creating, migrating or
+    writing anything (`doctor` looks; the commands that use the store change it). Opened
+    read-write, so SQLite removes its -wal and -shm files again on close."""
+    uri = Path(path).absolute().as_uri() + "?mode=rw"  # rw, not rwc: a missing file stays so
+    try:
+        conn = sqlite3.connect(uri, uri=True)
+        try:
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        finally:
+            conn.close()
+    except sqlite3.Error as err:
+        raise StoreError(
+            f"{path}: cannot open the store ({err}); check the `store` path in the config"
+        ) from err
+    _known(str(path), version)
+    return version
+
+
+def _known(path: str, version: int) -> None:
+    """A store of a schema this sheets-kpi does not know is neither read nor migrated."""
+    if version > len(MIGRATIONS):
+        raise StoreError(
+            f"{path}: the store was written by a newer sheets-kpi (schema {version}); "
+            "upgrade sheets-kpi"
+        )
 
 
 def _create_private(path: Path) -> None:
