@@ -236,6 +236,16 @@ LABELS: dict[str, dict[str, str]] = {
             "период утверждается для всего отдела: оставьте менеджера пустым; строка пропущена"
         ),
         "issue.duplicate_column": "тот же столбец, что и {first}; читается только {first}",
+        "issue.duplicate_user": (
+            "тот же пользователь amoCRM, что и в строке {first}; действует последняя строка"
+        ),
+        "issue.duplicate_plan": (
+            "план {kpi} на {period} задан дважды (ещё в строке {first}); действует последняя строка"
+        ),
+        "issue.after_today": (
+            "дата позже сегодняшней ({today}): опечатка или строка, которая считается с этого "
+            "дня; строка пропущена"
+        ),
         "issue.missing_columns": "нет столбцов: {names}; вкладка пропущена",
         "issue.missing_columns_kept": (
             "нет столбцов: {names}; вкладка пропущена; вкладки менеджеров не меняются и не "
@@ -504,6 +514,14 @@ LABELS: dict[str, dict[str, str]] = {
             "skipped"
         ),
         "issue.duplicate_column": "the same column as {first}; only {first} is read",
+        "issue.duplicate_user": "the same amoCRM user as row {first}; the last row wins",
+        "issue.duplicate_plan": (
+            "duplicate plan for {kpi} in {period} (also row {first}); the last row wins"
+        ),
+        "issue.after_today": (
+            "the date is after today ({today}): a typo, or a row that counts from that day; the "
+            "row is skipped"
+        ),
         "issue.missing_columns": "missing column(s): {names}; the tab is skipped",
         "issue.missing_columns_kept": (
             "missing column(s): {names}; the tab is skipped; no manager tab is changed or "

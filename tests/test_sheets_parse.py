@@ -785,3 +785,41 @@ def test_the_close_tab_rows_that_become_issues_are_said_in_the_locale() -> None:
     assert [row[0] for row in shown["en"]] == [f"row {n}, column {c}" for n, c in [
         (2, "action"), (3, "manager"), (4, "manager"), (5, "manager"), (6, "department")
     ]]  # fmt: skip
+
+
+def test_duplicate_rows_and_a_future_date_are_said_in_the_locale() -> None:
+    from sheets_kpi.tabs.run import issues_tab
+
+    parsed = parse_inputs(
+        {
+            "roster": [*ROSTER, [1002, "Борис Козлов", "sales", "junior", "", ""]],
+            "plans": [PLAN_HEAD, ["2026-11", 1001, "", "proposals", 10], ["11.2026", 1001, "",
+                      "proposals", 12]],
+            "scores": [SCORE_HEAD, ["2026-11-21", 1001, "NPS", 9]],
+        },
+        shipped_config(),
+        today=dt.date(2026, 11, 20),
+    )  # fmt: skip
+    issues = parsed.issues[parsed.issues["source"].isin(["Сотрудники", "Планы", "Оценки"])]
+    shown = [row[1:5] for row in issues_tab(issues.assign(first_seen=""), "ru").rows[1:]]
+    assert shown == [
+        [
+            "Сотрудники",
+            "строка 7, столбец «ID amoCRM»",
+            "1002",
+            "тот же пользователь amoCRM, что и в строке 3; действует последняя строка",
+        ],
+        [
+            "Планы",
+            "строка 3",
+            "12.0",
+            "план proposals на 2026-11 задан дважды (ещё в строке 2); действует последняя строка",
+        ],
+        [
+            "Оценки",
+            "строка 2, столбец «Дата»",
+            "2026-11-21",
+            "дата позже сегодняшней (2026-11-20): опечатка или строка, которая считается с этого "
+            "дня; строка пропущена",
+        ],
+    ]

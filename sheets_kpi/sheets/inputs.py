@@ -275,11 +275,12 @@ def _roster(tab: _Tab, config: Config) -> list[dict]:
     seen: dict[int, int] = {}
     for number, row in rows:
         if row["manager_id"] in seen:
-            tab.issue(
+            tab.said(
                 "warning",
                 place("cell", row=number, column="amo_user_id"),
                 row["manager_id"],
-                f"the same amoCRM user as row {seen[row['manager_id']]}; the last row wins",
+                "duplicate_user",
+                first=seen[row["manager_id"]],
             )
         seen[row["manager_id"]] = number
     return list({row["manager_id"]: row for _, row in rows}.values())
@@ -395,12 +396,14 @@ def _plans(tab: _Tab, config: Config, people: _People) -> list[dict]:
     for number, row in rows:
         key = (row["period"], row["manager_id"], row["department"], row["kpi"])
         if key in latest:
-            tab.issue(
+            tab.said(
                 "warning",
                 place("row", row=number),
                 row["plan"],
-                f"duplicate plan for {row['kpi']} in {row['period']} (also row "
-                f"{latest[key][0]}); the last row wins",
+                "duplicate_plan",
+                kpi=row["kpi"],
+                period=row["period"],
+                first=latest[key][0],
             )
         latest[key] = (number, row)
     return [row for _, row in latest.values()]
@@ -425,6 +428,8 @@ def _dated(cells: dict[str, Any], today: dt.date | None) -> dt.date:
             "date",
             cells["date"],
             f"the date is after today ({today}): a typo, or a row that counts from that day",
+            "after_today",
+            {"today": today},
         )
     return day
 
