@@ -20,7 +20,8 @@ class Issue:
 
     `message` is the English text (logs, tests and the key of `first_seen`); an issue made
     with `Issue.said` also carries its locale key (`issue.<key>` in `sheets_kpi.locale`) and
-    the key's values, so the data-issues tab shows it in the configured locale."""
+    the key's values, so the data-issues tab shows it in the configured locale. `where` is
+    English too (`place`), and the other part of that key; the tab says it in the locale."""
 
     severity: str
     source: str
