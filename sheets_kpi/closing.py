@@ -26,7 +26,7 @@ from sheets_kpi.kpi.close import (
 from sheets_kpi.kpi.close import statement as statement_rows
 from sheets_kpi.kpi.engine import KPI_COLUMNS, STANDING_COLUMNS, PeriodFigures, Results
 from sheets_kpi.kpi.facts import WIN_COLUMNS
-from sheets_kpi.kpi.issues import Issue
+from sheets_kpi.kpi.issues import Issue, place
 from sheets_kpi.kpi.periods import Period, today
 from sheets_kpi.sheets.inputs import CloseAction
 from sheets_kpi.store.db import Snapshot, Store
@@ -226,7 +226,11 @@ def _approve(
         shown = by_label.get(request.period)
         refused = _refusal(shown, len(figures))
         if refused or shown is None:
-            where = f"{request.period} / {request.department or 'all'}"
+            where = (
+                f"{request.period} / {request.department}"
+                if request.department
+                else place("all_departments", period=request.period)
+            )
             key, args = refused or ("not_closable", {"months": str(len(figures))})
             issues.append(Issue.said("error", "close", where, request.period, key, **args))
             continue
@@ -309,10 +313,18 @@ def _decide(
     for action in actions:
         if action.action == "approve":
             continue
-        where = f"row {action.row}"
-        if action.key in done:
+        where = place("row", row=action.row)
+        nothing = Issue.said(
+            "info",
+            "close",
+            where,
+            action.period,
+            f"nothing_to_{action.action}",
+            period=action.period,
+        )
+        if action.key in done:  # the one other outcome kept is `nothing` (its English text)
             if done[action.key] != "applied":
-                issues.append(Issue("info", "close", where, action.period, done[action.key]))
+                issues.append(nothing)
             continue
         open_rows = found[
             (found["period"] == action.period)
@@ -321,12 +333,8 @@ def _decide(
             & (found["status"].isin(["proposed", "rejected"]))
         ]
         if open_rows.empty:
-            outcome = (
-                f"nothing to {action.action}: no open discrepancy for this manager in "
-                f"{action.period}; the row was read once and is kept as it is"
-            )
-            store.mark_close_action(action.key, outcome, now)
-            issues.append(Issue("info", "close", where, action.period, outcome))
+            store.mark_close_action(action.key, nothing.message, now)
+            issues.append(nothing)
             continue
         row = open_rows.iloc[0]
         target = _next_open(action.period, row["department"], approved, results.period.label)

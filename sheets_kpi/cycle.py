@@ -24,7 +24,7 @@ from sheets_kpi.deadline import CycleOverrun
 from sheets_kpi.errors import SheetsKpiError, SourceError, Stopped
 from sheets_kpi.kpi.engine import Results, compute
 from sheets_kpi.kpi.inputs import Inputs
-from sheets_kpi.kpi.issues import ISSUE_COLUMNS, Issue, issues_frame
+from sheets_kpi.kpi.issues import ISSUE_COLUMNS, Issue, issues_frame, place, shown_message
 from sheets_kpi.kpi.rules import evaluate_deal_rules, onsets
 from sheets_kpi.locale import label
 from sheets_kpi.progress import Progress
@@ -37,7 +37,7 @@ from sheets_kpi.sources.amocrm.sync import sync
 from sheets_kpi.store.db import Store
 from sheets_kpi.store.frames import amocrm_frames, frame
 from sheets_kpi.tabs import Output, build_layouts
-from sheets_kpi.tabs.run import issues_tab
+from sheets_kpi.tabs.run import issues_tab, shown_where
 from sheets_kpi.tv.snapshot import publish
 from sheets_kpi.unchanged import fingerprint, kept_output
 
@@ -128,8 +128,10 @@ def run_cycle(
             config, store, results, inputs.frames, inputs.actions, now, report.run_id, approvals
         )
         report.approved = closing.approved
-        report.close_notes = [
-            f"{issue.where}: {issue.message}" for issue in closing.issues if issue.source == "close"
+        report.close_notes = [  # in the locale, as the data-issues tab says them
+            f"{shown_where(issue, config.locale)}: {shown_message(issue, config.locale)}"
+            for issue in closing.issues
+            if issue.source == "close"
         ]
         publish(config, results, closing, now)  # the TV page: the numbers the tabs get
         _check(stop)
@@ -224,7 +226,9 @@ def _sync(
         )
     except SourceError as err:
         log.error("amoCRM sync failed; computing from the stored data: %s", err)
-        return SyncOutcome(error=str(err), issues=(Issue("error", "amoCRM", "sync", "", str(err)),))
+        return SyncOutcome(
+            error=str(err), issues=(Issue("error", "amoCRM", place("sync"), "", str(err)),)
+        )
     skipped = tuple(
         Issue(
             "warning",

@@ -215,11 +215,37 @@ LABELS: dict[str, dict[str, str]] = {
         "issue.call_quality_range": (
             "качество звонка оценивается от {low} до {high}; строка пропущена"
         ),
-        "issue.needs_manager": "для действия {action} нужен менеджер; строка пропущена",
+        "issue.accept_needs_manager": (
+            "чтобы принять корректировку, укажите менеджера; строка пропущена"
+        ),
+        "issue.reject_needs_manager": (
+            "чтобы отклонить корректировку, укажите менеджера; строка пропущена"
+        ),
+        "issue.nothing_to_accept": (
+            "нечего принимать: у этого менеджера нет открытого расхождения за {period}; строка "
+            "прочитана один раз и остаётся как есть"
+        ),
+        "issue.nothing_to_reject": (
+            "нечего отклонять: у этого менеджера нет открытого расхождения за {period}; строка "
+            "прочитана один раз и остаётся как есть"
+        ),
+        "issue.unknown_choice": (
+            "неизвестное значение {got}; допустимые значения: {allowed}; строка пропущена"
+        ),
         "issue.approve_with_manager": (
             "период утверждается для всего отдела: оставьте менеджера пустым; строка пропущена"
         ),
         "issue.duplicate_column": "тот же столбец, что и {first}; читается только {first}",
+        "issue.duplicate_user": (
+            "тот же пользователь amoCRM, что и в строке {first}; действует последняя строка"
+        ),
+        "issue.duplicate_plan": (
+            "план {kpi} на {period} задан дважды (ещё в строке {first}); действует последняя строка"
+        ),
+        "issue.after_today": (
+            "дата позже сегодняшней ({today}): опечатка или строка, которая считается с этого "
+            "дня; строка пропущена"
+        ),
         "issue.missing_columns": "нет столбцов: {names}; вкладка пропущена",
         "issue.missing_columns_kept": (
             "нет столбцов: {names}; вкладка пропущена; вкладки менеджеров не меняются и не "
@@ -256,6 +282,16 @@ LABELS: dict[str, dict[str, str]] = {
         "issue.config_bad_filter": (
             "фильтр — это `upsell` или id воронки; показатели и правила с ним ничего не считают"
         ),
+        "where.cell": "строка {row}, столбец «{column}»",
+        "where.row": "строка {row}",
+        "where.column": "столбец «{column}»",
+        "where.header_column": "заголовок, столбец {letter}",
+        "where.header": "заголовок",
+        "where.tab": "вкладка",
+        "where.user": "пользователь amoCRM {user}",
+        "where.roster_user": "ID amoCRM {user}",
+        "where.sync": "синхронизация",
+        "where.all_departments": "{period} / все отделы",
     },
     "en": {
         "tab.summary": "Summary — {department}",
@@ -460,12 +496,32 @@ LABELS: dict[str, dict[str, str]] = {
         "issue.negative_plan": "a plan cannot be negative; the row is skipped",
         "issue.nps_range": "an NPS answer is a whole number 0..10; the row is skipped",
         "issue.call_quality_range": "call quality is scored {low}..{high}; the row is skipped",
-        "issue.needs_manager": "{action} needs the manager; the row is skipped",
+        "issue.accept_needs_manager": "accept needs the manager; the row is skipped",
+        "issue.reject_needs_manager": "reject needs the manager; the row is skipped",
+        "issue.nothing_to_accept": (
+            "nothing to accept: no open discrepancy for this manager in {period}; the row was "
+            "read once and is kept as it is"
+        ),
+        "issue.nothing_to_reject": (
+            "nothing to reject: no open discrepancy for this manager in {period}; the row was "
+            "read once and is kept as it is"
+        ),
+        "issue.unknown_choice": (
+            "unknown {what} {got}; expected one of {allowed}; the row is skipped"
+        ),
         "issue.approve_with_manager": (
             "a period is approved for a whole department; leave the manager empty; the row is "
             "skipped"
         ),
         "issue.duplicate_column": "the same column as {first}; only {first} is read",
+        "issue.duplicate_user": "the same amoCRM user as row {first}; the last row wins",
+        "issue.duplicate_plan": (
+            "duplicate plan for {kpi} in {period} (also row {first}); the last row wins"
+        ),
+        "issue.after_today": (
+            "the date is after today ({today}): a typo, or a row that counts from that day; the "
+            "row is skipped"
+        ),
         "issue.missing_columns": "missing column(s): {names}; the tab is skipped",
         "issue.missing_columns_kept": (
             "missing column(s): {names}; the tab is skipped; no manager tab is changed or "
@@ -497,6 +553,18 @@ LABELS: dict[str, dict[str, str]] = {
         "issue.config_bad_filter": (
             "filter is `upsell` or a pipeline id; KPIs and rules using it count nothing"
         ),
+        #: An issue's place; this English text is its key too (`first_seen`), so it never
+        #: changes with the locale: `tabs.run.shown_where` reads it back for the ru words.
+        "where.cell": "row {row}, column {column}",
+        "where.row": "row {row}",
+        "where.column": "column {column}",
+        "where.header_column": "header, column {letter}",
+        "where.header": "header",
+        "where.tab": "tab",
+        "where.user": "user {user}",
+        "where.roster_user": "amo_user_id {user}",
+        "where.sync": "sync",
+        "where.all_departments": "{period} / all",
     },
 }
 

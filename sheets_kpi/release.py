@@ -19,7 +19,7 @@ from typing import Any
 from sheets_kpi.clock import epoch
 from sheets_kpi.config import Config
 from sheets_kpi.errors import SheetsKpiError
-from sheets_kpi.kpi.issues import Issue
+from sheets_kpi.kpi.issues import Issue, place
 from sheets_kpi.locale import label
 from sheets_kpi.sheets.gateway import SheetsGateway
 from sheets_kpi.sheets.input_tabs import TABS
@@ -59,7 +59,8 @@ def release_stale(
                 f"tab {title!r} on {day} and renamed it with that date (unless the spreadsheet "
                 "could not be reached); delete it if it is not wanted"
             )
-            issues.append(Issue("warning", roster, "personal_spreadsheet", sid, message))
+            where = place("column", column="personal_spreadsheet")
+            issues.append(Issue("warning", roster, where, sid, message))
     store.record_personal_sheets(current)
     return issues
 

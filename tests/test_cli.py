@@ -481,7 +481,10 @@ def test_close_approves_a_month_once_and_run_period_previews_it(
     assert main([*config, "close", "2026-11"]) == 1  # November has not ended on the 18th
     captured = capsys.readouterr()
     assert "2026-11 / sales: not approved" in captured.out
-    assert "the period has not ended (it ends 2026-11-30)" in captured.err
+    assert (  # in the config's locale (ru), as the data-issues tab says it
+        "sheets-kpi: 2026-11 / все отделы: период ещё не закончился (он заканчивается "
+        "2026-11-30); утвердите его после"
+    ) in captured.err.splitlines()
     assert main([*config, "run", "--period", "2026-10", "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert out.strip() == "2026-10 / sales: the approved statement still holds"

@@ -274,6 +274,64 @@ def test_accepting_when_nothing_is_open_is_said_and_remembered() -> None:
     assert found.loc[(A, "bonus"), "status"] == "proposed"
 
 
+NOTHING_RU = (
+    "нечего {}: у этого менеджера нет открытого расхождения за 2026-11; строка прочитана один "
+    "раз и остаётся как есть"
+)
+OVERDUE_RU = (
+    "период закончился более 5 дн. назад и не утверждён: проверьте ведомость и утвердите её во "
+    "вкладке «Закрытие» (или `sheets-kpi close 2026-11`)"
+)
+
+
+def test_every_close_issue_is_said_in_the_locale_the_first_time_and_after() -> None:
+    from sheets_kpi.kpi.issues import issues_frame
+    from sheets_kpi.tabs.run import issues_tab
+
+    store = Store(":memory:")
+    actions = [action("accept", A), action("reject", B)]
+    refused = [Approval("2026-01", None, "Иванова"), Approval("2026-12", "team", "Иванова")]
+    _, first = close(store, moscow("2026-12-06 10:00"), world(), actions, refused)
+    _, later = close(store, moscow("2026-12-06 10:15"), world(), actions)  # the rows were read
+    shown = {
+        (name, loc): [
+            row[1:5]
+            for row in issues_tab(issues_frame(c.issues).assign(first_seen=""), loc).rows[1:]
+        ]
+        for name, c in (("first", first), ("later", later))
+        for loc in ("ru", "en")
+    }
+    accept = ["Закрытие", "строка 2", "2026-11", NOTHING_RU.format("принимать")]
+    reject = ["Закрытие", "строка 2", "2026-11", NOTHING_RU.format("отклонять")]
+    overdue = ["Закрытие", "2026-11 / team", "", OVERDUE_RU]
+    assert shown["first", "ru"] == [
+        accept,
+        reject,
+        [
+            "Закрытие",
+            "2026-01 / все отделы",
+            "2026-01",
+            "утвердить можно только один из 6 последних завершённых месяцев",
+        ],
+        [
+            "Закрытие",
+            "2026-12 / team",
+            "2026-12",
+            "период ещё не закончился (он заканчивается 2026-12-31); утвердите его после",
+        ],
+        overdue,
+    ]
+    assert shown["later", "ru"] == [accept, reject, overdue]
+    nothing = (
+        "nothing to accept: no open discrepancy for this manager in 2026-11; the row was read "
+        "once and is kept as it is"
+    )
+    assert shown["later", "en"][0] == ["Close", "row 2", "2026-11", nothing]
+    assert shown["first", "en"][2][1] == "2026-01 / all"
+    # the English text is what the store remembers and keys `first_seen` by, both times
+    assert later.issues[0].message == nothing == first.issues[0].message
+
+
 # --- what people read -------------------------------------------------------------------
 
 

@@ -319,7 +319,7 @@ def test_a_bad_personal_spreadsheet_is_a_data_issue_and_the_tab_stays(world, cel
     assert report.status == "ok", report.error
     assert name in [s.title for s in world.sheets.get(BOOK).sheets]
     issues = world.tab("Проблемы данных")[1:]
-    row = next(r for r in issues if r[2] == "row 2, column personal_spreadsheet")
+    row = next(r for r in issues if r[2] == "строка 2, столбец «Личная таблица»")
     assert row[0] == "warning" and row[1] == "Сотрудники" and row[3] == cell
     assert "the manager's tab stays in the main spreadsheet" in row[4]
     assert roster.get_values("F2")[0][0] == cell  # the input is left as typed

@@ -638,8 +638,14 @@ def _common(outcome: Outcome) -> None:
 
 
 def _issues_at(outcome: Outcome, case: Typed) -> list[list]:
-    where = re.compile(rf"row {outcome.rows[case.case]}, column \w+$")
+    where = re.compile(rf"строка {outcome.rows[case.case]}, столбец «[^»]+»$")
     return [r for r in outcome.issues if r[1] == TITLES[case.tab] and where.match(str(r[2]))]
+
+
+def _header(case: Typed) -> str:
+    """The case's column as the tab's (ru) header names it, as the data issues say it."""
+    spec = next(spec for spec in TABS if spec.key == case.tab)
+    return next(column.ru for column in spec.columns if column.key == case.column)
 
 
 @pytest.mark.parametrize("case", TYPED, ids=[c.case for c in TYPED])
@@ -650,7 +656,7 @@ def test_a_typed_hostile_value_is_a_precise_issue_or_harmless(outcome, case: Typ
         assert not found, found
         return
     row = outcome.rows[case.case]
-    mine = [r for r in found if r[2] == f"row {row}, column {case.column}"]
+    mine = [r for r in found if r[2] == f"строка {row}, столбец «{_header(case)}»"]
     assert len(mine) == 1, found
     _, _, _, value, message, *_ = mine[0]
     typed = case.cells.get(case.column)
@@ -689,7 +695,7 @@ def _write_table(outcome: Outcome, path: Path) -> None:
         found = [
             r
             for r in _issues_at(outcome, case)
-            if case.column and r[2].endswith(f"column {case.column}")
+            if case.column and r[2].endswith(f"«{_header(case)}»")
         ]
         if found:
             text = f"{found[0][0]}: {found[0][4][:140]}"

@@ -8,6 +8,7 @@ import math
 import pandas as pd
 import pytest
 
+from sheets_kpi.locale import label
 from sheets_kpi.sheets import parse
 from sheets_kpi.sheets.input_tabs import TABS
 from sheets_kpi.sheets.inputs import parse_inputs
@@ -707,14 +708,118 @@ def test_row_and_tab_issues_are_shown_in_the_locale() -> None:
     shown = {(row[1], row[2], row[4]) for row in issues_tab(frame, "ru").rows[1:]}
     assert (
         "Планы",
-        "row 2, column plan",
+        "строка 2, столбец «План»",
         "план не может быть отрицательным; строка пропущена",
     ) in shown
     assert (
         "Оценки",
-        "row 2, column date",
+        "строка 2, столбец «Дата»",
         "ожидается дата вида 2026-11-03 или 03.11.2026, а не 'вчера'; строка пропущена",
     ) in shown
-    assert ("Сотрудники", "amo_user_id 7", "not in the roster") in shown
+    assert ("Апелляции", "вкладка", label("ru", "issue.tab_missing_kept")) in shown
+    assert ("Сотрудники", "ID amoCRM 7", "not in the roster") in shown
     english = set(frame["message"])
     assert "a plan cannot be negative; the row is skipped" in english
+    # the place stays English in the issue: it is the key of `first_seen`, whatever the locale
+    assert {"row 2, column plan", "row 2, column date", "tab"} <= set(frame["where"])
+    in_english = {(row[1], row[2]) for row in issues_tab(frame, "en").rows[1:]}
+    assert {("Планы", "row 2, column plan"), ("Managers", "amo_user_id 7")} <= in_english
+
+
+CLOSE_HEAD = ["Период", "Отдел", "Менеджер", "Действие", "Кто"]
+
+
+def test_the_close_tab_rows_that_become_issues_are_said_in_the_locale() -> None:
+    from sheets_kpi.tabs.run import issues_tab
+
+    _, issues = read(
+        close=[
+            CLOSE_HEAD,
+            ["2026-10", "sales", "", "взломать", "Иванова"],
+            ["2026-10", "", "Анна Петрова", "утвердить", "Иванова"],
+            ["2026-10", "", "", "принять", "Иванова"],
+            ["2026-10", "", "", "reject", "Иванова"],
+            ["2026-10", "склад", "", "утвердить", "Иванова"],
+        ]
+    )
+    frame = issues.assign(first_seen="")
+    shown = {loc: [row[2:5] for row in issues_tab(frame, loc).rows[1:]] for loc in ("ru", "en")}
+    assert shown["ru"] == [
+        [
+            "строка 2, столбец «Действие»",
+            "взломать",
+            "неизвестное значение 'взломать'; допустимые значения: accept, approve, reject; "
+            "строка пропущена",
+        ],
+        [
+            "строка 3, столбец «Менеджер»",
+            "Анна Петрова",
+            "период утверждается для всего отдела: оставьте менеджера пустым; строка пропущена",
+        ],
+        [
+            "строка 4, столбец «Менеджер»",
+            "",
+            "чтобы принять корректировку, укажите менеджера; строка пропущена",
+        ],
+        [
+            "строка 5, столбец «Менеджер»",
+            "",
+            "чтобы отклонить корректировку, укажите менеджера; строка пропущена",
+        ],
+        [
+            "строка 6, столбец «Отдел»",
+            "склад",
+            "неизвестное значение 'склад'; допустимые значения: accounts, leadgen, quality, "
+            "sales; строка пропущена",
+        ],
+    ]
+    assert [row[2] for row in shown["en"]] == [
+        "unknown close action 'взломать'; expected one of accept, approve, reject; the row is "
+        "skipped",
+        "a period is approved for a whole department; leave the manager empty; the row is skipped",
+        "accept needs the manager; the row is skipped",
+        "reject needs the manager; the row is skipped",
+        "unknown department 'склад'; expected one of accounts, leadgen, quality, sales; the row "
+        "is skipped",
+    ]
+    assert [row[0] for row in shown["en"]] == [f"row {n}, column {c}" for n, c in [
+        (2, "action"), (3, "manager"), (4, "manager"), (5, "manager"), (6, "department")
+    ]]  # fmt: skip
+
+
+def test_duplicate_rows_and_a_future_date_are_said_in_the_locale() -> None:
+    from sheets_kpi.tabs.run import issues_tab
+
+    parsed = parse_inputs(
+        {
+            "roster": [*ROSTER, [1002, "Борис Козлов", "sales", "junior", "", ""]],
+            "plans": [PLAN_HEAD, ["2026-11", 1001, "", "proposals", 10], ["11.2026", 1001, "",
+                      "proposals", 12]],
+            "scores": [SCORE_HEAD, ["2026-11-21", 1001, "NPS", 9]],
+        },
+        shipped_config(),
+        today=dt.date(2026, 11, 20),
+    )  # fmt: skip
+    issues = parsed.issues[parsed.issues["source"].isin(["Сотрудники", "Планы", "Оценки"])]
+    shown = [row[1:5] for row in issues_tab(issues.assign(first_seen=""), "ru").rows[1:]]
+    assert shown == [
+        [
+            "Сотрудники",
+            "строка 7, столбец «ID amoCRM»",
+            "1002",
+            "тот же пользователь amoCRM, что и в строке 3; действует последняя строка",
+        ],
+        [
+            "Планы",
+            "строка 3",
+            "12.0",
+            "план proposals на 2026-11 задан дважды (ещё в строке 2); действует последняя строка",
+        ],
+        [
+            "Оценки",
+            "строка 2, столбец «Дата»",
+            "2026-11-21",
+            "дата позже сегодняшней (2026-11-20): опечатка или строка, которая считается с этого "
+            "дня; строка пропущена",
+        ],
+    ]

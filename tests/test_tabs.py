@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime
 from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
@@ -383,6 +384,63 @@ def test_data_issues_are_said_in_the_locale_and_their_message_stays_english(loc,
         "connection refused",
     ]
     assert [row[4] for row in issues_tab(frame, loc).rows[1:]] == [text, "connection refused"]
+
+
+@pytest.mark.parametrize(
+    ("source", "where", "ru"),
+    [
+        ("Планы", "row 5, column plan", "строка 5, столбец «План»"),
+        ("Сотрудники", "row 12, column amo_user_id", "строка 12, столбец «ID amoCRM»"),
+        ("Plans", "row 5, column plan", "строка 5, столбец «Plan»"),  # an English-titled tab
+        ("Апелляции", "column ref", "столбец «Ссылка»"),
+        ("Сотрудники", "header, column C", "заголовок, столбец C"),
+        ("Сотрудники", "header", "заголовок"),
+        ("Оценки", "tab", "вкладка"),
+        ("Планы", "row 7", "строка 7"),
+        ("close", "row 7", "строка 7"),
+        ("close", "2026-11 / all", "2026-11 / все отделы"),
+        ("roster", "amo_user_id 1001", "ID amoCRM 1001"),
+        ("amoCRM", "user 77", "пользователь amoCRM 77"),
+        ("amoCRM", "sync", "синхронизация"),
+        ("close", "2026-11 / sales", "2026-11 / sales"),  # names, not words: as they are
+        ("plans", "2026-11 / sales / calls", "2026-11 / sales / calls"),
+        ("config.yaml", "amocrm.stages.won", "amocrm.stages.won"),
+        ("amoCRM", "leads 42", "leads 42"),
+    ],
+)
+def test_an_issue_place_is_said_in_the_locale_and_stays_english_in_en(source, where, ru) -> None:
+    frame = issues_frame([Issue("error", source, where, "", "x")]).assign(first_seen="")
+    assert issues_tab(frame, "ru").rows[1][2] == ru
+    assert issues_tab(frame, "en").rows[1][2] == where
+
+
+def test_a_locale_switch_keeps_when_an_issue_was_first_seen() -> None:
+    """The store keys `first_seen` by the English place and message, which the locale does not
+    change: only the tab shows them in its words."""
+    from sheets_kpi.cycle import _issues
+    from sheets_kpi.kpi.issues import place
+    from sheets_kpi.store.db import Store
+
+    said = Issue.said("error", "Планы", place("cell", row=5, column="plan"), "-4", "negative_plan")
+    frame = issues_frame([said])
+    zone = ZoneInfo("Europe/Moscow")
+    with Store(":memory:") as store:
+        first = _issues(store, [frame], datetime(2026, 11, 20, 12, 0, tzinfo=UTC), zone)
+        later = _issues(store, [frame], datetime(2026, 11, 21, 12, 0, tzinfo=UTC), zone)
+    assert said.where == "row 5, column plan"
+    assert later["first_seen"].tolist() == first["first_seen"].tolist() == ["2026-11-20 15:00"]
+    assert issues_tab(later, "ru").rows[1][2:] == [
+        "строка 5, столбец «План»",
+        "-4",
+        "план не может быть отрицательным; строка пропущена",
+        "2026-11-20 15:00",
+    ]
+    assert issues_tab(later, "en").rows[1][2:] == [
+        "row 5, column plan",
+        "-4",
+        "a plan cannot be negative; the row is skipped",
+        "2026-11-20 15:00",
+    ]
 
 
 def test_every_issue_key_and_rule_has_a_text_in_both_locales() -> None:

@@ -19,7 +19,7 @@ import pandas as pd
 
 from sheets_kpi.config import Config
 from sheets_kpi.kpi.inputs import Inputs
-from sheets_kpi.kpi.issues import Issue, issues_frame
+from sheets_kpi.kpi.issues import Issue, issues_frame, place
 from sheets_kpi.kpi.periods import local_date
 
 _LEAD = re.compile(r"#?\s*(\d+)|.*/leads/detail/(\d+)\D*")
@@ -146,7 +146,7 @@ def appeal_issues(inputs: Inputs, config: Config) -> pd.DataFrame:
         Issue(
             "warning",
             tab if isinstance(tab, str) and tab else "appeals",
-            "column ref" if pd.isna(row) else f"row {row}, column ref",
+            place("column", column="ref") if pd.isna(row) else place("cell", row=row, column="ref"),
             ref if isinstance(ref, str) else "",
             f"{why}; the appeal cancels nothing",
         )

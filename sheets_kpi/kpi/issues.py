@@ -20,7 +20,8 @@ class Issue:
 
     `message` is the English text (logs, tests and the key of `first_seen`); an issue made
     with `Issue.said` also carries its locale key (`issue.<key>` in `sheets_kpi.locale`) and
-    the key's values, so the data-issues tab shows it in the configured locale."""
+    the key's values, so the data-issues tab shows it in the configured locale. `where` is
+    English too (`place`), and the other part of that key; the tab says it in the locale."""
 
     severity: str
     source: str
@@ -47,6 +48,12 @@ def issue_text(locale: Locale, key: str, args: tuple[tuple[str, str], ...]) -> s
     return label(locale, f"issue.{key}", **dict(args))
 
 
+def place(name: str, **args: object) -> str:
+    """An issue's `where` (`row 5, column plan`): the English text of `where.<name>`, which the
+    data-issues tab shows in the configured locale (`tabs.run.shown_where`)."""
+    return label("en", f"where.{name}", **args)
+
+
 def issues_frame(issues: Iterable[Issue]) -> pd.DataFrame:
     """Object columns whatever the rows hold, so every source's frame concatenates alike."""
     columns = [field.name for field in fields(Issue)]
@@ -71,7 +78,7 @@ def roster_in_scope(inputs: Inputs, config: Config) -> tuple[pd.DataFrame, pd.Da
         Issue(
             "warning",
             "roster",
-            f"amo_user_id {row.manager_id}",
+            place("roster_user", user=row.manager_id),
             str(row.department),
             "department is not configured; the manager is left out of KPIs",
         )
@@ -141,7 +148,7 @@ def user_issues(inputs: Inputs, daily: pd.DataFrame, since: pd.Timestamp) -> pd.
         Issue.said(
             "warning",
             "amoCRM",
-            f"user {uid}",
+            place("user", user=uid),
             str(users["name"].get(uid, "") or ""),
             "stranger" if _has_group(users, uid) else "stranger_no_group",
         )
@@ -155,7 +162,8 @@ def user_issues(inputs: Inputs, daily: pd.DataFrame, since: pd.Timestamp) -> pd.
                 message = "the amoCRM user is deactivated"
             else:
                 continue
-            rows.append(Issue("warning", "roster", f"amo_user_id {uid}", str(uid), message))
+            where = place("roster_user", user=uid)
+            rows.append(Issue("warning", "roster", where, str(uid), message))
     return issues_frame(rows)
 
 

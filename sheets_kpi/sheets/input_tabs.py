@@ -29,6 +29,14 @@ class InputTab:
     def title(self, locale: str) -> str:
         return self.en if locale == "en" else self.ru
 
+    def header(self, key: str, title: str) -> str:
+        """Column `key`'s header as the tab titled `title` shows it (English under its English
+        title, else Russian); a key that is no column of the tab, as it is."""
+        column = next((c for c in self.columns if c.key == key), None)
+        if column is None:
+            return key
+        return column.en if parse.normalise(title) == parse.normalise(self.en) else column.ru
+
 
 MANAGER = Column("manager", "Менеджер", "Manager")
 DATE = Column("date", "Дата", "Date")

@@ -16,7 +16,7 @@ import pandas as pd
 
 from sheets_kpi.config import Config
 from sheets_kpi.kpi.inputs import frame
-from sheets_kpi.kpi.issues import Issue, issues_frame
+from sheets_kpi.kpi.issues import Issue, issues_frame, place
 from sheets_kpi.sheets import parse
 from sheets_kpi.sheets.input_tabs import (
     ACTIONS,
@@ -59,7 +59,7 @@ class _Tab:
                     first = column_letter(self.positions[column.key])
                     self.said(
                         "warning",
-                        f"header, column {column_letter(index)}",
+                        place("header_column", letter=column_letter(index)),
                         name,
                         "duplicate_column",
                         first=first,
@@ -69,8 +69,8 @@ class _Tab:
         self.missing = [c for c in spec.columns if c.required and c.key not in self.positions]
         self.emptied = not any(any(not parse.is_blank(v) for v in row) for row in grid)
         if self.missing and not self.emptied:  # an emptied tab gets its own issue
-            names = ", ".join(c.ru if title == spec.ru else c.en for c in self.missing)
-            self.said("error", "header", "", "missing_columns", names=names)
+            names = ", ".join(spec.header(c.key, title) for c in self.missing)
+            self.said("error", place("header"), "", "missing_columns", names=names)
 
     def issue(self, severity: str, where: str, value: Any, message: str) -> None:
         shown = "" if value is None else str(value)
@@ -97,7 +97,7 @@ class _Tab:
 
     def warn(self, column: str, value: Any, message: str) -> None:
         """A problem in the row being built that does not stop the row from being used."""
-        self.issue("warning", f"row {self.row}, column {column}", value, message)
+        self.issue("warning", place("cell", row=self.row, column=column), value, message)
 
     def each(self, build: Callable[[dict[str, Any]], dict[str, Any]]) -> list[tuple[int, dict]]:
         rows = []
@@ -106,16 +106,11 @@ class _Tab:
             try:
                 rows.append((number, build(cells)))
             except _RowIssue as problem:
+                where = place("cell", row=number, column=problem.column)
                 if problem.key:  # its locale text says the row is skipped
-                    where = f"row {number}, column {problem.column}"
                     self.said("error", where, problem.value, problem.key, **problem.values)
                     continue
-                self.issue(
-                    "error",
-                    f"row {number}, column {problem.column}",
-                    problem.value,
-                    f"{problem.message}; the row is skipped",
-                )
+                self.issue("error", where, problem.value, f"{problem.message}; the row is skipped")
         return rows
 
 
@@ -188,9 +183,9 @@ def parse_inputs(
         title = (titles or {}).get(spec.key) or spec.title(config.locale)
         tabs[spec.key] = tab = _Tab(spec, title, grids.get(spec.key, []), issues)
         if spec.key not in grids:
-            tab.said("error", "tab", "", "tab_missing")
+            tab.said("error", place("tab"), "", "tab_missing")
         elif tab.emptied:
-            tab.said("error", "tab", "", "tab_emptied")
+            tab.said("error", place("tab"), "", "tab_emptied")
     roster = _roster(tabs["roster"], config)
     unreadable = tuple(
         key
@@ -229,11 +224,11 @@ def _keep_last_good(tab: _Tab, issues: list[Issue]) -> None:
     """One error on an input tab that is lost: its tab-level error says the output is kept,
     or one is added that says so."""
     for index, issue in enumerate(issues):
-        if issue.source == tab.title and issue.where in ("tab", "header"):
+        if issue.source == tab.title and issue.where in (place("tab"), place("header")):
             key = f"{issue.key}_kept" if issue.key else ""  # its locale text says so too
             issues[index] = replace(issue, message=f"{issue.message}; {KEEP_LAST_GOOD}", key=key)
             return
-    tab.said("error", "tab", "", "no_manager_kept")
+    tab.said("error", place("tab"), "", "no_manager_kept")
 
 
 def _departments(config: Config) -> dict[str, str]:
@@ -280,11 +275,12 @@ def _roster(tab: _Tab, config: Config) -> list[dict]:
     seen: dict[int, int] = {}
     for number, row in rows:
         if row["manager_id"] in seen:
-            tab.issue(
+            tab.said(
                 "warning",
-                f"row {number}, column amo_user_id",
+                place("cell", row=number, column="amo_user_id"),
                 row["manager_id"],
-                f"the same amoCRM user as row {seen[row['manager_id']]}; the last row wins",
+                "duplicate_user",
+                first=seen[row["manager_id"]],
             )
         seen[row["manager_id"]] = number
     return list({row["manager_id"]: row for _, row in rows}.values())
@@ -400,12 +396,14 @@ def _plans(tab: _Tab, config: Config, people: _People) -> list[dict]:
     for number, row in rows:
         key = (row["period"], row["manager_id"], row["department"], row["kpi"])
         if key in latest:
-            tab.issue(
+            tab.said(
                 "warning",
-                f"row {number}",
+                place("row", row=number),
                 row["plan"],
-                f"duplicate plan for {row['kpi']} in {row['period']} (also row "
-                f"{latest[key][0]}); the last row wins",
+                "duplicate_plan",
+                kpi=row["kpi"],
+                period=row["period"],
+                first=latest[key][0],
             )
         latest[key] = (number, row)
     return [row for _, row in latest.values()]
@@ -430,6 +428,8 @@ def _dated(cells: dict[str, Any], today: dt.date | None) -> dt.date:
             "date",
             cells["date"],
             f"the date is after today ({today}): a typo, or a row that counts from that day",
+            "after_today",
+            {"today": today},
         )
     return day
 
@@ -519,8 +519,7 @@ def _close(tab: _Tab, config: Config, people: _People) -> list[CloseAction]:
                 "manager",
                 cells.get("manager"),
                 f"{action} needs the manager",
-                "needs_manager",
-                {"action": action},
+                f"{action}_needs_manager",
             )
         if action == "approve" and manager is not None:
             raise _RowIssue(

@@ -225,7 +225,13 @@ def choice(value: Any, options: dict[str, str], what: str) -> str:
     if key in options:
         return options[key]
     allowed = ", ".join(sorted(set(options.values())))
-    raise ParseError(f"unknown {what} {value!r}; expected one of {allowed}")
+    raise ParseError(
+        f"unknown {what} {value!r}; expected one of {allowed}",
+        "unknown_choice",
+        what=what,
+        got=repr(value),
+        allowed=allowed,
+    )
 
 
 def normalise(value: Any) -> str:
