@@ -171,14 +171,17 @@ PIXELS_PER_CHAR, PADDING, NARROWEST, WIDEST = 7, 14, 50, 420
 def fitted_widths(layout: TabLayout) -> dict[int, int]:
     """A width per column from its longest cell, so labels are not cut at 100 px. A row with a
     single filled cell (a title or a note) is left out: it may run over the next columns."""
-    longest: dict[int, int] = {}
+    distinct: dict[int, set[tuple[type, Any]]] = {}  # a long data tab repeats its values
     for row in layout.rows:
         filled = [(col, v) for col, v in enumerate(row) if v not in (None, "")]
         if len(filled) < 2:
             continue
         for col, value in filled:
-            chars = max(len(line) for line in _shown(value).split("\n"))
-            longest[col] = max(longest.get(col, 0), chars)
+            distinct.setdefault(col, set()).add((type(value), value))
+    longest = {
+        col: max(len(line) for _, value in values for line in _shown(value).split("\n"))
+        for col, values in distinct.items()
+    }
     return {
         col: min(WIDEST, max(NARROWEST, PADDING + PIXELS_PER_CHAR * chars))
         for col, chars in longest.items()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 
@@ -94,10 +96,17 @@ def frame(store: Store, name: str) -> pd.DataFrame:
         elif dtype == "Int64":  # an id in amoCRM's JSON that is no number is unknown
             data[column] = pd.to_numeric(data[column], errors="coerce")
     if name == "leads":
-        data["custom_fields"] = data["custom_fields"].map(_custom_fields)
+        data["custom_fields"] = _decoded(data["custom_fields"], _custom_fields)
     elif name == "calls":
-        data["phone"] = data["phone"].map(phone_digits)
+        data["phone"] = _decoded(data["phone"], phone_digits)
     return conform(name, data)
+
+
+def _decoded(values: pd.Series, decode: Callable[[Any], Any]) -> list[Any]:
+    """Each distinct value decoded once: many leads carry the same fields, many calls the same
+    phone (the decoded values are shared, and only read)."""
+    seen: dict[Any, Any] = {}
+    return [seen[v] if v in seen else seen.setdefault(v, decode(v)) for v in values]
 
 
 def _custom_fields(raw: object) -> dict[str, object]:

@@ -3,7 +3,8 @@ one header row, no merges, no formats but date cells."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -96,6 +97,14 @@ def data_managers_tab(roster: pd.DataFrame) -> TabLayout:
     return _tidy("data_managers", roster, DATA_MANAGERS)
 
 
+def _cells(values: pd.Series, convert: Callable[[Any], Any]) -> list[Any]:
+    """A column's cells, each distinct value converted once (a data tab repeats its dates,
+    names and metrics on every row); missing values are empty cells."""
+    codes, distinct = pd.factorize(values, use_na_sentinel=True)
+    converted = [convert(value) for value in distinct]
+    return [None if code < 0 else converted[code] for code in codes]
+
+
 def _tidy(
     title: str,
     frame: pd.DataFrame,
@@ -106,13 +115,8 @@ def _tidy(
     """One header row and a row per record; `dates` columns become date cells with their
     pattern; `volatile` columns (timestamps) do not count as a change."""
     dates = dates or {}
-    rows = [columns] + [
-        [
-            serial(v) if name in dates else cell_value(v)
-            for name, v in zip(columns, row, strict=True)
-        ]
-        for row in frame[columns].itertuples(index=False)
-    ]
+    cells = [_cells(frame[name], serial if name in dates else cell_value) for name in columns]
+    rows = [columns] + [list(row) for row in zip(*cells, strict=True)]
     formats = [
         Block(1, columns.index(name), max(len(rows), 2), columns.index(name) + 1, pattern)
         for name, pattern in dates.items()

@@ -52,10 +52,20 @@ class ManagerRows:
             key: {int(k): part for k, part in frame.groupby("manager_id", sort=False)}
             for key, frame in self._frames.items()
         }
+        self._tuples: dict[str, dict[int, list[Any]]] = {}
+        for key, frame in self._frames.items():  # one named-tuple type per frame, not per tab
+            split = self._tuples[key] = {}
+            for item in frame.itertuples(index=False):
+                if not pd.isna(item.manager_id):
+                    split.setdefault(int(item.manager_id), []).append(item)
 
     def of(self, key: str, manager_id: int) -> pd.DataFrame:
         """`key`'s rows of the manager, in the frame's order."""
         return self._split[key].get(int(manager_id), self._frames[key].iloc[0:0])
+
+    def tuples(self, key: str, manager_id: int) -> list[Any]:
+        """The same rows as named tuples."""
+        return self._tuples[key].get(int(manager_id), [])
 
 
 def manager_tab(
@@ -141,7 +151,7 @@ def manager_tab(
                         else "",
                         cell_value(item.forecast_fact),
                     ]
-                    for item in kpis.itertuples()
+                    for item in rows.tuples("kpi", own)
                 ],
                 units=list(kpis["unit"]),
                 bold_header=True,
@@ -167,12 +177,11 @@ def manager_tab(
                     cell_value(v.first_seen_at),
                     f"{base}/leads/detail/{v.lead_id}",
                 ]
-                for v in rows.of("violations", own).itertuples()
+                for v in rows.tuples("violations", own)
             ],
         )
     )
     grid.add([], [label(loc, "overdue_title")])
-    overdue = rows.of("overdue", own)
     grid.table(
         Table(
             [Column(label(loc, key)) for key in ("task", "deadline", "link")],
@@ -184,7 +193,7 @@ def manager_tab(
                     if not pd.isna(task.entity_id)
                     else "",
                 ]
-                for task in overdue.head(OVERDUE_SHOWN).itertuples()
+                for task in rows.tuples("overdue", own)[:OVERDUE_SHOWN]
             ],
         )
     )
@@ -208,10 +217,10 @@ def past_table(closing: Closing, manager_id: int, config: Config, split: Manager
     loc = config.locale
     rows: list[list[Any]] = []
     for number, shown in enumerate(closing.statements[:-1]):
-        line = split.of(f"past {number}", manager_id)
-        if line.empty:
+        line = split.tuples(f"past {number}", manager_id)
+        if not line:
             continue
-        item = next(line.itertuples())
+        item = line[0]
         status = "approved" if item.department_status == "approved" else "draft"
         if rows and status == "draft" and pd.isna(item.score):
             continue
