@@ -11,6 +11,7 @@ import pytest
 from sheets_kpi.config import Config, load_config
 from sheets_kpi.emulators.amocrm import DEMO_TOKEN, AmoState, generate_agency, serve
 from sheets_kpi.emulators.server import EmulatorServer
+from sheets_kpi.store.db import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 #: A fixed instant (2026-11-18 10:13 UTC) so generated accounts are identical run to run.
@@ -23,6 +24,14 @@ def instant(seconds: int) -> datetime:
 
 
 NOW_AT = instant(NOW)
+
+
+@pytest.fixture
+def store() -> Iterator[Store]:
+    """A throwaway in-memory store, closed when the test ends (Python 3.13's sqlite3 warns of a
+    connection left to the garbage collector, and the warning lands in whichever test runs then)."""
+    with Store(":memory:") as opened:
+        yield opened
 
 
 @pytest.fixture(scope="session")

@@ -314,14 +314,14 @@ def emulator_ids(state: AmoState, kind: str) -> list:
     return sorted(i for i, item in state.entities[kind].items() if not item.get("is_deleted"))
 
 
-def fresh_sync_of(amo_server) -> tuple[AmoState, AmoConfig, Store, AmoClient]:
-    """The emulator's account, its settings, an empty store and a client to fill it."""
+def fresh_sync_of(amo_server) -> tuple[AmoState, AmoConfig, AmoClient]:
+    """The emulator's account, its settings and a client to fill the (empty) `store` fixture."""
     settings = shipped_config(base_url=amo_server.url, requests_per_second=1000).amocrm
-    return amo_server.app.state, settings, Store(":memory:"), client_for(amo_server)
+    return amo_server.app.state, settings, client_for(amo_server)
 
 
-def test_full_sync_matches_the_emulator_exactly(amo_server) -> None:
-    state, settings, store, client = fresh_sync_of(amo_server)
+def test_full_sync_matches_the_emulator_exactly(store: Store, amo_server) -> None:
+    state, settings, client = fresh_sync_of(amo_server)
     report = sync(client, store, settings, now=NOW_AT)
     assert report.backfill
     for kind in ("leads", "contacts", "companies", "tasks", "events"):
@@ -330,14 +330,16 @@ def test_full_sync_matches_the_emulator_exactly(amo_server) -> None:
     assert report.new == sum(store.counts().values())
 
 
-def test_a_full_sync_through_faults_ends_with_exactly_the_emulators_data(agency) -> None:
+def test_a_full_sync_through_faults_ends_with_exactly_the_emulators_data(
+    store: Store, agency
+) -> None:
     # Seeded so that this short sync meets each kind of failure.
     rates = {"429": 0.05, "500": 0.05, "reset": 0.03, "truncate": 0.03, "slow": 0.02}
     faults = Faults(rates, seed=2)
     faults.slow_seconds = 0.01
     server = serve(AmoState(agency.snapshot()), rps=1000, faults=faults)
     try:
-        state, settings, store, client = fresh_sync_of(server)
+        state, settings, client = fresh_sync_of(server)
         sync(client, store, settings, now=NOW_AT)
         for kind in ("leads", "contacts", "companies", "tasks", "events"):
             assert store_ids(store, kind) == emulator_ids(state, kind), kind
@@ -373,8 +375,10 @@ def crash() -> None:
     raise ConnectionError("worker killed mid-sync")
 
 
-def test_crash_after_page_k_resumes_without_loss_or_duplicates(amo_server, monkeypatch) -> None:
-    state, settings, store, client = fresh_sync_of(amo_server)
+def test_crash_after_page_k_resumes_without_loss_or_duplicates(
+    store: Store, amo_server, monkeypatch
+) -> None:
+    state, settings, client = fresh_sync_of(amo_server)
     after_page(monkeypatch, "/api/v4/events", 3, crash)
     with pytest.raises(ConnectionError):
         sync(client, store, settings, now=NOW_AT)
@@ -386,12 +390,13 @@ def test_crash_after_page_k_resumes_without_loss_or_duplicates(amo_server, monke
     assert store_ids(store, "leads") == emulator_ids(state, "leads")
 
 
-def test_an_item_edited_mid_walk_shifts_no_other_item_out_of_the_sync(monkeypatch) -> None:
+def test_an_item_edited_mid_walk_shifts_no_other_item_out_of_the_sync(
+    store: Store, monkeypatch
+) -> None:
     state = leads_state(600)
     server = serve(state, rps=10_000)
     try:
         settings = shipped_config(base_url=server.url, requests_per_second=1000).amocrm
-        store = Store(":memory:")
 
         def edit_an_early_lead() -> None:  # a manager edits it while the sync walks the list
             state.entities["leads"][10]["updated_at"] = NOW - 30
@@ -406,9 +411,9 @@ def test_an_item_edited_mid_walk_shifts_no_other_item_out_of_the_sync(monkeypatc
 
 
 def test_tasks_deleted_during_the_walk_shift_no_other_task_out_of_the_sync(
-    amo_server, monkeypatch
+    store: Store, amo_server, monkeypatch
 ) -> None:
-    state, settings, store, client = fresh_sync_of(amo_server)
+    state, settings, client = fresh_sync_of(amo_server)
     first_page = sorted(state.entities["tasks"])[:5]
 
     def delete_five_of_page_one() -> None:
@@ -423,10 +428,10 @@ def test_tasks_deleted_during_the_walk_shift_no_other_task_out_of_the_sync(
 
 
 def test_a_list_whose_order_the_api_ignores_is_read_whole_before_the_cursor_moves(
+    store: Store,
     amo_server,
 ) -> None:
     state = amo_server.app.state
-    store = Store(":memory:")
     # tasks are ordered by created_at, complete_till or id only: order[updated_at] is ignored
     by_updated_at = next(s for s in STREAMS if s.name == "tasks")
     stream = dataclasses.replace(by_updated_at, order_field=None)
@@ -438,9 +443,9 @@ def test_a_list_whose_order_the_api_ignores_is_read_whole_before_the_cursor_move
 
 
 def test_a_stop_ends_the_sync_after_the_page_in_hand_with_its_cursor_saved(
-    amo_server, monkeypatch
+    store: Store, amo_server, monkeypatch
 ) -> None:
-    state, settings, store, client = fresh_sync_of(amo_server)
+    state, settings, client = fresh_sync_of(amo_server)
     stop = threading.Event()
     after_page(monkeypatch, "/api/v4/leads", 1, stop.set)  # SIGTERM with the first page in hand
     with pytest.raises(Stopped, match="during the leads sync"):
@@ -451,8 +456,8 @@ def test_a_stop_ends_the_sync_after_the_page_in_hand_with_its_cursor_saved(
     assert store_ids(store, "leads") == emulator_ids(state, "leads")
 
 
-def test_incremental_sync_fetches_only_what_changed(amo_server) -> None:
-    state, settings, store, client = fresh_sync_of(amo_server)
+def test_incremental_sync_fetches_only_what_changed(store: Store, amo_server) -> None:
+    state, settings, client = fresh_sync_of(amo_server)
     sync(client, store, settings, now=NOW_AT)
     overlap = settings.overlap_minutes * 60
     reread = sum(  # what the overlap window legitimately reads again
@@ -484,8 +489,8 @@ def test_incremental_sync_fetches_only_what_changed(amo_server) -> None:
     assert "filter[created_at][from]" in event_query
 
 
-def test_deletions_and_restores_follow_the_events_in_order(amo_server) -> None:
-    state, settings, store, client = fresh_sync_of(amo_server)
+def test_deletions_and_restores_follow_the_events_in_order(store: Store, amo_server) -> None:
+    state, settings, client = fresh_sync_of(amo_server)
     sync(client, store, settings, now=NOW_AT)
     lead = next(i for i in state.entities["leads"].values() if not i.get("is_deleted"))
     task = next(i for i in state.entities["tasks"].values() if not i.get("is_completed"))
@@ -499,13 +504,12 @@ def test_deletions_and_restores_follow_the_events_in_order(amo_server) -> None:
     assert task["id"] not in set(amocrm_frames(store)["tasks"]["task_id"])
 
 
-def test_malformed_item_is_skipped_alone(caplog) -> None:
+def test_malformed_item_is_skipped_alone(store: Store, caplog) -> None:
     state = leads_state(3)
     state.entities["leads"][2]["created_at"] = "yesterday"
     server = serve(state, rps=1000)
     try:
         settings = shipped_config(base_url=server.url).amocrm
-        store = Store(":memory:")
         with caplog.at_level(logging.WARNING):
             sync(client_for(server), store, settings, now=NOW_AT)
         assert store_ids(store, "leads") == [1, 3]
@@ -514,8 +518,10 @@ def test_malformed_item_is_skipped_alone(caplog) -> None:
         server.stop()
 
 
-def test_a_user_removed_from_amocrm_leaves_the_users_frame_but_not_the_store(amo_server) -> None:
-    state, settings, store, client = fresh_sync_of(amo_server)
+def test_a_user_removed_from_amocrm_leaves_the_users_frame_but_not_the_store(
+    store: Store, amo_server
+) -> None:
+    state, settings, client = fresh_sync_of(amo_server)
     sync(client, store, settings, now=NOW_AT)
     gone = max(state.users)
     removed = state.users.pop(gone)
@@ -529,7 +535,9 @@ def test_a_user_removed_from_amocrm_leaves_the_users_frame_but_not_the_store(amo
     assert gone in set(amocrm_frames(store)["users"]["user_id"])
 
 
-def test_a_next_link_back_to_a_read_page_fails_the_sync_and_marks_no_user_deleted(agency) -> None:
+def test_a_next_link_back_to_a_read_page_fails_the_sync_and_marks_no_user_deleted(
+    store: Store, agency
+) -> None:
     """The users list is read whole, and a user missing from it is marked deleted: a walk that
     ended quietly at a looping link would mark the users of the unread pages deleted."""
     emulator = build_app(AmoState(agency.snapshot()), rps=1000)
@@ -546,7 +554,6 @@ def test_a_next_link_back_to_a_read_page_fails_the_sync_and_marks_no_user_delete
 
     server = EmulatorServer(answer).start()
     try:
-        store = Store(":memory:")
         client = client_for(server)
         sync_dictionaries(client, store, NOW_AT)
         looping.set()

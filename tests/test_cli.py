@@ -229,10 +229,9 @@ def test_status_tells_how_long_before_now_each_stamp_was(tmp_path, capsys, monke
 
     monkeypatch.setenv("AMO_TOKEN", DEMO_TOKEN)
     config = write_config(tmp_path)
-    store = Store(load_config(config).store)
-    store.set_cursor("leads", epoch(NOW_AT) - 3 * 3600)
-    store.start_run(NOW_AT - timedelta(minutes=5))
-    store.close()
+    with Store(load_config(config).store) as store:
+        store.set_cursor("leads", epoch(NOW_AT) - 3 * 3600)
+        store.start_run(NOW_AT - timedelta(minutes=5))
     assert main([*AT, "--config", config, "status"]) == 0
     out = capsys.readouterr().out
     assert "leads              2026-11-18 08:06:40 UTC (3 h ago)" in out

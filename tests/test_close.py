@@ -131,8 +131,7 @@ def test_the_status_of_november_by_day(day: str, status: str) -> None:
     assert period_status(november, pd.Timestamp(day), True, grace_days=5) == "approved"
 
 
-def test_an_unapproved_november_after_the_grace_days_is_a_warning(tmp_path) -> None:
-    store = Store(":memory:")
+def test_an_unapproved_november_after_the_grace_days_is_a_warning(store: Store, tmp_path) -> None:
     _, closing = close(store, moscow("2026-12-06 10:00"), world())
     (issue,) = [i for i in closing.issues if i.source == "close"]
     assert issue.where == "2026-11 / team" and "not approved" in issue.message
@@ -159,8 +158,9 @@ def approve(store: Store) -> None:
     assert closing.approved == ["2026-11 / team"]
 
 
-def test_approval_freezes_the_statement_and_a_reopened_win_becomes_a_discrepancy() -> None:
-    store = Store(":memory:")
+def test_approval_freezes_the_statement_and_a_reopened_win_becomes_a_discrepancy(
+    store: Store,
+) -> None:
     approve(store)
     (snapshot,) = store.snapshots()
     assert (snapshot.period, snapshot.department, snapshot.approved_by) == (
@@ -188,8 +188,7 @@ def test_approval_freezes_the_statement_and_a_reopened_win_becomes_a_discrepancy
     assert closing.discrepancies["first_seen"].eq("2026-12-03 12:00").all()
 
 
-def test_a_deleted_and_a_repriced_win_are_named_in_the_discrepancy() -> None:
-    store = Store(":memory:")
+def test_a_deleted_and_a_repriced_win_are_named_in_the_discrepancy(store: Store) -> None:
     approve(store)
     leads = [w[0] for w in WINS]
     leads[0] = leads[0] | {"price": 50000.0}  # lead 1 repriced 60 000 → 50 000
@@ -208,8 +207,9 @@ def test_a_deleted_and_a_repriced_win_are_named_in_the_discrepancy() -> None:
     assert found.loc[(B, "bonus"), "bonus_difference"] == -9000
 
 
-def test_an_accepted_deduction_lands_on_december_and_what_it_cannot_take_carries_on() -> None:
-    store = Store(":memory:")
+def test_an_accepted_deduction_lands_on_december_and_what_it_cannot_take_carries_on(
+    store: Store,
+) -> None:
     approve(store)
     actions = [action("accept", A), action("reject", B)]
     _, closing = close(store, moscow("2026-12-03 12:00"), reopened(2), actions)
@@ -229,16 +229,14 @@ def test_an_accepted_deduction_lands_on_december_and_what_it_cannot_take_carries
     assert by_manager(january.current.rows, "adjustment") == {A: -13000, B: 0}
 
 
-def test_an_accepted_extra_payment_is_added_to_the_next_statement() -> None:
-    store = Store(":memory:")
+def test_an_accepted_extra_payment_is_added_to_the_next_statement(store: Store) -> None:
     approve(store)
     _, closing = close(store, moscow("2026-12-03 12:00"), reopened(2), [action("accept", B)])
     december = closing.current.rows.set_index("manager_id")
     assert december.loc[B, ["adjustment", "bonus", "carried"]].tolist() == [2000, 2000, 0]
 
 
-def test_approving_the_open_month_or_twice_changes_nothing() -> None:
-    store = Store(":memory:")
+def test_approving_the_open_month_or_twice_changes_nothing(store: Store) -> None:
     approve(store)
     now = moscow("2026-12-03 12:00")
     _, closing = close(
@@ -253,8 +251,7 @@ def test_approving_the_open_month_or_twice_changes_nothing() -> None:
     assert "has not ended" in refused.message and "2026-12-31" in refused.message
 
 
-def test_an_approved_statement_cannot_be_changed_in_the_store() -> None:
-    store = Store(":memory:")
+def test_an_approved_statement_cannot_be_changed_in_the_store(store: Store) -> None:
     approve(store)
     with pytest.raises(Exception, match="immutable"):
         store.query("UPDATE statement SET approved_by = 'someone else'")
@@ -262,8 +259,7 @@ def test_an_approved_statement_cannot_be_changed_in_the_store() -> None:
         store.query("DELETE FROM statement")
 
 
-def test_accepting_when_nothing_is_open_is_said_and_remembered() -> None:
-    store = Store(":memory:")
+def test_accepting_when_nothing_is_open_is_said_and_remembered(store: Store) -> None:
     approve(store)
     _, closing = close(store, moscow("2026-12-03 12:00"), world(), [action("accept", A)])
     (said,) = [i for i in closing.issues if i.source == "close"]
@@ -335,8 +331,7 @@ def test_every_close_issue_is_said_in_the_locale_the_first_time_and_after() -> N
 # --- what people read -------------------------------------------------------------------
 
 
-def test_the_statement_tab_says_the_bonus_in_words() -> None:
-    store = Store(":memory:")
+def test_the_statement_tab_says_the_bonus_in_words(store: Store) -> None:
     approve(store)
     _, closing = close(store, moscow("2026-12-03 12:00"), reopened(2))
     layout = statement_tab(closing.last, CFG)
@@ -388,10 +383,9 @@ def test_bonus_words(score, rank, prize, adjustment, carried, bonus, words) -> N
     assert bonus_words(line, cfg) == words
 
 
-def test_data_tabs_hold_the_approved_month_and_the_current_one() -> None:
+def test_data_tabs_hold_the_approved_month_and_the_current_one(store: Store) -> None:
     from sheets_kpi.tabs.data import data_kpi_tab
 
-    store = Store(":memory:")
     approve(store)
     _, closing = close(store, moscow("2026-12-03 12:00"), reopened(2))
     kpi = data_kpi_tab(closing, CFG)
@@ -414,7 +408,7 @@ def test_data_tabs_hold_the_approved_month_and_the_current_one() -> None:
     assert rows[("2026-11", A)]["approved_at"] == pytest.approx(expected.total_seconds() / 86400)
 
 
-def test_one_department_approved_and_the_other_still_a_draft() -> None:
+def test_one_department_approved_and_the_other_still_a_draft(store: Store) -> None:
     team = CFG.departments[0]
     other = team.model_copy(update={"id": "other", "title": "Другой"})
     cfg = CFG.model_copy(update={"departments": [team, other]})
@@ -428,7 +422,6 @@ def test_one_department_approved_and_the_other_still_a_draft() -> None:
         leads=[w[0] for w in WINS],
         stage_changes=[w[1] for w in WINS],
     )
-    store = Store(":memory:")
     now = moscow("2026-12-02 10:00")
     results = compute(inputs, cfg, pd.Timestamp(now))
     closing = close_periods(

@@ -27,6 +27,7 @@ import inspect
 import json
 import re
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -331,19 +332,26 @@ def oauth(server: EmulatorServer, tmp_path: Path, pair: bool = True) -> OAuth2:
     return OAuth2(server.url, settings, requests.Session(), clock=lambda: 1_000.0)
 
 
-def into_store(key: str, items: list[dict], entity: str = "leads") -> Store:
-    """Items through the stream's model and row builder into a store; none may be skipped, and
-    each row keeps its item whole. Notes are `entity`'s."""
+@contextmanager
+def into_store(key: str, items: list[dict], entity: str = "leads") -> Iterator[Store]:
+    """Items through the stream's model and row builder into a store, closed after the block;
+    none may be skipped, and each row keeps its item whole. Notes are `entity`'s."""
     _, table, model, normalise = next(s for s in STREAM_OF if s[0] == key)
     if key == "notes":
         normalise = rows.note_row(entity)
     parsed = models.parse_items(model, items, key)
     assert len(parsed) == len(items), "an item was skipped"
-    store = Store(":memory:")
-    store.upsert(table, [rows.stored(normalise(m, raw), raw, 0) for m, raw in parsed])
-    kept = [json.loads(r[0]) for r in store.query(f"SELECT raw FROM {table} ORDER BY rowid")]
-    assert sorted(kept, key=str) == sorted(items, key=str)  # nothing of the item is dropped
-    return store
+    with Store(":memory:") as store:
+        store.upsert(table, [rows.stored(normalise(m, raw), raw, 0) for m, raw in parsed])
+        kept = [json.loads(r[0]) for r in store.query(f"SELECT raw FROM {table} ORDER BY rowid")]
+        assert sorted(kept, key=str) == sorted(items, key=str)  # nothing of the item is dropped
+        yield store
+
+
+def frames_of(key: str, items: list[dict], entity: str = "leads") -> dict[str, pd.DataFrame]:
+    """The frames the product builds from those items (`into_store`)."""
+    with into_store(key, items, entity) as store:
+        return amocrm_frames(store)
 
 
 STREAM_OF: list[tuple[str, str, type[models.AmoModel], Callable[[Any, dict], rows.Row]]] = [
@@ -380,7 +388,7 @@ def typed(field: dict) -> object:
 
 def read_leads(recorded: Body) -> None:
     items = recorded.items("leads")
-    leads = amocrm_frames(into_store("leads", items))["leads"].set_index("lead_id")
+    leads = frames_of("leads", items)["leads"].set_index("lead_id")
     for item in items:
         lead = leads.loc[item["id"]]
         embedded = item.get("_embedded") or {}
@@ -403,7 +411,7 @@ def read_leads(recorded: Body) -> None:
 
 def read_02(recorded: Body) -> None:
     read_leads(recorded)
-    fields = amocrm_frames(into_store("leads", recorded.items("leads")))["leads"]
+    fields = frames_of("leads", recorded.items("leads"))["leads"]
     second = fields.set_index("lead_id").loc[8239477, "custom_fields"]
     assert second["На доступ"] == instant(1642626000)  # 2022-01-20 00:00 in Moscow
     assert second["704617"] == second["На доступ"] and second["Номер договора"] == "ПП-0050/03"
@@ -415,9 +423,9 @@ def read_02(recorded: Body) -> None:
 def read_clients(key: str) -> Callable[[Body], None]:
     def read(recorded: Body) -> None:
         items = recorded.items(key)
-        store = into_store(key, items)
-        clients = amocrm_frames(store)["clients"].set_index("client_id")
-        phones = dict(store.query(f"SELECT id, phones FROM {key}"))
+        with into_store(key, items) as store:
+            clients = amocrm_frames(store)["clients"].set_index("client_id")
+            phones = dict(store.query(f"SELECT id, phones FROM {key}"))
         for item in items:
             assert clients.loc[item["id"], "responsible_user_id"] == item["responsible_user_id"]
             numbers = [
@@ -433,13 +441,14 @@ def read_clients(key: str) -> Callable[[Body], None]:
 
 def read_09(recorded: Body) -> None:
     read_clients("contacts")(recorded)
-    store = into_store("contacts", recorded.items("contacts"))
-    assert store.query("SELECT phones FROM contacts") == [("5550000000",)]  # +44 555 0000000
+    with into_store("contacts", recorded.items("contacts")) as store:
+        phones = store.query("SELECT phones FROM contacts")
+    assert phones == [("5550000000",)]  # +44 555 0000000
 
 
 def read_tasks(recorded: Body) -> None:
     items = recorded.items("tasks")
-    tasks = amocrm_frames(into_store("tasks", items))["tasks"].set_index("task_id")
+    tasks = frames_of("tasks", items)["tasks"].set_index("task_id")
     for item in items:
         task = tasks.loc[item["id"]]
         assert task["responsible_user_id"] == item["responsible_user_id"]
@@ -451,10 +460,10 @@ def read_tasks(recorded: Body) -> None:
 
 def read_events(recorded: Body) -> None:
     items = recorded.items("events") or [recorded.body]
-    store = into_store("events", items)
-    stored_rows = store.query(
-        "SELECT id, type, entity_type, entity_id, created_by, created_at FROM events"
-    )
+    with into_store("events", items) as store:
+        stored_rows = store.query(
+            "SELECT id, type, entity_type, entity_id, created_by, created_at FROM events"
+        )
     assert sorted(stored_rows) == sorted(
         (e["id"], e["type"], e["entity_type"], e["entity_id"], e["created_by"], e["created_at"])
         for e in items
@@ -463,7 +472,7 @@ def read_events(recorded: Body) -> None:
 
 def read_06(recorded: Body) -> None:
     read_events(recorded)
-    frames = amocrm_frames(into_store("events", recorded.items("events")))
+    frames = frames_of("events", recorded.items("events"))
     moves = frames["stage_changes"].sort_values("created_at")
     assert moves[
         ["lead_id", "before_status_id", "status_id", "pipeline_id", "created_by"]
@@ -490,7 +499,7 @@ def caller(note: dict) -> int:
 def read_notes(recorded: Body) -> None:
     items = recorded.items("notes")
     entity = recorded.path.split("/")[3]
-    calls = amocrm_frames(into_store("notes", items, entity))["calls"].set_index("note_id")
+    calls = frames_of("notes", items, entity)["calls"].set_index("note_id")
     notes = [n for n in items if n["note_type"] in ("call_in", "call_out")]
     assert sorted(calls.index) == sorted(n["id"] for n in notes)
     for note in notes:
@@ -508,7 +517,7 @@ def read_notes(recorded: Body) -> None:
 
 def read_07(recorded: Body) -> None:
     read_notes(recorded)
-    calls = amocrm_frames(into_store("notes", recorded.items("notes")))["calls"]
+    calls = frames_of("notes", recorded.items("notes"))["calls"]
     assert calls.groupby("direction")["user_id"].unique().map(list).to_dict() == {
         "in": [658302],  # routed to
         "out": [3821476],  # who dialled: created_by, not the note's responsible 658302
@@ -522,9 +531,9 @@ def read_dictionaries(users: int, pipelines: int) -> Callable[[Body], None]:
     def read(_: Body, start: Callable[[dict[str, Body]], EmulatorServer]) -> None:
         user_file, pipeline_file = body(users), body(pipelines)
         server = start({"/api/v4/users": user_file, "/api/v4/leads/pipelines": pipeline_file})
-        store = Store(":memory:")
-        sync_dictionaries(client(server), store, NOW_AT)
-        frames = amocrm_frames(store)
+        with Store(":memory:") as store:
+            sync_dictionaries(client(server), store, NOW_AT)
+            frames = amocrm_frames(store)
         listed = frames["users"].set_index("user_id")
         for item in user_file.items("users"):
             user = listed.loc[item["id"]]

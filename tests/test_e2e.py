@@ -10,6 +10,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -111,7 +113,9 @@ def world(tmp_path) -> Iterator[World]:
     gateway.http.values_append(
         BOOK, "'Планы'!A1", params={"valueInputOption": "RAW"}, body={"values": plans}
     )
-    yield World(account, amo_server, sheets, sheets_server, config, store, NOW_AT)
+    world = World(account, amo_server, sheets, sheets_server, config, store, NOW_AT)
+    yield world
+    world.store.close()  # the one a test restarted with, if it did
     amo_server.stop()
     sheets_server.stop()
 
@@ -487,6 +491,12 @@ def test_a_stop_request_ends_the_cycle_as_stopped_and_an_interrupt_as_failed(
     assert last["status"] == "failed" and "KeyboardInterrupt" in last["error"]
 
 
+def runs_in(path: Path) -> list[dict[str, Any]]:
+    """The run log of the store at `path`, read without keeping it open."""
+    with Store(path) as store:
+        return store.runs()
+
+
 def test_serve_runs_cycles_and_stops_cleanly_on_sigterm(world: World, tmp_path) -> None:
     """…with the TV page (`--tv`) on the data of its last cycle."""
     data = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
@@ -518,7 +528,7 @@ def test_serve_runs_cycles_and_stops_cleanly_on_sigterm(world: World, tmp_path) 
         tv = process.stdout.readline().split()[3]  # "TV page on http://127.0.0.1:N/ (…"
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            if (tmp_path / "serve.db").exists() and len(Store(tmp_path / "serve.db").runs()) >= 3:
+            if (tmp_path / "serve.db").exists() and len(runs_in(tmp_path / "serve.db")) >= 3:
                 break
             time.sleep(0.3)
         shown = requests.get(tv + "api/data", timeout=10).json()
@@ -527,7 +537,7 @@ def test_serve_runs_cycles_and_stops_cleanly_on_sigterm(world: World, tmp_path) 
     finally:
         process.kill()
     assert process.returncode == 0, err
-    runs = Store(tmp_path / "serve.db").runs()
+    runs = runs_in(tmp_path / "serve.db")
     assert len(runs) >= 3
     assert all(run["status"] in ("ok", "failed", "stopped") for run in runs)
     assert "SIGTERM received" in err and "worker stopped" in err

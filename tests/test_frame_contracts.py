@@ -30,6 +30,7 @@ def produced(agency: AmoState) -> Iterator[dict[str, pd.DataFrame]]:
     sheets = SheetsState(seed=1)
     sheets.create_spreadsheet("KPI", BOOK)
     sheets_server = serve_sheets(state=sheets)
+    store = Store(":memory:")
     try:
         config = shipped_config(base_url=amo_server.url, requests_per_second=1000)
         config = config.model_copy(
@@ -39,7 +40,6 @@ def produced(agency: AmoState) -> Iterator[dict[str, pd.DataFrame]]:
                 )
             }
         )
-        store = Store(":memory:")
         sync(make_client(config.amocrm), store, config.amocrm, now=NOW_AT)
         gateway = SheetsGateway(config.google)
         init_inputs(gateway, config, amocrm_frames(store)["users"], NOW_AT)
@@ -62,6 +62,7 @@ def produced(agency: AmoState) -> Iterator[dict[str, pd.DataFrame]]:
         compute_results(config, store, inputs, NOW_AT)  # records the deal violations
         yield {**amocrm_frames(store), **inputs}
     finally:
+        store.close()
         amo_server.stop()
         sheets_server.stop()
 
@@ -113,8 +114,7 @@ def test_conform_names_the_frame_and_the_missing_column() -> None:
         Inputs.build(leads=leads)
 
 
-def test_a_status_without_sort_is_kept_as_missing() -> None:
-    store = Store(":memory:")
+def test_a_status_without_sort_is_kept_as_missing(store: Store) -> None:
     pipeline = {"id": 1, "name": "Продажи", "sort": 1, "is_archive": 0, "raw": "{}"}
     store.upsert("pipelines", [{**pipeline, "synced_at": 0}])
     store.upsert(

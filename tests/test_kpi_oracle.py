@@ -208,18 +208,20 @@ def both() -> tuple[Facts, Facts]:
     account = generate_agency(managers=8, months=2, seed=5, now=NOW)
     add_edge_cases(account, Month(shipped_config().timezone).start)
     server = serve(account, rps=1000)
-    try:
-        config = with_checked_metrics(shipped_config(base_url=server.url, requests_per_second=1000))
-        store = Store(":memory:")
-        sync(make_client(config.amocrm), store, config.amocrm, now=instant(NOW))
-    finally:
-        server.stop()
-    frames = amocrm_frames(store)
-    people = roster(frames["users"], config)
-    now = pd.Timestamp(NOW, unit="s", tz="UTC")
-    results = compute(Inputs.build(**frames, roster=people), config, now)
-    active = {row["manager_id"] for row in people if row["active"]}
-    return engine_facts(results), oracle_facts(store, config, active)
+    with Store(":memory:") as store:
+        try:
+            config = with_checked_metrics(
+                shipped_config(base_url=server.url, requests_per_second=1000)
+            )
+            sync(make_client(config.amocrm), store, config.amocrm, now=instant(NOW))
+        finally:
+            server.stop()
+        frames = amocrm_frames(store)
+        people = roster(frames["users"], config)
+        now = pd.Timestamp(NOW, unit="s", tz="UTC")
+        results = compute(Inputs.build(**frames, roster=people), config, now)
+        active = {row["manager_id"] for row in people if row["active"]}
+        return engine_facts(results), oracle_facts(store, config, active)
 
 
 def test_every_active_roster_member_has_every_checked_metric(both) -> None:

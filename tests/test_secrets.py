@@ -6,6 +6,7 @@ import json
 import logging
 import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -202,10 +203,10 @@ def test_a_config_error_on_a_secret_field_prints_no_value(world, capsys, monkeyp
 @pytest.mark.e2e
 def test_status_redacts_an_error_stored_before_redaction_existed(world, capsys) -> None:
     config = world.config({"long_lived_token": OPAQUE_TOKEN})
-    store = Store(world.folder / "store.db")
-    run = store.start_run(NOW_AT)
-    store.close()
-    with sqlite3.connect(world.folder / "store.db") as conn:  # as an older version stored it
+    with Store(world.folder / "store.db") as store:
+        run = store.start_run(NOW_AT)
+    # as an older version stored it
+    with closing(sqlite3.connect(world.folder / "store.db")) as conn, conn:
         conn.execute(
             "UPDATE run SET status = 'failed', error = ? WHERE id = ?",
             (f"amoCRM said: Authorization: Bearer {OPAQUE_TOKEN}", run),

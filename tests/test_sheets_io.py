@@ -284,22 +284,22 @@ def test_the_run_log_keeps_the_last_rows_trimming_in_bulk(emulator, tmp_path, mo
     server, state = emulator
     monkeypatch.setattr(gateway_module, "LOG_KEEP", 5)
     monkeypatch.setattr(gateway_module, "LOG_ROOM", 10)
-    store = Store(tmp_path / "store.db")
-    gateway = gateway_for(server)
-    log_tab = TabLayout("Журнал", [["started", "status"]], append_only=True)
-    writes = []
-    for run in range(1, 112):
-        gateway.reset_counts()
-        gateway.attach(store, run)
-        gateway.write([log_tab], hold=True)
-        assert gateway.flush("Журнал", [(run, [run, "ok"])]) is None
-        writes.append(gateway.counts()[1])
-    gateway.flush("Журнал", [(111, [111, "ok"])])  # a retry rewrites the row in its place
-    sheet = next(s for s in state.get(BOOK).sheets if s.title == "Журнал")
-    # growing by 10 rows, then once 100 surplus rows: they went in one deleteDimension
-    assert sorted({r for r, _ in sheet.cells}) == [0, 1, 2, 3, 4, 5]
-    assert [sheet.cells[(r, 0)] for r in range(1, 6)] == [107, 108, 109, 110, 111]
-    assert writes.count(1) >= 99  # most cycles: the row alone, one values.batchUpdate
+    with Store(tmp_path / "store.db") as store:
+        gateway = gateway_for(server)
+        log_tab = TabLayout("Журнал", [["started", "status"]], append_only=True)
+        writes = []
+        for run in range(1, 112):
+            gateway.reset_counts()
+            gateway.attach(store, run)
+            gateway.write([log_tab], hold=True)
+            assert gateway.flush("Журнал", [(run, [run, "ok"])]) is None
+            writes.append(gateway.counts()[1])
+        gateway.flush("Журнал", [(111, [111, "ok"])])  # a retry rewrites the row in its place
+        sheet = next(s for s in state.get(BOOK).sheets if s.title == "Журнал")
+        # growing by 10 rows, then once 100 surplus rows: they went in one deleteDimension
+        assert sorted({r for r, _ in sheet.cells}) == [0, 1, 2, 3, 4, 5]
+        assert [sheet.cells[(r, 0)] for r in range(1, 6)] == [107, 108, 109, 110, 111]
+        assert writes.count(1) >= 99  # most cycles: the row alone, one values.batchUpdate
 
 
 def test_a_rewrite_removes_a_users_merges(emulator) -> None:
@@ -353,8 +353,9 @@ def test_the_run_log_is_never_appended_to_a_tab_the_tool_did_not_create(emulator
     book.add_worksheet("Журнал", rows=3, cols=2).update([["мой журнал звонков"]], "A1")
     report = gateway.write([TabLayout("Журнал", [["started", "status"]], append_only=True)])
     assert report.conflicts == ["Журнал"]
-    gateway.attach(Store(tmp_path / "store.db"), 1)
-    assert "not created by sheets-kpi" in (gateway.flush("Журнал", [(1, [1, "ok"])]) or "")
+    with Store(tmp_path / "store.db") as store:
+        gateway.attach(store, 1)
+        assert "not created by sheets-kpi" in (gateway.flush("Журнал", [(1, [1, "ok"])]) or "")
     sheet = next(s for s in state.get(BOOK).sheets if s.title == "Журнал")
     assert sheet.cells == {(0, 0): "мой журнал звонков"}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import stat
+from contextlib import closing
 from pathlib import Path
 
 import pandas as pd
@@ -43,8 +44,7 @@ def lead(lead_id: int, updated_at: int, price: float = 0) -> dict:
     }
 
 
-def test_upsert_counts_new_and_updated_and_keeps_latest_values() -> None:
-    store = Store(":memory:")
+def test_upsert_counts_new_and_updated_and_keeps_latest_values(store: Store) -> None:
     assert store.upsert("leads", [lead(1, 100), lead(2, 100)]) == UpsertCount(new=2, updated=0)
     assert store.upsert("leads", [lead(2, 200, price=5), lead(3, 200)]) == UpsertCount(1, 1)
     assert store.query("SELECT id, price, updated_at FROM leads ORDER BY id") == [
@@ -56,16 +56,14 @@ def test_upsert_counts_new_and_updated_and_keeps_latest_values() -> None:
     assert store.upsert("leads", re_read) == UpsertCount(0, 0)  # an overlap re-read changes nothing
 
 
-def test_cursor_only_moves_forward() -> None:
-    store = Store(":memory:")
+def test_cursor_only_moves_forward(store: Store) -> None:
     assert store.cursor("leads") is None
     store.set_cursor("leads", 500)
     store.set_cursor("leads", 400)
     assert store.cursor("leads") == 500
 
 
-def test_transaction_rolls_back_page_and_cursor_together() -> None:
-    store = Store(":memory:")
+def test_transaction_rolls_back_page_and_cursor_together(store: Store) -> None:
     with pytest.raises(RuntimeError), store.transaction():
         store.upsert("leads", [lead(1, 100)])
         store.set_cursor("leads", 100)
@@ -74,8 +72,7 @@ def test_transaction_rolls_back_page_and_cursor_together() -> None:
     assert store.cursor("leads") is None
 
 
-def test_violations_open_once_and_resolve_when_gone() -> None:
-    store = Store(":memory:")
+def test_violations_open_once_and_resolve_when_gone(store: Store) -> None:
     store.record_violations({(1, "no_next_task"), (2, "stale_stage")}, now=instant(100))
     store.record_violations({(1, "no_next_task")}, now=instant(200))
     store.record_violations({(1, "no_next_task"), (2, "stale_stage")}, now=instant(300))
@@ -90,8 +87,9 @@ def test_violations_open_once_and_resolve_when_gone() -> None:
     ]
 
 
-def test_the_first_evaluation_dates_violations_when_they_began_and_the_rest_is_backlog() -> None:
-    store = Store(":memory:")
+def test_the_first_evaluation_dates_violations_when_they_began_and_the_rest_is_backlog(
+    store: Store,
+) -> None:
     store.record_violations({(1, "no_next_task")}, now=instant(50))  # no leads: no evaluation
     assert store.rules_first_evaluated() is None
     store.record_violations(set(), now=instant(60))  # resolves lead 1's
@@ -135,9 +133,11 @@ def test_a_store_from_before_first_evaluations_learns_it_from_its_earliest_viola
         "INSERT INTO deal_violation VALUES (2, 'no_next_task', 300, NULL);"
     )
     conn.close()
-    store = Store(path)
-    assert store.rules_first_evaluated() == 100
-    rows = store.query("SELECT lead_id, first_seen_at, backlog FROM deal_violation ORDER BY 2, 1")
+    with Store(path) as store:
+        assert store.rules_first_evaluated() == 100
+        rows = store.query(
+            "SELECT lead_id, first_seen_at, backlog FROM deal_violation ORDER BY 2, 1"
+        )
     assert rows == [(1, 100, 1), (2, 100, 1), (2, 300, 0)]
     empty = tmp_path / "empty.db"
     conn = sqlite3.connect(empty)
@@ -145,35 +145,39 @@ def test_a_store_from_before_first_evaluations_learns_it_from_its_earliest_viola
         conn.executescript(script)
     conn.executescript("PRAGMA user_version = 3;")
     conn.close()
-    assert Store(empty).rules_first_evaluated() is None  # the next evaluation is the first
+    with Store(empty) as store:
+        assert store.rules_first_evaluated() is None  # the next evaluation is the first
 
 
 def test_runs_are_logged_newest_first(tmp_path) -> None:
-    store = Store(tmp_path / "s.db")
-    first = store.start_run(instant(10))
-    store.finish_run(first, status="ok", finished_at=12, amocrm_requests=3)
-    second = store.start_run(instant(20))
-    assert [r["id"] for r in store.runs()] == [second, first]
-    assert store.runs()[1]["amocrm_requests"] == 3
+    with Store(tmp_path / "s.db") as store:
+        first = store.start_run(instant(10))
+        store.finish_run(first, status="ok", finished_at=12, amocrm_requests=3)
+        second = store.start_run(instant(20))
+        assert [r["id"] for r in store.runs()] == [second, first]
+        assert store.runs()[1]["amocrm_requests"] == 3
 
 
 def test_store_is_wal_and_reopens(tmp_path) -> None:
     path = tmp_path / "s.db"
-    Store(path).upsert("leads", [lead(1, 1)])
-    assert Store(path).counts()["leads"] == 1
-    assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    with Store(path) as store:
+        store.upsert("leads", [lead(1, 1)])
+    with Store(path) as store:
+        assert store.counts()["leads"] == 1
+    with closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 def test_newer_schema_is_refused(tmp_path) -> None:
     path = tmp_path / "s.db"
     Store(path).close()
-    sqlite3.connect(path).execute("PRAGMA user_version = 99")
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("PRAGMA user_version = 99")
     with pytest.raises(StoreError, match="newer sheets-kpi"):
         Store(path)
 
 
-def test_lead_custom_fields_are_keyed_by_name_and_by_id() -> None:
-    store = Store(":memory:")
+def test_lead_custom_fields_are_keyed_by_name_and_by_id(store: Store) -> None:
     fields = [
         {"field_id": 501, "field_name": "Бюджет клиента", "values": [{"value": "100000"}]},
         {"field_id": 502, "field_name": "Источник", "values": [{"value": ""}]},
@@ -194,10 +198,9 @@ def _field(field_id: int, name: str, kind: str, *values: object) -> dict:
     }
 
 
-def test_custom_field_values_are_read_by_their_fields_type() -> None:
+def test_custom_field_values_are_read_by_their_fields_type(store: Store) -> None:
     """As real accounts send them (tests/conformance/amocrm/02, 29): a numeric field's value
     is a string, a date is the epoch second its day starts in the account's zone."""
-    store = Store(":memory:")
     fields = [
         _field(1, "Бюджет клиента", "numeric", "150000.5"),
         _field(2, "Скидка", "numeric", "0"),  # zero is a value someone entered: filled
@@ -251,8 +254,7 @@ def test_custom_field_values_are_read_by_their_fields_type() -> None:
     assert broken("Пусто") == broken("Город") == [[1, "required_fields"]]
 
 
-def test_a_task_completed_twice_is_dated_by_its_last_completion() -> None:
-    store = Store(":memory:")
+def test_a_task_completed_twice_is_dated_by_its_last_completion(store: Store) -> None:
     task = {
         "id": 7,
         "responsible_user_id": 1,
@@ -278,8 +280,7 @@ def test_a_task_completed_twice_is_dated_by_its_last_completion() -> None:
     assert completed == pd.Timestamp(400, unit="s", tz="UTC")
 
 
-def test_a_run_left_running_by_a_killed_worker_is_marked_killed() -> None:
-    store = Store(":memory:")
+def test_a_run_left_running_by_a_killed_worker_is_marked_killed(store: Store) -> None:
     first = store.start_run(instant(100))  # the worker was killed -9 before finishing it
     second = store.start_run(instant(200))
     statuses = {run["id"]: run["status"] for run in store.runs()}
@@ -304,8 +305,7 @@ def call_note(note_id: int, note_type: str, responsible: int, creator: int, **pa
     }
 
 
-def test_a_call_belongs_to_its_caller_or_to_whom_it_was_routed() -> None:
-    store = Store(":memory:")
+def test_a_call_belongs_to_its_caller_or_to_whom_it_was_routed(store: Store) -> None:
     store.upsert(
         "notes",
         [
@@ -321,7 +321,7 @@ def test_a_call_belongs_to_its_caller_or_to_whom_it_was_routed() -> None:
     assert calls.to_dict() == {1: 8, 2: 7, 3: 9, 4: 9, 5: 7, 6: 8}
 
 
-def test_recorded_call_notes_credit_the_manager_who_called() -> None:
+def test_recorded_call_notes_credit_the_manager_who_called(store: Store) -> None:
     """A real telephony account: no call_responsible, the note's responsible user is the lead's
     owner (658302) and the caller is the note's creator (3821476)."""
     recorded = json.loads(
@@ -332,7 +332,6 @@ def test_recorded_call_notes_credit_the_manager_who_called() -> None:
         if isinstance(recorded["body"], list)
         else recorded["body"]["_embedded"]["notes"]
     )
-    store = Store(":memory:")
     parsed = models.parse_items(models.Note, notes, "notes")
     store.upsert("notes", [stored(note_row("leads")(m, raw), raw, 0) for m, raw in parsed])
     calls = amocrm_frames(store)["calls"]
@@ -341,11 +340,12 @@ def test_recorded_call_notes_credit_the_manager_who_called() -> None:
     assert len(calls) == 6
 
 
-def test_the_cycle_dates_the_first_evaluations_violations_from_the_leads_history() -> None:
+def test_the_cycle_dates_the_first_evaluations_violations_from_the_leads_history(
+    store: Store,
+) -> None:
     """track_violations: at the first evaluation, the stale lead is dated when it went stale
     (moved 1 Nov + 14 days), the one without history is backlog; later ones are first seen."""
     config = k.config({"calls": "calls_outgoing"})
-    store = Store(":memory:")
     store.upsert("leads", [lead(1, 1), lead(2, 1)])
     frames = {
         "leads": frame(
@@ -378,17 +378,15 @@ def test_the_cycle_dates_the_first_evaluations_violations_from_the_leads_history
 
 def test_a_new_store_is_created_private(tmp_path) -> None:
     path = tmp_path / "data" / "kpi.db"
-    store = Store(path)
-    store.start_run(NOW_AT)
-    for name in ("kpi.db", "kpi.db-wal", "kpi.db-shm"):
-        file = path.with_name(name)
-        if file.exists():
-            assert stat.S_IMODE(file.stat().st_mode) == 0o600, name
-    store.close()
+    with Store(path) as store:
+        store.start_run(NOW_AT)
+        for name in ("kpi.db", "kpi.db-wal", "kpi.db-shm"):
+            file = path.with_name(name)
+            if file.exists():
+                assert stat.S_IMODE(file.stat().st_mode) == 0o600, name
 
 
-def test_a_tasks_text_comes_from_its_raw_json() -> None:
-    store = Store(":memory:")
+def test_a_tasks_text_comes_from_its_raw_json(store: Store) -> None:
     row = {
         "responsible_user_id": 5,
         "entity_type": "leads",

@@ -59,60 +59,64 @@ def _proposals(results: Results, manager: int) -> float:
 
 def test_a_fresh_backfill_and_a_long_running_store_count_the_same(account, tmp_path) -> None:
     state, server = account
-    running = Store(tmp_path / "running.db")
-    _sync(server, running, NOW)
-    before = _results(running, NOW + 3600)
-    statuses = amocrm_frames(running)["statuses"]
-    sent = statuses[statuses["status_name"] == "КП отправлено"].iloc[0]
-    pipeline, proposal = int(sent["pipeline_id"]), int(sent["status_id"])
-    first = int(
-        statuses[statuses["pipeline_id"] == pipeline].sort_values("sort")["status_id"].iloc[0]
-    )
-    manager = int(before.kpi.loc[before.kpi["kpi"] == "proposals", "manager_id"].iloc[0])
+    with Store(tmp_path / "running.db") as running:
+        _sync(server, running, NOW)
+        before = _results(running, NOW + 3600)
+        statuses = amocrm_frames(running)["statuses"]
+        sent = statuses[statuses["status_name"] == "КП отправлено"].iloc[0]
+        pipeline, proposal = int(sent["pipeline_id"]), int(sent["status_id"])
+        first = int(
+            statuses[statuses["pipeline_id"] == pipeline].sort_values("sort")["status_id"].iloc[0]
+        )
+        manager = int(before.kpi.loc[before.kpi["kpi"] == "proposals", "manager_id"].iloc[0])
 
-    def proposed(at: int) -> int:
-        lead = state.add_lead("hostile", manager, pipeline, first, at=at)
-        state.move_lead_status(lead["id"], proposal, by=manager, at=at + 20)
-        return int(lead["id"])
+        def proposed(at: int) -> int:
+            lead = state.add_lead("hostile", manager, pipeline, first, at=at)
+            state.move_lead_status(lead["id"], proposal, by=manager, at=at + 20)
+            return int(lead["id"])
 
-    seen = [proposed(NOW + 60), proposed(NOW + 70)]
-    _sync(server, running, NOW + 300)  # the long-running store reads these two
-    for lead_id in seen:
-        state.delete_lead(lead_id, by=manager, at=NOW + 400)
-    never_seen = proposed(NOW + 500)  # deleted before any store saw it
-    state.delete_lead(never_seen, by=manager, at=NOW + 560)
-    restored = proposed(NOW + 600)  # deleted before first sight, then restored: it counts
-    state.delete_lead(restored, by=manager, at=NOW + 640)
-    state.restore_lead(restored, by=manager, at=NOW + 660)
+        seen = [proposed(NOW + 60), proposed(NOW + 70)]
+        _sync(server, running, NOW + 300)  # the long-running store reads these two
+        for lead_id in seen:
+            state.delete_lead(lead_id, by=manager, at=NOW + 400)
+        never_seen = proposed(NOW + 500)  # deleted before any store saw it
+        state.delete_lead(never_seen, by=manager, at=NOW + 560)
+        restored = proposed(NOW + 600)  # deleted before first sight, then restored: it counts
+        state.delete_lead(restored, by=manager, at=NOW + 640)
+        state.restore_lead(restored, by=manager, at=NOW + 660)
 
-    _sync(server, running, NOW + 900)
-    fresh = Store(tmp_path / "fresh.db")
-    _sync(server, fresh, NOW + 900)
+        _sync(server, running, NOW + 900)
+        with Store(tmp_path / "fresh.db") as fresh:
+            _sync(server, fresh, NOW + 900)
 
-    at = NOW + 3600
-    long_running, backfilled = _results(running, at), _results(fresh, at)
-    assert _proposals(backfilled, manager) == _proposals(before, manager) + 1  # the restored one
-    pd.testing.assert_frame_equal(long_running.kpi, backfilled.kpi)
-    pd.testing.assert_frame_equal(long_running.daily, backfilled.daily)
-    tombstones = fresh.query("SELECT id FROM leads WHERE raw = ?", (TOMBSTONE,))
-    assert sorted(row[0] for row in tombstones) == sorted([*seen, never_seen])
-    assert running.query("SELECT id FROM leads WHERE raw = ?", (TOMBSTONE,)) == [(never_seen,)]
+            at = NOW + 3600
+            long_running, backfilled = _results(running, at), _results(fresh, at)
+            assert (
+                _proposals(backfilled, manager) == _proposals(before, manager) + 1
+            )  # the restored one
+            pd.testing.assert_frame_equal(long_running.kpi, backfilled.kpi)
+            pd.testing.assert_frame_equal(long_running.daily, backfilled.daily)
+            tombstones = fresh.query("SELECT id FROM leads WHERE raw = ?", (TOMBSTONE,))
+            assert sorted(row[0] for row in tombstones) == sorted([*seen, never_seen])
+            assert running.query("SELECT id FROM leads WHERE raw = ?", (TOMBSTONE,)) == [
+                (never_seen,)
+            ]
 
 
 def test_a_restore_removes_the_tombstone_and_a_deletion_of_a_known_lead_keeps_its_data(
     tmp_path,
 ) -> None:
-    store = Store(tmp_path / "s.db")
-    store.upsert(
-        "leads", [{"id": 7, "name": "known", "is_deleted": 0, "raw": "{}", "synced_at": NOW}]
-    )
-    store.mark_deleted("leads", 7, True, NOW)
-    store.mark_deleted("leads", 8, True, NOW)  # never seen: a tombstone
-    assert store.query("SELECT id, name, is_deleted, raw FROM leads ORDER BY id") == [
-        (7, "known", 1, "{}"),
-        (8, None, 1, TOMBSTONE),
-    ]
-    store.mark_deleted("leads", 7, False, NOW)
-    store.mark_deleted("leads", 8, False, NOW)  # read again when amoCRM lists it
-    store.mark_deleted("leads", 9, False, NOW)  # a restore of an unknown lead stores nothing
-    assert store.query("SELECT id, is_deleted FROM leads ORDER BY id") == [(7, 0)]
+    with Store(tmp_path / "s.db") as store:
+        store.upsert(
+            "leads", [{"id": 7, "name": "known", "is_deleted": 0, "raw": "{}", "synced_at": NOW}]
+        )
+        store.mark_deleted("leads", 7, True, NOW)
+        store.mark_deleted("leads", 8, True, NOW)  # never seen: a tombstone
+        assert store.query("SELECT id, name, is_deleted, raw FROM leads ORDER BY id") == [
+            (7, "known", 1, "{}"),
+            (8, None, 1, TOMBSTONE),
+        ]
+        store.mark_deleted("leads", 7, False, NOW)
+        store.mark_deleted("leads", 8, False, NOW)  # read again when amoCRM lists it
+        store.mark_deleted("leads", 9, False, NOW)  # a restore of an unknown lead stores nothing
+        assert store.query("SELECT id, is_deleted FROM leads ORDER BY id") == [(7, 0)]

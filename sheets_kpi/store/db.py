@@ -57,17 +57,26 @@ class Store:
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
                 _create_private(Path(self.path))
             self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        except (sqlite3.Error, OSError) as err:
+            raise self._unopened(err) from err
+        try:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute("PRAGMA busy_timeout=10000")
             self._migrate()
-        except (sqlite3.Error, OSError) as err:
-            raise StoreError(
-                f"{self.path}: cannot open the store ({err}); check the `store` path in the config"
-            ) from err
+        except BaseException as err:
+            self._conn.close()  # a store refused (newer schema, not a database) leaves nothing open
+            if isinstance(err, sqlite3.Error):
+                raise self._unopened(err) from err
+            raise
         self._lock = threading.RLock()
         self._depth = 0
         self.killed: list[tuple[int, int]] = []
+
+    def _unopened(self, err: Exception) -> StoreError:
+        return StoreError(
+            f"{self.path}: cannot open the store ({err}); check the `store` path in the config"
+        )
 
     def close(self) -> None:
         self._conn.close()
