@@ -280,11 +280,10 @@ OVERDUE_RU = (
 )
 
 
-def test_every_close_issue_is_said_in_the_locale_the_first_time_and_after() -> None:
+def test_every_close_issue_is_said_in_the_locale_the_first_time_and_after(store: Store) -> None:
     from sheets_kpi.kpi.issues import issues_frame
     from sheets_kpi.tabs.run import issues_tab
 
-    store = Store(":memory:")
     actions = [action("accept", A), action("reject", B)]
     refused = [Approval("2026-01", None, "Иванова"), Approval("2026-12", "team", "Иванова")]
     _, first = close(store, moscow("2026-12-06 10:00"), world(), actions, refused)
@@ -438,8 +437,7 @@ def test_one_department_approved_and_the_other_still_a_draft(store: Store) -> No
     assert ("2026-11", A, "approved") in statuses and ("2026-11", B, "draft") in statuses
 
 
-def test_a_month_approved_and_no_longer_watched_is_shown_from_its_snapshot_not_computed() -> None:
-    store = Store(":memory:")
+def test_an_approved_month_no_longer_watched_is_shown_from_its_snapshot(store: Store) -> None:
     approve(store)  # November; watched are the last 3 ended months
     march = moscow("2027-03-10 12:00")
     assert settled_months(CFG, store, moscow("2027-02-10 12:00")) == frozenset()  # still watched
@@ -457,8 +455,7 @@ def test_a_month_approved_and_no_longer_watched_is_shown_from_its_snapshot_not_c
     assert set(history["status"]) == {"approved"} and set(history["fact"]) == {100000, 80000}
 
 
-def test_a_department_without_managers_is_approved_and_watched_without_an_error() -> None:
-    store = Store(":memory:")
+def test_a_department_without_managers_is_approved_and_watched(store: Store) -> None:
     empty = Inputs.build(statuses=STATUSES, roster=[], plans=PLANS)
     _, closing = close(
         store, moscow("2026-12-02 10:00"), empty, approvals=[Approval("2026-11", None, "Иванова")]
