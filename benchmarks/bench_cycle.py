@@ -285,11 +285,11 @@ def peer_write(config_path: Path, now: datetime) -> int:
     from sheets_kpi.tabs import build_layouts
 
     config = load_config(config_path, env={**os.environ})
-    store = Store(config.store)
     gateway = SheetsGateway(config.google)
     inputs = read_inputs(gateway, config)
-    results = compute_results(config, store, inputs.frames, now)
-    closing = close_periods(config, store, results, inputs.frames, inputs.actions, now, 0, ())
+    with Store(config.store) as store:
+        results = compute_results(config, store, inputs.frames, now)
+        closing = close_periods(config, store, results, inputs.frames, inputs.actions, now, 0, ())
     output = build_layouts(results, config, inputs.frames["roster"], closing, now)
     http = gateway.http
     book = http.request("post", f"{config.google.endpoint}/v4/spreadsheets", json={}).json()

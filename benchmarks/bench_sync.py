@@ -51,8 +51,7 @@ def main() -> None:
         requests_per_second=args.rps,
         backfill_days=args.months * 31 + 1,
     )
-    with tempfile.TemporaryDirectory() as folder:
-        store = Store(Path(folder) / "bench.db")
+    with tempfile.TemporaryDirectory() as folder, Store(Path(folder) / "bench.db") as store:
         client = make_client(settings)
         started = time.perf_counter()
         report = sync(client, store, settings, now)
