@@ -157,12 +157,15 @@ def week_table(
 ) -> Table:
     """A row per ISO week (its Monday), a column per KPI; the week holding `today` (a local
     date), not over yet, is marked "2026-11-16 (идёт)"."""
-    table = weekly.pivot_table(index="week_start", columns="kpi", values="fact", aggfunc="first")
+    facts: dict[pd.Timestamp, dict[str, float]] = {}  # week → KPI → its first known fact
+    for week, kpi, fact in zip(weekly["week_start"], weekly["kpi"], weekly["fact"], strict=True):
+        if not pd.isna(fact):
+            facts.setdefault(week, {}).setdefault(kpi, fact)
     return Table(
         [Column(label(loc, "week")), *[Column(titles[k], PATTERNS[units[k]]) for k in kpis]],
         [
-            [week_label(week, today, loc), *[cell_value(values.get(k)) for k in kpis]]
-            for week, values in table.iterrows()
+            [week_label(week, today, loc), *[cell_value(facts[week].get(k)) for k in kpis]]
+            for week in sorted(facts)
         ],
     )
 
