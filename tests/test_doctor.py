@@ -7,6 +7,7 @@ import socket
 import sqlite3
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -216,7 +217,8 @@ def test_a_store_of_an_older_schema_is_not_migrated_by_the_check(tmp_path) -> No
     conn.close()
     check = store_probe(tmp_path, store)
     assert check.ok and f"updates its schema (1 → {len(MIGRATIONS)})" in check.detail
-    assert sqlite3.connect(store).execute("PRAGMA user_version").fetchone()[0] == 1
+    with closing(sqlite3.connect(store)) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
 
 
 @pytest.mark.parametrize("kind", ["not a database", "newer", "under a file"])
