@@ -10,6 +10,7 @@ the log counts the bytes as they came over the wire.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import threading
@@ -69,6 +70,8 @@ class LoggedRequest:
     operation: str = ""
     #: The request body's length: what a client sent, for the benchmarks' byte counts.
     bytes: int = 0
+    #: Its length once inflated: the JSON itself (`bytes` unless it came gzipped).
+    inflated: int = 0
 
 
 class EmulatorServer:
@@ -123,6 +126,7 @@ class EmulatorServer:
             response.status,
             response.operation,
             request.received or len(request.body),
+            len(request.body),
         )
         with self._lock:
             self.log.append(entry)
@@ -153,10 +157,8 @@ class EmulatorServer:
                 body = self.rfile.read(length) if length else b""
                 received = len(body)
                 if self.headers.get("Content-Encoding", "").strip().lower() == "gzip":
-                    try:
+                    with contextlib.suppress(OSError, EOFError):  # not gzip: the app rejects it
                         body = gzip.decompress(body)
-                    except (OSError, EOFError):  # not gzip after all: the app rejects the bytes
-                        pass
                 host = self.headers.get("Host") or "{}:{}".format(*server._httpd.server_address[:2])
                 request = Request(
                     method=self.command,
