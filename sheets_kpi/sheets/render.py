@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import zlib
+from bisect import bisect_left
 from fractions import Fraction
 from typing import Any
 
@@ -133,24 +134,34 @@ def format_requests(
     """The header and the layout's format blocks as one `repeatCell` per rectangle of cells
     that end up formatted alike: blocks apply in order, each setting only its own fields (the
     last wins, as in Sheets), so the cells' final formats are worked out here and equal
-    neighbours go together — a manager tab's row of `₽` cells is one request, not one a cell."""
+    neighbours go together — a manager tab's row of `₽` cells is one request, not one a cell.
+    The work is on the grid cut at the blocks' edges, whose pieces are each formatted alike."""
     header = Block(0, 0, layout.frozen_rows, width, bold=True)
-    final: dict[tuple[int, int], dict[str, Any]] = {}
-    for block in [header, *layout.formats]:
+    blocks = [
+        (
+            block,
+            min(block.row0, height),
+            min(block.row1, height),
+            block.col0,
+            min(block.col1, width),
+        )
+        for block in [header, *layout.formats]
+    ]
+    rows = sorted({row for _, row0, row1, _, _ in blocks for row in (row0, row1)})
+    cols = sorted({col for *_, col0, col1 in blocks for col in (col0, col1)})
+    pieces: dict[tuple[int, int], dict[str, Any]] = {}
+    for block, row0, row1, col0, col1 in blocks:
         fields = _format_fields(block)
-        for row in range(block.row0, min(block.row1, height)):
-            for col in range(block.col0, min(block.col1, width)):
-                final.setdefault((row, col), {}).update(fields)
-    keys = {cell: encode(fmt) for cell, fmt in final.items() if fmt}
+        for i in range(bisect_left(rows, row0), bisect_left(rows, row1)) if fields else ():
+            for j in range(bisect_left(cols, col0), bisect_left(cols, col1)):
+                pieces.setdefault((i, j), {}).update(fields)
     requests = []
-    for row0, col0, row1, col1 in _rectangles(keys):
-        fmt = {
-            name: final[(row0, col0)][name] for name in FORMAT_FIELDS if name in final[(row0, col0)]
-        }
+    for i0, j0, i1, j1 in _rectangles({piece: encode(fmt) for piece, fmt in pieces.items()}):
+        fmt = {name: pieces[(i0, j0)][name] for name in FORMAT_FIELDS if name in pieces[(i0, j0)]}
         requests.append(
             {
                 "repeatCell": {
-                    "range": Block(row0, col0, row1, col1).grid(sheet_id),
+                    "range": Block(rows[i0], cols[j0], rows[i1], cols[j1]).grid(sheet_id),
                     "cell": {"userEnteredFormat": fmt},
                     "fields": f"userEnteredFormat({','.join(fmt)})",
                 }
@@ -160,8 +171,9 @@ def format_requests(
 
 
 def _rectangles(cells: dict[tuple[int, int], bytes]) -> list[tuple[int, int, int, int]]:
-    """Cover the cells with rectangles of one value each: from the first cell not yet covered
-    (row by row), as far right as the value holds, then as far down as the whole row does."""
+    """Cover the cells (row, column) with rectangles of one value each: from the first cell not
+    yet covered (row by row), as far right as the value holds, then as far down as the whole
+    row does."""
     covered: set[tuple[int, int]] = set()
     found = []
 
