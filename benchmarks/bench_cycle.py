@@ -10,7 +10,9 @@ own processes; the product runs as `sheets-kpi run --now …` processes, after a
 the clock moved). Beside them the careful peer pattern: the same tabs, computed by the same
 code, written with two requests per tab (a `spreadsheets.batchUpdate` adding and formatting the
 tab, a RAW `values.update` of its cells) into a second spreadsheet. Requests and body bytes come
-from the Sheets emulator's request log; seconds and peak RSS are the measured process's own.
+from the Sheets emulator's request log (`bytes_sent` as they came over the wire, gzipped for
+sheets-kpi, plain JSON for the peer as gspread sends it; `json_bytes` the JSON once inflated);
+seconds and peak RSS are the measured process's own.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from sheets_kpi.sheets.render import grid_properties
 ROOT = Path(__file__).resolve().parent.parent
 #: The fastest the config allows: amoCRM's own rate limit is not what is measured.
 AMO_RPS = 50
-FIGURES = ("reads", "writes", "bytes_sent", "batches", "seconds", "peak_rss_mb")
+FIGURES = ("reads", "writes", "bytes_sent", "json_bytes", "batches", "seconds", "peak_rss_mb")
 BATCH_OPERATIONS = {"spreadsheets.batchUpdate", "values.batchUpdate"}
 
 
@@ -215,6 +217,7 @@ def _measured(
         "reads": len(log) - len(writes),
         "writes": len(writes),
         "bytes_sent": sum(e["bytes"] for e in log),
+        "json_bytes": sum(e["inflated"] for e in log),  # the bodies before gzip
         "batches": sum(e["operation"] in BATCH_OPERATIONS for e in writes),
         "seconds": round(seconds, 2),
         "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),  # kilobytes on Linux
@@ -229,17 +232,19 @@ def table(figures: dict[str, dict[str, float]], managers: int, months: int) -> s
     peer, first = figures["peer_first"], figures["first"]
     lines = [
         f"{managers} managers × {months} months",
-        f"{'cycle':<12}{'reads':>6}{'writes':>7}{'MB sent':>9}{'batches':>8}{'s':>7}{'RSS MB':>8}",
+        f"{'cycle':<12}{'reads':>6}{'writes':>7}{'MB sent':>9}{'MB json':>9}{'batches':>8}"
+        f"{'s':>7}{'RSS MB':>8}",
     ]
     for name, row in figures.items():
         lines.append(
             f"{name:<12}{row['reads']:>6}{row['writes']:>7}{row['bytes_sent'] / 1e6:>9.2f}"
-            f"{row['batches']:>8}{row['seconds']:>7.2f}{row['peak_rss_mb']:>8.0f}"
+            f"{row['json_bytes'] / 1e6:>9.2f}{row['batches']:>8}{row['seconds']:>7.2f}"
+            f"{row['peak_rss_mb']:>8.0f}"
         )
     ratio = {k: peer[k] / first[k] if first[k] else float("inf") for k in FIGURES}
     lines.append(
         f"{'peer/first':<12}{ratio['reads']:>6.1f}{ratio['writes']:>7.1f}"
-        f"{ratio['bytes_sent']:>9.2f}{ratio['batches']:>8.1f}{ratio['seconds']:>7.2f}"
+        f"{ratio['bytes_sent']:>9.2f}{ratio['json_bytes']:>9.2f}{ratio['batches']:>8.1f}{ratio['seconds']:>7.2f}"
         f"{ratio['peak_rss_mb']:>8.2f}"
     )
     return "\n".join(lines)

@@ -88,6 +88,25 @@ def test_a_full_write_is_one_metadata_read_and_one_batch_whatever_the_size(emula
     assert len(state.get(BOOK).sheets) == managers + 1
 
 
+def test_bodies_go_gzipped_and_the_log_counts_the_bytes_sent(emulator) -> None:
+    server, state = emulator
+    gateway = gateway_for(server)
+    server.reset_stats()
+    gateway.write(manager_tabs(20))
+    posts = [e for e in server.stats()["requests"] if e["method"] == "POST"]
+    plain = len(writer.encode({"valueInputOption": "RAW", "data": []}))
+    assert len(posts) == 2 and all(e["status"] == 200 for e in posts)
+    assert sum(e["bytes"] for e in posts) < 10_000  # 20 tabs of structure and values
+    assert state.get(BOOK).sheet_by_title("Менеджер 19").cells[(1, 0)] == "Сделка"
+    # An uncompressed body is still taken (a client without gzip).
+    raw = requests.post(
+        f"{server.url}/v4/spreadsheets/{BOOK}/values:batchUpdate",
+        data=writer.encode({"valueInputOption": "RAW", "data": []}),
+        headers={"Content-Type": "application/json"},
+    )
+    assert raw.status_code == 200 and server.stats()["requests"][-1]["bytes"] == plain
+
+
 def test_unchanged_output_is_not_rewritten(emulator) -> None:
     server, _ = emulator
     gateway = gateway_for(server)  # its ledger says what each tab holds

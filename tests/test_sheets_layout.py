@@ -125,9 +125,11 @@ def test_number_formats_frozen_panes_and_widths() -> None:
     ]
     assert {"type": "PERCENT", "pattern": "0.0%"} in formats
     assert {"type": "NUMBER", "pattern": '#,##0 "₽"'} in formats
-    reset, width = requests_of("updateDimensionProperties", requests)  # 9 is off the grid
-    assert (reset["range"]["endIndex"], reset["properties"]) == (3, {"pixelSize": 100})
-    assert (width["range"]["startIndex"], width["properties"]) == (0, {"pixelSize": 220})
+    # Every column in runs of one width (a user's resize undone); 9 is off the grid.
+    wide, rest = requests_of("updateDimensionProperties", requests)
+    assert (wide["range"]["startIndex"], wide["range"]["endIndex"]) == (0, 1)
+    assert (wide["properties"], rest["properties"]) == ({"pixelSize": 220}, {"pixelSize": 100})
+    assert (rest["range"]["startIndex"], rest["range"]["endIndex"]) == (1, 3)
     (unmerge,) = requests_of("unmergeCells", requests)  # a user's merges go too
     assert unmerge["range"] == {
         "sheetId": 1,
@@ -139,6 +141,49 @@ def test_number_formats_frozen_panes_and_widths() -> None:
     (protected,) = requests_of("addProtectedRange", requests)
     assert protected["protectedRange"]["editors"] == {"users": EDITORS}
     assert protected["protectedRange"]["warningOnly"] is False
+
+
+def test_cells_formatted_alike_go_in_one_request_each_field_as_the_last_block_left_it() -> None:
+    money = '#,##0 "₽"'
+    layout = TabLayout(
+        "t",
+        [["a", "b", "c", "d"], *[[1, 2, 3, 4]] * 3],
+        formats=[
+            *[Block(row, col, row + 1, col + 1, money) for row in (1, 2) for col in (1, 2)],
+            Block(0, 3, 4, 4, "0%"),  # over the bold header too: both stay
+            Block(3, 0, 4, 1, font_size=14),
+        ],
+    )
+    requests = requests_of("repeatCell", structure_requests(layout, 1, EDITORS, 4, fresh=True))
+    shapes = {
+        (r["range"].get("startRowIndex"), r["range"]["endRowIndex"])
+        + (r["range"]["startColumnIndex"], r["range"]["endColumnIndex"], r["fields"])
+        for r in requests
+    }
+    assert shapes == {
+        (0, 1, 0, 3, "userEnteredFormat(textFormat,backgroundColor)"),
+        (0, 1, 3, 4, "userEnteredFormat(numberFormat,textFormat,backgroundColor)"),
+        (1, 3, 1, 3, "userEnteredFormat(numberFormat)"),  # four cells, one request
+        (1, 4, 3, 4, "userEnteredFormat(numberFormat)"),
+        (3, 4, 0, 1, "userEnteredFormat(textFormat)"),
+    }
+
+
+def test_a_new_tab_gets_only_what_differs_from_a_new_tabs_defaults() -> None:
+    layout = TabLayout("t", [["a", "b", "c"], [1, 2, 3]], widths={1: 220})
+    fresh = structure_requests(layout, 1, EDITORS, 0, fresh=True)
+    rebuilt = structure_requests(layout, 1, EDITORS, 2)
+    # No size (addSheet carries it), merges, format reset or default widths to send.
+    assert {next(iter(r)) for r in fresh} == {
+        "repeatCell",
+        "updateDimensionProperties",
+        "addProtectedRange",
+    }
+    assert [w["range"]["startIndex"] for w in requests_of("updateDimensionProperties", fresh)] == [
+        1
+    ]
+    assert len(requests_of("updateDimensionProperties", rebuilt)) == 3
+    assert requests_of("unmergeCells", rebuilt) and requests_of("updateSheetProperties", rebuilt)
 
 
 def test_the_grid_makes_room_for_the_chart_and_blanks_every_cell_of_it() -> None:

@@ -3,11 +3,15 @@
 An emulator is an `App`: a callable from a parsed `Request` to a `Response`. The server owns the
 socket, the request log behind `GET /_emulator/stats` (emptied by `DELETE` on the same path or
 `POST /_emulator/stats/reset`; each entry carries the API operation when the app names one, and
-`operations` counts them), and starting on port 0 so tests never fight over ports.
+`operations` counts them), and starting on port 0 so tests never fight over ports. A body sent
+with `Content-Encoding: gzip` (as Google's frontends take it) is inflated before the app sees it;
+the log counts the bytes as they came over the wire.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gzip
 import json
 import threading
 import time
@@ -27,6 +31,8 @@ class Request:
     headers: dict[str, str]
     body: bytes
     base_url: str
+    #: The body's length as received (compressed, when it came gzipped).
+    received: int = 0
 
     def json(self) -> object:
         return json.loads(self.body or b"null")
@@ -64,6 +70,8 @@ class LoggedRequest:
     operation: str = ""
     #: The request body's length: what a client sent, for the benchmarks' byte counts.
     bytes: int = 0
+    #: Its length once inflated: the JSON itself (`bytes` unless it came gzipped).
+    inflated: int = 0
 
 
 class EmulatorServer:
@@ -117,6 +125,7 @@ class EmulatorServer:
             query,
             response.status,
             response.operation,
+            request.received or len(request.body),
             len(request.body),
         )
         with self._lock:
@@ -146,6 +155,10 @@ class EmulatorServer:
                 parts = urlsplit(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
+                received = len(body)
+                if self.headers.get("Content-Encoding", "").strip().lower() == "gzip":
+                    with contextlib.suppress(OSError, EOFError):  # not gzip: the app rejects it
+                        body = gzip.decompress(body)
                 host = self.headers.get("Host") or "{}:{}".format(*server._httpd.server_address[:2])
                 request = Request(
                     method=self.command,
@@ -154,6 +167,7 @@ class EmulatorServer:
                     headers={k.lower(): v for k, v in self.headers.items()},
                     body=body,
                     base_url=f"http://{host}",
+                    received=received,
                 )
                 response = server._dispatch(request)
                 if response.delay_seconds:

@@ -7,6 +7,7 @@ Built on gspread's HTTP client (which carries our bounded retries and request co
 
 from __future__ import annotations
 
+import gzip
 import logging
 import re
 from collections.abc import Mapping, Sequence
@@ -48,6 +49,9 @@ log = logging.getLogger(__name__)
 LOG_KEEP = 200
 #: Empty rows the log tab grows by, so 99 cycles out of 100 only write their row.
 LOG_ROOM = 100
+#: zlib's usual level: 6 MB of table JSON to under 0.5 MB in about 0.1 s (9 saves 4 % more in
+#: three times the time).
+GZIP_LEVEL = 6
 METADATA_FIELDS = (
     "spreadsheetId,properties.title,sheets(properties,developerMetadata,"
     "protectedRanges,conditionalFormats,charts)"
@@ -250,13 +254,16 @@ class SheetsGateway:
         return self._post(spreadsheet_id, SPREADSHEET_BATCH_UPDATE_URL, body)
 
     def _post(self, spreadsheet_id: str, url: str, body: dict[str, Any]) -> Any:
+        """`body` encoded once, gzipped (Google's frontends take `Content-Encoding: gzip`, as
+        Google's own Java and .NET clients send every body): a table's JSON shrinks about
+        tenfold on the wire. The payload limit is still measured on the JSON itself."""
         return self._call(
             spreadsheet_id,
             self.http.request,
             "post",
             url % spreadsheet_id,
-            data=encode(body),
-            headers={"Content-Type": "application/json; charset=UTF-8"},
+            data=gzip.compress(encode(body), compresslevel=GZIP_LEVEL, mtime=0),
+            headers={"Content-Type": "application/json; charset=UTF-8", "Content-Encoding": "gzip"},
         )
 
     def _send_values(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import zlib
+from bisect import bisect_left
 from fractions import Fraction
 from typing import Any
 
@@ -35,6 +36,7 @@ HASH_KEY = "sheets-kpi-hash"
 TITLE_KEY = "sheets-kpi-title"
 #: On the run-log tab: the run id whose row is row 2 (each run's row has a fixed place).
 LOG_BASE_KEY = "sheets-kpi-log-base"
+GRID_FIELDS = "gridProperties(rowCount,columnCount,frozenRowCount,frozenColumnCount)"
 DEFAULT_WIDTH = 100  # Sheets' default column width, in pixels
 RED = {"red": 0.96, "green": 0.8, "blue": 0.8}
 AMBER = {"red": 1.0, "green": 0.92, "blue": 0.7}
@@ -73,39 +75,39 @@ def grid_properties(layout: TabLayout, height: int | None = None) -> dict[str, A
 
 
 def structure_requests(
-    layout: TabLayout, sheet_id: int, editors: list[str], existing_rows: int
+    layout: TabLayout, sheet_id: int, editors: list[str], existing_rows: int, fresh: bool = False
 ) -> list[dict[str, Any]]:
     """Size, formats, colour rules, protection and chart of one of our tabs; no values (those
-    go as RAW arrays in `value_ranges`), so a tab whose cells alone changed sends none of it."""
+    go as RAW arrays in `value_ranges`), so a tab whose cells alone changed sends none of it.
+    A `fresh` tab (added in the same batch, with its size and panes) has no merges, formats or
+    widths to undo, so only what differs from a new tab's defaults is sent."""
     height, width = layout.grid_size()
     if layout.append_only:
         height = max(existing_rows, height)
-    grid = grid_properties(layout, height)
-    requests: list[dict[str, Any]] = [
-        {
-            "updateSheetProperties": {
-                "properties": {"sheetId": sheet_id, "gridProperties": grid},
-                "fields": "gridProperties(rowCount,columnCount,frozenRowCount,frozenColumnCount)",
-            }
-        },
-        # A user's merges and column widths go too: data tabs must stay merge-free for BI.
-        {"unmergeCells": {"range": Block(0, 0, height, width).grid(sheet_id)}},
-        _column_width(sheet_id, 0, width, DEFAULT_WIDTH),
-        {
-            "repeatCell": {
-                "range": Block(0, 0, height, width).grid(sheet_id),
-                "cell": {"userEnteredFormat": {}},
-                "fields": "userEnteredFormat",
-            }
-        },
-    ]
-    header = Block(0, 0, layout.frozen_rows, width, bold=True)
-    requests += [_format(block, sheet_id) for block in [header, *layout.formats]]
-    requests += [
-        _column_width(sheet_id, col, col + 1, pixels)
-        for col, pixels in sorted((layout.widths or fitted_widths(layout)).items())
-        if col < width
-    ]
+    requests: list[dict[str, Any]] = []
+    if not fresh:
+        requests += [
+            {
+                "updateSheetProperties": {
+                    "properties": {
+                        "sheetId": sheet_id,
+                        "gridProperties": grid_properties(layout, height),
+                    },
+                    "fields": GRID_FIELDS,
+                }
+            },
+            # A user's merges go too: data tabs must stay merge-free for BI.
+            {"unmergeCells": {"range": Block(0, 0, height, width).grid(sheet_id)}},
+            {
+                "repeatCell": {
+                    "range": Block(0, 0, height, width).grid(sheet_id),
+                    "cell": {"userEnteredFormat": {}},
+                    "fields": "userEnteredFormat",
+                }
+            },
+        ]
+    requests += format_requests(layout, sheet_id, height, width)
+    requests += width_requests(layout, sheet_id, width, fresh)
     for block in layout.achievement:
         requests += achievement_rules(block, sheet_id, layout.gate)
     if layout.protected:
@@ -123,6 +125,91 @@ def structure_requests(
         )
     if layout.chart:
         requests.append({"addChart": {"chart": _chart(layout.chart, sheet_id)}})
+    return requests
+
+
+def format_requests(
+    layout: TabLayout, sheet_id: int, height: int, width: int
+) -> list[dict[str, Any]]:
+    """The header and the layout's format blocks as one `repeatCell` per rectangle of cells
+    that end up formatted alike: blocks apply in order, each setting only its own fields (the
+    last wins, as in Sheets), so the cells' final formats are worked out here and equal
+    neighbours go together — a manager tab's row of `₽` cells is one request, not one a cell.
+    The work is on the grid cut at the blocks' edges, whose pieces are each formatted alike."""
+    header = Block(0, 0, layout.frozen_rows, width, bold=True)
+    blocks = [
+        (
+            block,
+            min(block.row0, height),
+            min(block.row1, height),
+            block.col0,
+            min(block.col1, width),
+        )
+        for block in [header, *layout.formats]
+    ]
+    rows = sorted({row for _, row0, row1, _, _ in blocks for row in (row0, row1)})
+    cols = sorted({col for *_, col0, col1 in blocks for col in (col0, col1)})
+    pieces: dict[tuple[int, int], dict[str, Any]] = {}
+    for block, row0, row1, col0, col1 in blocks:
+        fields = _format_fields(block)
+        for i in range(bisect_left(rows, row0), bisect_left(rows, row1)) if fields else ():
+            for j in range(bisect_left(cols, col0), bisect_left(cols, col1)):
+                pieces.setdefault((i, j), {}).update(fields)
+    requests = []
+    for i0, j0, i1, j1 in _rectangles({piece: encode(fmt) for piece, fmt in pieces.items()}):
+        fmt = {name: pieces[(i0, j0)][name] for name in FORMAT_FIELDS if name in pieces[(i0, j0)]}
+        requests.append(
+            {
+                "repeatCell": {
+                    "range": Block(rows[i0], cols[j0], rows[i1], cols[j1]).grid(sheet_id),
+                    "cell": {"userEnteredFormat": fmt},
+                    "fields": f"userEnteredFormat({','.join(fmt)})",
+                }
+            }
+        )
+    return requests
+
+
+def _rectangles(cells: dict[tuple[int, int], bytes]) -> list[tuple[int, int, int, int]]:
+    """Cover the cells (row, column) with rectangles of one value each: from the first cell not
+    yet covered (row by row), as far right as the value holds, then as far down as the whole
+    row does."""
+    covered: set[tuple[int, int]] = set()
+    found = []
+
+    def same(row: int, col: int, key: bytes) -> bool:
+        return cells.get((row, col)) == key and (row, col) not in covered
+
+    for row, col in sorted(cells):
+        if (row, col) in covered:
+            continue
+        key = cells[(row, col)]
+        col1 = col + 1
+        while same(row, col1, key):
+            col1 += 1
+        row1 = row + 1
+        while all(same(row1, c, key) for c in range(col, col1)):
+            row1 += 1
+        covered.update((r, c) for r in range(row, row1) for c in range(col, col1))
+        found.append((row, col, row1, col1))
+    return found
+
+
+def width_requests(
+    layout: TabLayout, sheet_id: int, width: int, fresh: bool = False
+) -> list[dict[str, Any]]:
+    """Every column's width (fitted, given, or Sheets' default, which undoes a user's resize)
+    in runs of equal widths; a `fresh` tab's default-width columns need nothing."""
+    chosen = layout.widths or fitted_widths(layout)
+    pixels = [chosen.get(col, DEFAULT_WIDTH) for col in range(width)]
+    requests = []
+    start = 0
+    for col in range(1, width + 1):
+        if col < width and pixels[col] == pixels[start]:
+            continue
+        if not (fresh and pixels[start] == DEFAULT_WIDTH):
+            requests.append(_column_width(sheet_id, start, col, pixels[start]))
+        start = col
     return requests
 
 
@@ -181,7 +268,13 @@ def _pattern_type(pattern: str) -> str:
     return "PERCENT" if "%" in pattern else "NUMBER"
 
 
-def _format(block: Block, sheet_id: int) -> dict[str, Any]:
+#: The format fields a block may set, in the order a request names them.
+FORMAT_FIELDS = ("numberFormat", "textFormat", "backgroundColor")
+
+
+def _format_fields(block: Block) -> dict[str, Any]:
+    """What `block` sets: its pattern, bold (a header: also shaded) and font size; each field
+    replaces the cell's whole field (a later font size drops an earlier bold)."""
     fmt: dict[str, Any] = {}
     if block.pattern:
         kind = _pattern_type(block.pattern)
@@ -195,14 +288,7 @@ def _format(block: Block, sheet_id: int) -> dict[str, Any]:
         fmt["textFormat"] = text
     if block.bold:
         fmt["backgroundColor"] = HEADER
-    names = ",".join(fmt)
-    return {
-        "repeatCell": {
-            "range": block.grid(sheet_id),
-            "cell": {"userEnteredFormat": fmt},
-            "fields": f"userEnteredFormat({names})",
-        }
-    }
+    return fmt
 
 
 def achievement_rules(block: Block, sheet_id: int, gate: float) -> list[dict[str, Any]]:

@@ -30,6 +30,7 @@ from sheets_kpi.sheets.render import (
     cleanup_requests,
     encode,
     forget_requests,
+    grid_properties,
     marker_request,
     metadata_of,
     sheet_id_for,
@@ -145,8 +146,7 @@ def plan_writes(
         if sheet is None:
             sheet_id = sheet_id_for(layout.title, taken)
             taken.add(sheet_id)
-            rows, cols = layout.grid_size()
-            grid = {"rowCount": rows, "columnCount": cols}
+            grid = grid_properties(layout)  # its size and panes: nothing to update after
             add = {
                 "properties": {"sheetId": sheet_id, "title": layout.title, "gridProperties": grid}
             }
@@ -167,7 +167,10 @@ def plan_writes(
                 forget = forget_requests(sheet, (HASH_KEY, TITLE_KEY))
                 units += [forget] if forget else []
                 units += [[r] for r in cleanup_requests(sheet)]
-            units += [[r] for r in structure_requests(layout, sheet_id, editors, existing_rows)]
+            requests = structure_requests(
+                layout, sheet_id, editors, existing_rows, fresh=sheet is None
+            )
+            units += [[r] for r in requests]
             units.append(stamp_requests(sheet_id, structure, layout.title))
             report.structure_written.append(layout.title)
         cells = layout.value_rows()
