@@ -125,6 +125,8 @@ class GoogleConfig(Model):
     #: The shared-drive folder `init --personal` creates personal spreadsheets in.
     personal_folder: str | None = None
     timeout_seconds: float = Field(default=120, gt=0, le=600)
+    #: Write bodies gzipped (Content-Encoding: gzip); false sends them as plain JSON.
+    gzip_requests: bool = True
 
     @property
     def spreadsheet_id(self) -> str:

@@ -107,6 +107,17 @@ def test_bodies_go_gzipped_and_the_log_counts_the_bytes_sent(emulator) -> None:
     assert raw.status_code == 200 and server.stats()["requests"][-1]["bytes"] == plain
 
 
+def test_with_gzip_requests_off_the_bodies_go_as_plain_json(emulator) -> None:
+    server, state = emulator
+    config = GoogleConfig(spreadsheet=BOOK, endpoint=server.url, gzip_requests=False)
+    server.reset_stats()
+    SheetsGateway(config).write(manager_tabs(20))
+    posts = [e for e in server.stats()["requests"] if e["method"] == "POST"]
+    assert len(posts) == 2 and all(e["bytes"] == e["inflated"] for e in posts)
+    assert sum(e["bytes"] for e in posts) > 50_000  # the same 20 tabs as JSON
+    assert state.get(BOOK).sheet_by_title("Менеджер 19").cells[(1, 0)] == "Сделка"
+
+
 def test_unchanged_output_is_not_rewritten(emulator) -> None:
     server, _ = emulator
     gateway = gateway_for(server)  # its ledger says what each tab holds

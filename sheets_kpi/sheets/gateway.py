@@ -256,14 +256,20 @@ class SheetsGateway:
     def _post(self, spreadsheet_id: str, url: str, body: dict[str, Any]) -> Any:
         """`body` encoded once, gzipped (Google's frontends take `Content-Encoding: gzip`, as
         Google's own Java and .NET clients send every body): a table's JSON shrinks about
-        tenfold on the wire. The payload limit is still measured on the JSON itself."""
+        tenfold on the wire. The payload limit is still measured on the JSON itself.
+        `google.gzip_requests: false` sends the plain JSON."""
+        data = encode(body)
+        headers = {"Content-Type": "application/json; charset=UTF-8"}
+        if self.google.gzip_requests:
+            data = gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0)
+            headers["Content-Encoding"] = "gzip"
         return self._call(
             spreadsheet_id,
             self.http.request,
             "post",
             url % spreadsheet_id,
-            data=gzip.compress(encode(body), compresslevel=GZIP_LEVEL, mtime=0),
-            headers={"Content-Type": "application/json; charset=UTF-8", "Content-Encoding": "gzip"},
+            data=data,
+            headers=headers,
         )
 
     def _send_values(
