@@ -111,7 +111,8 @@ CASES: list[tuple[str, Mutation, str]] = [
         "unknown key with nothing close",
         setter("google.colour", "blue"),
         "config.yaml: google.colour: unknown key; expected one of spreadsheet, credentials, "
-        "endpoint, supervisors, data_spreadsheet, personal_folder, timeout_seconds",
+        "endpoint, supervisors, data_spreadsheet, personal_folder, timeout_seconds, "
+        "gzip_requests",
     ),
     (
         "both auth modes",
