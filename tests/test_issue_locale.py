@@ -152,3 +152,11 @@ def test_some_issues_in_ru_and_en_and_the_english_message_kept() -> None:
     for key, (said_ru, said_en) in expected.items():
         assert issues.loc[key, "message"] == said_en
         assert said_ru in ru
+    assert issues.loc["released", "message"] == (  # the text before keys: first_seen keeps
+        "no roster row names this spreadsheet any more: sheets-kpi stopped updating its tab "
+        "'Анна' on 2026-11-18 and renamed it with that date (unless the spreadsheet could not "
+        "be reached); delete it if it is not wanted"
+    )
+    assert issues.loc["item_skipped", "message"] == (
+        "price: not a number; this item is skipped and the store keeps what it had of it"
+    )
