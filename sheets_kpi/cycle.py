@@ -227,15 +227,17 @@ def _sync(
     except SourceError as err:
         log.error("amoCRM sync failed; computing from the stored data: %s", err)
         return SyncOutcome(
-            error=str(err), issues=(Issue("error", "amoCRM", place("sync"), "", str(err)),)
+            error=str(err),
+            issues=(Issue.said("error", "amoCRM", place("sync"), "", "sync_failed", error=err),),
         )
     skipped = tuple(
-        Issue(
+        Issue.said(
             "warning",
             "amoCRM",
             f"{item.entity} {item.item_id}",
             "",
-            f"{item.problems}; this item is skipped and the store keeps what it had of it",
+            "item_skipped",
+            problems=item.problems,
         )
         for item in result.skipped
     )
@@ -305,11 +307,7 @@ def _foreign_tabs(sheets: SheetsGateway, output: Output) -> list[str]:
 
 
 def _foreign_tab_issues(titles: list[str]) -> pd.DataFrame:
-    message = (
-        "a tab with this title was not created by sheets-kpi, so it is left alone and this "
-        "output is not written; rename or delete that tab"
-    )
-    return issues_frame(Issue("error", "Sheets", title, "", message) for title in titles)
+    return issues_frame(Issue.said("error", "Sheets", title, "", "foreign_tab") for title in titles)
 
 
 def _issues(store: Store, parts: list[pd.DataFrame], now: datetime, zone: ZoneInfo) -> pd.DataFrame:

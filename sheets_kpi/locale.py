@@ -282,6 +282,64 @@ LABELS: dict[str, dict[str, str]] = {
         "issue.config_bad_filter": (
             "фильтр — это `upsell` или id воронки; показатели и правила с ним ничего не считают"
         ),
+        "issue.not_number_flag": "ожидается число, а не логическое значение; строка пропущена",
+        "issue.not_date_flag": "ожидается дата, а не логическое значение; строка пропущена",
+        "issue.not_date_serial": "ожидается дата, а не число {got}; строка пропущена",
+        "issue.bonus_base_not_number": "ожидается число, а не {got}; используется база отдела",
+        "issue.bonus_base_not_number_flag": (
+            "ожидается число, а не логическое значение; используется база отдела"
+        ),
+        "issue.bonus_base_negative": (
+            "база бонуса не может быть отрицательной; используется база отдела"
+        ),
+        "issue.active_not_boolean": (
+            "ожидается да или нет, а не {got}; сотрудник считается активным"
+        ),
+        "issue.email_not_email": (
+            "ожидается адрес почты вида name@example.com; почта остаётся пустой"
+        ),
+        "issue.personal_spreadsheet_not_spreadsheet": (
+            "ожидается ссылка на таблицу https://docs.google.com/spreadsheets/d/<id>/edit или её "
+            "id (от 20 латинских букв, цифр, - и _); вкладка менеджера остаётся в основной таблице"
+        ),
+        "issue.seniority_unknown_choice": (
+            "неизвестный опыт {got}; допустимые значения: {allowed}; в Матрице считается джуниором"
+        ),
+        "issue.seniority_empty": "ячейка пуста; в Матрице считается джуниором",
+        "issue.department_not_configured": ("отдела нет в конфигурации; менеджер не входит в KPI"),
+        "issue.user_gone": "такого пользователя amoCRM больше нет",
+        "issue.user_deactivated": "пользователь amoCRM деактивирован",
+        "issue.appeal_no_ref": (
+            "ссылка пуста: укажите нарушение (его ссылку во вкладке «Нарушения» или id сделки); "
+            "апелляция ничего не отменяет"
+        ),
+        "issue.appeal_other_manager": (
+            "ссылка на нарушение другого менеджера (id {ids}), а не менеджера {manager}; "
+            "апелляция ничего не отменяет"
+        ),
+        "issue.appeal_too_early": (
+            "у сделки {lead} нет автоматического нарушения, замеченного к дате апелляции; "
+            "апелляция ничего не отменяет"
+        ),
+        "issue.appeal_no_match": (
+            "ссылка не подходит ни к одному нарушению: это не ссылка нарушения этого менеджера "
+            "и не сделка с автоматическим нарушением; апелляция ничего не отменяет"
+        ),
+        "issue.released": (
+            "ни одна строка «Сотрудники» больше не указывает эту таблицу: sheets-kpi перестал "
+            "обновлять её вкладку {title} {day} и добавил к её названию эту дату (если таблица "
+            "была доступна); удалите вкладку, если она не нужна"
+        ),
+        "issue.sync_failed": (
+            "не удалось прочитать amoCRM, KPI посчитаны по сохранённым данным: {error}"
+        ),
+        "issue.item_skipped": (
+            "{problems}; запись пропущена, в хранилище остаётся её прежняя версия"
+        ),
+        "issue.foreign_tab": (
+            "вкладку с таким названием создал не sheets-kpi, поэтому она не тронута и эти данные "
+            "не записаны; переименуйте или удалите её"
+        ),
         "where.cell": "строка {row}, столбец «{column}»",
         "where.row": "строка {row}",
         "where.column": "столбец «{column}»",
@@ -552,6 +610,62 @@ LABELS: dict[str, dict[str, str]] = {
         "issue.config_no_pipeline": "no such pipeline; KPIs and rules using it count nothing",
         "issue.config_bad_filter": (
             "filter is `upsell` or a pipeline id; KPIs and rules using it count nothing"
+        ),
+        "issue.not_number_flag": "expected a number, got true/false; the row is skipped",
+        "issue.not_date_flag": "expected a date, got true/false; the row is skipped",
+        "issue.not_date_serial": "expected a date, got the number {got}; the row is skipped",
+        "issue.bonus_base_not_number": (
+            "expected a number, got {got}; the department's base is used"
+        ),
+        "issue.bonus_base_not_number_flag": (
+            "expected a number, got true/false; the department's base is used"
+        ),
+        "issue.bonus_base_negative": "must be >= 0; the department's base is used",
+        "issue.active_not_boolean": "expected да/нет (yes/no), got {got}; counted as active",
+        "issue.email_not_email": ("expected an e-mail address like name@example.com; left empty"),
+        "issue.personal_spreadsheet_not_spreadsheet": (
+            "expected a spreadsheet link https://docs.google.com/spreadsheets/d/<id>/edit or its "
+            "id (20 or more letters, digits, - and _); the manager's tab stays in the main "
+            "spreadsheet"
+        ),
+        "issue.seniority_unknown_choice": (
+            "unknown {what} {got}; expected one of {allowed}; counted as junior in the matrix"
+        ),
+        "issue.seniority_empty": "is empty; counted as junior in the matrix",
+        "issue.department_not_configured": (
+            "department is not configured; the manager is left out of KPIs"
+        ),
+        "issue.user_gone": "no such amoCRM user any more",
+        "issue.user_deactivated": "the amoCRM user is deactivated",
+        "issue.appeal_no_ref": (
+            "ref is empty: name the violation (its ref on the violations tab or the lead id); "
+            "the appeal cancels nothing"
+        ),
+        "issue.appeal_other_manager": (
+            "ref is a violation of another manager (id {ids}), not of manager {manager}; the "
+            "appeal cancels nothing"
+        ),
+        "issue.appeal_too_early": (
+            "lead {lead} has no automatic deal violation first seen by the appeal's date; the "
+            "appeal cancels nothing"
+        ),
+        "issue.appeal_no_match": (
+            "ref matches no violation: neither a ref of this manager's violations nor a lead "
+            "with an automatic deal violation; the appeal cancels nothing"
+        ),
+        "issue.released": (
+            "no roster row names this spreadsheet any more: sheets-kpi stopped updating its "
+            "tab {title} on {day} and renamed it with that date (unless the spreadsheet could "
+            "not be reached); delete it if it is not wanted"
+        ),
+        #: The error as amoCRM or the client said it (the `first_seen` key, as before).
+        "issue.sync_failed": "{error}",
+        "issue.item_skipped": (
+            "{problems}; this item is skipped and the store keeps what it had of it"
+        ),
+        "issue.foreign_tab": (
+            "a tab with this title was not created by sheets-kpi, so it is left alone and this "
+            "output is not written; rename or delete that tab"
         ),
         #: An issue's place; this English text is its key too (`first_seen`), so it never
         #: changes with the locale: `tabs.run.shown_where` reads it back for the ru words.

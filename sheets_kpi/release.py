@@ -54,13 +54,10 @@ def release_stale(
             released = epoch(now)
         if epoch(now) - released < NOTICE.total_seconds():
             day = datetime.fromtimestamp(released, config.zone).date().isoformat()
-            message = (
-                f"no roster row names this spreadsheet any more: sheets-kpi stopped updating its "
-                f"tab {title!r} on {day} and renamed it with that date (unless the spreadsheet "
-                "could not be reached); delete it if it is not wanted"
-            )
             where = place("column", column="personal_spreadsheet")
-            issues.append(Issue("warning", roster, where, sid, message))
+            issues.append(
+                Issue.said("warning", roster, where, sid, "released", title=repr(title), day=day)
+            )
     store.record_personal_sheets(current)
     return issues
 

@@ -271,7 +271,7 @@ def test_a_tab_the_tool_did_not_create_is_left_alone_and_reported(world: World) 
     assert report.status == "ok", report.error
     assert world.tab("Матрица") == [["заметки руководителя"]]
     issues = world.tab("Проблемы данных")
-    assert any("Матрица" in row and "not created by sheets-kpi" in row[4] for row in issues)
+    assert any("Матрица" in row and "создал не sheets-kpi" in row[4] for row in issues)
 
 
 def test_a_personal_spreadsheet_gets_the_managers_tab(world: World) -> None:
@@ -325,7 +325,7 @@ def test_a_bad_personal_spreadsheet_is_a_data_issue_and_the_tab_stays(world, cel
     issues = world.tab("Проблемы данных")[1:]
     row = next(r for r in issues if r[2] == "строка 2, столбец «Личная таблица»")
     assert row[0] == "warning" and row[1] == "Сотрудники" and row[3] == cell
-    assert "the manager's tab stays in the main spreadsheet" in row[4]
+    assert "вкладка менеджера остаётся в основной таблице" in row[4]
     assert roster.get_values("F2")[0][0] == cell  # the input is left as typed
 
 

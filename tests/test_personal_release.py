@@ -41,7 +41,7 @@ def test_a_cleared_personal_spreadsheet_releases_its_tab_with_an_issue(world) ->
     issues = [row for row in world.tab("Проблемы данных")[1:] if row[3] == OWN]
     assert len(issues) == 1
     assert issues[0][:3] == ["warning", "Сотрудники", "столбец «Личная таблица»"]
-    assert f"stopped updating its tab '{name}' on 2026-11-18" in issues[0][4]
+    assert f"перестал обновлять её вкладку '{name}' 2026-11-18" in issues[0][4]
 
     world.sheets_server.reset_stats()
     assert world.cycle(later + timedelta(days=8)).status == "ok"  # released once, told a week

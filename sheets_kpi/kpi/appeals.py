@@ -41,7 +41,8 @@ class Resolution:
 
     manual_cancelled: pd.Series  # aligned with inputs.violations
     auto_cancelled: pd.Series  # aligned with inputs.deal_violations
-    unmatched: list[tuple[int, str]]  # (position in inputs.appeals, why)
+    #: (position in inputs.appeals, why: its `issue.<key>` in `sheets_kpi.locale` and values)
+    unmatched: list[tuple[int, str, dict[str, object]]]
 
 
 _last: list[tuple[tuple[object, ...], Resolution]] = []
@@ -89,7 +90,7 @@ def _resolve(inputs: Inputs, zone: str) -> Resolution:
     owners = manual.groupby("key")["manager_id"].agg(lambda ids: sorted(set(ids))).to_dict()
     leads = set(auto["lead_id"].tolist())
     unmatched = [
-        (position, _why(key, manager, ref, owners, leads))
+        (position, *_why(key, manager, ref, owners, leads))
         for position, key, manager, ref in zip(
             left["appeal"].tolist(), left["key"], left["manager_id"], left["ref"], strict=True
         )
@@ -109,19 +110,18 @@ def _cancelled(hits: pd.DataFrame, index: pd.Index) -> pd.Series:
     return pd.Series(won, index=index)
 
 
-def _why(key: str, manager: int, ref: object, owners: Mapping, leads: set[int]) -> str:
+def _why(
+    key: str, manager: int, ref: object, owners: Mapping, leads: set[int]
+) -> tuple[str, dict[str, object]]:
     if not key:
-        return "ref is empty: name the violation (its ref on the violations tab or the lead id)"
+        return "appeal_no_ref", {}
     if key in owners:
         ids = ", ".join(str(i) for i in owners[key])
-        return f"ref is a violation of another manager (id {ids}), not of manager {manager}"
+        return "appeal_other_manager", {"ids": ids, "manager": manager}
     lead = lead_ref(ref)
     if lead is not None and lead in leads:
-        return f"lead {lead} has no automatic deal violation first seen by the appeal's date"
-    return (
-        "ref matches no violation: neither a ref of this manager's violations nor a lead "
-        "with an automatic deal violation"
-    )
+        return "appeal_too_early", {"lead": lead}
+    return "appeal_no_match", {}
 
 
 def standing_violations(inputs: Inputs, zone: str) -> pd.DataFrame:
@@ -141,16 +141,17 @@ def standing_deal_violations(inputs: Inputs, zone: str) -> pd.DataFrame:
 def appeal_issues(inputs: Inputs, config: Config) -> pd.DataFrame:
     """One warning per appeal whose ref names no violation (it still counts if lost)."""
     unmatched = resolve(inputs, config.timezone).unmatched
-    appeals = inputs.appeals.iloc[[position for position, _ in unmatched]]
+    appeals = inputs.appeals.iloc[[position for position, *_ in unmatched]]
     return issues_frame(
-        Issue(
+        Issue.said(
             "warning",
             tab if isinstance(tab, str) and tab else "appeals",
             place("column", column="ref") if pd.isna(row) else place("cell", row=row, column="ref"),
             ref if isinstance(ref, str) else "",
-            f"{why}; the appeal cancels nothing",
+            key,
+            **args,
         )
-        for (_, why), row, tab, ref in zip(
+        for (_, key, args), row, tab, ref in zip(
             unmatched, appeals["row"], appeals["tab"], appeals["ref"], strict=True
         )
     )

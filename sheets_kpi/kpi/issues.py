@@ -75,12 +75,12 @@ def roster_in_scope(inputs: Inputs, config: Config) -> tuple[pd.DataFrame, pd.Da
     known = {dept.id for dept in config.departments}
     stray = roster[~roster["department"].isin(known)]
     issues = issues_frame(
-        Issue(
+        Issue.said(
             "warning",
             "roster",
             place("roster_user", user=row.manager_id),
             str(row.department),
-            "department is not configured; the manager is left out of KPIs",
+            "department_not_configured",
         )
         for row in stray.itertuples()
     )
@@ -157,13 +157,13 @@ def user_issues(inputs: Inputs, daily: pd.DataFrame, since: pd.Timestamp) -> pd.
     if not users.empty:
         for uid in sorted(rostered):
             if uid not in users.index:
-                message = "no such amoCRM user any more"
+                key = "user_gone"
             elif not users.at[uid, "is_active"]:
-                message = "the amoCRM user is deactivated"
+                key = "user_deactivated"
             else:
                 continue
             where = place("roster_user", user=uid)
-            rows.append(Issue("warning", "roster", where, str(uid), message))
+            rows.append(Issue.said("warning", "roster", where, str(uid), key))
     return issues_frame(rows)
 
 

@@ -95,9 +95,9 @@ class _Tab:
             out.append((offset, cells))
         return out
 
-    def warn(self, column: str, value: Any, message: str) -> None:
+    def warn(self, column: str, value: Any, key: str, **args: object) -> None:
         """A problem in the row being built that does not stop the row from being used."""
-        self.issue("warning", place("cell", row=self.row, column=column), value, message)
+        self.said("warning", place("cell", row=self.row, column=column), value, key, **args)
 
     def each(self, build: Callable[[dict[str, Any]], dict[str, Any]]) -> list[tuple[int, dict]]:
         rows = []
@@ -249,8 +249,8 @@ def _roster(tab: _Tab, config: Config) -> list[dict]:
             raise _RowIssue(
                 "amo_user_id", cells["amo_user_id"], "must be a whole amoCRM user id", "not_user_id"
             )
-        base = optional(tab, cells, "bonus_base", _bonus_base, "the department's base is used")
-        active = optional(tab, cells, "active", parse.boolean, "counted as active")
+        base = optional(tab, cells, "bonus_base", _bonus_base)
+        active = optional(tab, cells, "active", parse.boolean)
         return {
             "manager_id": int(user_id),
             "name": str(field(cells, "name", str)).strip(),
@@ -258,13 +258,9 @@ def _roster(tab: _Tab, config: Config) -> list[dict]:
                 cells, "department", lambda v: parse.choice(v, departments, "department")
             ),
             "seniority": _seniority(tab, cells),
-            "email": optional(tab, cells, "email", _email, "left empty") or "",
+            "email": optional(tab, cells, "email", _email) or "",
             "personal_spreadsheet": optional(
-                tab,
-                cells,
-                "personal_spreadsheet",
-                parse.spreadsheet_id,
-                "the manager's tab stays in the main spreadsheet",
+                tab, cells, "personal_spreadsheet", parse.spreadsheet_id
             )
             or "",
             "active": active is not False,
@@ -286,25 +282,24 @@ def _roster(tab: _Tab, config: Config) -> list[dict]:
     return list({row["manager_id"]: row for _, row in rows}.values())
 
 
-def optional(
-    tab: _Tab, cells: dict[str, Any], key: str, parser: Callable[[Any], Any], instead: str
-) -> Any:
+def optional(tab: _Tab, cells: dict[str, Any], key: str, parser: Callable[[Any], Any]) -> Any:
     """An optional cell: blank → None; a bad value is dropped with a warning saying what is
-    used `instead`, and the row is kept (one bad cell must not cost anyone their tab)."""
+    used instead (`issue.<column>_<reason>`: the department's base, active, empty, the main
+    spreadsheet), and the row is kept (one bad cell must not cost anyone their tab)."""
     value = cells.get(key)
     if parse.is_blank(value):
         return None
     try:
         return parser(value)
     except ParseError as err:
-        tab.warn(key, value, f"{err}; {instead}")
+        tab.warn(key, value, f"{key}_{err.key}", **err.values)
         return None
 
 
 def _bonus_base(value: Any) -> float:
     base = parse.number(value)
     if base < 0:
-        raise ParseError("must be >= 0")
+        raise ParseError("must be >= 0", "negative")
     return base
 
 
@@ -314,7 +309,7 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 def _email(value: Any) -> str:
     text = str(value).strip()
     if not _EMAIL.fullmatch(text):
-        raise ParseError("expected an e-mail address like name@example.com")
+        raise ParseError("expected an e-mail address like name@example.com", "not_email")
     return text
 
 
@@ -324,8 +319,10 @@ def _seniority(tab: _Tab, cells: dict[str, Any]) -> str:
     try:
         return parse.choice(value, SENIORITY, "seniority")
     except ParseError as err:
-        reason = "is empty" if parse.is_blank(value) else str(err)
-        tab.warn("seniority", value, f"{reason}; counted as junior in the matrix")
+        if parse.is_blank(value):
+            tab.warn("seniority", value, "seniority_empty")
+        else:
+            tab.warn("seniority", value, f"seniority_{err.key}", **err.values)
         return "junior"
 
 

@@ -42,7 +42,7 @@ def is_blank(value: Any) -> bool:
 def number(value: Any) -> float:
     """`4,5`, `4.5`, `1 234,5` (spaces or NBSP as thousands), `95%` → 0.95, `-3`."""
     if isinstance(value, bool):
-        raise ParseError("expected a number, got true/false")
+        raise ParseError("expected a number, got true/false", "not_number_flag")
     if isinstance(value, int | float):
         return float(value)
     text = _SPACES.sub("", str(value))
@@ -94,10 +94,12 @@ def date(value: Any) -> dt.date:
 
 def _date(value: Any) -> dt.date:
     if isinstance(value, bool):
-        raise ParseError("expected a date, got true/false")
+        raise ParseError("expected a date, got true/false", "not_date_flag")
     if isinstance(value, int | float):
         if not FIRST_PLAUSIBLE_SERIAL <= value <= 2958465:  # 15 would be 1900-01-14
-            raise ParseError(f"expected a date, got the number {value!r}")
+            raise ParseError(
+                f"expected a date, got the number {value!r}", "not_date_serial", got=repr(value)
+            )
         return EPOCH + dt.timedelta(days=int(value))
     text = str(value).strip()
     for pattern in (
@@ -141,7 +143,8 @@ def spreadsheet_id(value: Any) -> str:
         return match.group(1)
     raise ParseError(
         "expected a spreadsheet link https://docs.google.com/spreadsheets/d/<id>/edit or its id "
-        "(20 or more letters, digits, - and _)"
+        "(20 or more letters, digits, - and _)",
+        "not_spreadsheet",
     )
 
 
