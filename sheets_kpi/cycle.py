@@ -91,7 +91,7 @@ def run_cycle(
     sheets.reset_counts()
     sheets.attach(store, report.run_id)
     amo_before = amo.requests_made
-    print_ = ""  # what the output is computed from, when the sync brought nothing new
+    print_ = ""  # what the output is computed from, once amoCRM was read completely
     holds: tuple[str, int, int] | None = None  # the output, complete, holds until then
     try:
         synced = _sync(config, store, amo, now, reconcile, stop, progress)
@@ -115,8 +115,9 @@ def run_cycle(
             )
             report.error = f"{report.error}; {unread}" if report.error else unread
             return report
-        if synced.complete and not (synced.new or synced.updated or reconcile or approvals):
+        if synced.complete:
             print_ = fingerprint(config, store, grids, sheets.metadata())
+        if print_ and not (synced.new or synced.updated or reconcile or approvals):
             kept = kept_output(store, print_, now)
             if kept is not None:  # nothing new and no number moved: only the run-log row
                 report.kept_from, report.issues = kept
