@@ -36,8 +36,9 @@ NEIGHBOURS = 2
 
 
 class ManagerRows:
-    """The rows of every frame a manager tab shows, split by manager in one pass: a tab per
-    manager then takes its own rows instead of filtering each frame again."""
+    """The rows of every frame a manager tab shows, split by manager in one pass over each
+    frame (the first time a tab asks): a tab per manager then takes its own rows instead of
+    filtering each frame again."""
 
     def __init__(self, results: Results, closing: Closing) -> None:
         self._frames = {
@@ -48,23 +49,24 @@ class ManagerRows:
             "current": closing.current.rows,
             **{f"past {i}": shown.rows for i, shown in enumerate(closing.statements)},
         }
-        self._split = {
-            key: {int(k): part for k, part in frame.groupby("manager_id", sort=False)}
-            for key, frame in self._frames.items()
-        }
+        self._split: dict[str, dict[int, pd.DataFrame]] = {}
         self._tuples: dict[str, dict[int, list[Any]]] = {}
-        for key, frame in self._frames.items():  # one named-tuple type per frame, not per tab
-            split = self._tuples[key] = {}
-            for item in frame.itertuples(index=False):
-                if not pd.isna(item.manager_id):
-                    split.setdefault(int(item.manager_id), []).append(item)
 
     def of(self, key: str, manager_id: int) -> pd.DataFrame:
         """`key`'s rows of the manager, in the frame's order."""
-        return self._split[key].get(int(manager_id), self._frames[key].iloc[0:0])
+        frame = self._frames[key]
+        if key not in self._split:
+            self._split[key] = {int(k): part for k, part in frame.groupby("manager_id", sort=False)}
+        return self._split[key].get(int(manager_id), frame.iloc[0:0])
 
     def tuples(self, key: str, manager_id: int) -> list[Any]:
-        """The same rows as named tuples."""
+        """The same rows as named tuples, of one type per frame (not one per tab)."""
+        if key not in self._tuples:
+            split: dict[int, list[Any]] = {}
+            for item in self._frames[key].itertuples(index=False):
+                if not pd.isna(item.manager_id):
+                    split.setdefault(int(item.manager_id), []).append(item)
+            self._tuples[key] = split
         return self._tuples[key].get(int(manager_id), [])
 
 
