@@ -91,8 +91,8 @@ def run_cycle(
     sheets.reset_counts()
     sheets.attach(store, report.run_id)
     amo_before = amo.requests_made
-    print_ = ""  # what the output is computed from, once amoCRM was read completely
-    holds: tuple[str, int, int] | None = None  # the output, complete, holds until then
+    source = ""  # the fingerprint of what the output is computed from (amoCRM read whole)
+    holds_until: int | None = None  # when this cycle's output stops holding (`kpi.horizon`)
     try:
         synced = _sync(config, store, amo, now, reconcile, stop, progress)
         report.entities_new, report.entities_updated = synced.new, synced.updated
@@ -116,9 +116,9 @@ def run_cycle(
             report.error = f"{report.error}; {unread}" if report.error else unread
             return report
         if synced.complete:
-            print_ = fingerprint(config, store, grids, sheets.metadata())
-        if print_ and not (synced.new or synced.updated or reconcile or approvals):
-            kept = kept_output(store, print_, now)
+            source = fingerprint(config, store, grids, sheets.metadata())
+        if source and not (synced.new or synced.updated or reconcile or approvals):
+            kept = kept_output(store, source, now)
             if kept is not None:  # nothing new and no number moved: only the run-log row
                 report.kept_from, report.issues = kept
                 log.info("nothing changed since run #%d: its output stands", kept[0])
@@ -170,8 +170,8 @@ def run_cycle(
         if others:
             tell("other spreadsheets", 1.0, len(others), len(others))
         report.rows_written = written.rows_written
-        if print_ and not released:
-            holds = (print_, epoch(results.changes_at), report.issues)
+        if not released:  # a release notice shows for a week: computed every cycle
+            holds_until = epoch(results.changes_at)
     except Stopped as err:
         report.status, report.error = "stopped", str(err)
         log.info("cycle stopped: %s", err)
@@ -189,8 +189,8 @@ def run_cycle(
         except CycleOverrun as err:  # the run-log request was the first past the limit: it
             report.status, report.error = "failed", str(err)  # was not sent, and now can be
             _finish(config, store, sheets, report, now)
-    if holds and report.status == "ok":
-        store.save_output_state(holds[0], holds[1], report.run_id, holds[2])
+    if source and holds_until is not None and report.status == "ok":
+        store.save_output_state(source, holds_until, report.run_id, report.issues)
     return report
 
 

@@ -38,13 +38,14 @@ def fingerprint(
     return digest.hexdigest()
 
 
-def kept_output(store: Store, print_: str, now: datetime) -> tuple[int, int] | None:
-    """(run id, data issues) of the last complete output when it still holds at `now`."""
+def kept_output(store: Store, source: str, now: datetime) -> tuple[int, int] | None:
+    """(run id, data issues) of the last complete output when it was computed from the same
+    `source` (its fingerprint) and still holds at `now`."""
     state = store.output_state()
     if state is None:
         return None
     saved, valid_until, run_id, issues = state
-    return (run_id, issues) if saved == print_ and epoch(now) < valid_until else None
+    return (run_id, issues) if saved == source and epoch(now) < valid_until else None
 
 
 def _code_version() -> str:
