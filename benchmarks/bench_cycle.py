@@ -7,9 +7,12 @@ The amoCRM emulator (a generated agency, its clock pinned) and the Sheets emulat
 own processes; the product runs as `sheets-kpi run --now …` processes, after an unmeasured
 `sync` and `init`. Measured: a first cycle (empty output), a changed cycle five minutes later
 (one more won deal in amoCRM) and a quiet cycle fifteen minutes after that (the same data, only
-the clock moved). Beside them the careful peer pattern: the same tabs, computed by the same
-code, written with two requests per tab (a `spreadsheets.batchUpdate` adding and formatting the
-tab, a RAW `values.update` of its cells) into a second spreadsheet. Requests and body bytes come
+the clock moved). `serve_quiet` is that quiet cycle again, fifteen minutes later, inside a
+`serve` process that ran a cycle before it: the amoCRM frames are kept between cycles there, and
+its seconds are the cycle's own (the process's start and imports are not in them). Beside them
+the careful peer pattern: the same tabs, computed by the same code, written with two requests
+per tab (a `spreadsheets.batchUpdate` adding and formatting the tab, a RAW `values.update` of
+its cells) into a second spreadsheet. Requests and body bytes come
 from the Sheets emulator's request log (`bytes_sent` as they came over the wire, gzipped for
 sheets-kpi, plain JSON for the peer as gspread sends it; `json_bytes` the JSON once inflated);
 seconds and peak RSS are the measured process's own.
@@ -24,6 +27,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -51,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--serve-amocrm", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--peer", metavar="CONFIG", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-product", metavar="CONFIG", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     now = datetime.fromisoformat(args.now)
     if now.tzinfo is None:
@@ -59,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         return serve_amocrm(args.managers, args.months, args.seed, now)
     if args.peer:
         return peer_write(Path(args.peer), now)
+    if args.serve_product:
+        return serve_product(Path(args.serve_product))
     figures = bench(args.managers, args.months, now, args.seed)
     print(table(figures, args.managers, args.months))
     if args.json:
@@ -109,6 +116,7 @@ def bench(managers: int, months: int, now: datetime, seed: int) -> dict[str, dic
             quiet = changed + timedelta(minutes=15)
             _send(amo, f"now {int(quiet.timestamp())}")
             figures["quiet"] = _measured(sheets_url, config, "run", quiet)
+            figures["serve_quiet"] = _measured_in_serve(amo, sheets_url, config, quiet)
             peer = _write_config(work, amo_url, sheets_url, months, store="peer.db")
             figures["peer_first"] = _measured(sheets_url, peer, None, now)
             return figures
@@ -146,13 +154,14 @@ def _url(process: subprocess.Popen[str]) -> str:
     return line.split(" on ", 1)[1].split()[0]
 
 
-def _send(process: subprocess.Popen[str], command: str) -> None:
+def _send(process: subprocess.Popen[str], command: str) -> str:
     assert process.stdin is not None and process.stdout is not None
     process.stdin.write(command + "\n")
     process.stdin.flush()
     reply = process.stdout.readline()
     if not reply.startswith("ok"):
-        raise SystemExit(f"amoCRM emulator: {command!r} → {reply!r}")
+        raise SystemExit(f"{command!r} → {reply!r}")
+    return reply
 
 
 def _write_config(
@@ -211,6 +220,34 @@ def _measured(
     stderr = process.stderr.read() if process.stderr else ""
     if process.returncode != 0:
         raise SystemExit(f"{' '.join(argv[1:4])} failed ({process.returncode}):\n{stderr}")
+    return {
+        **_logged(sheets_url),
+        "seconds": round(seconds, 2),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),  # kilobytes on Linux
+    }
+
+
+def _measured_in_serve(
+    amo: subprocess.Popen[str], sheets_url: str, config: Path, at: datetime
+) -> dict[str, float]:
+    """A `serve` process's cycle at `at` (unmeasured: it reads the frames), then its quiet
+    cycle fifteen minutes later, measured."""
+    product = _start([_python(), __file__, "--serve-product", str(config), f"--now={at}"])
+    try:
+        _send(product, f"cycle {at.isoformat()}")
+        later = at + timedelta(minutes=15)
+        _send(amo, f"now {int(later.timestamp())}")
+        _reset(sheets_url)
+        _, seconds, rss = _send(product, f"cycle {later.isoformat()}").split()
+    finally:
+        assert product.stdin is not None
+        product.stdin.close()
+        product.wait()
+    return {**_logged(sheets_url), "seconds": float(seconds), "peak_rss_mb": float(rss)}
+
+
+def _logged(sheets_url: str) -> dict[str, float]:
+    """Requests and bytes from the Sheets emulator's log since the last `_reset`."""
     log = requests.get(f"{sheets_url}/_emulator/stats", timeout=60).json()["requests"]
     writes = [e for e in log if e["method"] != "GET"]
     return {
@@ -219,8 +256,6 @@ def _measured(
         "bytes_sent": sum(e["bytes"] for e in log),
         "json_bytes": sum(e["inflated"] for e in log),  # the bodies before gzip
         "batches": sum(e["operation"] in BATCH_OPERATIONS for e in writes),
-        "seconds": round(seconds, 2),
-        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),  # kilobytes on Linux
     }
 
 
@@ -276,6 +311,26 @@ def serve_amocrm(managers: int, months: int, seed: int, now: datetime) -> int:
             continue
         print("ok", flush=True)
     server.stop()
+    return 0
+
+
+def serve_product(config_path: Path) -> int:
+    """`serve`'s cycle, run on stdin's `cycle ISO`; says `ok SECONDS PEAK_RSS_MB` for each."""
+    import resource
+
+    from sheets_kpi.cli import _worker_parts, serve_cycle
+    from sheets_kpi.config import load_config
+
+    config = load_config(config_path, env={**os.environ})
+    store, amo, sheets = _worker_parts(config)
+    cycle = serve_cycle(config, store, amo, sheets)
+    with store:
+        for line in sys.stdin:
+            started = time.perf_counter()
+            cycle(datetime.fromisoformat(line.split()[1]), False, threading.Event())
+            seconds = time.perf_counter() - started
+            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
+            print(f"ok {seconds:.2f} {rss:.1f}", flush=True)
     return 0
 
 

@@ -273,10 +273,13 @@ def _require_input_tabs(config: Config, sheets) -> None:
 
 def serve_cycle(config: Config, store, amo, sheets):
     """`serve`'s cycle: without the input tabs it says so and skips the cycle (the worker goes
-    on and looks again next time), else one full cycle."""
+    on and looks again next time), else one full cycle; the amoCRM frames are kept between
+    cycles while the store stays the same."""
     from sheets_kpi.cycle import run_cycle
+    from sheets_kpi.store.frames import KeptFrames
 
     progress = _progress()
+    kept = KeptFrames()
 
     def cycle(now: datetime, reconcile: bool, stop: threading.Event) -> bool:
         try:
@@ -285,7 +288,15 @@ def serve_cycle(config: Config, store, amo, sheets):
             log.error("cycle skipped: %s; the worker checks again next cycle", err)
             return False
         report = run_cycle(
-            config, store, amo, sheets, now, reconcile=reconcile, stop=stop, progress=progress
+            config,
+            store,
+            amo,
+            sheets,
+            now,
+            reconcile=reconcile,
+            stop=stop,
+            progress=progress,
+            kept=kept,
         )
         log.info("%s", cycle_line(report))
         return report.synced

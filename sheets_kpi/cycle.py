@@ -35,7 +35,7 @@ from sheets_kpi.sheets.inputs import ParsedInputs, parse_inputs
 from sheets_kpi.sources.amocrm.client import AmoClient
 from sheets_kpi.sources.amocrm.sync import sync
 from sheets_kpi.store.db import Store
-from sheets_kpi.store.frames import amocrm_frames, frame
+from sheets_kpi.store.frames import KeptFrames, amocrm_frames, frame
 from sheets_kpi.tabs import Output, build_layouts
 from sheets_kpi.tabs.run import issues_tab, shown_where
 from sheets_kpi.tv.snapshot import publish
@@ -82,10 +82,11 @@ def run_cycle(
     stop: threading.Event | None = None,
     approvals: tuple[Approval, ...] = (),
     progress: Progress | None = None,
+    kept: KeptFrames | None = None,
 ) -> CycleReport:
     """One cycle computed at the instant `now` (the caller's clock: the worker's or `--now`);
     `approvals` (from `sheets-kpi close`) join those typed into the close tab; `progress` hears
-    of the sync per stream and of the writes."""
+    of the sync per stream and of the writes; `kept` holds `serve`'s frames between cycles."""
     started = time.monotonic()
     report = CycleReport(run_id=store.start_run(now))
     sheets.reset_counts()
@@ -124,7 +125,9 @@ def run_cycle(
                 log.info("nothing changed since run #%d: its output stands", kept[0])
                 return report
         store.forget_output_state()
-        results = compute_results(config, store, inputs.frames, now)
+        nothing_new = synced.complete and not (synced.new or synced.updated)
+        amocrm = kept.frames(store, nothing_new) if kept is not None else None
+        results = compute_results(config, store, inputs.frames, now, amocrm=amocrm)
         closing = close_periods(
             config, store, results, inputs.frames, inputs.actions, now, report.run_id, approvals
         )
@@ -283,10 +286,12 @@ def compute_results(
     inputs: dict[str, pd.DataFrame],
     now: datetime,
     months_back: int | None = None,
+    amocrm: dict[str, pd.DataFrame] | None = None,
 ) -> Results:
-    """Violations are tracked first, then the pure engine runs on the store's frames and the
-    parsed inputs; by default the months approved and no longer watched are not computed."""
-    frames = amocrm_frames(store)
+    """Violations are tracked first, then the pure engine runs on the store's frames (or the
+    `amocrm` frames already read from it) and the parsed inputs; by default the months
+    approved and no longer watched are not computed."""
+    frames = amocrm_frames(store) if amocrm is None else amocrm
     frames["deal_violations"] = track_violations(config, store, frames, now)
     frames["rule_evaluation"] = frame(store, "rule_evaluation")
     settled = settled_months(config, store, now) if months_back is None else frozenset()

@@ -1,0 +1,60 @@
+"""`serve` keeps the amoCRM frames between cycles (`store.frames.KeptFrames`): the same numbers
+as frames read afresh, and a fresh read whenever the store may hold something else."""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+from datetime import timedelta
+from pathlib import Path
+
+import pandas as pd
+
+from sheets_kpi.cycle import compute_results, read_inputs
+from sheets_kpi.store.frames import KeptFrames, amocrm_frames
+from tests.small_world import small_world
+
+
+def test_kept_frames_give_the_numbers_of_frames_read_afresh(tmp_path: Path) -> None:
+    with small_world(tmp_path) as world:
+        inputs = read_inputs(world.gateway(), world.config, world.now).frames
+        kept = KeptFrames()
+        first = kept.frames(world.store, nothing_new=True)
+        compute_results(world.config, world.store, inputs, world.now, amocrm=dict(first))
+        later = world.now + timedelta(minutes=15)
+        again = kept.frames(world.store, nothing_new=True)
+        assert all(again[name] is first[name] for name in first)  # not read again
+        from_kept = compute_results(world.config, world.store, inputs, later, amocrm=dict(again))
+        afresh = compute_results(world.config, world.store, inputs, later)
+        for field in dataclasses.fields(afresh):
+            value = getattr(afresh, field.name)
+            if isinstance(value, pd.DataFrame):
+                pd.testing.assert_frame_equal(getattr(from_kept, field.name), value)
+        recorded = ("deal_violations", "rule_evaluation")  # each cycle reads them after recording
+        for name, read in amocrm_frames(world.store).items():  # the engine changed none of them
+            if name not in recorded:
+                pd.testing.assert_frame_equal(again[name], read)
+
+
+def test_frames_are_read_again_when_anything_may_have_changed(tmp_path: Path) -> None:
+    with small_world(tmp_path) as world:
+        kept = KeptFrames()
+        first = kept.frames(world.store, nothing_new=True)
+        assert kept.frames(world.store, nothing_new=False)["leads"] is not first["leads"]
+
+        second = kept.frames(world.store, nothing_new=True)
+        lead = int(second["leads"]["lead_id"].iloc[0])
+        world.store.mark_deleted("leads", lead, True, at=0)  # a tombstone: no new or updated row
+        third = kept.frames(world.store, nothing_new=True)
+        assert third["leads"] is not second["leads"]
+        assert bool(third["leads"].set_index("lead_id").loc[lead, "is_deleted"])
+
+        other = sqlite3.connect(world.config.store)  # e.g. `sheets-kpi sync` run by hand
+        with other:
+            other.execute(
+                "UPDATE users SET name = 'Renamed' WHERE id = ?",
+                (int(first["users"]["user_id"].iloc[0]),),
+            )
+        other.close()
+        fourth = kept.frames(world.store, nothing_new=True)
+        assert "Renamed" in fourth["users"]["name"].tolist()
