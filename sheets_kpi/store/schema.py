@@ -2,7 +2,57 @@
 
 from __future__ import annotations
 
+import json
+
 ENTITY_TABLES = ("users", "pipelines", "leads", "contacts", "companies", "tasks", "notes", "events")
+
+#: Separates the entries of a lead's `custom_fields` column (JSON text escapes it).
+FIELD_SEPARATOR = "\x1e"
+
+#: What the frames read from an item's raw JSON, kept in columns of its row so a cycle does not
+#: parse every item again: table → column → its SQL expression over `raw`. `Store.upsert` writes
+#: them with every row; migration 9 filled them for the rows stored before. A changed expression
+#: is a new migration that runs `derived_backfill` again.
+DERIVED: dict[str, dict[str, str]] = {
+    "notes": {
+        "call_responsible": "json_extract(raw, '$.params.call_responsible')",
+        "phone": "json_extract(raw, '$.params.phone')",
+        "duration": "json_extract(raw, '$.params.duration')",
+        "call_status": "json_extract(raw, '$.params.call_status')",
+    },
+    "events": {
+        "after_pipeline_id": "json_extract(raw, '$.value_after[0].lead_status.pipeline_id')",
+        "after_status_id": "json_extract(raw, '$.value_after[0].lead_status.id')",
+        "before_pipeline_id": "json_extract(raw, '$.value_before[0].lead_status.pipeline_id')",
+        "before_status_id": "json_extract(raw, '$.value_before[0].lead_status.id')",
+        "before_user_id": "json_extract(raw, '$.value_before[0].responsible_user.id')",
+        "after_user_id": "json_extract(raw, '$.value_after[0].responsible_user.id')",
+    },
+    "tasks": {"text": "json_extract(raw, '$.text')"},
+    "leads": {"custom_fields": "field_entries(raw)"},
+}
+
+
+def field_entries(raw: str) -> str | None:
+    """A lead's `custom_fields_values`, each entry its own JSON text, joined by FIELD_SEPARATOR:
+    the frame decodes each distinct entry once (many leads share a source, a stage's fields).
+    None when the lead has no list of them. The store's SQL function `field_entries(raw)`."""
+    item = json.loads(raw)
+    entries = item.get("custom_fields_values") if isinstance(item, dict) else None
+    if not isinstance(entries, list) or not entries:
+        return None
+    return FIELD_SEPARATOR.join(
+        json.dumps(entry, ensure_ascii=False, separators=(",", ":")) for entry in entries
+    )
+
+
+def derived_backfill() -> str:
+    """The UPDATEs that compute every DERIVED column from the rows' `raw`."""
+    return "".join(
+        f"UPDATE {table} SET {', '.join(f'{c} = {e}' for c, e in columns.items())};\n"
+        for table, columns in DERIVED.items()
+    )
+
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -110,4 +160,21 @@ MIGRATIONS: tuple[str, ...] = (
         id INTEGER PRIMARY KEY CHECK (id = 1), fingerprint TEXT NOT NULL,
         valid_until INTEGER NOT NULL, run_id INTEGER NOT NULL, issues INTEGER NOT NULL);
     """,
+    # The values the frames read from the raw JSON, as columns (DERIVED). Untyped: each keeps
+    # what json_extract gives (a number, text, or JSON text), as reading `raw` did.
+    """
+    ALTER TABLE notes ADD COLUMN call_responsible;
+    ALTER TABLE notes ADD COLUMN phone;
+    ALTER TABLE notes ADD COLUMN duration;
+    ALTER TABLE notes ADD COLUMN call_status;
+    ALTER TABLE events ADD COLUMN after_pipeline_id;
+    ALTER TABLE events ADD COLUMN after_status_id;
+    ALTER TABLE events ADD COLUMN before_pipeline_id;
+    ALTER TABLE events ADD COLUMN before_status_id;
+    ALTER TABLE events ADD COLUMN before_user_id;
+    ALTER TABLE events ADD COLUMN after_user_id;
+    ALTER TABLE tasks ADD COLUMN text;
+    ALTER TABLE leads ADD COLUMN custom_fields;
+    """
+    + derived_backfill(),
 )
