@@ -232,7 +232,7 @@ def test_a_changed_item_changes_its_derived_columns(store: Store) -> None:
     again = row | {"raw": json.dumps({"params": {"call_responsible": 4, "duration": 60}})}
     assert store.upsert("notes", [again]).updated == 1
     assert store.query("SELECT call_responsible, phone, duration FROM notes WHERE id = 1") == [
-        (4, None, 60)
+        (4, "", 60)
     ]
     assert store.upsert("leads", [lead(1, {})]).updated == 1
     assert store.query("SELECT custom_fields FROM leads WHERE id = 1") == [(None,)]

@@ -16,7 +16,7 @@ from typing import Any
 from sheets_kpi.clock import epoch
 from sheets_kpi.errors import StoreError
 from sheets_kpi.redaction import redact
-from sheets_kpi.store.schema import DERIVED, ENTITY_TABLES, MIGRATIONS, field_entries
+from sheets_kpi.store.schema import DERIVED, ENTITY_TABLES, FUNCTIONS, MIGRATIONS
 
 _PRIMARY_KEYS = {"notes": ("entity_type", "id"), "statuses": ("pipeline_id", "status_id")}
 #: The `raw` of a row standing for an item deleted before it was ever read (`mark_deleted`).
@@ -63,7 +63,8 @@ class Store:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute("PRAGMA busy_timeout=10000")
-            self._conn.create_function("field_entries", 1, field_entries, deterministic=True)
+            for name, function in FUNCTIONS.items():
+                self._conn.create_function(name, 1, function, deterministic=True)
             self._migrate()
         except BaseException as err:
             self._conn.close()  # a store refused (newer schema, not a database) leaves nothing open

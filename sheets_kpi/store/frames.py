@@ -12,7 +12,6 @@ from sheets_kpi.kpi.inputs import SCHEMAS, UTC, conform
 from sheets_kpi.sources.amocrm.models import custom_fields
 from sheets_kpi.store.db import Store
 from sheets_kpi.store.schema import FIELD_SEPARATOR
-from sheets_kpi.text import phone_digits
 
 #: Who made an outgoing call or should have taken an incoming one (docs/kpi.md "Calls"): the
 #: telephony's `call_responsible` when it names a user id; otherwise, as real accounts send it,
@@ -113,14 +112,12 @@ def frame(store: Store, name: str) -> pd.DataFrame:
         data["custom_fields"] = _decoded(
             data["custom_fields"], lambda value: _custom_fields(value, entries)
         )
-    elif name == "calls":
-        data["phone"] = _decoded(data["phone"], phone_digits)
     return conform(name, data)
 
 
 def _decoded(values: pd.Series, decode: Callable[[Any], Any]) -> list[Any]:
-    """Each distinct value decoded once: many leads carry the same fields, many calls the same
-    phone (the decoded values are shared, and only read)."""
+    """Each distinct value decoded once: many leads carry the same fields (the decoded values
+    are shared, and only read)."""
     seen: dict[Any, Any] = {}
     return [seen[v] if v in seen else seen.setdefault(v, decode(v)) for v in values]
 

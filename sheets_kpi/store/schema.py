@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
+
+from sheets_kpi.text import phone_digits
 
 ENTITY_TABLES = ("users", "pipelines", "leads", "contacts", "companies", "tasks", "notes", "events")
 
@@ -16,7 +20,7 @@ FIELD_SEPARATOR = "\x1e"
 DERIVED: dict[str, dict[str, str]] = {
     "notes": {
         "call_responsible": "json_extract(raw, '$.params.call_responsible')",
-        "phone": "json_extract(raw, '$.params.phone')",
+        "phone": "phone_digits(json_extract(raw, '$.params.phone'))",
         "duration": "json_extract(raw, '$.params.duration')",
         "call_status": "json_extract(raw, '$.params.call_status')",
     },
@@ -44,6 +48,13 @@ def field_entries(raw: str) -> str | None:
     return FIELD_SEPARATOR.join(
         json.dumps(entry, ensure_ascii=False, separators=(",", ":")) for entry in entries
     )
+
+
+#: The Python functions DERIVED calls, which the store gives SQLite on opening.
+FUNCTIONS: dict[str, Callable[[Any], Any]] = {
+    "field_entries": field_entries,
+    "phone_digits": phone_digits,
+}
 
 
 def derived_backfill() -> str:
@@ -161,7 +172,8 @@ MIGRATIONS: tuple[str, ...] = (
         valid_until INTEGER NOT NULL, run_id INTEGER NOT NULL, issues INTEGER NOT NULL);
     """,
     # The values the frames read from the raw JSON, as columns (DERIVED). Untyped: each keeps
-    # what json_extract gives (a number, text, or JSON text), as reading `raw` did.
+    # what json_extract gives (a number, text, or JSON text), as reading `raw` did; a call's
+    # phone is kept as its digits.
     """
     ALTER TABLE notes ADD COLUMN call_responsible;
     ALTER TABLE notes ADD COLUMN phone;
