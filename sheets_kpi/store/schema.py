@@ -15,8 +15,8 @@ FIELD_SEPARATOR = "\x1e"
 
 #: What the frames read from an item's raw JSON, kept in columns of its row so a cycle does not
 #: parse every item again: table → column → its SQL expression over `raw`. `Store.upsert` writes
-#: them with every row; migration 9 filled them for the rows stored before. A changed expression
-#: is a new migration that runs `derived_backfill` again.
+#: them with every row; the migration adding a column (`derived_columns`) computes it for the rows
+#: stored before. A changed expression needs a migration that computes its column again.
 DERIVED: dict[str, dict[str, str]] = {
     "notes": {
         "call_responsible": "json_extract(raw, '$.params.call_responsible')",
@@ -57,12 +57,16 @@ FUNCTIONS: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def derived_backfill() -> str:
-    """The UPDATEs that compute every DERIVED column from the rows' `raw`."""
-    return "".join(
-        f"UPDATE {table} SET {', '.join(f'{c} = {e}' for c, e in columns.items())};\n"
-        for table, columns in DERIVED.items()
-    )
+def derived_columns(added: dict[str, tuple[str, ...]]) -> str:
+    """A migration adding these DERIVED columns and computing them for the rows already stored.
+    Untyped: each keeps what its expression gives (a number, text or JSON text), as reading
+    `raw` did."""
+    alters = [f"ALTER TABLE {table} ADD COLUMN {c};" for table, cs in added.items() for c in cs]
+    updates = [
+        f"UPDATE {table} SET {', '.join(f'{c} = {DERIVED[table][c]}' for c in columns)};"
+        for table, columns in added.items()
+    ]
+    return "\n".join([*alters, *updates])
 
 
 MIGRATIONS: tuple[str, ...] = (
@@ -171,22 +175,20 @@ MIGRATIONS: tuple[str, ...] = (
         id INTEGER PRIMARY KEY CHECK (id = 1), fingerprint TEXT NOT NULL,
         valid_until INTEGER NOT NULL, run_id INTEGER NOT NULL, issues INTEGER NOT NULL);
     """,
-    # The values the frames read from the raw JSON, as columns (DERIVED). Untyped: each keeps
-    # what json_extract gives (a number, text, or JSON text), as reading `raw` did; a call's
-    # phone is kept as its digits.
-    """
-    ALTER TABLE notes ADD COLUMN call_responsible;
-    ALTER TABLE notes ADD COLUMN phone;
-    ALTER TABLE notes ADD COLUMN duration;
-    ALTER TABLE notes ADD COLUMN call_status;
-    ALTER TABLE events ADD COLUMN after_pipeline_id;
-    ALTER TABLE events ADD COLUMN after_status_id;
-    ALTER TABLE events ADD COLUMN before_pipeline_id;
-    ALTER TABLE events ADD COLUMN before_status_id;
-    ALTER TABLE events ADD COLUMN before_user_id;
-    ALTER TABLE events ADD COLUMN after_user_id;
-    ALTER TABLE tasks ADD COLUMN text;
-    ALTER TABLE leads ADD COLUMN custom_fields;
-    """
-    + derived_backfill(),
+    # The values the frames read from the raw JSON, as columns (DERIVED).
+    derived_columns(
+        {
+            "notes": ("call_responsible", "phone", "duration", "call_status"),
+            "events": (
+                "after_pipeline_id",
+                "after_status_id",
+                "before_pipeline_id",
+                "before_status_id",
+                "before_user_id",
+                "after_user_id",
+            ),
+            "tasks": ("text",),
+            "leads": ("custom_fields",),
+        }
+    ),
 )
