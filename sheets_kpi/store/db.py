@@ -16,7 +16,7 @@ from typing import Any
 from sheets_kpi.clock import epoch
 from sheets_kpi.errors import StoreError
 from sheets_kpi.redaction import redact
-from sheets_kpi.store.schema import ENTITY_TABLES, MIGRATIONS
+from sheets_kpi.store.schema import DERIVED, ENTITY_TABLES, FUNCTIONS, MIGRATIONS
 
 _PRIMARY_KEYS = {"notes": ("entity_type", "id"), "statuses": ("pipeline_id", "status_id")}
 #: The `raw` of a row standing for an item deleted before it was ever read (`mark_deleted`).
@@ -63,6 +63,8 @@ class Store:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute("PRAGMA busy_timeout=10000")
+            for name, function in FUNCTIONS.items():
+                self._conn.create_function(name, 1, function, deterministic=True)
             self._migrate()
         except BaseException as err:
             self._conn.close()  # a store refused (newer schema, not a database) leaves nothing open
@@ -120,18 +122,22 @@ class Store:
         return [row[1] for row in self.query(f"PRAGMA table_info({table})")]
 
     def upsert(self, table: str, rows: list[dict[str, Any]]) -> UpsertCount:
-        """Insert or replace rows by primary key; count new ids and rows whose content changed
-        (an overlap re-read of an unchanged entity counts as neither)."""
+        """Insert or replace rows by primary key, with the columns derived from their raw JSON
+        (`schema.DERIVED`); count new ids and rows whose content changed (an overlap re-read of
+        an unchanged entity counts as neither)."""
         if not rows:
             return UpsertCount()
         keys = _PRIMARY_KEYS.get(table, ("id",))
         names = list(rows[0])
         compared = [n for n in names if n not in keys and n != "synced_at"]
         stored = self._stored(table, keys, compared, rows)
-        placeholders = ", ".join("?" for _ in names)
-        updates = ", ".join(f"{n}=excluded.{n}" for n in names if n not in keys)
-        sql = (
-            f"INSERT INTO {table} ({', '.join(names)}) VALUES ({placeholders}) "
+        derived = DERIVED.get(table, {}) if "raw" in names else {}
+        values = ", ".join(f"? AS {n}" for n in names)
+        written = [*names, *derived]
+        updates = ", ".join(f"{n}=excluded.{n}" for n in written if n not in keys)
+        sql = (  # `WHERE true`: SQLite's upsert after a SELECT
+            f"INSERT INTO {table} ({', '.join(written)}) "
+            f"SELECT {', '.join([*names, *derived.values()])} FROM (SELECT {values}) WHERE true "
             f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
         )
         with self.transaction():

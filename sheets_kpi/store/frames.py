@@ -11,17 +11,16 @@ import pandas as pd
 from sheets_kpi.kpi.inputs import SCHEMAS, UTC, conform
 from sheets_kpi.sources.amocrm.models import custom_fields
 from sheets_kpi.store.db import Store
-from sheets_kpi.text import phone_digits
+from sheets_kpi.store.schema import FIELD_SEPARATOR
 
 #: Who made an outgoing call or should have taken an incoming one (docs/kpi.md "Calls"): the
 #: telephony's `call_responsible` when it names a user id; otherwise, as real accounts send it,
 #: the note's creator for an outgoing call (its `responsible_user_id` is the lead's owner, who may
 #: be someone else) and the note's responsible user for an incoming one.
-CALL_RESPONSIBLE = "json_extract(n.raw, '$.params.call_responsible')"
-CALLER = f"""coalesce(
-               CASE WHEN CAST({CALL_RESPONSIBLE} AS INTEGER) > 0
-                     AND CAST({CALL_RESPONSIBLE} AS INTEGER) || '' = {CALL_RESPONSIBLE} || ''
-                    THEN CAST({CALL_RESPONSIBLE} AS INTEGER) END,
+CALLER = """coalesce(
+               CASE WHEN CAST(n.call_responsible AS INTEGER) > 0
+                     AND CAST(n.call_responsible AS INTEGER) || '' = n.call_responsible || ''
+                    THEN CAST(n.call_responsible AS INTEGER) END,
                CASE n.note_type WHEN 'call_out' THEN nullif(n.created_by, 0)
                     ELSE n.responsible_user_id END,
                n.responsible_user_id, nullif(n.created_by, 0))"""
@@ -35,8 +34,7 @@ SQL = {
         FROM statuses s JOIN pipelines p ON p.id = s.pipeline_id""",
     "leads": """
         SELECT id AS lead_id, name, price, responsible_user_id, pipeline_id, status_id, created_at,
-               updated_at, closed_at, is_deleted, contact_id, company_id,
-               json_extract(raw, '$.custom_fields_values') AS custom_fields
+               updated_at, closed_at, is_deleted, contact_id, company_id, custom_fields
         FROM leads""",
     "clients": """
         SELECT 'contact' AS client_type, id AS client_id, responsible_user_id FROM contacts
@@ -44,15 +42,11 @@ SQL = {
         SELECT 'company', id, responsible_user_id FROM companies""",
     "stage_changes": """
         SELECT id AS event_id, entity_id AS lead_id, created_at, created_by,
-               json_extract(raw, '$.value_after[0].lead_status.pipeline_id') AS pipeline_id,
-               json_extract(raw, '$.value_after[0].lead_status.id') AS status_id,
-               json_extract(raw, '$.value_before[0].lead_status.pipeline_id') AS before_pipeline_id,
-               json_extract(raw, '$.value_before[0].lead_status.id') AS before_status_id
+               after_pipeline_id AS pipeline_id, after_status_id AS status_id,
+               before_pipeline_id, before_status_id
         FROM events WHERE type = 'lead_status_changed' AND entity_type = 'lead'""",
     "responsible_changes": """
-        SELECT id AS event_id, entity_id AS lead_id, created_at,
-               json_extract(raw, '$.value_before[0].responsible_user.id') AS before_user_id,
-               json_extract(raw, '$.value_after[0].responsible_user.id') AS after_user_id
+        SELECT id AS event_id, entity_id AS lead_id, created_at, before_user_id, after_user_id
         FROM events WHERE type = 'entity_responsible_changed' AND entity_type = 'lead'""",
     "calls": f"""
         SELECT n.id AS note_id, n.created_at,
@@ -61,15 +55,13 @@ SQL = {
                n.entity_type, n.entity_id,
                CASE n.entity_type WHEN 'contacts' THEN n.entity_id
                     WHEN 'leads' THEN l.contact_id END AS contact_id,
-               json_extract(n.raw, '$.params.phone') AS phone,
-               coalesce(json_extract(n.raw, '$.params.duration'), 0) AS duration,
-               json_extract(n.raw, '$.params.call_status') AS call_status
+               n.phone, coalesce(n.duration, 0) AS duration, n.call_status
         FROM notes n LEFT JOIN leads l ON n.entity_type = 'leads' AND l.id = n.entity_id
         WHERE n.note_type IN ('call_in', 'call_out')""",
     "tasks": """
         SELECT t.id AS task_id, t.responsible_user_id, t.entity_type, t.entity_id, t.created_at,
                t.complete_till, t.is_completed, c.completed_at,
-               coalesce(json_extract(t.raw, '$.text'), '') AS text
+               coalesce(t.text, '') AS text
         FROM tasks t LEFT JOIN (
             SELECT entity_id, max(created_at) AS completed_at FROM events
             WHERE type = 'task_completed' GROUP BY entity_id) c ON c.entity_id = t.id
@@ -116,25 +108,32 @@ def frame(store: Store, name: str) -> pd.DataFrame:
         elif dtype == "Int64":  # an id in amoCRM's JSON that is no number is unknown
             data[column] = pd.to_numeric(data[column], errors="coerce")
     if name == "leads":
-        data["custom_fields"] = _decoded(data["custom_fields"], _custom_fields)
-    elif name == "calls":
-        data["phone"] = _decoded(data["phone"], phone_digits)
+        entries: dict[str, dict[str, object]] = {}
+        data["custom_fields"] = _decoded(
+            data["custom_fields"], lambda value: _custom_fields(value, entries)
+        )
     return conform(name, data)
 
 
 def _decoded(values: pd.Series, decode: Callable[[Any], Any]) -> list[Any]:
-    """Each distinct value decoded once: many leads carry the same fields, many calls the same
-    phone (the decoded values are shared, and only read)."""
+    """Each distinct value decoded once: many leads carry the same fields (the decoded values
+    are shared, and only read)."""
     seen: dict[Any, Any] = {}
     return [seen[v] if v in seen else seen.setdefault(v, decode(v)) for v in values]
 
 
-def _custom_fields(raw: object) -> dict[str, object]:
+def _custom_fields(entries: object, decoded: dict[str, dict[str, object]]) -> dict[str, object]:
     """Field name and field id → first value, typed by the field's type (`numeric` a number,
     `date` a UTC datetime: `models.typed_value`), so rules may name a field either way.
 
-    A missing or empty field is simply absent.
+    A missing or empty field is simply absent. `entries` is the store's `custom_fields` column
+    (`schema.field_entries`); each distinct entry is read once (`decoded`), and a later entry
+    wins a name two share, as in one pass over them all.
     """
-    if not isinstance(raw, str) or not raw:
-        return {}
-    return custom_fields(json.loads(raw))
+    fields: dict[str, object] = {}
+    if isinstance(entries, str) and entries:
+        for entry in entries.split(FIELD_SEPARATOR):
+            if entry not in decoded:
+                decoded[entry] = custom_fields([json.loads(entry)])
+            fields.update(decoded[entry])
+    return fields

@@ -2,7 +2,72 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from typing import Any
+
+from sheets_kpi.text import phone_digits
+
 ENTITY_TABLES = ("users", "pipelines", "leads", "contacts", "companies", "tasks", "notes", "events")
+
+#: Separates the entries of a lead's `custom_fields` column (JSON text escapes it).
+FIELD_SEPARATOR = "\x1e"
+
+#: What the frames read from an item's raw JSON, kept in columns of its row so a cycle does not
+#: parse every item again: table → column → its SQL expression over `raw`. `Store.upsert` writes
+#: them with every row; the migration adding a column (`derived_columns`) computes it for the rows
+#: stored before. A changed expression needs a migration that computes its column again.
+DERIVED: dict[str, dict[str, str]] = {
+    "notes": {
+        "call_responsible": "json_extract(raw, '$.params.call_responsible')",
+        "phone": "phone_digits(json_extract(raw, '$.params.phone'))",
+        "duration": "json_extract(raw, '$.params.duration')",
+        "call_status": "json_extract(raw, '$.params.call_status')",
+    },
+    "events": {
+        "after_pipeline_id": "json_extract(raw, '$.value_after[0].lead_status.pipeline_id')",
+        "after_status_id": "json_extract(raw, '$.value_after[0].lead_status.id')",
+        "before_pipeline_id": "json_extract(raw, '$.value_before[0].lead_status.pipeline_id')",
+        "before_status_id": "json_extract(raw, '$.value_before[0].lead_status.id')",
+        "before_user_id": "json_extract(raw, '$.value_before[0].responsible_user.id')",
+        "after_user_id": "json_extract(raw, '$.value_after[0].responsible_user.id')",
+    },
+    "tasks": {"text": "json_extract(raw, '$.text')"},
+    "leads": {"custom_fields": "field_entries(raw)"},
+}
+
+
+def field_entries(raw: str) -> str | None:
+    """A lead's `custom_fields_values`, each entry its own JSON text, joined by FIELD_SEPARATOR:
+    the frame decodes each distinct entry once (many leads share a source, a stage's fields).
+    None when the lead has no list of them. The store's SQL function `field_entries(raw)`."""
+    item = json.loads(raw)
+    entries = item.get("custom_fields_values") if isinstance(item, dict) else None
+    if not isinstance(entries, list) or not entries:
+        return None
+    return FIELD_SEPARATOR.join(
+        json.dumps(entry, ensure_ascii=False, separators=(",", ":")) for entry in entries
+    )
+
+
+#: The Python functions DERIVED calls, which the store gives SQLite on opening.
+FUNCTIONS: dict[str, Callable[[Any], Any]] = {
+    "field_entries": field_entries,
+    "phone_digits": phone_digits,
+}
+
+
+def derived_columns(added: dict[str, tuple[str, ...]]) -> str:
+    """A migration adding these DERIVED columns and computing them for the rows already stored.
+    Untyped: each keeps what its expression gives (a number, text or JSON text), as reading
+    `raw` did."""
+    alters = [f"ALTER TABLE {table} ADD COLUMN {c};" for table, cs in added.items() for c in cs]
+    updates = [
+        f"UPDATE {table} SET {', '.join(f'{c} = {DERIVED[table][c]}' for c in columns)};"
+        for table, columns in added.items()
+    ]
+    return "\n".join([*alters, *updates])
+
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -110,4 +175,20 @@ MIGRATIONS: tuple[str, ...] = (
         id INTEGER PRIMARY KEY CHECK (id = 1), fingerprint TEXT NOT NULL,
         valid_until INTEGER NOT NULL, run_id INTEGER NOT NULL, issues INTEGER NOT NULL);
     """,
+    # The values the frames read from the raw JSON, as columns (DERIVED).
+    derived_columns(
+        {
+            "notes": ("call_responsible", "phone", "duration", "call_status"),
+            "events": (
+                "after_pipeline_id",
+                "after_status_id",
+                "before_pipeline_id",
+                "before_status_id",
+                "before_user_id",
+                "after_user_id",
+            ),
+            "tasks": ("text",),
+            "leads": ("custom_fields",),
+        }
+    ),
 )
