@@ -219,13 +219,12 @@ def fitted_widths(layout: TabLayout) -> dict[int, int]:
     """A width per column from its longest cell, so labels are not cut at 100 px. A row with a
     single filled cell (a title or a note) is left out: it may run over the next columns."""
     kept = [row for row in layout.rows if len(row) - row.count(None) - row.count("") >= 2]
-    distinct = {  # a long data tab repeats its values: each is measured once, column by column
-        col: {(kind, v) for kind, v in _typed(cells) if v not in (None, "")}
-        for col, cells in enumerate(zip_longest(*kept))
-    }
-    longest = {
-        col: max(len(line) for _, value in values for line in _shown(value).split("\n"))
-        for col, values in distinct.items()
+    distinct = [_distinct(cells) for cells in zip_longest(*kept)]
+    longest = {  # text as it is, one length per line; numbers as a cell shows them
+        col: max(
+            map(len, "\n".join(v if type(v) is str else _shown(v) for v in values).split("\n"))
+        )
+        for col, values in enumerate(distinct)
         if values
     }
     return {
@@ -234,9 +233,14 @@ def fitted_widths(layout: TabLayout) -> dict[int, int]:
     }
 
 
-def _typed(cells: tuple[Any, ...]) -> set[tuple[type, Any]]:
-    """The distinct cells, with their types: `1`, `1.0` and `True` are equal but shown apart."""
-    return set(zip(map(type, cells), cells, strict=True))
+def _distinct(cells: tuple[Any, ...]) -> list[Any]:
+    """A column's filled cells, each distinct value once (a long data tab repeats its values).
+    Equal values of two types are kept apart (`1` and `Decimal("1.000")` show differently);
+    a column with text, blanks and at most one other type needs only its values compared."""
+    kinds = set(map(type, cells)) - {str, type(None)}
+    if len(kinds) <= 1:
+        return [v for v in set(cells) if v not in (None, "")]
+    return [v for _, v in set(zip(map(type, cells), cells, strict=True)) if v not in (None, "")]
 
 
 def _shown(value: Any) -> str:
