@@ -181,10 +181,10 @@ class TabLayout:
         if not self.volatile_columns and not cells:
             return _hash(block)
         steady = [list(row) for row in block]
-        for row in steady:
+        for steady_row in steady:
             for col in self.volatile_columns:
-                if col < len(row):
-                    row[col] = None
+                if col < len(steady_row):
+                    steady_row[col] = None
         for row, col in cells:
             if col < len(steady[row]):
                 steady[row][col] = None
