@@ -150,7 +150,7 @@ class TabLayout:
         number pattern shows (see `rounded`)."""
         height, width = self.grid_size()
         rows = self.rows[: self.frozen_rows] if self.append_only else self.rows
-        height = len(rows) if self.append_only else max(height, len(rows))
+        height = len(rows) if self.append_only else height
         shown = self._shown_places()
         for start in range(0, height, BLOCK_ROWS):
             block = [
