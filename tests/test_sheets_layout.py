@@ -349,3 +349,85 @@ def test_values_are_typed_raw_cells_at_the_precision_shown() -> None:
     moved = TabLayout("t", [r[:] for r in layout.rows], formats=layout.formats)
     moved.rows[1][1] = 0.33872  # still "34 %": no change a person could see
     assert moved.block_digests() == layout.block_digests()
+
+
+def test_values_and_their_block_hashes_come_in_one_pass_and_stay_as_ledgers_hold_them() -> None:
+    from sheets_kpi.sheets.layout import BLOCK_ROWS
+
+    rows = [["day", "share", "at"]]
+    rows += [[f"d{i}", i / 7, f"12:{i % 60:02d}"] for i in range(BLOCK_ROWS + 10)]
+    layout = TabLayout(
+        "t",
+        rows,
+        # The second block of patterns overlaps the first across the boundary of two blocks
+        # of rows: there the last one wins.
+        formats=[
+            Block(1, 1, BLOCK_ROWS + 5, 2, "0.0%"),
+            Block(BLOCK_ROWS - 2, 1, BLOCK_ROWS + 2, 2, "0"),
+        ],
+        volatile_columns=(2,),
+        volatile_cells=((BLOCK_ROWS + 3, 0),),
+    )
+    values, digests = layout.hashed_values()
+    assert values == layout.value_rows() and digests == layout.block_digests(values)
+    assert [row[1] for row in values[BLOCK_ROWS - 3 : BLOCK_ROWS + 4]] == [
+        70.857, 71, 71, 71, 71, 71.571, 71.714
+    ]  # fmt: skip
+    # The hashes a ledger already holds: a new release must not rewrite every block once.
+    assert digests == ["9f8da651ae9b00c52363", "18c90d8de4041c01a2e0"]
+    assert layout.structure_digest(["a@x"]) == "63728a4d05e2c2545ceb"
+    moved = [row[:] for row in rows]
+    moved[BLOCK_ROWS + 3][0] = "as of 12:30"  # volatile cell
+    moved[7][2] = "13:00"  # volatile column
+    assert TabLayout("t", moved, **_same(layout)).block_digests() == digests
+
+
+def _same(layout: TabLayout) -> dict:
+    return {
+        "formats": layout.formats,
+        "volatile_columns": layout.volatile_columns,
+        "volatile_cells": layout.volatile_cells,
+    }
+
+
+def test_every_kind_of_cell_becomes_its_raw_value() -> None:
+    import math
+    from datetime import date
+
+    import numpy as np
+
+    from sheets_kpi.sheets.layout import MAX_CELL_CHARS, raw_value
+
+    cases = [
+        ("text", "text"),
+        ("", ""),
+        (None, ""),
+        (3, 3),
+        (3.0, 3),
+        (-0.0, 0),
+        (2.5, 2.5),
+        (math.nan, ""),
+        (-math.inf, ""),
+        (True, True),
+        (np.float64(4.0), 4),
+        (np.float64(0.25), 0.25),
+        (np.float64("nan"), ""),
+        (np.int64(7), 7),
+        (np.bool_(False), False),
+        (date(2026, 11, 24), "2026-11-24"),
+    ]
+    for value, raw in cases:
+        assert (raw_value(value), type(raw_value(value))) == (raw, type(raw)), value
+    cut = raw_value("x" * (MAX_CELL_CHARS + 1))
+    assert len(cut) == MAX_CELL_CHARS and cut.endswith("shown]")
+
+
+def test_widths_measure_equal_values_of_other_types_apart() -> None:
+    from decimal import Decimal
+
+    from sheets_kpi.sheets.layout import fitted_widths
+
+    # 1 == Decimal("1.000000000"), but the cells show "1 ₽" and "1.000000000"; a short row
+    # counts for the cells it has.
+    layout = TabLayout("t", [["a", 1, "x"], ["b", Decimal("1.000000000")], ["c", None, "y" * 20]])
+    assert fitted_widths(layout) == {0: 50, 1: 14 + 7 * 11, 2: 14 + 7 * 20}

@@ -8,8 +8,10 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from itertools import zip_longest
 from typing import Any
 
 #: Part of every content hash: bump it when the rendering changes so existing tabs are rebuilt.
@@ -82,7 +84,7 @@ class TabLayout:
 
     @property
     def width(self) -> int:
-        return max((len(r) for r in self.rows), default=1) or 1
+        return max(map(len, self.rows), default=1) or 1
 
     def grid_size(self) -> tuple[int, int]:
         """Rows × columns: the table, room past the frozen panes, and the chart's cells."""
@@ -121,43 +123,88 @@ class TabLayout:
         """The grid's cells as RAW values, blanks as "" (which clears a cell), padded to the
         grid, so a shorter table than last time leaves nothing stale; an append-only tab has
         only its header here."""
-        height, width = self.grid_size()
-        rows = self.rows[: self.frozen_rows] if self.append_only else self.rows
-        if not self.append_only:
-            rows = rows + [[]] * (height - len(rows))
-        values = [[raw_value(v) for v in r] + [""] * (width - len(r)) for r in rows]
-        for (row, col), places in self._shown_places(len(values)).items():
-            if isinstance(values[row][col], float):
-                values[row][col] = raw_value(rounded(values[row][col], places))
-        return values
+        return [row for _, block in self._value_blocks() for row in block]
 
-    def _shown_places(self, height: int) -> dict[tuple[int, int], int]:
-        """Decimals shown per cell by its number pattern (the last block wins, as in Sheets)."""
-        places: dict[tuple[int, int], int] = {}
-        for block in self.formats:
-            shown = shown_decimals(block.pattern)
-            if shown is None:
-                continue
-            for row in range(block.row0, min(block.row1, height)):
-                for col in range(block.col0, block.col1):
-                    places[(row, col)] = shown
-        return places
+    def hashed_values(self) -> tuple[list[list[Any]], list[str]]:
+        """`value_rows` and their `block_digests`, in one pass: each block is hashed as it is
+        made (a quiet cycle does this for every tab only to find nothing moved)."""
+        rows: list[list[Any]] = []
+        digests = []
+        for start, block in self._value_blocks():
+            rows += block
+            digests.append(self._block_digest(start, block))
+        return rows, digests
 
     def block_digests(self, rows: list[list[Any]] | None = None) -> list[str]:
         """A hash per BLOCK_ROWS rows of `value_rows` (`rows`, when the caller has them);
         volatile columns and cells (timestamps) do not count as a change."""
-        rows = self.value_rows() if rows is None else rows
-        volatile = set(self.volatile_cells)
-        steady = [
-            [
-                None if i in self.volatile_columns or (n, i) in volatile else v
-                for i, v in enumerate(r)
-            ]
-            for n, r in enumerate(rows)
-        ]
+        if rows is None:
+            return self.hashed_values()[1]
         return [
-            _hash(steady[start : start + BLOCK_ROWS]) for start in range(0, len(steady), BLOCK_ROWS)
+            self._block_digest(start, rows[start : start + BLOCK_ROWS])
+            for start in range(0, len(rows), BLOCK_ROWS)
         ]
+
+    def _value_blocks(self) -> Iterator[tuple[int, list[list[Any]]]]:
+        """(first row, RAW rows) per BLOCK_ROWS rows of the grid; floats rounded to what their
+        number pattern shows (see `rounded`)."""
+        height, width = self.grid_size()
+        rows = self.rows[: self.frozen_rows] if self.append_only else self.rows
+        height = len(rows) if self.append_only else height
+        shown = self._shown_places()
+        for start in range(0, height, BLOCK_ROWS):
+            block = [
+                [raw_value(v) for v in row] + [""] * (width - len(row))
+                for row in rows[start : start + BLOCK_ROWS]
+            ]
+            block += [
+                [""] * width for _ in range(min(height, start + BLOCK_ROWS) - start - len(block))
+            ]
+            _round_shown(block, start, shown)
+            yield start, block
+
+    def _shown_places(self) -> list[tuple[int, int, int, int, int]]:
+        """(row0, row1, col0, col1, decimals shown) of each block with a number pattern."""
+        return [
+            (block.row0, block.row1, block.col0, block.col1, places)
+            for block in self.formats
+            if (places := shown_decimals(block.pattern)) is not None
+        ]
+
+    def _block_digest(self, start: int, block: list[list[Any]]) -> str:
+        """The hash of one block of value rows, its volatile cells left out."""
+        cells = [
+            (row - start, col)
+            for row, col in self.volatile_cells
+            if start <= row < start + len(block)
+        ]
+        if not self.volatile_columns and not cells:
+            return _hash(block)
+        steady = [list(row) for row in block]
+        for steady_row in steady:
+            for col in self.volatile_columns:
+                if col < len(steady_row):
+                    steady_row[col] = None
+        for row, col in cells:
+            if col < len(steady[row]):
+                steady[row][col] = None
+        return _hash(steady)
+
+
+def _round_shown(
+    block: list[list[Any]], start: int, shown: list[tuple[int, int, int, int, int]]
+) -> None:
+    """Round the floats of `block` (rows from `start`) to the decimals their cell shows; where
+    pattern blocks overlap the last one wins, as in Sheets."""
+    places: dict[tuple[int, int], int] = {}
+    for row0, row1, col0, col1, decimals in shown:
+        for row in range(max(row0, start), min(row1, start + len(block))):
+            cells = block[row - start]
+            for col in range(col0, min(col1, len(cells))):
+                if isinstance(cells[col], float):
+                    places[(row - start, col)] = decimals
+    for (row, col), decimals in places.items():
+        block[row][col] = raw_value(rounded(block[row][col], decimals))
 
 
 def _hash(payload: Any) -> str:
@@ -171,21 +218,29 @@ PIXELS_PER_CHAR, PADDING, NARROWEST, WIDEST = 7, 14, 50, 420
 def fitted_widths(layout: TabLayout) -> dict[int, int]:
     """A width per column from its longest cell, so labels are not cut at 100 px. A row with a
     single filled cell (a title or a note) is left out: it may run over the next columns."""
-    distinct: dict[int, set[tuple[type, Any]]] = {}  # a long data tab repeats its values
-    for row in layout.rows:
-        filled = [(col, v) for col, v in enumerate(row) if v not in (None, "")]
-        if len(filled) < 2:
-            continue
-        for col, value in filled:
-            distinct.setdefault(col, set()).add((type(value), value))
-    longest = {
-        col: max(len(line) for _, value in values for line in _shown(value).split("\n"))
-        for col, values in distinct.items()
+    kept = [row for row in layout.rows if len(row) - row.count(None) - row.count("") >= 2]
+    distinct = [_distinct(cells) for cells in zip_longest(*kept)]
+    longest = {  # text as it is, one length per line; numbers as a cell shows them
+        col: max(
+            map(len, "\n".join(v if type(v) is str else _shown(v) for v in values).split("\n"))
+        )
+        for col, values in enumerate(distinct)
+        if values
     }
     return {
         col: min(WIDEST, max(NARROWEST, PADDING + PIXELS_PER_CHAR * chars))
         for col, chars in longest.items()
     }
+
+
+def _distinct(cells: tuple[Any, ...]) -> list[Any]:
+    """A column's filled cells, each distinct value once (a long data tab repeats its values).
+    Equal values of two types are kept apart (`1` and `Decimal("1.000")` show differently);
+    a column with text, blanks and at most one other type needs only its values compared."""
+    kinds = set(map(type, cells)) - {str, type(None)}
+    if len(kinds) <= 1:
+        return [v for v in set(cells) if v not in (None, "")]
+    return [v for _, v in set(zip(map(type, cells), cells, strict=True)) if v not in (None, "")]
 
 
 def _shown(value: Any) -> str:
@@ -224,7 +279,17 @@ def rounded(value: float, places: int) -> float:
 
 def raw_value(value: Any) -> Any:
     """A cell as `values.batchUpdate` takes it RAW: numbers and booleans typed, text capped
-    at the cell limit (never parsed: `=IMPORTXML(...)` stays text), blanks as ""."""
+    at the cell limit (never parsed: `=IMPORTXML(...)` stays text), blanks as "". The plain
+    types come first: a quiet cycle converts every cell of every tab."""
+    kind = type(value)
+    if kind is str:
+        return value if len(value) <= MAX_CELL_CHARS else fit_cell(value)
+    if kind is float:
+        if value.is_integer():
+            return int(value)
+        return value if math.isfinite(value) else ""
+    if kind is int:
+        return value
     value = plain_value(value)
     if value is None:
         return ""

@@ -173,8 +173,7 @@ def plan_writes(
             units += [[r] for r in requests]
             units.append(stamp_requests(sheet_id, structure, layout.title))
             report.structure_written.append(layout.title)
-        cells = layout.value_rows()
-        digests = layout.block_digests(cells)
+        cells, digests = layout.hashed_values()
         changed = [i for i, d in enumerate(digests) if i >= len(held) or held[i] != d]
         kept = tuple("" if i in changed else d for i, d in enumerate(digests))
         after[layout.title] = Written(sheet_id, structure, kept)
