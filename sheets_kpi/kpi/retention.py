@@ -72,10 +72,10 @@ def retention(
     if selling is not None:
         per_client["owner"] = per_client["owner"].where(per_client["owner"].isin(selling))
     per_client["owner"] = per_client["owner"].fillna(per_client["last_seller"].astype("Int64"))
-    owner = purchases.join(per_client["owner"], on=keys)["owner"]
+    account = purchases.join(per_client["owner"], on=keys)["owner"]
     # days since the client's previous purchase, split by account manager in one pass
     days = purchases["gap"].dt.total_seconds() / 86400
-    days_of = dict(iter(days.groupby(owner)))
+    days_of = dict(iter(days.groupby(account)))
     out = [_summary("all", per_client, days)]
     for manager, group in per_client.dropna(subset=["owner"]).groupby("owner"):
         out.append(_summary(f"{manager:.0f}", group, days_of[manager]))
