@@ -61,25 +61,32 @@ def resolve_plans(
     `carry_over`, a KPI still without a plan takes the latest earlier one, again the manager's
     own before the default (a supervisor who plans a month once keeps everyone ranked).
     """
-    keys = table[["manager_id", "department", "kpi"]].reset_index(drop=True)
-    plan = pd.Series(np.nan, index=keys.index)
-    source = pd.Series(None, index=keys.index, dtype=object)
+    plan = np.full(len(table), np.nan)
+    source = np.full(len(table), None, dtype=object)
+    keys = {
+        "manager_id": list(zip(table["manager_id"], table["kpi"], strict=True)),
+        "department": list(zip(table["department"], table["kpi"], strict=True)),
+    }
     earlier = plans[plans["period"] < period] if carry_over else plans.iloc[:0]
     for rows in (plans[plans["period"] == period], earlier):
         rows = rows.sort_values("period", kind="stable")
         own = rows.dropna(subset=["manager_id"]).astype({"manager_id": "int64"})
-        own = own.drop_duplicates(["manager_id", "kpi"], keep="last")
-        default = rows[rows["manager_id"].isna()].drop_duplicates(
-            ["department", "kpi"], keep="last"
-        )
-        for found, on in ((own, ["manager_id", "kpi"]), (default, ["department", "kpi"])):
-            match = keys.merge(found[[*on, "plan", "period"]], on=on, how="left")
-            take = plan.isna() & match["plan"].notna()
-            plan[take] = match.loc[take, "plan"].astype(float)
-            source[take] = match.loc[take, "period"]
-    return pd.DataFrame(
-        {"plan": plan.to_numpy(), "plan_from": source.to_numpy()}, index=table.index
-    )
+        default = rows[rows["manager_id"].isna()]
+        for found, by in ((own, "manager_id"), (default, "department")):
+            typed = _typed(found, by)
+            match = [typed.get(key, (np.nan, None)) for key in keys[by]]
+            found_plan = np.array([value for value, _ in match], dtype=float)
+            take = np.isnan(plan) & ~np.isnan(found_plan)
+            plan[take] = found_plan[take]
+            source[take] = np.array([typed_for for _, typed_for in match], dtype=object)[take]
+    return pd.DataFrame({"plan": plan, "plan_from": source}, index=table.index)
+
+
+def _typed(rows: pd.DataFrame, by: str) -> dict[tuple[object, object], tuple[float, object]]:
+    """(`by`, kpi) → (plan, period) of the last of `rows` typed for it. The plans tab is short:
+    a dictionary looks each table row up for less than a merge costs."""
+    found = zip(rows[by], rows["kpi"], rows["plan"], rows["period"], strict=True)
+    return {(key, kpi): (plan, typed_for) for key, kpi, plan, typed_for in found}
 
 
 def achievement(fact: pd.Series, plan: pd.Series, direction: pd.Series) -> pd.Series:

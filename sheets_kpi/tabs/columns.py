@@ -7,6 +7,7 @@ coordinates.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -132,12 +133,17 @@ def _cell(row: int, col: int, pattern: str) -> Block:
 
 def cell_value(value: Any) -> Any:
     """A frame's value as a cell: None for missing, plain Python numbers, dates as text."""
+    kind = type(value)
+    if kind is float:  # the common case first: a tab converts tens of thousands of them
+        return None if math.isnan(value) else value
+    if kind is int or kind is str:
+        return value
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
         return None
     if isinstance(value, np.generic):
         return value.item()
-    if isinstance(value, pd.Timestamp):
-        return value.strftime("%Y-%m-%d")
+    if isinstance(value, pd.Timestamp):  # strftime("%Y-%m-%d"), a few times faster
+        return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
     return value
 
 

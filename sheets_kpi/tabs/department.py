@@ -3,6 +3,8 @@ the office panel."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 import pandas as pd
@@ -39,21 +41,23 @@ def summary_tab(results: Results, dept: DepartmentConfig, config: Config) -> Tab
         ]
     columns += [Column(label(loc, "score"), SCORE), Column(label(loc, "bonus"), RUB)]
     managers = results.managers[results.managers["department"] == dept.id]
+    # fact, plan and % of each (manager, KPI), read in one pass rather than a lookup per cell
+    cells = {
+        (manager_id, kpi): (cell_value(fact), cell_value(plan), cell_value(achieved))
+        for manager_id, kpi, fact, plan, achieved in zip(
+            kpis["manager_id"],
+            kpis["kpi"],
+            kpis["fact"],
+            kpis["plan"],
+            kpis["achievement"],
+            strict=True,
+        )
+    }
     rows = []
     for manager in managers.itertuples():
-        mine = kpis[kpis["manager_id"] == manager.manager_id].set_index("kpi")
         row: list[Any] = [manager.manager]
         for kpi in dept.kpis:
-            item = mine.loc[kpi.id] if kpi.id in mine.index else None
-            row += (
-                [
-                    cell_value(item["fact"]),
-                    cell_value(item["plan"]),
-                    cell_value(item["achievement"]),
-                ]
-                if item is not None
-                else [None, None, None]
-            )
+            row += cells.get((manager.manager_id, kpi.id), (None, None, None))
         rows.append([*row, cell_value(manager.score), cell_value(manager.bonus)])
     total: list[Any] = [label(loc, "total")]
     for kpi in dept.kpis:
@@ -119,7 +123,8 @@ def dynamics_tab(results: Results, dept: DepartmentConfig, config: Config) -> Ta
     titles = {k.id: k.title_in(loc) for k in kpis}
     grid = Grid()
     units = {k.id: k.unit for k in kpis}
-    grid.table(week_table(weekly, ids, titles, units, loc, results.period.today))
+    facts = zip(weekly["week_start"], weekly["kpi"], weekly["fact"], strict=True)
+    grid.table(week_table(facts, ids, titles, units, loc, results.period.today))
     title = label(loc, "tab.dynamics", department=dept.title_in(loc))
     end = len(grid.rows)
     counts = tuple(1 + i for i, k in enumerate(kpis) if k.unit in ("count", "rub"))[:3]
@@ -148,17 +153,18 @@ def secondary(series: tuple[int, ...], kpis: list[KpiConfig]) -> tuple[int, ...]
 
 
 def week_table(
-    weekly: pd.DataFrame,
+    weekly: Iterable[tuple[pd.Timestamp, str, float]],
     kpis: list[str],
     titles: dict[str, str],
     units: dict[str, str],
     loc: str,
     today: pd.Timestamp,
 ) -> Table:
-    """A row per ISO week (its Monday), a column per KPI; the week holding `today` (a local
-    date), not over yet, is marked "2026-11-16 (идёт)"."""
+    """A row per ISO week (its Monday), a column per KPI, from the (week_start, kpi, fact) rows
+    of `weekly`; the week holding `today` (a local date), not over yet, is marked
+    "2026-11-16 (идёт)"."""
     facts: dict[pd.Timestamp, dict[str, float]] = {}  # week → KPI → its first known fact
-    for week, kpi, fact in zip(weekly["week_start"], weekly["kpi"], weekly["fact"], strict=True):
+    for week, kpi, fact in weekly:
         if not pd.isna(fact):
             facts.setdefault(week, {}).setdefault(kpi, fact)
     return Table(
@@ -170,8 +176,10 @@ def week_table(
     )
 
 
+@lru_cache(maxsize=1024)
 def week_label(week: pd.Timestamp, today: pd.Timestamp, loc: str) -> str:
-    """The week's Monday; with the in-progress mark while `today` is in it (Sunday included)."""
+    """The week's Monday; with the in-progress mark while `today` is in it (Sunday included).
+    Cached: every manager's tab labels the same weeks."""
     shown = week.strftime("%Y-%m-%d")
     if week <= today.normalize() < week + pd.Timedelta(days=7):
         return label(loc, "week_in_progress", week=shown)

@@ -38,7 +38,8 @@ NEIGHBOURS = 2
 class ManagerRows:
     """The rows of every frame a manager tab shows, split by manager in one pass over each
     frame (the first time a tab asks): a tab per manager then takes its own rows instead of
-    filtering each frame again."""
+    filtering each frame again, as named tuples rather than a small frame each (200 tabs
+    would build hundreds of frames)."""
 
     def __init__(self, results: Results, closing: Closing) -> None:
         self._frames = {
@@ -49,22 +50,27 @@ class ManagerRows:
             "current": closing.current.rows,
             **{f"past {i}": shown.rows for i, shown in enumerate(closing.statements)},
         }
-        self._split: dict[str, dict[int, pd.DataFrame]] = {}
+        self._totals: dict[tuple[str, str], dict[int, Any]] = {}
         self._tuples: dict[str, dict[int, list[Any]]] = {}
 
-    def of(self, key: str, manager_id: int) -> pd.DataFrame:
-        """`key`'s rows of the manager, in the frame's order."""
-        frame = self._frames[key]
-        if key not in self._split:
-            self._split[key] = {int(k): part for k, part in frame.groupby("manager_id", sort=False)}
-        return self._split[key].get(int(manager_id), frame.iloc[0:0])
+    def total(self, key: str, column: str, manager_id: int) -> Any:
+        """The sum of `column` over `key`'s rows of the manager (0 without any), each manager's
+        part summed as a column of its own would be."""
+        if (key, column) not in self._totals:
+            frame = self._frames[key]
+            parts = frame[column].groupby(frame["manager_id"], sort=False)
+            self._totals[key, column] = {int(k): part.sum() for k, part in parts}
+        return self._totals[key, column].get(int(manager_id), 0)
 
     def tuples(self, key: str, manager_id: int) -> list[Any]:
-        """The same rows as named tuples, of one type per frame (not one per tab)."""
+        """`key`'s rows of the manager, in the frame's order, as named tuples of one type per
+        frame (not one per tab)."""
         if key not in self._tuples:
+            frame = self._frames[key]
             split: dict[int, list[Any]] = {}
-            for item in self._frames[key].itertuples(index=False):
-                if not pd.isna(item.manager_id):
+            known = frame["manager_id"].notna().to_numpy()
+            for item, mine in zip(frame.itertuples(index=False), known, strict=True):
+                if mine:
                     split.setdefault(int(item.manager_id), []).append(item)
             self._tuples[key] = split
         return self._tuples[key].get(int(manager_id), [])
@@ -105,7 +111,7 @@ def manager_tab(
     grid.add([], [label(loc, "past_title")])
     grid.table(with_money(past_table(closing, own, config, rows), money))
     grid.add([])
-    adjustment = rows.of("current", own)["adjustment"].sum()
+    adjustment = rows.total("current", "adjustment", own)
     grid.fields(
         [
             (label(loc, "period"), results.period.label, ""),
@@ -126,7 +132,7 @@ def manager_tab(
         grid.add([], [label(loc, "neighbours_title")])
         grid.table(neighbours_table(results, manager, loc))
     grid.add([])
-    kpis = rows.of("kpi", own)
+    kpis = rows.tuples("kpi", own)
     grid.table(
         with_money(
             Table(
@@ -153,18 +159,18 @@ def manager_tab(
                         else "",
                         cell_value(item.forecast_fact),
                     ]
-                    for item in rows.tuples("kpi", own)
+                    for item in kpis
                 ],
-                units=list(kpis["unit"]),
+                units=[item.unit for item in kpis],
                 bold_header=True,
             ),
             money,
         )
     )
     grid.add([], [label(loc, "weeks_title")])
-    weekly = rows.of("weekly", own)
-    titles = dict(zip(kpis["kpi"], kpis["kpi_title"], strict=True))
-    units = dict(zip(kpis["kpi"], kpis["unit"], strict=True))
+    weekly = [(w.week_start, w.kpi, w.fact) for w in rows.tuples("weekly", own)]
+    titles = {item.kpi: item.kpi_title for item in kpis}
+    units = {item.kpi: item.unit for item in kpis}
     weeks = week_table(weekly, list(titles), titles, units, loc, results.period.today)
     grid.table(with_money(weeks, money))
     base = config.amocrm.base_url

@@ -62,9 +62,10 @@ def tv_tab(
     achieved = kpis.pivot_table(
         index="manager_id", columns="kpi", values="achievement", aggfunc="first"
     )
+    by_manager = achieved.to_dict("index")  # a dictionary per manager: no row lookups
     rows = []
     for m in managers.itertuples():
-        mine = achieved.loc[m.manager_id] if m.manager_id in achieved.index else pd.Series()
+        mine = by_manager.get(m.manager_id, {})
         rows.append(
             [
                 cell_value(m.rank),
