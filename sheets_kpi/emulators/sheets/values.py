@@ -187,7 +187,8 @@ def _store(
             if option == "USER_ENTERED":
                 value, number_format = cells.user_entered(value, book.locale)
                 if number_format and not sheet.number_format(coord):
-                    sheet.formats.setdefault(coord, {})["numberFormat"] = number_format
+                    fmt = {**sheet.formats.get(coord, {}), "numberFormat": number_format}
+                    sheet.formats[coord] = fmt
             cells.check_length(value)
             sheet.cells[coord] = value
     return touched
