@@ -33,6 +33,7 @@ from sheets_kpi.emulators.sheets.errors import ApiError
 from sheets_kpi.emulators.sheets.formats import mask_paths, quantise
 from sheets_kpi.emulators.sheets.numfmt import number_text
 from sheets_kpi.emulators.sheets.numfmt import render as render_number
+from sheets_kpi.emulators.sheets.state import SHEET_MEMBERS, Sheet
 
 GOOGLE_HOSTS = ("https://sheets.googleapis.com", "https://www.googleapis.com")
 
@@ -304,6 +305,75 @@ def test_a_batch_update_is_all_or_nothing(
         caught.value.error["message"] == "Invalid requests[1].deleteSheet: No sheet with id: 12345"
     )
     assert [s.title for s in state.get("book").sheets] == ["Sheet1"]
+
+
+def test_a_failed_batch_leaves_every_member_of_the_sheets_it_changed_as_it_was(
+    book: gspread.Spreadsheet, emulator: tuple[EmulatorServer, SheetsState]
+) -> None:
+    """The working copy takes a sheet's members as the batch first uses them; a failure late
+    in the batch must still leave all of them, on every sheet it touched, unchanged."""
+    _, state = emulator
+    other = book.add_worksheet("Other", rows=10, cols=5)
+    ws = book.sheet1
+    ws.update([["a", 1], ["b", 2]], "A1:B2")
+    ws.format("A1:B2", {"textFormat": {"bold": True}})
+    ws.define_named_range("A1:B2", "scores")
+    stored = state.get("book")
+    before = {s.title: {m: repr(getattr(s, m)) for m in SHEET_MEMBERS} for s in stored.sheets}
+    named = repr(stored.named_ranges)
+    changes = [
+        {"updateCells": {"range": {"sheetId": 0, "endRowIndex": 3}, "fields": "*"}},
+        {
+            "repeatCell": {
+                "range": {"sheetId": other.id},
+                "cell": {"userEnteredFormat": {"numberFormat": {"type": "PERCENT"}}},
+                "fields": "userEnteredFormat.numberFormat",
+            }
+        },
+        {"insertDimension": {"range": {"sheetId": 0, "dimension": "ROWS", "endIndex": 2}}},
+        {"addProtectedRange": {"protectedRange": {"range": {"sheetId": other.id}}}},
+        {
+            "updateDimensionProperties": {
+                "range": {"sheetId": other.id, "dimension": "COLUMNS", "endIndex": 2},
+                "properties": {"pixelSize": 40},
+                "fields": "pixelSize",
+            }
+        },
+        {"updateSheetProperties": {"properties": {"title": "Renamed"}, "fields": "title"}},
+        {"deleteSheet": {"sheetId": 12345}},
+    ]
+    with pytest.raises(gspread.exceptions.APIError):
+        book.batch_update({"requests": changes})
+    with pytest.raises(gspread.exceptions.APIError):
+        book.values_batch_update(
+            {
+                "valueInputOption": "USER_ENTERED",
+                "data": [{"range": "Other!A1", "values": [["5%"]]}, {"range": "Nowhere!A1"}],
+            }
+        )
+    stored = state.get("book")
+    after = {s.title: {m: repr(getattr(s, m)) for m in SHEET_MEMBERS} for s in stored.sheets}
+    assert after == before
+    assert repr(stored.named_ranges) == named
+    assert all(type(s) is Sheet for s in stored.sheets)
+
+
+def test_cells_given_one_format_by_a_repeat_cell_keep_their_own_afterwards(
+    book: gspread.Spreadsheet, emulator: tuple[EmulatorServer, SheetsState]
+) -> None:
+    """repeatCell works a format out once for many cells; a later change to one stays there."""
+    _, state = emulator
+    ws = book.sheet1
+    ws.format("A1:A3", {"textFormat": {"bold": True}})
+    ws.update([["50%"]], "A2", value_input_option="USER_ENTERED")
+    ws.format("A3", {"horizontalAlignment": "CENTER"})
+    formats = state.get("book").sheets[0].formats
+    assert formats[(0, 0)] == {"textFormat": {"bold": True}}
+    assert formats[(1, 0)] == {
+        "textFormat": {"bold": True},
+        "numberFormat": {"type": "PERCENT", "pattern": "0%"},
+    }
+    assert formats[(2, 0)] == {"textFormat": {"bold": True}, "horizontalAlignment": "CENTER"}
 
 
 def test_protection_formats_and_structure_land_in_metadata(book: gspread.Spreadsheet) -> None:
