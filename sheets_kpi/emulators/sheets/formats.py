@@ -14,7 +14,7 @@ import struct
 from typing import Any
 
 from sheets_kpi.emulators.sheets import cells
-from sheets_kpi.emulators.sheets.state import Coord, Sheet
+from sheets_kpi.emulators.sheets.state import Coord, Sheet, copied
 
 COLOR_PAIRS = {
     "backgroundColor": "backgroundColorStyle",
@@ -168,11 +168,11 @@ def cell_view(
     if "userEnteredValue" in members and coord in sheet.cells:
         view["userEnteredValue"] = cells.extended(sheet.cells[coord])
     if "userEnteredFormat" in members and coord in sheet.formats:
-        view["userEnteredFormat"] = copy.deepcopy(sheet.formats[coord])
+        view["userEnteredFormat"] = copied(sheet.formats[coord])
     if "note" in members and coord in sheet.notes:
         view["note"] = sheet.notes[coord]
     if "dataValidation" in members and coord in sheet.validations:
-        view["dataValidation"] = copy.deepcopy(sheet.validations[coord])
+        view["dataValidation"] = copied(sheet.validations[coord])
     return view
 
 
@@ -202,7 +202,7 @@ def updated_format(
 ) -> dict[str, Any] | None:
     """A cell's userEnteredFormat after a mask naming only userEnteredFormat members: it
     depends on nothing else, so repeatCell works it out once per distinct format."""
-    view = {"userEnteredFormat": copy.deepcopy(current)} if current else {}
+    view = {"userEnteredFormat": copied(current)} if current else {}
     mask_update(view, source, fields)
     return _prune(view.get("userEnteredFormat"))
 
