@@ -6,6 +6,7 @@ gspread reaches the emulator through a `requests.Session` that rewrites Google's
 
 from __future__ import annotations
 
+import json
 import time
 import zipfile
 from collections.abc import Iterator
@@ -33,6 +34,7 @@ from sheets_kpi.emulators.sheets.errors import ApiError
 from sheets_kpi.emulators.sheets.formats import mask_paths, quantise
 from sheets_kpi.emulators.sheets.numfmt import number_text
 from sheets_kpi.emulators.sheets.numfmt import render as render_number
+from sheets_kpi.emulators.sheets.pretty import dumps
 from sheets_kpi.emulators.sheets.state import SHEET_MEMBERS, Sheet
 
 GOOGLE_HOSTS = ("https://sheets.googleapis.com", "https://www.googleapis.com")
@@ -642,3 +644,37 @@ def test_xlsx_export_puts_right_axis_series_on_a_secondary_axis(tmp_path: Path) 
     assert "!$B$2" in left and "!$C$2" not in left and "!$C$2" in right
     assert '<axId val="200"' in right and '<crosses val="max"' in xml
     assert '<smooth val="0"' in xml and "Динамика" in xml
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {
+            "a": [1.5, -0.0, 1e300, 10**30, True, False, None, 'é\n"\u2028\x00', [], {}, [[]]],
+            "n": [float("nan"), float("inf"), float("-inf")],
+            1: 2,
+            None: 3,
+            False: 4,
+            2.5: 5,
+            "x": {"y": {"z": (1, 2), "w": [{"q": 1.0}]}},
+        },
+        [],
+        {},
+        "text",
+        7,
+    ],
+)
+def test_response_text_is_what_json_dumps_writes_with_indent_2(value: Any) -> None:
+    assert dumps(value) == json.dumps(value, ensure_ascii=False, indent=2)
+
+
+def test_a_metadata_read_is_sent_as_json_dumps_writes_it(
+    book: gspread.Spreadsheet, emulator: tuple[EmulatorServer, SheetsState]
+) -> None:
+    book.sheet1.update([["a", 1.25]], "A1")
+    book.sheet1.format("A1:B2", {"backgroundColor": {"red": 0.5}})
+    book.sheet1.add_protected_range("A1:B2")
+    server, _ = emulator
+    url = f"{server.url}/v4/spreadsheets/book"
+    response = requests.get(url, params={"includeGridData": "true"}, timeout=10)
+    assert response.text == json.dumps(response.json(), ensure_ascii=False, indent=2)

@@ -20,6 +20,7 @@ from sheets_kpi.emulators.sheets import (
     batch_objects,
     drive,
     metadata,
+    pretty,
     schema,
     values,
 )
@@ -44,7 +45,7 @@ Params = dict[str, str]
 
 
 def json_response(payload: Any, status: int = 200) -> Response:
-    body = json.dumps(payload, ensure_ascii=False, indent=2).encode()
+    body = pretty.dumps(payload).encode()
     return Response(status, body, {"Content-Type": "application/json; charset=UTF-8"})
 
 
