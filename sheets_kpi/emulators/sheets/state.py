@@ -169,8 +169,8 @@ class Spreadsheet:
         return next((s for s in self.sheets if not s.properties.get("hidden")), self.sheets[0])
 
     def sheet_by_id(self, sheet_id: Any, where: str) -> Sheet:
-        for sheet in self.sheets:
-            if sheet.sheet_id == sheet_id:
+        for sheet in self.sheets:  # properties, not .sheet_id: a batch looks up thousands
+            if sheet.properties["sheetId"] == sheet_id:
                 return sheet
         raise invalid(f"Invalid {where}: No grid with id: {sheet_id}")
 
