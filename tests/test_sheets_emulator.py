@@ -6,6 +6,7 @@ gspread reaches the emulator through a `requests.Session` that rewrites Google's
 
 from __future__ import annotations
 
+import json
 import time
 import zipfile
 from collections.abc import Iterator
@@ -33,6 +34,8 @@ from sheets_kpi.emulators.sheets.errors import ApiError
 from sheets_kpi.emulators.sheets.formats import mask_paths, quantise
 from sheets_kpi.emulators.sheets.numfmt import number_text
 from sheets_kpi.emulators.sheets.numfmt import render as render_number
+from sheets_kpi.emulators.sheets.pretty import dumps
+from sheets_kpi.emulators.sheets.state import SHEET_MEMBERS, Sheet
 
 GOOGLE_HOSTS = ("https://sheets.googleapis.com", "https://www.googleapis.com")
 
@@ -306,6 +309,75 @@ def test_a_batch_update_is_all_or_nothing(
     assert [s.title for s in state.get("book").sheets] == ["Sheet1"]
 
 
+def test_a_failed_batch_leaves_every_member_of_the_sheets_it_changed_as_it_was(
+    book: gspread.Spreadsheet, emulator: tuple[EmulatorServer, SheetsState]
+) -> None:
+    """The working copy takes a sheet's members as the batch first uses them; a failure late
+    in the batch must still leave all of them, on every sheet it touched, unchanged."""
+    _, state = emulator
+    other = book.add_worksheet("Other", rows=10, cols=5)
+    ws = book.sheet1
+    ws.update([["a", 1], ["b", 2]], "A1:B2")
+    ws.format("A1:B2", {"textFormat": {"bold": True}})
+    ws.define_named_range("A1:B2", "scores")
+    stored = state.get("book")
+    before = {s.title: {m: repr(getattr(s, m)) for m in SHEET_MEMBERS} for s in stored.sheets}
+    named = repr(stored.named_ranges)
+    changes = [
+        {"updateCells": {"range": {"sheetId": 0, "endRowIndex": 3}, "fields": "*"}},
+        {
+            "repeatCell": {
+                "range": {"sheetId": other.id},
+                "cell": {"userEnteredFormat": {"numberFormat": {"type": "PERCENT"}}},
+                "fields": "userEnteredFormat.numberFormat",
+            }
+        },
+        {"insertDimension": {"range": {"sheetId": 0, "dimension": "ROWS", "endIndex": 2}}},
+        {"addProtectedRange": {"protectedRange": {"range": {"sheetId": other.id}}}},
+        {
+            "updateDimensionProperties": {
+                "range": {"sheetId": other.id, "dimension": "COLUMNS", "endIndex": 2},
+                "properties": {"pixelSize": 40},
+                "fields": "pixelSize",
+            }
+        },
+        {"updateSheetProperties": {"properties": {"title": "Renamed"}, "fields": "title"}},
+        {"deleteSheet": {"sheetId": 12345}},
+    ]
+    with pytest.raises(gspread.exceptions.APIError):
+        book.batch_update({"requests": changes})
+    with pytest.raises(gspread.exceptions.APIError):
+        book.values_batch_update(
+            {
+                "valueInputOption": "USER_ENTERED",
+                "data": [{"range": "Other!A1", "values": [["5%"]]}, {"range": "Nowhere!A1"}],
+            }
+        )
+    stored = state.get("book")
+    after = {s.title: {m: repr(getattr(s, m)) for m in SHEET_MEMBERS} for s in stored.sheets}
+    assert after == before
+    assert repr(stored.named_ranges) == named
+    assert all(type(s) is Sheet for s in stored.sheets)
+
+
+def test_cells_given_one_format_by_a_repeat_cell_keep_their_own_afterwards(
+    book: gspread.Spreadsheet, emulator: tuple[EmulatorServer, SheetsState]
+) -> None:
+    """repeatCell works a format out once for many cells; a later change to one stays there."""
+    _, state = emulator
+    ws = book.sheet1
+    ws.format("A1:A3", {"textFormat": {"bold": True}})
+    ws.update([["50%"]], "A2", value_input_option="USER_ENTERED")
+    ws.format("A3", {"horizontalAlignment": "CENTER"})
+    formats = state.get("book").sheets[0].formats
+    assert formats[(0, 0)] == {"textFormat": {"bold": True}}
+    assert formats[(1, 0)] == {
+        "textFormat": {"bold": True},
+        "numberFormat": {"type": "PERCENT", "pattern": "0%"},
+    }
+    assert formats[(2, 0)] == {"textFormat": {"bold": True}, "horizontalAlignment": "CENTER"}
+
+
 def test_protection_formats_and_structure_land_in_metadata(book: gspread.Spreadsheet) -> None:
     ws = book.sheet1
     ws.add_protected_range("A1:B2", editor_users_emails=["boss@example.com"])
@@ -572,3 +644,37 @@ def test_xlsx_export_puts_right_axis_series_on_a_secondary_axis(tmp_path: Path) 
     assert "!$B$2" in left and "!$C$2" not in left and "!$C$2" in right
     assert '<axId val="200"' in right and '<crosses val="max"' in xml
     assert '<smooth val="0"' in xml and "Динамика" in xml
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {
+            "a": [1.5, -0.0, 1e300, 10**30, True, False, None, 'é\n"\u2028\x00', [], {}, [[]]],
+            "n": [float("nan"), float("inf"), float("-inf")],
+            1: 2,
+            None: 3,
+            False: 4,
+            2.5: 5,
+            "x": {"y": {"z": (1, 2), "w": [{"q": 1.0}]}},
+        },
+        [],
+        {},
+        "text",
+        7,
+    ],
+)
+def test_response_text_is_what_json_dumps_writes_with_indent_2(value: Any) -> None:
+    assert dumps(value) == json.dumps(value, ensure_ascii=False, indent=2)
+
+
+def test_a_metadata_read_is_sent_as_json_dumps_writes_it(
+    book: gspread.Spreadsheet, emulator: tuple[EmulatorServer, SheetsState]
+) -> None:
+    book.sheet1.update([["a", 1.25]], "A1")
+    book.sheet1.format("A1:B2", {"backgroundColor": {"red": 0.5}})
+    book.sheet1.add_protected_range("A1:B2")
+    server, _ = emulator
+    url = f"{server.url}/v4/spreadsheets/book"
+    response = requests.get(url, params={"includeGridData": "true"}, timeout=10)
+    assert response.text == json.dumps(response.json(), ensure_ascii=False, indent=2)

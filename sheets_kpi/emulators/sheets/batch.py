@@ -194,6 +194,7 @@ def update_sheet_properties(ctx: Ctx, payload: dict[str, Any]) -> Reply:
         raise ctx.fail("At least one field must be specified.")
     sheet = ctx.sheet(props.get("sheetId"))
     old_index = sheet.properties.get("index", 0)
+    old_size = sheet.row_count, sheet.column_count
     updated = {**sheet.properties, "gridProperties": dict(sheet.grid)}
     formats.mask_update(updated, {**props, "sheetId": sheet.sheet_id}, fields)
     updated["sheetId"] = sheet.sheet_id
@@ -213,7 +214,8 @@ def update_sheet_properties(ctx: Ctx, payload: dict[str, Any]) -> Reply:
         raise ctx.fail("You can't hide all the sheets in a document.")
     if fields.strip() == "*" or ["index"] in formats.mask_paths(fields):
         _move(ctx.book, sheet, old_index, updated.get("index") or 0)
-    sheet.drop_outside()
+    if sheet.row_count < old_size[0] or sheet.column_count < old_size[1]:
+        sheet.drop_outside()
     ctx.check_cells()
     return None
 

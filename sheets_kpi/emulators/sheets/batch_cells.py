@@ -92,9 +92,20 @@ def repeat_cell(ctx: Ctx, payload: dict[str, Any]) -> Reply:
             for coord in [k for k in store if r0 <= k[0] < r1 and c0 <= k[1] < c1]:
                 del store[coord]
         return None
+    if formats.masked_members(fields) != ("userEnteredFormat",):
+        for r in range(r0, r1):
+            for c in range(c0, c1):
+                formats.update_cell(sheet, (r, c), cell, fields, ctx.book.locale)
+        return None
+    # Formats only: each distinct current format is worked out once (kept alive with its id).
+    done: dict[int, tuple[Any, Any]] = {}
     for r in range(r0, r1):
         for c in range(c0, c1):
-            formats.update_cell(sheet, (r, c), cell, fields, ctx.book.locale)
+            current = sheet.formats.get((r, c))
+            known = done.get(id(current))
+            if known is None or known[0] is not current:
+                known = done[id(current)] = (current, formats.updated_format(current, cell, fields))
+            formats.put(sheet.formats, (r, c), known[1])
     return None
 
 

@@ -28,9 +28,9 @@ _DOT_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
 ERROR_NAME = "#NAME?"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Formula:
-    """A USER_ENTERED formula with the value it evaluated to."""
+    """A USER_ENTERED formula with the value it evaluated to (never changed once stored)."""
 
     text: str
     value: Any

@@ -14,7 +14,7 @@ import struct
 from typing import Any
 
 from sheets_kpi.emulators.sheets import cells
-from sheets_kpi.emulators.sheets.state import Coord, Sheet
+from sheets_kpi.emulators.sheets.state import Coord, Sheet, copied
 
 COLOR_PAIRS = {
     "backgroundColor": "backgroundColorStyle",
@@ -131,50 +131,80 @@ def quantise(channel: float) -> float | int:
     return single
 
 
+#: The CellData members kept per cell, and the Sheet map each lives in.
+MEMBERS = {
+    "userEnteredValue": "cells",
+    "userEnteredFormat": "formats",
+    "note": "notes",
+    "dataValidation": "validations",
+}
+
+
+@functools.lru_cache(maxsize=256)
+def masked_members(fields: str) -> tuple[str, ...]:
+    """The stored CellData members a mask can change: a cell's others stay as they are."""
+    if fields.strip() == "*":
+        return tuple(MEMBERS)
+    named = {path[0] for path in _cached_paths(fields)}
+    return tuple(m for m in MEMBERS if m in named)
+
+
 def cleared_stores(sheet: Sheet, source: dict[str, Any], fields: str) -> list[dict] | None:
     """The per-cell stores a mask empties when it names only whole members that `source`
     leaves empty (`userEnteredFormat` ← {}), else None."""
-    stores = {
-        "userEnteredValue": sheet.cells,
-        "userEnteredFormat": sheet.formats,
-        "note": sheet.notes,
-        "dataValidation": sheet.validations,
-    }
-    paths = _cached_paths(fields) if fields.strip() != "*" else tuple((m,) for m in stores)
-    if not all(len(p) == 1 and p[0] in stores for p in paths):
+    paths = _cached_paths(fields) if fields.strip() != "*" else tuple((m,) for m in MEMBERS)
+    if not all(len(p) == 1 and p[0] in MEMBERS for p in paths):
         return None
     if any(_prune(strip_nulls(source.get(p[0]))) not in (None, "") for p in paths):
         return None
-    return [stores[p[0]] for p in paths]
+    return [getattr(sheet, MEMBERS[p[0]]) for p in paths]
 
 
-def cell_view(sheet: Sheet, coord: Coord) -> dict[str, Any]:
-    """The stored members of one CellData."""
+def cell_view(
+    sheet: Sheet, coord: Coord, members: tuple[str, ...] = tuple(MEMBERS)
+) -> dict[str, Any]:
+    """The stored `members` of one CellData."""
     view: dict[str, Any] = {}
-    if coord in sheet.cells:
+    if "userEnteredValue" in members and coord in sheet.cells:
         view["userEnteredValue"] = cells.extended(sheet.cells[coord])
-    if coord in sheet.formats:
-        view["userEnteredFormat"] = copy.deepcopy(sheet.formats[coord])
-    if coord in sheet.notes:
+    if "userEnteredFormat" in members and coord in sheet.formats:
+        view["userEnteredFormat"] = copied(sheet.formats[coord])
+    if "note" in members and coord in sheet.notes:
         view["note"] = sheet.notes[coord]
-    if coord in sheet.validations:
-        view["dataValidation"] = copy.deepcopy(sheet.validations[coord])
+    if "dataValidation" in members and coord in sheet.validations:
+        view["dataValidation"] = copied(sheet.validations[coord])
     return view
 
 
 def update_cell(
     sheet: Sheet, coord: Coord, source: dict[str, Any], fields: str, locale: str
 ) -> None:
-    """Apply one CellData under a mask (updateCells, repeatCell)."""
-    view = cell_view(sheet, coord)
+    """Apply one CellData under a mask (updateCells, repeatCell); members the mask does not
+    name are left alone."""
+    members = masked_members(fields)
+    view = cell_view(sheet, coord, members)
     mask_update(view, source, fields)
-    value = view.get("userEnteredValue")
-    stored = cells.from_extended(value, locale) if value else None
-    cells.check_length(stored)
-    _put(sheet.cells, coord, stored)
-    _put(sheet.formats, coord, _prune(view.get("userEnteredFormat")))
-    _put(sheet.notes, coord, view.get("note") or None)
-    _put(sheet.validations, coord, view.get("dataValidation") or None)
+    if "userEnteredValue" in members:
+        value = view.get("userEnteredValue")
+        stored = cells.from_extended(value, locale) if value else None
+        cells.check_length(stored)
+        put(sheet.cells, coord, stored)
+    if "userEnteredFormat" in members:
+        put(sheet.formats, coord, _prune(view.get("userEnteredFormat")))
+    if "note" in members:
+        put(sheet.notes, coord, view.get("note") or None)
+    if "dataValidation" in members:
+        put(sheet.validations, coord, view.get("dataValidation") or None)
+
+
+def updated_format(
+    current: dict[str, Any] | None, source: dict[str, Any], fields: str
+) -> dict[str, Any] | None:
+    """A cell's userEnteredFormat after a mask naming only userEnteredFormat members: it
+    depends on nothing else, so repeatCell works it out once per distinct format."""
+    view = {"userEnteredFormat": copied(current)} if current else {}
+    mask_update(view, source, fields)
+    return _prune(view.get("userEnteredFormat"))
 
 
 def _prune(value: Any) -> Any:
@@ -185,7 +215,8 @@ def _prune(value: Any) -> Any:
     return value
 
 
-def _put(mapping: dict[Coord, Any], coord: Coord, value: Any) -> None:
+def put(mapping: dict[Coord, Any], coord: Coord, value: Any) -> None:
+    """Store a per-cell entry; None removes it."""
     if value is None:
         mapping.pop(coord, None)
     else:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import json
-import pickle
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
@@ -21,6 +20,7 @@ from sheets_kpi.emulators.sheets import (
     batch_objects,
     drive,
     metadata,
+    pretty,
     schema,
     values,
 )
@@ -45,7 +45,7 @@ Params = dict[str, str]
 
 
 def json_response(payload: Any, status: int = 200) -> Response:
-    body = json.dumps(payload, ensure_ascii=False, indent=2).encode()
+    body = pretty.dumps(payload).encode()
     return Response(status, body, {"Content-Type": "application/json; charset=UTF-8"})
 
 
@@ -117,16 +117,18 @@ class Handlers:
         self.state = state
 
     def atomic(self, book_id: str, change: Callable[[Spreadsheet], Any]) -> Any:
-        """All or nothing: apply to a copy, keep it only if the whole request succeeded.
+        """All or nothing: apply to a working copy, keep it only if the whole request succeeded.
 
-        The copy is a pickle round trip: the same deep copy, four times faster on a full book.
+        The copy takes only the sheets the request uses (Spreadsheet.draft), so a small write
+        to a big spreadsheet costs what it touches.
         """
         with self.state.lock:
             book = self.state.get(book_id)
             if book.read_only:
                 raise permission_denied()
-            working = pickle.loads(pickle.dumps(book, pickle.HIGHEST_PROTOCOL))
+            working = book.draft()
             result = change(working)
+            working.settle()
             self.state.spreadsheets[book_id] = working
             self.state.save()
         return result

@@ -7,11 +7,10 @@ always appear), `ranges` limits the sheets and the grid data, and grid data is i
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from sheets_kpi.emulators.sheets import cells, formats
-from sheets_kpi.emulators.sheets.state import Coord, Sheet, Spreadsheet, Target
+from sheets_kpi.emulators.sheets.state import Coord, Sheet, Spreadsheet, Target, copied
 
 ROW_PIXELS, COLUMN_PIXELS = 21, 100
 DEFAULT_FORMAT: dict[str, Any] = {
@@ -69,9 +68,9 @@ SHEET_ARRAYS = (
 
 def spreadsheet(book: Spreadsheet, targets: list[Target] | None, grid_data: bool) -> dict[str, Any]:
     """The Spreadsheet resource; with `targets` only their sheets (and their grid data)."""
-    properties = {**copy.deepcopy(book.properties)}
-    properties["defaultFormat"] = copy.deepcopy(DEFAULT_FORMAT)
-    properties["spreadsheetTheme"] = copy.deepcopy(THEME)
+    properties = {**copied(book.properties)}
+    properties["defaultFormat"] = copied(DEFAULT_FORMAT)
+    properties["spreadsheetTheme"] = copied(THEME)
     out: dict[str, Any] = {"spreadsheetId": book.spreadsheet_id, "properties": properties}
     out["sheets"] = []
     for sheet in book.sheets:
@@ -81,16 +80,16 @@ def spreadsheet(book: Spreadsheet, targets: list[Target] | None, grid_data: bool
         whole = [Target(sheet, 0, 0, sheet.row_count, sheet.column_count)]
         out["sheets"].append(sheet_resource(sheet, (mine or whole) if grid_data else [], book))
     if book.named_ranges:
-        out["namedRanges"] = copy.deepcopy(book.named_ranges)
+        out["namedRanges"] = copied(book.named_ranges)
     if book.developer_metadata:
-        out["developerMetadata"] = copy.deepcopy(book.developer_metadata)
+        out["developerMetadata"] = copied(book.developer_metadata)
     out["spreadsheetUrl"] = f"https://docs.google.com/spreadsheets/d/{book.spreadsheet_id}/edit"
     return out
 
 
 def sheet_properties(sheet: Sheet) -> dict[str, Any]:
     """SheetProperties with unset members omitted; sheetId and index always present."""
-    props = copy.deepcopy(sheet.properties)
+    props = copied(sheet.properties)
     grid = {k: v for k, v in props.get("gridProperties", {}).items() if v not in (0, False, None)}
     grid["rowCount"], grid["columnCount"] = sheet.row_count, sheet.column_count
     props["gridProperties"] = grid
@@ -105,7 +104,7 @@ def sheet_resource(sheet: Sheet, targets: list[Target], book: Spreadsheet) -> di
     out: dict[str, Any] = {"properties": sheet_properties(sheet)}
     for key in SHEET_ARRAYS:
         if sheet.extras.get(key):
-            out[key] = copy.deepcopy(sheet.extras[key])
+            out[key] = copied(sheet.extras[key])
     if targets:
         out["data"] = [grid_data(t, book.locale) for t in targets]
     return out
@@ -160,24 +159,24 @@ def cell_data(sheet: Sheet, coord: Coord, locale: str) -> dict[str, Any]:
         out["effectiveValue"] = cells.effective_extended(value)
         out["formattedValue"] = cells.render(value, "FORMATTED_VALUE", number_format, locale=locale)
     if coord in sheet.formats:
-        out["userEnteredFormat"] = copy.deepcopy(sheet.formats[coord])
+        out["userEnteredFormat"] = copied(sheet.formats[coord])
     if coord in sheet.cells or coord in sheet.formats:
         out["effectiveFormat"] = effective_format(sheet.formats.get(coord))
     if coord in sheet.notes:
         out["note"] = sheet.notes[coord]
     if coord in sheet.validations:
-        out["dataValidation"] = copy.deepcopy(sheet.validations[coord])
+        out["dataValidation"] = copied(sheet.validations[coord])
     return out
 
 
 def effective_format(user: dict[str, Any] | None) -> dict[str, Any]:
     """The spreadsheet default format overlaid with the cell's own."""
-    merged = copy.deepcopy(DEFAULT_FORMAT)
+    merged = copied(DEFAULT_FORMAT)
     for key, value in (user or {}).items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = {**merged[key], **copy.deepcopy(value)}
+            merged[key] = {**merged[key], **copied(value)}
         else:
-            merged[key] = copy.deepcopy(value)
+            merged[key] = copied(value)
     return merged
 
 

@@ -129,8 +129,9 @@ def write_at(
     major: str | None,
     bounded: bool,
     include: dict[str, Any] | None = None,
-) -> tuple[dict[str, Any], set[tuple[int, int, int]]]:
-    """Write and report; also returns the (sheetId, row, col) cells written for batch totals."""
+) -> tuple[dict[str, Any], set[Coord]]:
+    """Write and report; also returns the cells written (on the target's sheet) for batch
+    totals."""
     sheet = target.sheet
     if major == "COLUMNS":
         depth = max((len(r) for r in rows), default=0)
@@ -168,28 +169,32 @@ def write_at(
             include.get("responseDateTimeRenderOption") or "SERIAL_NUMBER",
             book.locale,
         )
-    return result, {(sheet.sheet_id, r, c) for r, c in touched}
+    return result, touched
 
 
 def _store(
     book: Spreadsheet, sheet: Sheet, rows: list[list[Any]], r0: int, c0: int, option: str
 ) -> set[Coord]:
     touched: set[Coord] = set()
-    for i, row in enumerate(rows):
-        for j, value in enumerate(row):
+    stored = sheet.cells
+    for i, row in enumerate(rows, r0):
+        for j, value in enumerate(row, c0):
             if value is None:
                 continue
-            coord = (r0 + i, c0 + j)
+            coord = (i, j)
             touched.add(coord)
             if value == "":
-                sheet.cells.pop(coord, None)
+                stored.pop(coord, None)
                 continue
             if option == "USER_ENTERED":
                 value, number_format = cells.user_entered(value, book.locale)
                 if number_format and not sheet.number_format(coord):
-                    sheet.formats.setdefault(coord, {})["numberFormat"] = number_format
-            cells.check_length(value)
-            sheet.cells[coord] = value
+                    fmt = {**sheet.formats.get(coord, {}), "numberFormat": number_format}
+                    sheet.formats[coord] = fmt
+                cells.check_length(value)
+            elif type(value) is str:  # RAW: only text can be too long
+                cells.check_length(value)
+            stored[coord] = value
     return touched
 
 
@@ -200,7 +205,8 @@ def batch_write(book: Spreadsheet, body: dict[str, Any]) -> dict[str, Any]:
         body.get("valueInputOption"), INPUT_OPTIONS, "valueInputOption", "ValueInputOption"
     )
     include = body if _true(body.get("includeValuesInResponse")) else None
-    responses, written = [], set()
+    responses: list[dict[str, Any]] = []
+    written: dict[int, set[Coord]] = {}  # sheetId → cells
     for index, item in enumerate(data):
         rows = check_rows(item.get("values"), f"data[{index}].values")
         try:
@@ -217,13 +223,14 @@ def batch_write(book: Spreadsheet, body: dict[str, Any]) -> dict[str, Any]:
         except ApiError as err:
             raise invalid(f"Invalid data[{index}]: {err.message}") from err
         responses.append(response)
-        written |= cells_written
+        written.setdefault(target.sheet.sheet_id, set()).update(cells_written)
+    touched = [coords for coords in written.values() if coords]
     out = {
         "spreadsheetId": book.spreadsheet_id,
-        "totalUpdatedRows": len({(s, r) for s, r, _ in written}),
-        "totalUpdatedColumns": len({(s, c) for s, _, c in written}),
-        "totalUpdatedCells": len(written),
-        "totalUpdatedSheets": len({s for s, _, _ in written}),
+        "totalUpdatedRows": sum(len({r for r, _ in coords}) for coords in touched),
+        "totalUpdatedColumns": sum(len({c for _, c in coords}) for coords in touched),
+        "totalUpdatedCells": sum(len(coords) for coords in touched),
+        "totalUpdatedSheets": len(touched),
         "responses": responses,
     }
     return {k: v for k, v in out.items() if v not in (0, [])}
