@@ -119,10 +119,10 @@ def run_cycle(
         if synced.complete:
             source = fingerprint(config, store, grids, sheets.metadata())
         if source and not (synced.new or synced.updated or reconcile or approvals):
-            kept = kept_output(store, source, now)
-            if kept is not None:  # nothing new and no number moved: only the run-log row
-                report.kept_from, report.issues = kept
-                log.info("nothing changed since run #%d: its output stands", kept[0])
+            standing = kept_output(store, source, now)
+            if standing is not None:  # nothing new and no number moved: only the run-log row
+                report.kept_from, report.issues = standing
+                log.info("nothing changed since run #%d: its output stands", standing[0])
                 return report
         store.forget_output_state()
         nothing_new = synced.complete and not (synced.new or synced.updated)

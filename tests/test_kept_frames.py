@@ -9,8 +9,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
-from sheets_kpi.cycle import compute_results, read_inputs
+from sheets_kpi import cycle
+from sheets_kpi.cycle import compute_results, read_inputs, run_cycle
+from sheets_kpi.sources.amocrm import make_client
+from sheets_kpi.store import frames
+from sheets_kpi.store.db import Store
 from sheets_kpi.store.frames import KeptFrames, amocrm_frames
 from tests.small_world import small_world
 
@@ -58,3 +63,24 @@ def test_frames_are_read_again_when_anything_may_have_changed(tmp_path: Path) ->
         other.close()
         fourth = kept.frames(world.store, nothing_new=True)
         assert "Renamed" in fourth["users"]["name"].tolist()
+
+
+def test_a_serve_cycle_with_nothing_new_computes_from_the_kept_frames(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads = []
+
+    def counted(store: Store) -> dict[str, pd.DataFrame]:
+        reads.append(store)
+        return amocrm_frames(store)
+
+    monkeypatch.setattr(frames, "amocrm_frames", counted)
+    monkeypatch.setattr(cycle, "amocrm_frames", counted)
+    with small_world(tmp_path) as world:
+        kept = KeptFrames()
+        amo = make_client(world.config.amocrm)
+        assert run_cycle(world.config, world.store, amo, world.gateway(), world.now, kept=kept)
+        tomorrow = world.now + timedelta(days=1)  # a new day: the cycle computes again
+        report = run_cycle(world.config, world.store, amo, world.gateway(), tomorrow, kept=kept)
+        assert report.status == "ok" and report.kept_from is None
+        assert len(reads) == 1
