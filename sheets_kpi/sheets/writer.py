@@ -183,9 +183,9 @@ def plan_writes(
             for i, piece in zip(changed, data, strict=True)
         ]
         report.blocks_written += len(changed)
+        report.rows_written += sum(len(piece["values"]) for piece in data)  # as sent: blocks
         if changed or layout.title in report.structure_written:
             report.tabs_written.append(layout.title)
-            report.rows_written += layout.frozen_rows if layout.append_only else len(layout.rows)
         else:
             report.unchanged.append(layout.title)
     # Removals go last: a spreadsheet may never be left without any tab, even for a moment.
