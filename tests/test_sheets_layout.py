@@ -10,7 +10,7 @@ from fractions import Fraction
 import pytest
 
 from sheets_kpi.sheets import writer
-from sheets_kpi.sheets.layout import Block, LineChart, TabLayout
+from sheets_kpi.sheets.layout import Block, Hashed, KeptHashes, LineChart, TabLayout
 from sheets_kpi.sheets.render import (
     HASH_KEY,
     MARKER,
@@ -431,3 +431,21 @@ def test_widths_measure_equal_values_of_other_types_apart() -> None:
     # counts for the cells it has.
     layout = TabLayout("t", [["a", 1, "x"], ["b", Decimal("1.000000000")], ["c", None, "y" * 20]])
     assert fitted_widths(layout) == {0: 50, 1: 14 + 7 * 11, 2: 14 + 7 * 20}
+
+
+def test_kept_hashes_are_those_of_an_equal_layout_and_worked_out_again_for_any_other() -> None:
+    def tab(value: object) -> TabLayout:
+        return TabLayout("Итоги", [["Менеджер", "Выручка"], ["Анна", value]])
+
+    hashes = KeptHashes()
+    first = hashes.of(tab(120.5), ["boss@example.com"])
+    assert first == Hashed(
+        tab(120.5).structure_digest(["boss@example.com"]), *tab(120.5).hashed_values()
+    )
+    assert hashes.of(tab(120.5), ["boss@example.com"]) is first  # a new, equal layout
+    moved = hashes.of(tab(121.0), ["boss@example.com"])
+    assert moved.digests != first.digests and moved.cells[1] == ["Анна", 121]
+    other_editors = hashes.of(tab(121.0), ["boss@example.com", "deputy@example.com"])
+    assert other_editors.structure != moved.structure
+    nan = float("nan")
+    assert hashes.of(tab(nan), []) is not hashes.of(tab(float("nan")), [])  # never equal

@@ -23,7 +23,7 @@ from sheets_kpi.errors import SheetsError
 from sheets_kpi.sheets.client import CountingHTTPClient, make_client, service_account_email
 from sheets_kpi.sheets.failures import explain
 from sheets_kpi.sheets.input_tabs import TABS, find_title
-from sheets_kpi.sheets.layout import TabLayout, fit_cell
+from sheets_kpi.sheets.layout import KeptHashes, TabLayout, fit_cell
 from sheets_kpi.sheets.render import (
     LOG_BASE_KEY,
     encode,
@@ -103,6 +103,9 @@ class SheetsGateway:
         #: Values of the main spreadsheet held back by `write(hold=True)` until `flush`.
         self._pending: list[ValueUnit] = []
         self._log: _LogPlace | None = None
+        #: The hashes of the tabs last written: `serve`'s next cycle does not work out again
+        #: those of the tabs that did not move.
+        self._hashes = KeptHashes()
 
     def attach(self, store: LedgerStore, run_id: int) -> None:
         """Keep the ledger in `store`; the run-log row of `run_id` goes at its own place."""
@@ -199,7 +202,7 @@ class SheetsGateway:
         spreadsheet_id = spreadsheet_id or self.google.spreadsheet_id
         metadata = self.metadata(spreadsheet_id)
         ledger = self.ledger(spreadsheet_id)
-        plan = plan_writes(metadata, layouts, self.editors, force, prune, ledger)
+        plan = plan_writes(metadata, layouts, self.editors, force, prune, ledger, self._hashes)
         hold = hold and spreadsheet_id == self.google.spreadsheet_id
         log_tab = next((t for t in layouts if t.append_only), None)
         if hold and log_tab is not None and self.run_id is not None:

@@ -207,6 +207,36 @@ def _round_shown(
         block[row][col] = raw_value(rounded(block[row][col], decimals))
 
 
+class KeptHashes:
+    """Each tab's structure hash, RAW values and block hashes as last worked out, which `serve`
+    keeps between cycles (its gateway lives across them): a layout equal to last cycle's has the
+    same ones, and in a quiet cycle nearly every tab is. Equal is as Python compares the cells
+    (a column keeps its type, so a cell is not `True` one cycle and `1` the next); a NaN is
+    never equal, so its tab is simply worked out again."""
+
+    def __init__(self) -> None:
+        self._last: dict[str, tuple[TabLayout, tuple[str, ...], Hashed]] = {}
+
+    def of(self, layout: TabLayout, editors: list[str] | tuple[str, ...]) -> Hashed:
+        last = self._last.get(layout.title)
+        if last is not None and last[1] == tuple(editors) and last[0] == layout:
+            return last[2]
+        cells, digests = layout.hashed_values()
+        hashed = Hashed(layout.structure_digest(editors), cells, digests)
+        self._last[layout.title] = (layout, tuple(editors), hashed)
+        return hashed
+
+
+@dataclass(frozen=True)
+class Hashed:
+    """What the writer compares with the spreadsheet: the tab's structure hash, its RAW cells
+    and the hash of each block of them (only read)."""
+
+    structure: str
+    cells: list[list[Any]]
+    digests: list[str]
+
+
 def _hash(payload: Any) -> str:
     return hashlib.sha256(json.dumps(payload, default=str).encode()).hexdigest()[:20]
 

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from gspread.exceptions import APIError
 
 from sheets_kpi.errors import SheetsError
-from sheets_kpi.sheets.layout import TabLayout
+from sheets_kpi.sheets.layout import KeptHashes, TabLayout
 from sheets_kpi.sheets.render import (
     HASH_KEY,
     MARKER,
@@ -119,13 +119,16 @@ def plan_writes(
     force: bool = False,
     prune: bool = True,
     ledger: Ledger | None = None,
+    hashes: KeptHashes | None = None,
 ) -> Plan:
-    """The requests that bring the spreadsheet to `layouts`, in order (pure).
+    """The requests that bring the spreadsheet to `layouts`, in order (pure but for `hashes`,
+    those of the layouts of the cycle before, which it updates).
 
     `force` rewrites everything even where the hashes say unchanged: a supervisor may edit a
     protected tab, and the nightly cycle puts it right. Without `prune` our other tabs stay (a
     preview tab is written beside the live ones).
     """
+    hashes = hashes or KeptHashes()
     report = WriteReport()
     known = ledger or {}
     sheets = tabs_by_title(metadata)
@@ -135,7 +138,8 @@ def plan_writes(
     values: list[ValueUnit] = []
     after: Ledger = {}
     for layout in layouts:
-        structure = layout.structure_digest(editors)
+        hashed = hashes.of(layout, editors)
+        structure = hashed.structure
         sheet = sheets.get(layout.title.casefold())
         if sheet is not None and not owned(sheet):
             report.conflicts.append(layout.title)
@@ -173,7 +177,7 @@ def plan_writes(
             units += [[r] for r in requests]
             units.append(stamp_requests(sheet_id, structure, layout.title))
             report.structure_written.append(layout.title)
-        cells, digests = layout.hashed_values()
+        cells, digests = hashed.cells, hashed.digests
         changed = [i for i, d in enumerate(digests) if i >= len(held) or held[i] != d]
         kept = tuple("" if i in changed else d for i, d in enumerate(digests))
         after[layout.title] = Written(sheet_id, structure, kept)
