@@ -2,6 +2,7 @@
 
     python benchmarks/bench_cycle.py --managers 48 --months 6 --now 2026-11-24T15:00:00+03:00
     python benchmarks/bench_cycle.py --managers 8 --months 2 --now ... --json out.json
+    python benchmarks/bench_cycle.py --managers 48 --months 6 --now ... --latency-ms 150
 
 The amoCRM emulator (a generated agency, its clock pinned) and the Sheets emulator run in their
 own processes; the product runs as `sheets-kpi run --now …` processes, after an unmeasured
@@ -15,7 +16,9 @@ per tab (a `spreadsheets.batchUpdate` adding and formatting the tab, a RAW `valu
 its cells) into a second spreadsheet. Requests and body bytes come
 from the Sheets emulator's request log (`bytes_sent` as they came over the wire, gzipped for
 sheets-kpi, plain JSON for the peer as gspread sends it; `json_bytes` the JSON once inflated);
-seconds and peak RSS are the measured process's own.
+seconds and peak RSS are the measured process's own. `--latency-ms` adds a round trip to every
+Sheets answer (loopback has none; Google's is about 100-300 ms), which is where a request count
+shows in time.
 """
 
 from __future__ import annotations
@@ -53,6 +56,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--now", required=True, help="ISO-8601 instant of the first cycle")
     parser.add_argument("--json", metavar="OUT", help="write the figures to this file")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--latency-ms",
+        type=int,
+        default=0,
+        help="a round trip added to every Sheets answer (0: loopback; Google's is about 100-300)",
+    )
     parser.add_argument("--serve-amocrm", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--peer", metavar="CONFIG", help=argparse.SUPPRESS)
     parser.add_argument("--serve-product", metavar="CONFIG", help=argparse.SUPPRESS)
@@ -66,14 +75,16 @@ def main(argv: list[str] | None = None) -> int:
         return peer_write(Path(args.peer), now)
     if args.serve_product:
         return serve_product(Path(args.serve_product))
-    figures = bench(args.managers, args.months, now, args.seed)
-    print(table(figures, args.managers, args.months))
+    figures = bench(args.managers, args.months, now, args.seed, args.latency_ms)
+    print(table(figures, args.managers, args.months, args.latency_ms))
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2), encoding="utf-8")
     return 0
 
 
-def bench(managers: int, months: int, now: datetime, seed: int) -> dict[str, dict[str, float]]:
+def bench(
+    managers: int, months: int, now: datetime, seed: int, latency_ms: int = 0
+) -> dict[str, dict[str, float]]:
     with tempfile.TemporaryDirectory(prefix="bench-cycle-") as folder:
         work = Path(folder)
         amo = _start(
@@ -98,6 +109,8 @@ def bench(managers: int, months: int, now: datetime, seed: int) -> dict[str, dic
                 "0",
                 "--spreadsheet",
                 "bench",
+                "--latency-ms",
+                str(latency_ms),
             ]
         )
         try:
@@ -263,10 +276,12 @@ def _reset(sheets_url: str) -> None:
     requests.delete(f"{sheets_url}/_emulator/stats", timeout=60).raise_for_status()
 
 
-def table(figures: dict[str, dict[str, float]], managers: int, months: int) -> str:
+def table(
+    figures: dict[str, dict[str, float]], managers: int, months: int, latency_ms: int = 0
+) -> str:
     peer, first = figures["peer_first"], figures["first"]
     lines = [
-        f"{managers} managers × {months} months",
+        f"{managers} managers × {months} months, {latency_ms} ms per Sheets answer",
         f"{'cycle':<12}{'reads':>6}{'writes':>7}{'MB sent':>9}{'MB json':>9}{'batches':>8}"
         f"{'s':>7}{'RSS MB':>8}",
     ]
