@@ -125,8 +125,7 @@ def run_cycle(
                 log.info("nothing changed since run #%d: its output stands", standing[0])
                 return report
         store.forget_output_state()
-        nothing_new = synced.complete and not (synced.new or synced.updated)
-        amocrm = kept.frames(store, nothing_new) if kept is not None else None
+        amocrm = kept.frames(store) if kept is not None else None
         results = compute_results(config, store, inputs.frames, now, amocrm=amocrm)
         closing = close_periods(
             config, store, results, inputs.frames, inputs.actions, now, report.run_id, approvals

@@ -24,10 +24,10 @@ def test_kept_frames_give_the_numbers_of_frames_read_afresh(tmp_path: Path) -> N
     with small_world(tmp_path) as world:
         inputs = read_inputs(world.gateway(), world.config, world.now).frames
         kept = KeptFrames()
-        first = kept.frames(world.store, nothing_new=True)
+        first = kept.frames(world.store)
         compute_results(world.config, world.store, inputs, world.now, amocrm=dict(first))
         later = world.now + timedelta(minutes=15)
-        again = kept.frames(world.store, nothing_new=True)
+        again = kept.frames(world.store)
         assert all(again[name] is first[name] for name in first)  # not read again
         from_kept = compute_results(world.config, world.store, inputs, later, amocrm=dict(again))
         afresh = compute_results(world.config, world.store, inputs, later)
@@ -44,15 +44,16 @@ def test_kept_frames_give_the_numbers_of_frames_read_afresh(tmp_path: Path) -> N
 def test_frames_are_read_again_when_anything_may_have_changed(tmp_path: Path) -> None:
     with small_world(tmp_path) as world:
         kept = KeptFrames()
-        first = kept.frames(world.store, nothing_new=True)
-        assert kept.frames(world.store, nothing_new=False)["leads"] is not first["leads"]
-
-        second = kept.frames(world.store, nothing_new=True)
-        lead = int(second["leads"]["lead_id"].iloc[0])
-        world.store.mark_deleted("leads", lead, True, at=0)  # a tombstone: no new or updated row
-        third = kept.frames(world.store, nothing_new=True)
-        assert third["leads"] is not second["leads"]
-        assert bool(third["leads"].set_index("lead_id").loc[lead, "is_deleted"])
+        first = kept.frames(world.store)
+        lead = int(first["leads"]["lead_id"].iloc[0])
+        world.store.mark_deleted("leads", lead, True, at=0)
+        second = kept.frames(world.store)
+        assert second["leads"] is not first["leads"]
+        assert bool(second["leads"].set_index("lead_id").loc[lead, "is_deleted"])
+        world.store.mark_deleted("leads", lead, True, at=0)  # an overlap re-read: no change
+        users = world.store.query("SELECT id FROM users")
+        world.store.mark_absent("users", [user for (user,) in users])  # the same list again
+        assert kept.frames(world.store)["leads"] is second["leads"]
 
         other = sqlite3.connect(world.config.store)  # e.g. `sheets-kpi sync` run by hand
         with other:
@@ -61,8 +62,19 @@ def test_frames_are_read_again_when_anything_may_have_changed(tmp_path: Path) ->
                 (int(first["users"]["user_id"].iloc[0]),),
             )
         other.close()
-        fourth = kept.frames(world.store, nothing_new=True)
-        assert "Renamed" in fourth["users"]["name"].tolist()
+        third = kept.frames(world.store)
+        assert "Renamed" in third["users"]["name"].tolist()
+
+
+def test_a_change_of_amocrm_data_ends_the_kept_output_even_in_a_cycle_cut_short(
+    tmp_path: Path,
+) -> None:
+    with small_world(tmp_path) as world:
+        world.store.save_output_state("fingerprint", 2**40, run_id=1, issues=0)
+        world.store.upsert("users", [])  # nothing written: it stands
+        assert world.store.output_state() is not None
+        world.store.mark_deleted("leads", 10**9, True, at=0)  # a tombstone, as a sync page
+        assert world.store.output_state() is None
 
 
 def test_a_serve_cycle_with_nothing_new_computes_from_the_kept_frames(

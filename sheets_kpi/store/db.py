@@ -74,6 +74,8 @@ class Store:
         self._lock = threading.RLock()
         self._depth = 0
         self.killed: list[tuple[int, int]] = []
+        #: Bumped whenever this connection changes amoCRM data (`_entities_changed`).
+        self.generation = 0
 
     def _unopened(self, err: Exception) -> StoreError:
         return StoreError(
@@ -140,8 +142,6 @@ class Store:
             f"SELECT {', '.join([*names, *derived.values()])} FROM (SELECT {values}) WHERE true "
             f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
         )
-        with self.transaction():
-            self._conn.executemany(sql, [tuple(row[n] for n in names) for row in rows])
         before = [stored.get(tuple(row[k] for k in keys)) for row in rows]
         new = before.count(None)
         changed = sum(
@@ -149,6 +149,10 @@ class Store:
             for row, old in zip(rows, before, strict=True)
             if old is not None and old != tuple(row[n] for n in compared)
         )
+        with self.transaction():
+            self._conn.executemany(sql, [tuple(row[n] for n in names) for row in rows])
+            if new or changed:
+                self._entities_changed()
         return UpsertCount(new=new, updated=changed)
 
     def _stored(
@@ -176,25 +180,42 @@ class Store:
         had seen it; a restore removes the tombstone and the item arrives with its next read.
         """
         with self.transaction():
+            before = self._conn.total_changes
             if deleted:
                 self._conn.execute(
                     f"INSERT INTO {table} (id, is_deleted, raw, synced_at) VALUES (?, 1, ?, ?) "
-                    "ON CONFLICT (id) DO UPDATE SET is_deleted = 1",
+                    "ON CONFLICT (id) DO UPDATE SET is_deleted = 1 WHERE is_deleted = 0",
                     (item_id, TOMBSTONE, at),
                 )
-                return
-            self._conn.execute(
-                f"DELETE FROM {table} WHERE id = ? AND raw = ?", (item_id, TOMBSTONE)
-            )
-            self._conn.execute(f"UPDATE {table} SET is_deleted = 0 WHERE id = ?", (item_id,))
+            else:
+                self._conn.execute(
+                    f"DELETE FROM {table} WHERE id = ? AND raw = ?", (item_id, TOMBSTONE)
+                )
+                self._conn.execute(
+                    f"UPDATE {table} SET is_deleted = 0 WHERE id = ? AND is_deleted != 0",
+                    (item_id,),
+                )
+            if self._conn.total_changes != before:
+                self._entities_changed()
 
     def mark_absent(self, table: str, present: list[int]) -> None:
         """Mark deleted the rows whose id is not in `present`, a complete (and short) list."""
         marks = ", ".join("?" for _ in present)
         with self.transaction():
-            self._conn.execute(
-                f"UPDATE {table} SET is_deleted = (id NOT IN ({marks}))", list(present)
+            done = self._conn.execute(
+                f"UPDATE {table} SET is_deleted = (id NOT IN ({marks})) "
+                f"WHERE is_deleted != (id NOT IN ({marks}))",
+                [*present, *present],
             )
+            if done.rowcount:
+                self._entities_changed()
+
+    def _entities_changed(self) -> None:
+        """amoCRM data changed (inside the caller's transaction): frames read before are behind
+        (`generation`), and a kept output no longer stands, even if the cycle that changed it
+        was cut short before it computed anything."""
+        self.generation += 1
+        self._conn.execute("DELETE FROM output_state")
 
     def cursor(self, entity: str) -> int | None:
         rows = self.query("SELECT value FROM sync_cursor WHERE entity = ?", (entity,))

@@ -78,21 +78,19 @@ def amocrm_frames(store: Store) -> dict[str, pd.DataFrame]:
 
 
 class KeptFrames:
-    """`serve` keeps the amoCRM frames between cycles: reading them again is most of a quiet
-    cycle. They are read again when a sync brought anything new, changed or deleted (the
-    store's `entity_digest`), or when another process wrote to the store (SQLite's
-    `data_version`)."""
+    """`serve` keeps the amoCRM frames between cycles: reading them again is the largest part of
+    a quiet cycle. They are read again once this connection changed amoCRM data (the store's
+    `generation`) or another process wrote to the store (SQLite's `data_version`)."""
 
     def __init__(self) -> None:
-        self._key: tuple[str, int] | None = None
+        self._key: tuple[int, int] | None = None
         self._frames: dict[str, pd.DataFrame] = {}
 
-    def frames(self, store: Store, nothing_new: bool) -> dict[str, pd.DataFrame]:
-        """The frames of the last call when `nothing_new` (a complete sync with no new or
-        updated item) and the store says the same; else those read now. The engine only reads
-        its frames, so one set serves many cycles; the dict is the caller's own."""
-        key = (store.entity_digest(), store.query("PRAGMA data_version")[0][0])
-        if not (nothing_new and key == self._key):
+    def frames(self, store: Store) -> dict[str, pd.DataFrame]:
+        """The frames as the store holds them now. The engine only reads its frames, so one set
+        serves many cycles; the dict is the caller's own."""
+        key = (store.generation, store.query("PRAGMA data_version")[0][0])
+        if key != self._key:
             self._frames, self._key = amocrm_frames(store), key
         return dict(self._frames)
 
