@@ -117,7 +117,7 @@ def run_cycle(
             report.error = f"{report.error}; {unread}" if report.error else unread
             return report
         if synced.complete:
-            source = fingerprint(config, store, grids, sheets.metadata())
+            source = fingerprint(config, grids, sheets.metadata())
         if source and not (synced.new or synced.updated or reconcile or approvals):
             standing = kept_output(store, source, now)
             if standing is not None:  # nothing new and no number moved: only the run-log row

@@ -1,10 +1,11 @@
 """Whether a cycle may keep the last output instead of computing it again.
 
 It may when nothing the output is computed from changed and the clock has not reached the
-instant its numbers move (`kpi.horizon`). The fingerprint covers the amoCRM store (with a sync
-that brought nothing new: rows and deletions per table), the input tabs' cells, the main
-spreadsheet's tabs and markers (a tab someone deleted or renamed is written again), the config
-and the code. Only an output written completely is kept; the nightly reconcile always computes.
+instant its numbers move (`kpi.horizon`). Any change of amoCRM data ends the kept output in the
+store itself (`Store._entities_changed`); the fingerprint covers the rest: the input tabs'
+cells, the main spreadsheet's tabs and markers (a tab someone deleted or renamed is written
+again), the config and the code. Only an output written completely is kept; the nightly
+reconcile always computes.
 """
 
 from __future__ import annotations
@@ -21,14 +22,11 @@ from sheets_kpi.sheets.layout import RENDER_VERSION
 from sheets_kpi.store.db import Store
 
 
-def fingerprint(
-    config: Config, store: Store, grids: dict[str, list[list[Any]]], metadata: dict[str, Any]
-) -> str:
+def fingerprint(config: Config, grids: dict[str, list[list[Any]]], metadata: dict[str, Any]) -> str:
     digest = hashlib.sha256()
     parts = (
         _code_version(),
         config.model_dump_json(),
-        store.entity_digest(),
         json.dumps(grids, sort_keys=True, default=str, ensure_ascii=False),
         json.dumps(metadata, sort_keys=True, default=str, ensure_ascii=False),
     )

@@ -229,13 +229,12 @@ def _column_width(sheet_id: int, start: int, end: int, pixels: int) -> dict[str,
 
 
 def value_ranges(
-    layout: TabLayout, blocks: list[int], rows: list[list[Any]] | None = None, blank: bool = False
+    layout: TabLayout, blocks: list[int], rows: list[list[Any]], blank: bool = False
 ) -> list[dict[str, Any]]:
     """The `values.batchUpdate` data of these blocks of the tab (`rows`: its `value_rows`),
     one range per block (BLOCK_ROWS rows of the whole width, blanks as "" to clear stale cells).
     On a `blank` tab (just created) trailing blanks are left out, there being nothing to clear
     (a block of blanks only has no values at all)."""
-    rows = layout.value_rows() if rows is None else rows
     quoted = "'" + layout.title.replace("'", "''") + "'"
     ranges = []
     for block in blocks:

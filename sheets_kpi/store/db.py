@@ -462,15 +462,6 @@ class Store:
         with self.transaction():
             self._conn.execute("DELETE FROM output_state")
 
-    def entity_digest(self) -> str:
-        """Rows and deletions per amoCRM table: what a sync's new/updated counts do not tell
-        (a user gone from amoCRM's list, a tombstone)."""
-        parts = [
-            f"{table}:{self.query(f'SELECT count(*), total(is_deleted) FROM {table}')[0]}"
-            for table in ("users", "leads", "contacts", "companies", "tasks")
-        ]
-        return ";".join(parts)
-
     def _migrate(self) -> None:
         version = self._conn.execute("PRAGMA user_version").fetchone()[0]
         _known(self.path, version)
