@@ -657,3 +657,41 @@ def test_values_a_failed_write_did_not_bring_are_sent_by_the_next(emulator) -> N
     server.reset_stats()
     assert gateway.write([TabLayout("data_kpi", [["a", "b"], [1, 3]])]).blocks_written == 0
     assert calls(server) == {}
+
+
+def test_a_tab_one_row_longer_goes_in_one_batch_its_values_as_raw_typed_cells(emulator) -> None:
+    """A structure change with few values (a list grown by a row): one batchUpdate, whose cells
+    are typed as a RAW write types them, and the ledger knows them afterwards."""
+    server, state = emulator
+    gateway = gateway_for(server)
+    gateway.write(manager_tabs(3))
+    longer = manager_tabs(3)
+    longer[1].rows = [*longer[1].rows, ['=IMPORTXML("x")', True, 2.5, ""]]
+    server.reset_stats()
+    report = gateway.write(longer)
+    assert report.structure_written == ["Менеджер 1"] and report.blocks_written == 1
+    assert calls(server) == {f"GET {BOOK}": 1, "batchUpdate": 1}
+    sheet = next(s for s in state.get(BOOK).sheets if s.title == "Менеджер 1")
+    assert [sheet.cells.get((3, col)) for col in range(4)] == ['=IMPORTXML("x")', True, 2.5, None]
+    formula = gateway.client.open_by_key(BOOK).worksheet("Менеджер 1")
+    assert formula.get("A4", value_render_option="FORMULA") == [['=IMPORTXML("x")']]
+    server.reset_stats()
+    assert gateway.write(longer).blocks_written == 0
+    assert calls(server) == {f"GET {BOOK}": 1}
+
+
+def test_values_in_a_batch_that_got_no_answer_are_sent_again(emulator) -> None:
+    server, state = emulator
+    gateway = gateway_for(server)
+    gateway.write([TabLayout("data_kpi", [["a", "b"], [1, 2]])])
+    longer = TabLayout("data_kpi", [["a", "b"], [1, 2], [3, 4]])
+    plan = {"next": ["reset"], "operation": "spreadsheets.batchUpdate"}
+    requests.post(f"{server.url}/_emulator/faults", timeout=5, json=plan)
+    with pytest.raises(SheetsError):
+        gateway.write([longer])  # applied, but no answer came: the ledger does not know it …
+    server.reset_stats()
+    report = gateway.write([longer])
+    assert (report.structure_written, report.blocks_written) == ([], 1)  # … so the block goes
+    assert calls(server) == {f"GET {BOOK}": 1, "values.batchUpdate": 1}
+    sheet = next(s for s in state.get(BOOK).sheets if s.title == "data_kpi")
+    assert sheet.cells == {(0, 0): "a", (0, 1): "b", (1, 0): 1, (1, 1): 2, (2, 0): 3, (2, 1): 4}

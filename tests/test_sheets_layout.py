@@ -276,9 +276,9 @@ def test_a_huge_write_is_split_and_each_hash_comes_with_the_tabs_last_requests(
         TabLayout(f"таблица {i}", [["Иван Петров"] * 4] * 4, formats=[Block(0, 0, 4, 4, "0")] * 9)
         for i in range(6)
     ]
-    sent: list[dict] = []
-    report = writer.write_tabs(sent.append, {"sheets": []}, layouts, EDITORS).report
-    assert report.batches == len(sent) > 2
+    plan = writer.plan_writes({"sheets": []}, layouts, EDITORS)
+    sent = [{"requests": chunk} for chunk in writer.batches(plan.structure)]
+    assert len(sent) > 2
     assert all(len(encode(body)) <= 3_000 + len(encode({"requests": []})) for body in sent)
     last_batch: dict[int, int] = {}  # sheetId → the last batch that touches it
     hashed: dict[int, int] = {}  # sheetId → the batch that sets its content hash

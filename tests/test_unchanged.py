@@ -86,3 +86,22 @@ def test_the_nightly_reconcile_always_computes(settled: SmallWorld) -> None:
     )
     assert report.status == "ok"
     assert report.kept_from is None
+
+
+def test_a_task_falling_due_grows_the_managers_tab_in_one_write(settled: SmallWorld) -> None:
+    """No new data, but a deadline passed: the overdue list and `data_daily` are a row longer.
+    The grids grow and the few changed values go with them in the one batchUpdate."""
+    roster = settled.tab("Сотрудники")[1:]
+    manager_id, name = int(roster[0][0]), str(roster[0][1])
+    lead = next(
+        item
+        for item in settled.account.entities["leads"].values()
+        if item["responsible_user_id"] == manager_id and not item["is_deleted"]
+    )
+    settled.account.add_task("leads", lead["id"], manager_id, NOW + 600, text="Перезвонить")
+    assert settled.cycle().kept_from is None  # the new task, not yet due
+    later = settled.cycle(settled.now + timedelta(minutes=15))
+    assert later.status == "ok", later.error
+    assert (later.sheets_read_requests, later.sheets_write_requests) == (2, 1)
+    assert any(row[0] == "Перезвонить" for row in settled.tab(name))
+    assert settled.tab("Журнал")[-1][6] == "ok"

@@ -63,6 +63,18 @@ def cell(value: Any) -> dict[str, Any]:
     return {"userEnteredValue": {"stringValue": fit_cell(str(value))}}
 
 
+def cell_rows(sheet_id: int, row: int, rows: list[list[Any]]) -> dict[str, Any]:
+    """RAW rows (`value_ranges`' cells) as an `updateCells` from column A of `row`, typed as a
+    RAW write types them (text stays text, `=IMPORTXML(...)` included); a blank clears."""
+    return {
+        "updateCells": {
+            "start": {"sheetId": sheet_id, "rowIndex": row, "columnIndex": 0},
+            "rows": [{"values": [cell(value) for value in cells]} for cells in rows],
+            "fields": "userEnteredValue",
+        }
+    }
+
+
 def grid_properties(layout: TabLayout, height: int | None = None) -> dict[str, Any]:
     """A tab's `gridProperties`: its size (`height` rows if given) and frozen rows/columns."""
     rows, columns = layout.grid_size()

@@ -1,4 +1,5 @@
-"""Write output tabs: structure in `spreadsheets.batchUpdate`, values in `values.batchUpdate`.
+"""Plan the writes of output tabs: structure for `spreadsheets.batchUpdate`, values by block
+for `values.batchUpdate` (the gateway sends them).
 
 Only tabs carrying our owner marker are ever changed or removed; a tab with the same title that
 the tool did not create is left alone and reported. A tab's structure (grid, formats, rules,
@@ -14,15 +15,11 @@ is released (our markers removed), never deleted.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from gspread.exceptions import APIError
-
-from sheets_kpi.errors import SheetsError
-from sheets_kpi.sheets.layout import KeptHashes, TabLayout
+from sheets_kpi.sheets.layout import BLOCK_ROWS, KeptHashes, TabLayout
 from sheets_kpi.sheets.render import (
     HASH_KEY,
     MARKER,
@@ -39,7 +36,6 @@ from sheets_kpi.sheets.render import (
     value_ranges,
 )
 
-log = logging.getLogger(__name__)
 U = TypeVar("U")
 #: Google rejects bodies above 10 MiB ("Request payload size exceeds the limit: 10485760
 #: bytes"); split below that.
@@ -65,11 +61,15 @@ Ledger = dict[str, Written]
 
 @dataclass
 class ValueUnit:
-    """Blocks of one tab for `values.batchUpdate`, with the hashes they bring."""
+    """One block of one tab for `values.batchUpdate` (`data`: its range, none for a block of a
+    new tab with nothing in it), with the hash it brings; the tab's `sheet_id` and the block's
+    first `row` (0-based) place the same cells in an `updateCells`."""
 
     title: str
     data: list[dict[str, Any]]
     blocks: dict[int, str]
+    sheet_id: int
+    row: int
 
 
 @dataclass
@@ -83,7 +83,6 @@ class Plan:
 
 @dataclass
 class WriteReport:
-    batches: int = 0
     rows_written: int = 0
     tabs_written: list[str] = field(default_factory=list)
     tabs_created: list[str] = field(default_factory=list)
@@ -183,7 +182,13 @@ def plan_writes(
         after[layout.title] = Written(sheet_id, structure, kept)
         data = value_ranges(layout, changed, cells, blank=sheet is None)
         values += [
-            ValueUnit(layout.title, [piece] if piece["values"] else [], {i: digests[i]})
+            ValueUnit(
+                layout.title,
+                [piece] if piece["values"] else [],
+                {i: digests[i]},
+                sheet_id,
+                i * BLOCK_ROWS,
+            )
             for i, piece in zip(changed, data, strict=True)
         ]
         report.blocks_written += len(changed)
@@ -227,36 +232,6 @@ def rename_request(sheet_id: int, title: str) -> dict[str, Any]:
             "fields": "title",
         }
     }
-
-
-def write_tabs(
-    send: Callable[[dict[str, Any]], Any],
-    metadata: dict[str, Any],
-    layouts: list[TabLayout],
-    editors: list[str],
-    force: bool = False,
-    prune: bool = True,
-    ledger: Ledger | None = None,
-) -> Plan:
-    """Plan and send the structure; the values are left in the plan for the caller, which may
-    add the run-log row to them."""
-    plan = plan_writes(metadata, layouts, editors, force, prune, ledger)
-    send_structure(send, plan)
-    return plan
-
-
-def send_structure(send: Callable[[dict[str, Any]], Any], plan: Plan) -> None:
-    """The plan's structure in one batch (more only when the payload is huge)."""
-    if plan.report.conflicts:
-        log.warning(
-            "tabs not created by sheets-kpi were left alone: %s", ", ".join(plan.report.conflicts)
-        )
-    for chunk in batches(plan.structure):
-        try:
-            send({"requests": chunk})
-        except APIError as err:
-            raise SheetsError(f"Google Sheets rejected the output batch: {err}") from err
-        plan.report.batches += 1
 
 
 def batches(units: list[Unit]) -> list[list[dict[str, Any]]]:
