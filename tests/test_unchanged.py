@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+import requests
 
 from sheets_kpi.cycle import run_cycle
 from sheets_kpi.emulators.amocrm.mutations import LOST, WON
@@ -105,3 +106,25 @@ def test_a_task_falling_due_grows_the_managers_tab_in_one_write(settled: SmallWo
     assert (later.sheets_read_requests, later.sheets_write_requests) == (2, 1)
     assert any(row[0] == "Перезвонить" for row in settled.tab(name))
     assert settled.tab("Журнал")[-1][6] == "ok"
+
+
+def test_a_lost_answer_to_that_one_write_fails_the_cycle_and_the_next_puts_it_right(
+    settled: SmallWorld,
+) -> None:
+    roster = settled.tab("Сотрудники")[1:]
+    manager_id, name = int(roster[1][0]), str(roster[1][1])
+    lead = next(
+        item
+        for item in settled.account.entities["leads"].values()
+        if item["responsible_user_id"] == manager_id and not item["is_deleted"]
+    )
+    settled.account.add_task("leads", lead["id"], manager_id, NOW + 1500, text="Отправить КП")
+    assert settled.cycle(settled.now + timedelta(minutes=20)).status == "ok"
+    fault = {"next": ["reset"], "operation": "spreadsheets.batchUpdate"}
+    requests.post(f"{settled.sheets_server.url}/_emulator/faults", timeout=5, json=fault)
+    failed = settled.cycle(settled.now + timedelta(minutes=30))
+    assert failed.status == "failed"
+    assert settled.tab("Журнал")[-1][6] == "failed"  # its row, in a request of its own
+    again = settled.cycle(settled.now + timedelta(minutes=31))
+    assert again.status == "ok", again.error
+    assert any(row[0] == "Отправить КП" for row in settled.tab(name))

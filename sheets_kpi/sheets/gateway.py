@@ -51,9 +51,9 @@ log = logging.getLogger(__name__)
 LOG_KEEP = 200
 #: Empty rows the log tab grows by, so 99 cycles out of 100 only write their row.
 LOG_ROOM = 100
-#: Cells a write's values may hold and still go at the end of its structure's batch: a cell
-#: costs about 4× its RAW bytes as an `updateCells` object, but a cycle that grows a tab by a
-#: row then sends one request instead of two (a quiet cycle at 200 managers holds ~40 000).
+#: Cells a write's values may hold and still go at the end of its structure's batch: as
+#: `updateCells` objects they are about twice the JSON of RAW arrays, but a cycle that grows a
+#: tab by a row then sends one request instead of two.
 TOGETHER_CELLS = 60_000
 #: zlib's usual level: 6 MB of table JSON to under 0.5 MB in about 0.1 s (9 saves 4 % more in
 #: three times the time).
@@ -306,7 +306,8 @@ class SheetsGateway:
             for chunk in batches(structure):
                 self.update({"requests": chunk}, spreadsheet_id)
         except SheetsError:
-            self._log = None  # its room may not have been made: placed again from the metadata
+            if spreadsheet_id == self.google.spreadsheet_id:  # the log tab's room may not
+                self._log = None  # have been made: the row is placed again from the metadata
             raise
         ledger = self.ledger(spreadsheet_id)
         for plan, prune in held:
