@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -317,8 +318,9 @@ def test_a_settled_month_is_not_computed_and_not_kept(world: World) -> None:
 @pytest.mark.parametrize(
     ("left", "right"),
     [
-        ({"x": [None]}, {"x": [float("nan")]}),
-        ({"x": [1]}, {"x": [True]}),
+        ({"x": pd.Series([None], dtype=object)}, {"x": pd.Series([np.nan], dtype=object)}),
+        ({"x": pd.Series([1], dtype=object)}, {"x": pd.Series([True], dtype=object)}),
+        ({"x": pd.array([0.0, None], dtype="Float64")}, {"x": pd.array([-0.0, None], "Float64")}),
         ({"x": [1, "a"]}, {"x": [1.0, "a"]}),
         ({"x": [0.0]}, {"x": [-0.0]}),
         ({"x": [1.0]}, {"x": [1.0 + 1e-15]}),
@@ -332,9 +334,15 @@ def test_frames_that_equals_holds_alike_may_still_differ(left: dict, right: dict
 
 
 def test_same_frame_holds_equal_tables_equal() -> None:
-    rows = {"x": ["a", None], "y": [1.5, float("nan")], "z": pd.array([1, None], dtype="Int64")}
+    rows = {
+        "x": pd.Series(["a", None, 1], dtype=object),
+        "y": [1.5, float("nan"), -0.0],
+        "z": pd.array([1, None, 3], dtype="Int64"),
+        "w": pd.array([1.5, None, -0.0], dtype="Float64"),
+        "s": ["a", "b", "c"],
+    }
     assert same_frame(pd.DataFrame(rows), pd.DataFrame(rows))
-    assert not same_frame(pd.DataFrame(rows), pd.DataFrame(rows, index=[1, 2]))
+    assert not same_frame(pd.DataFrame(rows), pd.DataFrame(rows, index=[1, 2, 3]))
 
 
 def test_a_quiet_serve_cycle_takes_all_six_ended_months_from_the_last(tmp_path: Path) -> None:

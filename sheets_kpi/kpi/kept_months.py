@@ -105,9 +105,7 @@ def same_frame(a: pd.DataFrame, b: pd.DataFrame) -> bool:
         x, y = a[column], b[column]
         if x.dtype == object and not _same_types(x, y):
             return False
-        if x.dtype.kind == "f" and not np.array_equal(
-            np.signbit(x.to_numpy()), np.signbit(y.to_numpy())
-        ):
+        if x.dtype.kind == "f" and not np.array_equal(_signs(x), _signs(y)):
             return False
     return True
 
@@ -117,6 +115,10 @@ def _same_types(x: pd.Series, y: pd.Series) -> bool:
     if pd.api.types.infer_dtype(x, skipna=False) == "string":
         return pd.api.types.infer_dtype(y, skipna=False) == "string"
     return all(type(p) is type(q) for p, q in zip(x, y, strict=True))
+
+
+def _signs(x: pd.Series) -> np.ndarray:
+    return np.signbit(x.to_numpy(dtype=float, na_value=np.nan))
 
 
 def _dated_in(frame: pd.DataFrame, at: Period) -> pd.DataFrame:
