@@ -1,6 +1,6 @@
-"""`serve` keeps the ended months' figures between cycles: computing the six months of the
-manager tab's strip again is a large part of a quiet cycle, and with the same data they come out
-the same.
+"""`serve` keeps the ended months' figures between cycles: computing the manager tab's strip of
+past months again is a large part of a quiet cycle, and with the same data they come out the
+same.
 
 An ended month's figures (`engine.compute`'s `ended`) are made of the config, the roster and the
 plans, the day each metric is first measured from (`facts.measured_from`), and the daily facts
