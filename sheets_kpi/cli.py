@@ -274,12 +274,13 @@ def _require_input_tabs(config: Config, sheets) -> None:
 def serve_cycle(config: Config, store, amo, sheets):
     """`serve`'s cycle: without the input tabs it says so and skips the cycle (the worker goes
     on and looks again next time), else one full cycle; the amoCRM frames are kept between
-    cycles while the store stays the same."""
+    cycles while the store stays the same, and the ended months while their inputs do."""
     from sheets_kpi.cycle import run_cycle
+    from sheets_kpi.kpi.kept_months import KeptMonths
     from sheets_kpi.store.frames import KeptFrames
 
     progress = _progress()
-    kept = KeptFrames()
+    kept, kept_months = KeptFrames(), KeptMonths()
 
     def cycle(now: datetime, reconcile: bool, stop: threading.Event) -> bool:
         try:
@@ -297,6 +298,7 @@ def serve_cycle(config: Config, store, amo, sheets):
             stop=stop,
             progress=progress,
             kept=kept,
+            kept_months=kept_months,
         )
         log.info("%s", cycle_line(report))
         return report.synced

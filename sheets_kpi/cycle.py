@@ -25,6 +25,7 @@ from sheets_kpi.errors import SheetsKpiError, SourceError, Stopped
 from sheets_kpi.kpi.engine import Results, compute
 from sheets_kpi.kpi.inputs import Inputs
 from sheets_kpi.kpi.issues import ISSUE_COLUMNS, Issue, issues_frame, place, shown_message
+from sheets_kpi.kpi.kept_months import KeptMonths
 from sheets_kpi.kpi.rules import evaluate_deal_rules, onsets
 from sheets_kpi.locale import label
 from sheets_kpi.progress import Progress
@@ -83,10 +84,12 @@ def run_cycle(
     approvals: tuple[Approval, ...] = (),
     progress: Progress | None = None,
     kept: KeptFrames | None = None,
+    kept_months: KeptMonths | None = None,
 ) -> CycleReport:
     """One cycle computed at the instant `now` (the caller's clock: the worker's or `--now`);
     `approvals` (from `sheets-kpi close`) join those typed into the close tab; `progress` hears
-    of the sync per stream and of the writes; `kept` holds `serve`'s frames between cycles."""
+    of the sync per stream and of the writes; `kept` and `kept_months` hold `serve`'s frames and
+    ended months between cycles."""
     started = time.monotonic()
     report = CycleReport(run_id=store.start_run(now))
     sheets.reset_counts()
@@ -126,7 +129,9 @@ def run_cycle(
                 return report
         store.forget_output_state()
         amocrm = kept.frames(store) if kept is not None else None
-        results = compute_results(config, store, inputs.frames, now, amocrm=amocrm)
+        results = compute_results(
+            config, store, inputs.frames, now, amocrm=amocrm, kept_months=kept_months
+        )
         closing = close_periods(
             config, store, results, inputs.frames, inputs.actions, now, report.run_id, approvals
         )
@@ -286,16 +291,18 @@ def compute_results(
     now: datetime,
     months_back: int | None = None,
     amocrm: dict[str, pd.DataFrame] | None = None,
+    kept_months: KeptMonths | None = None,
 ) -> Results:
     """Violations are tracked first, then the pure engine runs on the store's frames (or the
     `amocrm` frames already read from it) and the parsed inputs; by default the months
-    approved and no longer watched are not computed."""
+    approved and no longer watched are not computed, and those in `kept_months` with the same
+    inputs are not computed again."""
     frames = amocrm_frames(store) if amocrm is None else amocrm
     frames["deal_violations"] = track_violations(config, store, frames, now)
     frames["rule_evaluation"] = frame(store, "rule_evaluation")
     settled = settled_months(config, store, now) if months_back is None else frozenset()
     built = Inputs.build(**frames, **inputs)
-    return compute(built, config, pd.Timestamp(now), months_back, settled)
+    return compute(built, config, pd.Timestamp(now), months_back, settled, kept_months)
 
 
 def _foreign_tabs(sheets: SheetsGateway, output: Output) -> list[str]:

@@ -19,6 +19,7 @@ from sheets_kpi.kpi.facts import (
 )
 from sheets_kpi.kpi.horizon import next_change
 from sheets_kpi.kpi.inputs import Inputs
+from sheets_kpi.kpi.kept_months import KeptMonths, MonthBasis
 from sheets_kpi.kpi.metrics import parse_metric
 from sheets_kpi.kpi.periods import Period, period_start, to_utc, today
 from sheets_kpi.kpi.plan_fact import achievement, kpi_catalogue, period_table, resolve_plans
@@ -131,11 +132,13 @@ def compute(
     now: pd.Timestamp,
     months_back: int | None = None,
     settled: frozenset[str] = frozenset(),
+    kept: KeptMonths | None = None,
 ) -> Results:
     """The current plan month (the one holding `now` in config.timezone), the ended months
     before it (`months_back`, default the strip or the watched months) and the analytics.
     `settled` months (approved in every department, no longer watched) are shown from their
-    snapshots, so they are not computed: their figures are empty."""
+    snapshots, so they are not computed: their figures are empty. `kept` (`serve`'s) hands out
+    an ended month of the last compute again when it is made of the same inputs."""
     period = Period.of(today(now, config.timezone))
     previous = period.previous_same_point()
     people, roster_issues = issues.roster_in_scope(inputs, config)
@@ -181,6 +184,13 @@ def compute(
             wins=wins[wins["date"].between(at.start, at.end)].reset_index(drop=True),
         )
 
+    open_months = [at for at in history if at.label not in settled]
+    if kept is None:
+        past = {at: ended(at) for at in open_months}
+    else:
+        basis = MonthBasis(config, inputs.roster, inputs.plans, measured)
+        past = kept.figures(open_months, basis, daily, wins, ended)
+
     # The previous ranking is of those who had any activity then: a manager who joined this
     # month has no previous rank (and no rank change), and does not push others down.
     then = daily["date"].between(previous.start, previous.today)
@@ -210,7 +220,7 @@ def compute(
         open_violations=_open_violations(inputs),
         overdue_tasks=_overdue_tasks(inputs, now),
         wins=wins[wins["date"] >= period.start].reset_index(drop=True),
-        past=[_settled(at) if at.label in settled else ended(at) for at in history],
+        past=[past[at] if at in past else _settled(at) for at in history],
         leads=inputs.leads[["lead_id", "is_deleted", "status_id"]],
         changes_at=next_change(inputs, config, now),
         issues=pd.concat(
