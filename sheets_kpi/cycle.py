@@ -129,8 +129,9 @@ def run_cycle(
                 return report
         store.forget_output_state()
         amocrm = kept.frames(store) if kept is not None else None
+        months = None if reconcile else kept_months  # the nightly cycle computes every month
         results = compute_results(
-            config, store, inputs.frames, now, amocrm=amocrm, kept_months=kept_months
+            config, store, inputs.frames, now, amocrm=amocrm, kept_months=months
         )
         closing = close_periods(
             config, store, results, inputs.frames, inputs.actions, now, report.run_id, approvals
