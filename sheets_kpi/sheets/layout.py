@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import pickle
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -102,6 +103,11 @@ class TabLayout:
     def structure_digest(self, editors: list[str] | tuple[str, ...] = ()) -> str:
         """Hash of everything but the cell values: grid, formats, widths, rules, chart and
         protection; a new set of protection editors (config `google.supervisors`) counts."""
+        return self._structure_digest(editors, self.widths or fitted_widths(self))
+
+    def _structure_digest(
+        self, editors: list[str] | tuple[str, ...], widths: dict[int, int]
+    ) -> str:
         return _hash(
             [
                 RENDER_VERSION,
@@ -109,7 +115,7 @@ class TabLayout:
                 self.grid_size(),
                 self.frozen_rows,
                 self.frozen_cols,
-                sorted((self.widths or fitted_widths(self)).items()),
+                sorted(widths.items()),
                 [vars(b) for b in self.formats],
                 [vars(b) for b in self.achievement],
                 self.gate,
@@ -146,22 +152,41 @@ class TabLayout:
         ]
 
     def _value_blocks(self) -> Iterator[tuple[int, list[list[Any]]]]:
-        """(first row, RAW rows) per BLOCK_ROWS rows of the grid; floats rounded to what their
-        number pattern shows (see `rounded`)."""
-        height, width = self.grid_size()
-        rows = self.rows[: self.frozen_rows] if self.append_only else self.rows
-        height = len(rows) if self.append_only else height
+        """(first row, RAW rows) per BLOCK_ROWS rows of the grid."""
+        rows, height, width = self._value_grid()
         shown = self._shown_places()
         for start in range(0, height, BLOCK_ROWS):
-            block = [
-                [raw_value(v) for v in row] + [""] * (width - len(row))
-                for row in rows[start : start + BLOCK_ROWS]
+            end = min(height, start + BLOCK_ROWS)
+            yield start, _value_block(rows, start, end, width, shown)
+
+    def _value_grid(self) -> tuple[list[list[Any]], int, int]:
+        """The rows the values come from (an append-only tab: its header) and the grid's
+        height and width."""
+        height, width = self.grid_size()
+        if self.append_only:
+            rows = self.rows[: self.frozen_rows]
+            return rows, len(rows), width
+        return self.rows, height, width
+
+    def _block_contexts(self) -> list[tuple[Any, ...]]:
+        """What each block's RAW values and hash take from the layout besides its rows: its
+        height, the grid's width, the number patterns over it (cut to it, in order: where they
+        overlap the last wins), the volatile columns and cells in it, and which rows the values
+        come from. Blocks of the same rows in equal contexts have the same values and hashes."""
+        _, height, width = self._value_grid()
+        shown = self._shown_places()
+        contexts = []
+        for start in range(0, height, BLOCK_ROWS):
+            end = min(height, start + BLOCK_ROWS)
+            patterns = [
+                (max(row0, start) - start, min(row1, end) - start, col0, col1, decimals)
+                for row0, row1, col0, col1, decimals in shown
+                if max(row0, start) < min(row1, end)
             ]
-            block += [
-                [""] * width for _ in range(min(height, start + BLOCK_ROWS) - start - len(block))
-            ]
-            _round_shown(block, start, shown)
-            yield start, block
+            cells = [(row - start, col) for row, col in self.volatile_cells if start <= row < end]
+            source = (self.append_only, self.frozen_rows)
+            contexts.append((end - start, width, patterns, self.volatile_columns, cells, source))
+        return contexts
 
     def _shown_places(self) -> list[tuple[int, int, int, int, int]]:
         """(row0, row1, col0, col1, decimals shown) of each block with a number pattern."""
@@ -191,6 +216,21 @@ class TabLayout:
         return _hash(steady)
 
 
+def _value_block(
+    rows: list[list[Any]],
+    start: int,
+    end: int,
+    width: int,
+    shown: list[tuple[int, int, int, int, int]],
+) -> list[list[Any]]:
+    """Grid rows `start`–`end` as RAW values, padded with blanks to the grid; floats rounded to
+    what their number pattern shows (see `rounded`)."""
+    block = [[raw_value(v) for v in row] + [""] * (width - len(row)) for row in rows[start:end]]
+    block += [[""] * width for _ in range(end - start - len(block))]
+    _round_shown(block, start, shown)
+    return block
+
+
 def _round_shown(
     block: list[list[Any]], start: int, shown: list[tuple[int, int, int, int, int]]
 ) -> None:
@@ -209,22 +249,85 @@ def _round_shown(
 
 class KeptHashes:
     """Each tab's structure hash, RAW values and block hashes as last worked out, which `serve`
-    keeps between cycles (its gateway lives across them): a layout equal to last cycle's has the
-    same ones, and in a quiet cycle nearly every tab is. Equal is as Python compares the cells
-    (a column keeps its type, so a cell is not `True` one cycle and `1` the next); a NaN is
-    never equal, so its tab is simply worked out again."""
+    keeps between cycles (its gateway lives across them): a layout the same as last cycle's has
+    the same ones, and in a quiet cycle nearly every tab is. Of a tab that changed (`data_daily`:
+    today's rows) only the blocks whose rows changed are worked out again; the others keep
+    their RAW values, hashes and share of the fitted widths. The result is always what the
+    layout's own `hashed_values` and `structure_digest` give."""
 
     def __init__(self) -> None:
-        self._last: dict[str, tuple[TabLayout, tuple[str, ...], Hashed]] = {}
+        self._last: dict[str, _Kept] = {}
 
     def of(self, layout: TabLayout, editors: list[str] | tuple[str, ...]) -> Hashed:
-        last = self._last.get(layout.title)
-        if last is not None and last[1] == tuple(editors) and last[0] == layout:
-            return last[2]
-        cells, digests = layout.hashed_values()
-        hashed = Hashed(layout.structure_digest(editors), cells, digests)
-        self._last[layout.title] = (layout, tuple(editors), hashed)
-        return hashed
+        kept = _kept(layout, tuple(editors), self._last.get(layout.title))
+        self._last[layout.title] = kept
+        return kept.hashed
+
+
+@dataclass(frozen=True)
+class _Kept:
+    """A tab's hashes and what they were worked out from: its settings (all but the rows) and
+    editors, its rows `_pickled` by BLOCK_ROWS, the context of each block of values and each
+    chunk of rows' share of the fitted widths."""
+
+    hashed: Hashed
+    settings: bytes | None
+    chunks: list[bytes | None]
+    contexts: list[tuple[Any, ...]]
+    lengths: list[list[dict[tuple[type, Any], int]]]
+
+
+def _kept(layout: TabLayout, editors: tuple[str, ...], last: _Kept | None) -> _Kept:
+    """`layout`'s hashes, taking from `last` each block whose rows and context are the same."""
+    rows = layout.rows
+    height = layout.grid_size()[0]
+    starts = range(0, max(height, len(rows)), BLOCK_ROWS)
+    chunks = [_pickled(rows[start : start + BLOCK_ROWS]) for start in starts]
+    old = last.chunks if last else []
+    same = [
+        i < len(old) and chunk is not None and chunk == old[i] for i, chunk in enumerate(chunks)
+    ]
+    settings = _pickled(({**vars(layout), "rows": None}, editors))
+    if last and all(same) and settings is not None and settings == last.settings:
+        return last
+    lengths = []
+    if not layout.widths:
+        lengths = [
+            last.lengths[i]
+            if last and same[i] and i < len(last.lengths)
+            else _lengths(rows[start : start + BLOCK_ROWS])
+            for i, start in enumerate(range(0, len(rows), BLOCK_ROWS))
+        ]
+    contexts = layout._block_contexts()
+    source, _, width = layout._value_grid()
+    shown = layout._shown_places()
+    cells: list[list[Any]] = []
+    digests = []
+    for i, context in enumerate(contexts):
+        start = i * BLOCK_ROWS
+        end = start + context[0]
+        if last and same[i] and i < len(last.contexts) and last.contexts[i] == context:
+            block = last.hashed.cells[start:end]
+            digest = last.hashed.digests[i]
+        else:
+            block = _value_block(source, start, end, width, shown)
+            digest = layout._block_digest(start, block)
+        cells += block
+        digests.append(digest)
+    structure = layout._structure_digest(editors, layout.widths or _fitted(lengths))
+    hashed = Hashed(structure, cells, digests)
+    return _Kept(hashed, settings, chunks, contexts, lengths)
+
+
+def _pickled(value: Any) -> bytes | None:
+    """`value` as pickle writes it, which tells cells apart that `==` does not (`True`, `1` and
+    `1.0` are written TRUE, 1 and 1; `Decimal("1.0")` and `Decimal("1.00")`, 0.0 and -0.0 show
+    differently) and a NaN from no NaN; None if it cannot be pickled. Cells that share objects
+    otherwise than last time pickle otherwise too: their block is just worked out again."""
+    try:
+        return pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+    except Exception:  # an exotic cell: its block is worked out every time
+        return None
 
 
 @dataclass(frozen=True)
@@ -247,30 +350,42 @@ PIXELS_PER_CHAR, PADDING, NARROWEST, WIDEST = 7, 14, 50, 420
 
 def fitted_widths(layout: TabLayout) -> dict[int, int]:
     """A width per column from its longest cell, so labels are not cut at 100 px. A row with a
-    single filled cell (a title or a note) is left out: it may run over the next columns."""
-    kept = [row for row in layout.rows if len(row) - row.count(None) - row.count("") >= 2]
-    distinct = [_distinct(cells) for cells in zip_longest(*kept)]
-    longest = {  # text as it is, one length per line; numbers as a cell shows them
-        col: max(
-            map(len, "\n".join(v if type(v) is str else _shown(v) for v in values).split("\n"))
-        )
-        for col, values in enumerate(distinct)
-        if values
-    }
-    return {
-        col: min(WIDEST, max(NARROWEST, PADDING + PIXELS_PER_CHAR * chars))
-        for col, chars in longest.items()
-    }
+    single filled cell (a title or a note) is left out: it may run over the next columns.
+    Worked out per BLOCK_ROWS rows, so `KeptHashes` measures only the rows that changed."""
+    rows = layout.rows
+    return _fitted(
+        [_lengths(rows[start : start + BLOCK_ROWS]) for start in range(0, len(rows), BLOCK_ROWS)]
+    )
 
 
-def _distinct(cells: tuple[Any, ...]) -> list[Any]:
-    """A column's filled cells, each distinct value once (a long data tab repeats its values).
-    Equal values of two types are kept apart (`1` and `Decimal("1.000")` show differently);
-    a column with text, blanks and at most one other type needs only its values compared."""
-    kinds = set(map(type, cells)) - {str, type(None)}
-    if len(kinds) <= 1:
-        return [v for v in set(cells) if v not in (None, "")]
-    return [v for _, v in set(zip(map(type, cells), cells, strict=True)) if v not in (None, "")]
+def _lengths(rows: list[list[Any]]) -> list[dict[tuple[type, Any], int]]:
+    """Per column of `rows`, each distinct filled cell (a long data tab repeats its values) with
+    the length of its longest line as it shows: text as it is, numbers as a cell shows them.
+    Equal values of two types are kept apart (`1` and `Decimal("1.000")` show differently)."""
+    kept = [row for row in rows if len(row) - row.count(None) - row.count("") >= 2]
+    return [
+        {
+            key: max(map(len, (value if type(value) is str else _shown(value)).split("\n")))
+            for key in dict.fromkeys(zip(map(type, cells), cells, strict=True))
+            if (value := key[1]) not in (None, "")
+        }
+        for cells in zip_longest(*kept)
+    ]
+
+
+def _fitted(chunks: list[list[dict[tuple[type, Any], int]]]) -> dict[int, int]:
+    """`fitted_widths` from the `_lengths` of each chunk of rows. Where equal values show
+    differently (0.0 and -0.0: "0 ₽" and "-0 ₽") the first one counts, as when a column is
+    measured in one go."""
+    widths = {}
+    for col in range(max(map(len, chunks), default=0)):
+        lengths: dict[tuple[type, Any], int] = {}
+        for chunk in reversed(chunks):
+            lengths.update(chunk[col] if col < len(chunk) else {})
+        if lengths:
+            chars = max(lengths.values())
+            widths[col] = min(WIDEST, max(NARROWEST, PADDING + PIXELS_PER_CHAR * chars))
+    return widths
 
 
 def _shown(value: Any) -> str:
