@@ -168,13 +168,13 @@ class TabLayout:
             return rows, len(rows), width
         return self.rows, height, width
 
-    def _block_contexts(self) -> list[tuple[Any, ...]]:
+    def _block_contexts(
+        self, height: int, width: int, shown: list[tuple[int, int, int, int, int]]
+    ) -> list[tuple[Any, ...]]:
         """What each block's RAW values and hash take from the layout besides its rows: its
         height, the grid's width, the number patterns over it (cut to it, in order: where they
         overlap the last wins), the volatile columns and cells in it, and which rows the values
         come from. Blocks of the same rows in equal contexts have the same values and hashes."""
-        _, height, width = self._value_grid()
-        shown = self._shown_places()
         contexts = []
         for start in range(0, height, BLOCK_ROWS):
             end = min(height, start + BLOCK_ROWS)
@@ -280,7 +280,7 @@ class _Kept:
 def _kept(layout: TabLayout, editors: tuple[str, ...], last: _Kept | None) -> _Kept:
     """`layout`'s hashes, taking from `last` each block whose rows and context are the same."""
     rows = layout.rows
-    height = layout.grid_size()[0]
+    source, height, width = layout._value_grid()
     starts = range(0, max(height, len(rows)), BLOCK_ROWS)
     chunks = [_pickled(rows[start : start + BLOCK_ROWS]) for start in starts]
     old = last.chunks if last else []
@@ -298,9 +298,8 @@ def _kept(layout: TabLayout, editors: tuple[str, ...], last: _Kept | None) -> _K
             else _lengths(rows[start : start + BLOCK_ROWS])
             for i, start in enumerate(range(0, len(rows), BLOCK_ROWS))
         ]
-    contexts = layout._block_contexts()
-    source, _, width = layout._value_grid()
     shown = layout._shown_places()
+    contexts = layout._block_contexts(height, width, shown)
     cells: list[list[Any]] = []
     digests = []
     for i, context in enumerate(contexts):
@@ -360,17 +359,30 @@ def fitted_widths(layout: TabLayout) -> dict[int, int]:
 
 def _lengths(rows: list[list[Any]]) -> list[dict[tuple[type, Any], int]]:
     """Per column of `rows`, each distinct filled cell (a long data tab repeats its values) with
-    the length of its longest line as it shows: text as it is, numbers as a cell shows them.
-    Equal values of two types are kept apart (`1` and `Decimal("1.000")` show differently)."""
+    the length of its longest line as it shows. Equal values of two types are kept apart (`1`
+    and `Decimal("1.000")` show differently)."""
     kept = [row for row in rows if len(row) - row.count(None) - row.count("") >= 2]
     return [
-        {
-            key: max(map(len, (value if type(value) is str else _shown(value)).split("\n")))
-            for key in dict.fromkeys(zip(map(type, cells), cells, strict=True))
-            if (value := key[1]) not in (None, "")
-        }
+        {(type(value), value): _longest_line(value) for value in _distinct(cells)}
         for cells in zip_longest(*kept)
     ]
+
+
+def _longest_line(value: Any) -> int:
+    """Characters of a cell's longest line: text as it is, numbers as a cell shows them."""
+    text = value if type(value) is str else _shown(value)
+    return max(map(len, text.split("\n"))) if "\n" in text else len(text)
+
+
+def _distinct(cells: tuple[Any, ...]) -> list[Any]:
+    """The filled cells, each distinct value once, the first of equal ones. Equal values of two
+    types are kept apart; cells of text, blanks and at most one other type need only their
+    values compared."""
+    kinds = set(map(type, cells)) - {str, type(None)}
+    if len(kinds) <= 1:
+        return [v for v in dict.fromkeys(cells) if v not in (None, "")]
+    pairs = dict.fromkeys(zip(map(type, cells), cells, strict=True))
+    return [v for _, v in pairs if v not in (None, "")]
 
 
 def _fitted(chunks: list[list[dict[tuple[type, Any], int]]]) -> dict[int, int]:
