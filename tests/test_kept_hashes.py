@@ -258,3 +258,37 @@ def test_equal_values_that_show_apart_count_as_the_first_of_them_in_the_column()
     assert fitted_widths(TabLayout("t", rows)) == release_fitted_widths(TabLayout("t", rows))
     assert fitted_widths(TabLayout("t", rows))[1] == NARROWEST
     assert fitted_widths(TabLayout("t", rows[::-1]))[1] == PADDING + PIXELS_PER_CHAR * 15
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_the_writer_plans_the_same_writes_with_kept_hashes_as_without(seed: int) -> None:
+    """Cycles of a data tab that grows and moves at its tail, as `serve` writes it."""
+    from sheets_kpi.sheets.render import HASH_KEY, MARKER
+    from sheets_kpi.sheets.writer import Written, plan_writes
+
+    rng = random.Random(seed)
+    rows = [["date", "manager", "value"]] + [[46296 + i // 3, "Анна", i / 3] for i in range(30)]
+    kept = KeptHashes()
+    metadata: dict = {"sheets": []}
+    ledger: dict = {}
+    written = blocks = 0
+    for _ in range(8):
+        layout = TabLayout("data_daily", copy.deepcopy(rows), formats=[random_format(rng)])
+        plans = [
+            plan_writes(metadata, [layout], list(EDITORS), ledger=ledger, hashes=hashes)
+            for hashes in (None, kept)
+        ]
+        assert repr(plans[0]) == repr(plans[1])
+        assert plans[1].values  # the tail, at least
+        written += len(plans[1].values)
+        blocks += len(layout.block_digests())
+        structure = layout.structure_digest(EDITORS)
+        marks = [{"metadataId": 1, "metadataKey": MARKER, "metadataValue": "owner"}]
+        marks.append({"metadataId": 2, "metadataKey": HASH_KEY, "metadataValue": structure})
+        grid = {"rowCount": len(rows), "columnCount": 3}
+        properties = {"sheetId": 7, "title": "data_daily", "gridProperties": grid}
+        metadata = {"sheets": [{"properties": properties, "developerMetadata": marks}]}
+        ledger = {"data_daily": Written(7, structure, tuple(layout.block_digests()))}
+        rows[-1][2] = rng.choice(CELLS)  # today's row moves, and a new one comes
+        rows.append([rows[-1][0] + rng.randint(0, 1), "Анна", rng.choice(CELLS)])
+    assert written < blocks  # not everything, every time
