@@ -211,6 +211,14 @@ def test_only_the_blocks_of_rows_that_changed_are_worked_out_again(monkeypatch) 
     assert made == []
 
 
+def test_a_tab_that_lost_its_last_block_of_rows_is_hashed_again() -> None:
+    rows = [["a", "b"]] + [[i, i] for i in range(3)] + [["wide", 1, 2, 3]]
+    hashes = KeptHashes()
+    hashes.of(TabLayout("t", rows), EDITORS)
+    shorter = TabLayout("t", copy.deepcopy(rows[:-1]))  # its first block is as it was
+    assert_exact(hashes.of(shorter, EDITORS), fresh(shorter))
+
+
 def release_fitted_widths(layout: TabLayout) -> dict[int, int]:
     """`fitted_widths` as it was, in one go over the whole tab: the one measured per block of
     rows must give the same."""

@@ -172,9 +172,10 @@ class TabLayout:
         self, height: int, width: int, shown: list[tuple[int, int, int, int, int]]
     ) -> list[tuple[Any, ...]]:
         """What each block's RAW values and hash take from the layout besides its rows: its
-        height, the grid's width, the number patterns over it (cut to it, in order: where they
-        overlap the last wins), the volatile columns and cells in it, and which rows the values
-        come from. Blocks of the same rows in equal contexts have the same values and hashes."""
+        height (which also cuts an append-only tab to its header), the grid's width, the number
+        patterns over it (cut to it, in order: where they overlap the last wins) and the
+        volatile columns and cells in it. Blocks of the same rows in equal contexts have the
+        same values and hashes."""
         contexts = []
         for start in range(0, height, BLOCK_ROWS):
             end = min(height, start + BLOCK_ROWS)
@@ -184,8 +185,7 @@ class TabLayout:
                 if max(row0, start) < min(row1, end)
             ]
             cells = [(row - start, col) for row, col in self.volatile_cells if start <= row < end]
-            source = (self.append_only, self.frozen_rows)
-            contexts.append((end - start, width, patterns, self.volatile_columns, cells, source))
+            contexts.append((end - start, width, patterns, self.volatile_columns, cells))
         return contexts
 
     def _shown_places(self) -> list[tuple[int, int, int, int, int]]:
@@ -288,7 +288,8 @@ def _kept(layout: TabLayout, editors: tuple[str, ...], last: _Kept | None) -> _K
         i < len(old) and chunk is not None and chunk == old[i] for i, chunk in enumerate(chunks)
     ]
     settings = _pickled(({**vars(layout), "rows": None}, editors))
-    if last and all(same) and settings is not None and settings == last.settings:
+    known = None not in (settings, *chunks)
+    if last and known and (settings, chunks) == (last.settings, last.chunks):
         return last
     lengths = []
     if not layout.widths:
