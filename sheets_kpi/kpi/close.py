@@ -150,13 +150,13 @@ def statement(
 def inflow(period: str, department: str, decisions: pd.DataFrame, carried: pd.Series) -> pd.Series:
     """Adjustments a statement takes, by manager: accepted ones addressed to it plus what the
     previous statement carried."""
+    if decisions.empty:  # the usual case: filtering and aligning nothing costs the most
+        return carried
     accepted = decisions[
         (decisions["action"] == "accept")
         & (decisions["target_period"] == period)
         & (decisions["department"] == department)
     ]
-    if accepted.empty:  # the usual case; aligning with nothing costs more than the rest
-        return carried
     own = accepted.groupby("manager_id")["amount"].sum()
     return own.add(carried, fill_value=0.0)
 
