@@ -180,25 +180,31 @@ def _statements(
         period = figures[label].period if label in figures else results.period
         standing = figures[label].managers if label in figures else current
         parts, statuses = [], []
+        departments = standing["department"].to_numpy()
         for dept in config.departments:
             snapshot = approved.get((label, dept.id))
+            status = period_status(
+                period, results.period.today, snapshot is not None, config.close.grace_days
+            )
             if snapshot is not None:
                 rows = _frame(snapshot.payload["statement"], STATEMENT_COLUMNS).assign(
                     approved_by=snapshot.approved_by,
                     approved_at=_local(snapshot.approved_at, config),
                     approved_utc=pd.Timestamp(snapshot.approved_at, unit="s"),
                     version=snapshot.version,
+                    department_status=status,
                 )
             else:
-                mine = standing[standing["department"] == dept.id]
+                mine = standing[departments == dept.id]
                 adjustment = inflow(label, dept.id, decisions, carried)
                 rows = statement_rows(label, mine, config, adjustment).assign(
-                    approved_by="", approved_at="", approved_utc=pd.NaT, version=0
+                    approved_by="",
+                    approved_at="",
+                    approved_utc=pd.NaT,
+                    version=0,
+                    department_status=status,
                 )
-            status = period_status(
-                period, results.period.today, snapshot is not None, config.close.grace_days
-            )
-            parts.append(rows.assign(department_status=status))
+            parts.append(rows)
             statuses.append(status)
         rows = pd.concat(parts, ignore_index=True)
         carried = rows.set_index("manager_id")["carried"].astype(float)

@@ -10,7 +10,7 @@ import pytest
 from sheets_kpi.closing import assemble
 from sheets_kpi.config import TvConfig
 from sheets_kpi.kpi.engine import compute
-from sheets_kpi.tabs.tv import progress, tv_tab
+from sheets_kpi.tabs.tv import achievements, progress, tv_tab
 from tests.test_close import CFG, moscow, world
 
 NOW = moscow("2026-12-01 15:00")
@@ -64,3 +64,25 @@ def test_the_time_alone_does_not_count_as_a_change() -> None:
 )
 def test_progress_bar(achievement, bar) -> None:
     assert progress(achievement) == bar
+
+
+@pytest.mark.parametrize(
+    "achievement",
+    [
+        [0.5, None, 1.2, None, 0.7, 0.9],  # manager 2's first known value is the later row
+        [None] * 6,  # nothing known: no rows, no columns
+    ],
+)
+def test_achievements_are_what_a_first_value_pivot_gives(achievement: list) -> None:
+    kpis = pd.DataFrame(
+        {
+            "manager_id": [1, 2, 1, 2, 2, 3],
+            "kpi": ["a", "a", "b", "a", "b", "b"],
+            "achievement": pd.Series(achievement, dtype=float),
+        }
+    )
+    for frame in (kpis, kpis.iloc[:0]):
+        pivot = frame.pivot_table(
+            index="manager_id", columns="kpi", values="achievement", aggfunc="first"
+        )
+        pd.testing.assert_frame_equal(achievements(frame), pivot, check_exact=True)

@@ -115,24 +115,43 @@ def statement(
     uncovered deduction add: the bonus never goes below 0 and what a deduction could not take
     is `carried` (negative) to the next statement.
     """
-    out = standing.rename(columns={"bonus": "earned"}).copy()
+    department = standing["department"]
     bases = {dept.id: dept.bonus.base for dept in config.departments}
-    out["base"] = out["bonus_base"].astype(float).fillna(out["department"].map(bases))
-    out["multiplier"] = np.nan
+    # Built in one go from arrays: a statement is assembled per period and department every
+    # cycle, and column-by-column pandas assignments cost more than the arithmetic.
+    score, mine_of = standing["score"].to_numpy(), department.to_numpy()
+    factor = np.full(len(standing), np.nan)
     for dept in config.departments:
-        mine = out["department"] == dept.id
-        out.loc[mine, "multiplier"] = multiplier(out.loc[mine, "score"].to_numpy(), dept.bonus)
-    out["adjustment"] = out["manager_id"].map(adjustment).fillna(0.0).astype(float)
-    total = out["earned"].astype(float) + out["adjustment"]
-    out["bonus"] = total.clip(lower=0.0)
-    out["carried"] = total.clip(upper=0.0)
-    out["period"] = period
-    return out[STATEMENT_COLUMNS].reset_index(drop=True)
+        mine = mine_of == dept.id
+        factor[mine] = multiplier(score[mine], dept.bonus)
+    added = standing["manager_id"].map(adjustment).fillna(0.0).astype(float)
+    total = standing["bonus"].astype(float).to_numpy() + added.to_numpy()
+    unknown = np.isnan(total)  # as Series.clip: a missing amount stays missing
+    out = pd.DataFrame(
+        {
+            "department": department,
+            "manager_id": standing["manager_id"],
+            "manager": standing["manager"],
+            "score": standing["score"],
+            "rank": standing["rank"],
+            "multiplier": factor,
+            "base": standing["bonus_base"].astype(float).fillna(department.map(bases)),
+            "prize": standing["prize"],
+            "earned": standing["bonus"],
+            "adjustment": added,
+            "carried": np.where(unknown | (total <= 0.0), total, 0.0),
+            "bonus": np.where(unknown | (total >= 0.0), total, 0.0),
+        }
+    )
+    out.insert(0, "period", period)
+    return out.reset_index(drop=True)
 
 
 def inflow(period: str, department: str, decisions: pd.DataFrame, carried: pd.Series) -> pd.Series:
     """Adjustments a statement takes, by manager: accepted ones addressed to it plus what the
     previous statement carried."""
+    if decisions.empty:  # the usual case: filtering and aligning nothing costs the most
+        return carried
     accepted = decisions[
         (decisions["action"] == "accept")
         & (decisions["target_period"] == period)

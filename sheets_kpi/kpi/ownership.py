@@ -44,16 +44,23 @@ def responsible_at(
             }
         ).sort_values("created_at", kind="stable")
         last = pd.merge_asof(asked, history, left_on="moment", right_on="created_at", by="lead_id")
-        first = pd.merge_asof(
-            asked,
-            history,
-            left_on="moment",
-            right_on="created_at",
-            by="lead_id",
-            direction="forward",
-            allow_exact_matches=False,
-        )
-        owner = last["after"].fillna(first["before"]).to_numpy()
+        owner = last["after"].to_numpy(copy=True)
+        # Before a lead's first handover the next one is that first one: looked up, not merged.
+        early = last["created_at"].isna().to_numpy()
+        first = history.drop_duplicates("lead_id").set_index("lead_id")["before"]
+        owner[early] = first.reindex(last["lead_id"].to_numpy()[early]).to_numpy()
+        # A handover to no one known: the next one says who had the lead (rare: merged alone).
+        unnamed = np.flatnonzero(np.isnan(owner) & ~early)
+        if len(unnamed):
+            owner[unnamed] = pd.merge_asof(
+                asked.iloc[unnamed],
+                history,
+                left_on="moment",
+                right_on="created_at",
+                by="lead_id",
+                direction="forward",
+                allow_exact_matches=False,
+            )["before"].to_numpy()
         known = ~np.isnan(owner)
         result[last["order"].to_numpy()[known]] = owner[known]
     return pd.Series(result, index=lead_ids.index).astype("Int64")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 
 from sheets_kpi.config import RulesConfig, StageRef
@@ -38,7 +39,7 @@ def evaluate_deal_rules(
         flag(now > stale_at(open_leads, stage_changes, rules.stale_stage_days), "stale_stage")
     for stage, required in rules.required_fields.items():
         reached = at_or_after(open_leads, [stage], statuses)
-        flag(reached & ~open_leads["custom_fields"].map(_filled(required)), "required_fields")
+        flag(_unfilled(open_leads["custom_fields"], reached, required), "required_fields")
     if rules.zero_price_after:
         reached = at_or_after(open_leads, rules.zero_price_after, statuses)
         flag(reached & (open_leads["price"].fillna(0) == 0), "zero_price_after")
@@ -60,6 +61,16 @@ def stale_at(open_leads: pd.DataFrame, stage_changes: pd.DataFrame, days: int) -
     last_move = stage_changes.groupby("lead_id")["created_at"].max()
     since = lookup(last_move.astype(open_leads["created_at"].dtype), open_leads["lead_id"])
     return since.fillna(open_leads["created_at"]) + pd.Timedelta(days=days)
+
+
+def _unfilled(fields: pd.Series, reached: pd.Series, required: list[str | int]) -> pd.Series:
+    """Leads at or past the stage missing a required field; only those are looked into (a
+    Python check per lead, most of which have not reached the stage)."""
+    missing = np.zeros(len(fields), dtype=bool)
+    at = np.flatnonzero(reached.to_numpy())
+    filled = _filled(required)
+    missing[at] = [not filled(values) for values in fields.to_numpy()[at]]
+    return pd.Series(missing, index=fields.index)
 
 
 def _filled(required: list[str | int]) -> Callable[[object], bool]:

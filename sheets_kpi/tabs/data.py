@@ -97,12 +97,14 @@ def data_managers_tab(roster: pd.DataFrame) -> TabLayout:
     return _tidy("data_managers", roster, DATA_MANAGERS)
 
 
-def _cells(values: pd.Series, convert: Callable[[Any], Any]) -> list[Any]:
+def _cells(values: pd.Series, convert: Callable[[Any], Any]) -> np.ndarray:
     """A column's cells, each distinct value converted once (a data tab repeats its dates,
     names and metrics on every row); missing values are empty cells."""
     codes, distinct = pd.factorize(values, use_na_sentinel=True)
-    converted = [convert(value) for value in distinct]
-    return [None if code < 0 else converted[code] for code in codes]
+    converted = np.empty(len(distinct) + 1, dtype=object)  # the last one, None, for code -1
+    for at, value in enumerate(distinct):
+        converted[at] = convert(value)
+    return converted[codes]
 
 
 def _tidy(
@@ -115,8 +117,12 @@ def _tidy(
     """One header row and a row per record; `dates` columns become date cells with their
     pattern; `volatile` columns (timestamps) do not count as a change."""
     dates = dates or {}
-    cells = [_cells(frame[name], serial if name in dates else cell_value) for name in columns]
-    rows = [columns] + [list(row) for row in zip(*cells, strict=True)]
+    # Filled column by column and listed at once: data_daily has a row per manager, metric
+    # and day, and a Python list per row built cell by cell costs more than the values.
+    table = np.empty((len(frame), len(columns)), dtype=object)
+    for at, name in enumerate(columns):
+        table[:, at] = _cells(frame[name], serial if name in dates else cell_value)
+    rows = [columns, *table.tolist()]
     formats = [
         Block(1, columns.index(name), max(len(rows), 2), columns.index(name) + 1, pattern)
         for name, pattern in dates.items()

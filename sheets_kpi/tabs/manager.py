@@ -69,7 +69,14 @@ class ManagerRows:
             frame = self._frames[key]
             split: dict[int, list[Any]] = {}
             known = frame["manager_id"].notna().to_numpy()
-            for item, mine in zip(frame.itertuples(index=False), known, strict=True):
+            # A text column (pandas' string dtype) iterates cell by cell through its array; as
+            # an object column it gives the same str (NaN when missing) many times faster.
+            text = {
+                name: object
+                for name, kind in frame.dtypes.items()
+                if isinstance(kind, pd.StringDtype)
+            }
+            for item, mine in zip(frame.astype(text).itertuples(index=False), known, strict=True):
                 if mine:
                     split.setdefault(int(item.manager_id), []).append(item)
             self._tuples[key] = split

@@ -59,9 +59,7 @@ def tv_tab(
         *[Column(kpi.title_in(loc)) for kpi in headline],
         *([Column(label(loc, "bonus"), RUB)] if money else []),
     ]
-    achieved = kpis.pivot_table(
-        index="manager_id", columns="kpi", values="achievement", aggfunc="first"
-    )
+    achieved = achievements(kpis)
     by_manager = achieved.to_dict("index")  # a dictionary per manager: no row lookups
     rows = []
     for m in managers.itertuples():
@@ -104,6 +102,12 @@ def tv_tab(
     title = label(loc, "tab.tv", department=dept.title_in(loc))
     # The time alone moving is no reason to rewrite the tab: it says when the numbers last moved.
     return grid.layout(title, frozen_rows=0, widths=_widths(len(columns)), volatile_cells=((1, 0),))
+
+
+def achievements(kpis: pd.DataFrame) -> pd.DataFrame:
+    """Each manager's (rows) known achievement per KPI (columns): the frame `pivot_table` with
+    `aggfunc="first"` gives, at a fraction of its cost (the TV tab and page ask per department)."""
+    return kpis.groupby(["manager_id", "kpi"])["achievement"].first().dropna().unstack("kpi")
 
 
 def progress(achievement: Any) -> str:

@@ -16,7 +16,7 @@ from sheets_kpi.kpi.engine import Results
 from sheets_kpi.locale import Locale, label
 from sheets_kpi.tabs.department import on_board
 from sheets_kpi.tabs.statement import rub
-from sheets_kpi.tabs.tv import MAX_COLUMNS, shows_money, winners_shown
+from sheets_kpi.tabs.tv import MAX_COLUMNS, achievements, shows_money, winners_shown
 
 #: Seconds each slide stays on the screen (the ad-hoc TV boards' usual 10–60 s).
 SLIDE_SECONDS = 15
@@ -51,9 +51,7 @@ def _department(
     loc, money = config.locale, shows_money(config)
     everyone = results.managers[results.managers["department"] == dept.id]
     shown = on_board(everyone, config)
-    achieved = results.kpi[results.kpi["department"] == dept.id].pivot_table(
-        index="manager_id", columns="kpi", values="achievement", aggfunc="first"
-    )
+    achieved = achievements(results.kpi[results.kpi["department"] == dept.id])
     title = dept.title_in(loc)
     leaderboard = [
         {
