@@ -39,6 +39,7 @@ from sheets_kpi.sheets.writer import (
     WriteReport,
     Written,
     batches,
+    fits,
     landed,
     owned,
     plan_writes,
@@ -258,16 +259,17 @@ class SheetsGateway:
     def update(self, body: dict[str, Any], spreadsheet_id: str | None = None) -> Any:
         """One spreadsheets.batchUpdate sent as compact UTF-8 JSON (the size the writer
         measured); the cached metadata is stale afterwards."""
-        spreadsheet_id = spreadsheet_id or self.google.spreadsheet_id
-        self._metadata.pop(spreadsheet_id, None)
-        return self._post(spreadsheet_id, SPREADSHEET_BATCH_UPDATE_URL, body)
+        return self._batch_update(spreadsheet_id or self.google.spreadsheet_id, encode(body))
 
-    def _post(self, spreadsheet_id: str, url: str, body: dict[str, Any]) -> Any:
-        """`body` encoded once, gzipped (Google's frontends take `Content-Encoding: gzip`, as
-        Google's own Java and .NET clients send every body): a table's JSON shrinks about
-        tenfold on the wire. The payload limit is still measured on the JSON itself.
+    def _batch_update(self, spreadsheet_id: str, data: bytes) -> Any:
+        self._metadata.pop(spreadsheet_id, None)
+        return self._post(spreadsheet_id, SPREADSHEET_BATCH_UPDATE_URL, data)
+
+    def _post(self, spreadsheet_id: str, url: str, data: bytes) -> Any:
+        """An encoded body (`encode`), gzipped (Google's frontends take `Content-Encoding:
+        gzip`, as Google's own Java and .NET clients send every body): a table's JSON shrinks
+        about tenfold on the wire. The payload limit is still measured on the JSON itself.
         `google.gzip_requests: false` sends the plain JSON."""
-        data = encode(body)
         headers = {"Content-Type": "application/json; charset=UTF-8"}
         if self.google.gzip_requests:
             data = gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0)
@@ -302,9 +304,15 @@ class SheetsGateway:
                 [cell_rows(u.sheet_id, u.row, u.data[0]["values"]) for u in units if u.data]
                 + [cell_rows(self._log_sheet(), row, [cells]) for row, cells in log_rows]
             )
+        whole = encode({"requests": [r for unit in structure for r in unit]})
+        bodies = (
+            [whole]
+            if fits(whole)
+            else [encode({"requests": chunk}) for chunk in batches(structure)]
+        )
         try:
-            for chunk in batches(structure):
-                self.update({"requests": chunk}, spreadsheet_id)
+            for data in bodies if structure else []:
+                self._batch_update(spreadsheet_id, data)
         except SheetsError:
             if spreadsheet_id == self.google.spreadsheet_id:  # the log tab's room may not
                 self._log = None  # have been made: the row is placed again from the metadata
@@ -328,14 +336,15 @@ class SheetsGateway:
         """RAW values in as few `values.batchUpdate` requests as the payload limit allows,
         `extra` in the last; each accepted request is recorded in the ledger."""
         ledger = self.ledger(spreadsheet_id)
-        chunks = value_batches(units) or [[]]
+        whole = _values_body([d for unit in units for d in unit.data] + extra)
+        chunks = [units] if fits(whole) else value_batches(units)
         for number, chunk in enumerate(chunks):
             data = [d for unit in chunk for d in unit.data]
             data += extra if number == len(chunks) - 1 else []
             if not data:  # blocks of a new tab with nothing in them
                 landed(ledger, chunk)
                 continue
-            body = {"valueInputOption": "RAW", "data": data}
+            body = whole if len(chunks) == 1 else _values_body(data)
             try:
                 self._post(spreadsheet_id, SPREADSHEET_VALUES_BATCH_UPDATE_URL, body)
             except SheetsError as err:
@@ -440,6 +449,10 @@ class SheetsGateway:
 
 #: The characters of a spreadsheet id: whatever else a caller passes, no request is built from it.
 _SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,200}")
+
+
+def _values_body(data: list[dict[str, Any]]) -> bytes:
+    return encode({"valueInputOption": "RAW", "data": data})
 
 
 def _cells(units: list[ValueUnit], log_rows: list[tuple[int, list[Any]]]) -> int:

@@ -314,8 +314,8 @@ def _kept(layout: TabLayout, editors: tuple[str, ...], last: _Kept | None) -> _K
             digest = layout._block_digest(start, block)
         cells += block
         digests.append(digest)
-    structure = layout._structure_digest(editors, layout.widths or _fitted(lengths))
-    hashed = Hashed(structure, cells, digests)
+    widths = layout.widths or _fitted(lengths)
+    hashed = Hashed(layout._structure_digest(editors, widths), cells, digests, widths)
     return _Kept(hashed, settings, chunks, contexts, lengths)
 
 
@@ -338,6 +338,9 @@ class Hashed:
     structure: str
     cells: list[list[Any]]
     digests: list[str]
+    #: The column widths the structure hash was made with, which a rebuild sends (None: the
+    #: writer works them out).
+    widths: dict[int, int] | None = field(default=None, compare=False)
 
 
 def _hash(payload: Any) -> str:

@@ -87,7 +87,12 @@ def grid_properties(layout: TabLayout, height: int | None = None) -> dict[str, A
 
 
 def structure_requests(
-    layout: TabLayout, sheet_id: int, editors: list[str], existing_rows: int, fresh: bool = False
+    layout: TabLayout,
+    sheet_id: int,
+    editors: list[str],
+    existing_rows: int,
+    fresh: bool = False,
+    widths: dict[int, int] | None = None,
 ) -> list[dict[str, Any]]:
     """Size, formats, colour rules, protection and chart of one of our tabs; no values (those
     go as RAW arrays in `value_ranges`), so a tab whose cells alone changed sends none of it.
@@ -119,7 +124,7 @@ def structure_requests(
             },
         ]
     requests += format_requests(layout, sheet_id, height, width)
-    requests += width_requests(layout, sheet_id, width, fresh)
+    requests += width_requests(layout, sheet_id, width, fresh, widths)
     for block in layout.achievement:
         requests += achievement_rules(block, sheet_id, layout.gate)
     if layout.protected:
@@ -208,11 +213,16 @@ def _rectangles(cells: dict[tuple[int, int], bytes]) -> list[tuple[int, int, int
 
 
 def width_requests(
-    layout: TabLayout, sheet_id: int, width: int, fresh: bool = False
+    layout: TabLayout,
+    sheet_id: int,
+    width: int,
+    fresh: bool = False,
+    widths: dict[int, int] | None = None,
 ) -> list[dict[str, Any]]:
     """Every column's width (fitted, given, or Sheets' default, which undoes a user's resize)
-    in runs of equal widths; a `fresh` tab's default-width columns need nothing."""
-    chosen = layout.widths or fitted_widths(layout)
+    in runs of equal widths; a `fresh` tab's default-width columns need nothing. `widths`: the
+    layout's as already worked out."""
+    chosen = widths if widths is not None else layout.widths or fitted_widths(layout)
     pixels = [chosen.get(col, DEFAULT_WIDTH) for col in range(width)]
     requests = []
     start = 0

@@ -171,7 +171,7 @@ def plan_writes(
                 units += [forget] if forget else []
                 units += [[r] for r in cleanup_requests(sheet)]
             requests = structure_requests(
-                layout, sheet_id, editors, existing_rows, fresh=sheet is None
+                layout, sheet_id, editors, existing_rows, sheet is None, hashed.widths
             )
             units += [[r] for r in requests]
             units.append(stamp_requests(sheet_id, structure, layout.title))
@@ -232,6 +232,11 @@ def rename_request(sheet_id: int, title: str) -> dict[str, Any]:
             "fields": "title",
         }
     }
+
+
+def fits(body: bytes) -> bool:
+    """An encoded body can go in one request."""
+    return len(body) <= MAX_BATCH_BYTES
 
 
 def batches(units: list[Unit]) -> list[list[dict[str, Any]]]:

@@ -44,11 +44,19 @@ def update_cells(ctx: Ctx, payload: dict[str, Any]) -> Reply:
         r1 = r0 + len(rows)
         c1 = c0 + max((len(r.get("values") or []) for r in rows), default=0)
         _inside(ctx, sheet, r1, c1)
+    values_only = fields.strip() == "userEnteredValue"  # a RAW-like write: no view to merge
     for r in range(r0, r1):
         row = (rows[r - r0].get("values") or []) if r - r0 < len(rows) else []
         for c in range(c0, c1):
             cell = row[c - c0] if c - c0 < len(row) else None
-            if cell is not None or payload.get("range") is not None:
+            if cell is None and payload.get("range") is None:
+                continue
+            if values_only:
+                value = (cell or {}).get("userEnteredValue")
+                stored = cells.from_extended(value, ctx.book.locale) if value else None
+                cells.check_length(stored)
+                formats.put(sheet.cells, (r, c), stored)
+            else:
                 formats.update_cell(sheet, (r, c), cell or {}, fields, ctx.book.locale)
     return None
 
