@@ -335,6 +335,7 @@ def serve_product(config_path: Path) -> int:
 
     from sheets_kpi.cli import _worker_parts, serve_cycle
     from sheets_kpi.config import load_config
+    from sheets_kpi.worker import settle_memory
 
     config = load_config(config_path, env={**os.environ})
     store, amo, sheets = _worker_parts(config)
@@ -346,6 +347,7 @@ def serve_product(config_path: Path) -> int:
             seconds = time.perf_counter() - started
             rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
             print(f"ok {seconds:.2f} {rss:.1f}", flush=True)
+            settle_memory()  # as the worker does between cycles
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +25,14 @@ def instant(seconds: int) -> datetime:
 
 
 NOW_AT = instant(NOW)
+
+
+@pytest.fixture(autouse=True)
+def _collector_as_usual() -> Iterator[None]:
+    """A worker's cycle freezes what is left (`worker.settle_memory`); each test starts with the
+    collector as usual."""
+    yield
+    gc.unfreeze()
 
 
 @pytest.fixture

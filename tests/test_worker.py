@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import gc
 import stat
 import threading
+import weakref
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from sheets_kpi.errors import SheetsKpiError
-from sheets_kpi.worker import Worker, WorkerLock
+from sheets_kpi.worker import Worker, WorkerLock, settle_memory
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 
@@ -145,3 +147,16 @@ def test_the_lock_file_is_created_private(tmp_path) -> None:
     path = tmp_path / "store.db.lock"
     with WorkerLock(path):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_between_cycles_cyclic_garbage_is_collected_and_the_rest_frozen() -> None:
+    class Node:
+        pass
+
+    node = Node()
+    node.me = node  # a cycle: only the collector frees it
+    gone = weakref.ref(node)
+    del node
+    settle_memory()
+    assert gone() is None
+    assert gc.get_freeze_count() > 0
