@@ -89,17 +89,23 @@ def test_the_nightly_reconcile_always_computes(settled: SmallWorld) -> None:
     assert report.kept_from is None
 
 
+def task_due(world: SmallWorld, roster_row: int, deadline: int, text: str) -> str:
+    """A task on a lead of the roster's `roster_row`-th manager, due at `deadline`; their tab."""
+    row = world.tab("Сотрудники")[1 + roster_row]
+    manager_id = int(row[0])
+    lead = next(
+        item
+        for item in world.account.entities["leads"].values()
+        if item["responsible_user_id"] == manager_id and not item["is_deleted"]
+    )
+    world.account.add_task("leads", lead["id"], manager_id, deadline, text=text)
+    return str(row[1])
+
+
 def test_a_task_falling_due_grows_the_managers_tab_in_one_write(settled: SmallWorld) -> None:
     """No new data, but a deadline passed: the overdue list and `data_daily` are a row longer.
     The grids grow and the few changed values go with them in the one batchUpdate."""
-    roster = settled.tab("Сотрудники")[1:]
-    manager_id, name = int(roster[0][0]), str(roster[0][1])
-    lead = next(
-        item
-        for item in settled.account.entities["leads"].values()
-        if item["responsible_user_id"] == manager_id and not item["is_deleted"]
-    )
-    settled.account.add_task("leads", lead["id"], manager_id, NOW + 600, text="Перезвонить")
+    name = task_due(settled, 0, NOW + 600, "Перезвонить")
     assert settled.cycle().kept_from is None  # the new task, not yet due
     later = settled.cycle(settled.now + timedelta(minutes=15))
     assert later.status == "ok", later.error
@@ -111,14 +117,7 @@ def test_a_task_falling_due_grows_the_managers_tab_in_one_write(settled: SmallWo
 def test_a_lost_answer_to_that_one_write_fails_the_cycle_and_the_next_puts_it_right(
     settled: SmallWorld,
 ) -> None:
-    roster = settled.tab("Сотрудники")[1:]
-    manager_id, name = int(roster[1][0]), str(roster[1][1])
-    lead = next(
-        item
-        for item in settled.account.entities["leads"].values()
-        if item["responsible_user_id"] == manager_id and not item["is_deleted"]
-    )
-    settled.account.add_task("leads", lead["id"], manager_id, NOW + 1500, text="Отправить КП")
+    name = task_due(settled, 1, NOW + 1500, "Отправить КП")
     assert settled.cycle(settled.now + timedelta(minutes=20)).status == "ok"
     fault = {"next": ["reset"], "operation": "spreadsheets.batchUpdate"}
     requests.post(f"{settled.sheets_server.url}/_emulator/faults", timeout=5, json=fault)
