@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from sheets_kpi.emulators.server import EmulatorServer
-from sheets_kpi.emulators.sheets import SheetsState, build_app, export_xlsx, serve
+from sheets_kpi.emulators.sheets import SheetsState, build_app, export_xlsx, schema, serve
 from sheets_kpi.emulators.sheets.a1 import (
     Area,
     RangeError,
@@ -678,3 +678,29 @@ def test_a_metadata_read_is_sent_as_json_dumps_writes_it(
     url = f"{server.url}/v4/spreadsheets/book"
     response = requests.get(url, params={"includeGridData": "true"}, timeout=10)
     assert response.text == json.dumps(response.json(), ensure_ascii=False, indent=2)
+
+
+@pytest.mark.parametrize(
+    ("cell", "checked"),
+    [
+        ({}, {}),
+        ({"userEnteredValue": {"stringValue": "=IMPORTXML(1)"}}, None),
+        ({"userEnteredValue": {"numberValue": 2.5}}, None),
+        ({"userEnteredValue": {"boolValue": False}}, None),
+        ({"userEnteredValue": {"numberValue": "5"}}, {"userEnteredValue": {"numberValue": 5.0}}),
+        ({"user_entered_value": {"string_value": "x"}}, {"userEnteredValue": {"stringValue": "x"}}),
+    ],
+)
+def test_cells_of_an_update_are_checked_alike_by_the_quick_path(cell, checked) -> None:
+    body = {"requests": [{"updateCells": {"rows": [{"values": [cell]}], "fields": "*"}}]}
+    out = schema.validate(json.loads(json.dumps(body)))
+    assert out["requests"][0]["updateCells"]["rows"][0]["values"][0] == (checked or cell)
+
+
+@pytest.mark.parametrize(
+    "value", [{"numberValue": True}, {"boolValue": 1}, {"stringValue": 5}, {"nope": 1}]
+)
+def test_a_mistyped_cell_value_is_refused_by_the_quick_path_too(value) -> None:
+    body = {"requests": [{"updateCells": {"rows": [{"values": [{"userEnteredValue": value}]}]}}]}
+    with pytest.raises(ApiError):
+        schema.validate(body)

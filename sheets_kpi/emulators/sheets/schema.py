@@ -407,6 +407,8 @@ def _where(path: Path) -> str:
 def _check(value: Any, code: str, path: Path) -> Any:
     if value is None or code in ("m", "*"):
         return value
+    if code == "CellData" and _typed_value(value):
+        return value  # checked as the general path would, tens of thousands at a time
     if code in _SCALARS:
         return _scalar(value, code, path)
     if code.startswith("["):
@@ -427,6 +429,29 @@ def _check(value: Any, code: str, path: Path) -> Any:
             )
         out[name] = _check(item, fields[name], (path, name))
     return out
+
+
+#: The one member of a typed userEnteredValue and the types its value may have as it is.
+_TYPED = {"stringValue": (str,), "numberValue": (int, float), "boolValue": (bool,)}
+
+
+def _typed_value(cell: Any) -> bool:
+    """A CellData that is `{}` or a single typed userEnteredValue (a RAW-like `updateCells`
+    sends nothing else): valid as it stands, and what the general check would return."""
+    if not isinstance(cell, dict) or len(cell) > 1:
+        return False
+    if not cell:
+        return True
+    inner = cell.get("userEnteredValue")
+    if not isinstance(inner, dict) or len(inner) != 1:
+        return False
+    ((kind, value),) = inner.items()
+    allowed = _TYPED.get(kind)
+    return (
+        allowed is not None
+        and isinstance(value, allowed)
+        and (kind == "boolValue" or not isinstance(value, bool))
+    )
 
 
 def _scalar(value: Any, code: str, path: Path) -> Any:
