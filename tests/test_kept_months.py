@@ -174,19 +174,23 @@ def test_what_the_caller_does_with_its_figures_does_not_reach_the_kept_ones(worl
     assert kept.reused == 6
 
 
-def test_a_late_synced_call_dated_last_month_computes_that_month_again(world: World) -> None:
-    caller = world.manager("leadgen")
+def with_missed_call(world: World, at: str, phone: str) -> pd.DataFrame:
+    """The calls with one more, missed by a leadgen manager at `at` (UTC) and never returned."""
     missed = {
         **world.amocrm["calls"].iloc[0].to_dict(),
         "note_id": 10**9,
-        "created_at": pd.Timestamp("2026-10-15 09:00", tz="UTC"),
+        "created_at": pd.Timestamp(at, tz="UTC"),
         "direction": "in",
-        "user_id": caller,
-        "phone": "70000000001",
+        "user_id": world.manager("leadgen"),
+        "phone": phone,
         "duration": 0,
         "call_status": 1,
     }
-    calls = pd.concat([world.amocrm["calls"], pd.DataFrame([missed])], ignore_index=True)
+    return pd.concat([world.amocrm["calls"], pd.DataFrame([missed])], ignore_index=True)
+
+
+def test_a_late_synced_call_dated_last_month_computes_that_month_again(world: World) -> None:
+    calls = with_missed_call(world, "2026-10-15 09:00", "70000000001")
     kept, before, again = twice(
         world, AT + pd.Timedelta(minutes=15), lambda w: w.inputs(calls=calls)
     )
@@ -222,25 +226,15 @@ def test_a_missed_call_still_waiting_on_the_months_last_day_is_compared_not_assu
 ) -> None:
     """At 00:10 on 1 November a call missed at 23:40 on 31 October (Moscow) is still waiting:
     October's callback minutes grow with the clock, so October is computed again."""
-    caller = world.manager("leadgen")
-    missed = {
-        **world.amocrm["calls"].iloc[0].to_dict(),
-        "note_id": 10**9,
-        "created_at": pd.Timestamp("2026-10-31 20:40", tz="UTC"),
-        "direction": "in",
-        "user_id": caller,
-        "phone": "70000000002",
-        "duration": 0,
-        "call_status": 1,
-    }
-    calls = pd.concat([world.amocrm["calls"], pd.DataFrame([missed])], ignore_index=True)
+    calls = with_missed_call(world, "2026-10-31 20:40", "70000000002")
     first = pd.Timestamp("2026-10-31 21:10", tz="UTC")
     kept, before, again = twice(
         world, first + pd.Timedelta(minutes=15), lambda w: w.inputs(calls=calls), first=first
     )
     assert kept.reused == 5
     october = month(again, "2026-10")
-    minutes = october[(october["manager_id"] == caller) & (october["kpi"] == "callback_minutes")]
+    caller = october["manager_id"] == world.manager("leadgen")
+    minutes = october[caller & (october["kpi"] == "callback_minutes")]
     assert not month(before, "2026-10").equals(october)
     assert minutes["num"].iloc[0] > month(before, "2026-10").loc[minutes.index, "num"].iloc[0]
 
