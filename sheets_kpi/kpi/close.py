@@ -143,8 +143,8 @@ def statement(
             "bonus": np.where(unknown | (total >= 0.0), total, 0.0),
         }
     )
-    out.insert(0, "period", period)
-    return out.reset_index(drop=True)
+    out["period"] = period
+    return out[STATEMENT_COLUMNS].reset_index(drop=True)
 
 
 def inflow(period: str, department: str, decisions: pd.DataFrame, carried: pd.Series) -> pd.Series:
