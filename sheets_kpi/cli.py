@@ -273,14 +273,13 @@ def _require_input_tabs(config: Config, sheets) -> None:
 
 def serve_cycle(config: Config, store, amo, sheets):
     """`serve`'s cycle: without the input tabs it says so and skips the cycle (the worker goes
-    on and looks again next time), else one full cycle; the amoCRM frames are kept between
-    cycles while the store stays the same, and the ended months while their inputs do."""
-    from sheets_kpi.cycle import run_cycle
-    from sheets_kpi.kpi.kept_months import KeptMonths
-    from sheets_kpi.store.frames import KeptFrames
+    on and looks again next time), else one full cycle. The amoCRM frames, the ended months
+    and the manager tabs are kept between cycles while what they are made of stays the same
+    (`cycle.Kept`)."""
+    from sheets_kpi.cycle import Kept, run_cycle
 
     progress = _progress()
-    kept, kept_months = KeptFrames(), KeptMonths()
+    kept = Kept()
 
     def cycle(now: datetime, reconcile: bool, stop: threading.Event) -> bool:
         try:
@@ -298,7 +297,6 @@ def serve_cycle(config: Config, store, amo, sheets):
             stop=stop,
             progress=progress,
             kept=kept,
-            kept_months=kept_months,
         )
         log.info("%s", cycle_line(report))
         return report.synced

@@ -38,11 +38,23 @@ from sheets_kpi.sources.amocrm.sync import sync
 from sheets_kpi.store.db import Store
 from sheets_kpi.store.frames import KeptFrames, amocrm_frames, frame
 from sheets_kpi.tabs import Output, build_layouts
+from sheets_kpi.tabs.manager import KeptTabs
 from sheets_kpi.tabs.run import issues_tab, shown_where
 from sheets_kpi.tv.snapshot import publish
 from sheets_kpi.unchanged import fingerprint, kept_output
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class Kept:
+    """What `serve` keeps between cycles: the amoCRM frames, the ended months and the manager
+    tabs. Each hands out again only what the same inputs made, so a cycle computes with them
+    exactly what it computes without."""
+
+    frames: KeptFrames = field(default_factory=KeptFrames)
+    months: KeptMonths = field(default_factory=KeptMonths)
+    tabs: KeptTabs = field(default_factory=KeptTabs)
 
 
 @dataclass
@@ -83,13 +95,11 @@ def run_cycle(
     stop: threading.Event | None = None,
     approvals: tuple[Approval, ...] = (),
     progress: Progress | None = None,
-    kept: KeptFrames | None = None,
-    kept_months: KeptMonths | None = None,
+    kept: Kept | None = None,
 ) -> CycleReport:
     """One cycle computed at the instant `now` (the caller's clock: the worker's or `--now`);
     `approvals` (from `sheets-kpi close`) join those typed into the close tab; `progress` hears
-    of the sync per stream and of the writes; `kept` and `kept_months` hold `serve`'s frames and
-    ended months between cycles."""
+    of the sync per stream and of the writes; `kept` is what `serve` keeps between cycles."""
     started = time.monotonic()
     report = CycleReport(run_id=store.start_run(now))
     sheets.reset_counts()
@@ -128,8 +138,9 @@ def run_cycle(
                 log.info("nothing changed since run #%d: its output stands", standing[0])
                 return report
         store.forget_output_state()
-        amocrm = kept.frames(store) if kept is not None else None
-        months = None if reconcile else kept_months  # the nightly cycle computes every month
+        amocrm = kept.frames.frames(store) if kept is not None else None
+        # the nightly cycle computes every month
+        months = kept.months if kept is not None and not reconcile else None
         results = compute_results(
             config, store, inputs.frames, now, amocrm=amocrm, kept_months=months
         )
@@ -144,7 +155,8 @@ def run_cycle(
         ]
         publish(config, results, closing, now)  # the TV page: the numbers the tabs get
         _check(stop)
-        output = build_layouts(results, config, inputs.frames["roster"], closing, now)
+        tabs = kept.tabs if kept is not None else None
+        output = build_layouts(results, config, inputs.frames["roster"], closing, now, tabs)
         foreign = _foreign_tab_issues(_foreign_tabs(sheets, output))
         released = release_stale(config, store, sheets, output, now)
         parts = [

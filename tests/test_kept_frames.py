@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from sheets_kpi import cycle
-from sheets_kpi.cycle import compute_results, read_inputs, run_cycle
+from sheets_kpi.cycle import Kept, compute_results, read_inputs, run_cycle
 from sheets_kpi.sources.amocrm import make_client
 from sheets_kpi.store import frames
 from sheets_kpi.store.db import Store
@@ -89,7 +89,7 @@ def test_a_serve_cycle_with_nothing_new_computes_from_the_kept_frames(
     monkeypatch.setattr(frames, "amocrm_frames", counted)
     monkeypatch.setattr(cycle, "amocrm_frames", counted)
     with small_world(tmp_path) as world:
-        kept = KeptFrames()
+        kept = Kept()
         amo = make_client(world.config.amocrm)
         assert run_cycle(world.config, world.store, amo, world.gateway(), world.now, kept=kept)
         tomorrow = world.now + timedelta(days=1)  # a new day: the cycle computes again

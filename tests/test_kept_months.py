@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from sheets_kpi.config import Config
-from sheets_kpi.cycle import run_cycle
+from sheets_kpi.cycle import Kept, run_cycle
 from sheets_kpi.emulators.amocrm import generate_agency, serve
 from sheets_kpi.kpi.engine import Results, compute
 from sheets_kpi.kpi.inputs import Inputs
@@ -26,7 +26,7 @@ from sheets_kpi.sheets.init_tabs import YES_NO, roster_rows
 from sheets_kpi.sources.amocrm import make_client
 from sheets_kpi.sources.amocrm.sync import sync
 from sheets_kpi.store.db import Store
-from sheets_kpi.store.frames import KeptFrames, amocrm_frames
+from sheets_kpi.store.frames import amocrm_frames
 from tests.conftest import NOW, instant, shipped_config
 from tests.small_world import small_world
 
@@ -341,14 +341,13 @@ def test_same_frame_holds_equal_tables_equal() -> None:
 
 def test_a_quiet_serve_cycle_takes_all_six_ended_months_from_the_last(tmp_path: Path) -> None:
     with small_world(tmp_path) as world:
-        kept, months = KeptFrames(), KeptMonths()
+        kept = Kept()
+        months = kept.months
         amo = make_client(world.config.amocrm)
 
         def cycle(minutes: int) -> None:
             at = world.now + timedelta(minutes=minutes)
-            report = run_cycle(
-                world.config, world.store, amo, world.gateway(), at, kept=kept, kept_months=months
-            )
+            report = run_cycle(world.config, world.store, amo, world.gateway(), at, kept=kept)
             assert report.status == "ok" and report.kept_from is None  # it computed
 
         cycle(0)

@@ -21,7 +21,7 @@ from sheets_kpi.kpi.engine import compute
 from sheets_kpi.sheets.layout import TabLayout
 from sheets_kpi.tabs import Output, build_layouts
 from sheets_kpi.tabs.columns import RUB
-from sheets_kpi.tabs.manager import neighbours_table
+from sheets_kpi.tabs.manager import neighbour_places, neighbours_table
 from tests.kpi_fixtures import A, B
 from tests.test_close import CFG, moscow, world
 
@@ -145,7 +145,7 @@ def neighbours(rank_of_viewer: float | None, count: int = 7) -> list[list[Any]]:
     )
     viewer = count if rank_of_viewer is None else int(rank_of_viewer)
     me = SimpleNamespace(manager_id=viewer, department="team")
-    return neighbours_table(SimpleNamespace(managers=managers), me, "ru").rows
+    return neighbours_table(neighbour_places(managers, me), "ru").rows
 
 
 def test_the_neighbours_are_two_places_above_and_two_below() -> None:

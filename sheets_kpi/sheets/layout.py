@@ -267,7 +267,7 @@ class KeptHashes:
 @dataclass(frozen=True)
 class _Kept:
     """A tab's hashes and what they were worked out from: its settings (all but the rows) and
-    editors, its rows `_pickled` by BLOCK_ROWS, the context of each block of values and each
+    editors, its rows `pickled` by BLOCK_ROWS, the context of each block of values and each
     chunk of rows' share of the fitted widths."""
 
     hashed: Hashed
@@ -282,12 +282,12 @@ def _kept(layout: TabLayout, editors: tuple[str, ...], last: _Kept | None) -> _K
     rows = layout.rows
     source, height, width = layout._value_grid()
     starts = range(0, max(height, len(rows)), BLOCK_ROWS)
-    chunks = [_pickled(rows[start : start + BLOCK_ROWS]) for start in starts]
+    chunks = [pickled(rows[start : start + BLOCK_ROWS]) for start in starts]
     old = last.chunks if last else []
     same = [
         i < len(old) and chunk is not None and chunk == old[i] for i, chunk in enumerate(chunks)
     ]
-    settings = _pickled(({**vars(layout), "rows": None}, editors))
+    settings = pickled(({**vars(layout), "rows": None}, editors))
     known = None not in (settings, *chunks)
     if last and known and (settings, chunks) == (last.settings, last.chunks):
         return last
@@ -319,7 +319,7 @@ def _kept(layout: TabLayout, editors: tuple[str, ...], last: _Kept | None) -> _K
     return _Kept(hashed, settings, chunks, contexts, lengths)
 
 
-def _pickled(value: Any) -> bytes | None:
+def pickled(value: Any) -> bytes | None:
     """`value` as pickle writes it, which tells cells apart that `==` does not (`True`, `1` and
     `1.0` are written TRUE, 1 and 1; `Decimal("1.0")` and `Decimal("1.00")`, 0.0 and -0.0 show
     differently) and a NaN from no NaN; None if it cannot be pickled. Cells that share objects

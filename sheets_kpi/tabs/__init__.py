@@ -21,7 +21,7 @@ from sheets_kpi.sheets.layout import TabLayout
 from sheets_kpi.tabs.analytics import clients_tab, matrix_tab
 from sheets_kpi.tabs.data import data_bonus_tab, data_daily_tab, data_kpi_tab, data_managers_tab
 from sheets_kpi.tabs.department import dynamics_tab, ranking_tab, summary_tab
-from sheets_kpi.tabs.manager import ManagerRows, manager_tab
+from sheets_kpi.tabs.manager import KeptTabs, ManagerRows, tab_of
 from sheets_kpi.tabs.run import ISSUE_KEYS, issues_tab, log_tab
 from sheets_kpi.tabs.statement import discrepancies_tab, statement_tab
 from sheets_kpi.tabs.tv import tv_tab
@@ -53,10 +53,16 @@ class Output:
 
 
 def build_layouts(
-    results: Results, config: Config, roster: pd.DataFrame, closing: Closing, now: datetime
+    results: Results,
+    config: Config,
+    roster: pd.DataFrame,
+    closing: Closing,
+    now: datetime,
+    kept: KeptTabs | None = None,
 ) -> Output:
     """Every output tab; the data-issues tab is empty until the cycle knows all the issues,
-    those of tabs it may not write included (`Output.replace`)."""
+    those of tabs it may not write included (`Output.replace`). `kept` (`serve`'s) hands out a
+    manager tab of the last cycle again when its view is the same."""
     loc = config.locale
     shared: list[TabLayout] = [
         statement_tab(closing.last, config),
@@ -91,14 +97,21 @@ def build_layouts(
     personal: dict[str, list[TabLayout]] = {}
     sheets_by_manager = roster.set_index("manager_id")["personal_spreadsheet"].to_dict()
     rows = ManagerRows(results, closing)
+    targets: list[str | None] = []
+    managers = []
     for manager in results.managers.itertuples():
         target = _personal(sheets_by_manager.get(manager.manager_id))
         own = bool(target) and target not in (config.google.spreadsheet_id, data_id)
-        title = titles[manager.manager_id]
-        layout = manager_tab(results, manager, title, config, closing, own, rows)
-        if own:
+        targets.append(target if own else None)  # None: a shared one typed in by mistake too
+        managers.append((manager, titles[manager.manager_id], own))
+    if kept is None:
+        layouts = [tab_of(rows.view(*manager), config) for manager in managers]
+    else:
+        layouts = kept.tabs(managers, rows, config)
+    for target, layout in zip(targets, layouts, strict=True):
+        if target:
             personal.setdefault(target, []).append(layout)
-        else:  # no personal spreadsheet, or a shared one typed in by mistake
+        else:
             main.append(layout)
     main += shared
     return Output(main, personal, data)
