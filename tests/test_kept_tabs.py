@@ -80,6 +80,20 @@ def test_a_value_of_another_type_is_a_change() -> None:
     assert kept.reused == 1
 
 
+def test_a_text_that_becomes_a_number_of_the_same_digits_is_a_change() -> None:
+    kept = KeptTabs()
+    results = results_at()
+    kpi = results.kpi.astype({"kpi_title": object})
+    kpi.loc[kpi["manager_id"] == B, "kpi_title"] = "7"
+    tabs(dataclasses.replace(results, kpi=kpi), CFG, kept)
+    kpi = kpi.copy()
+    kpi.loc[kpi["manager_id"] == B, "kpi_title"] = 7
+    moved = dataclasses.replace(results, kpi=kpi)
+    boris = next(tab for tab in tabs(moved, CFG, kept) if tab.title == "Борис")
+    assert 7 in [row[0] for row in boris.rows if row]
+    assert tabs(moved, CFG) == tabs(moved, CFG, KeptTabs())
+
+
 def test_another_config_builds_every_tab_again() -> None:
     kept = KeptTabs()
     tabs(results_at(), CFG, kept)

@@ -135,26 +135,34 @@ class ManagerRows:
         )
 
     def _digests_of(self, key: str) -> dict[int, tuple[tuple[Any, ...], bytes]]:
-        """Each manager's rows of `key` (`managers`: of `results.managers`) as its frame's
-        dtypes and the rows' hashes."""
+        """Each manager's rows of `key` (`managers`: of `results.managers`) as the kinds of its
+        frame's columns and the rows' hashes."""
         if key not in self._digests:
             frame = self._results.managers if key == "managers" else self._frames[key]
-            dtypes = tuple(frame.dtypes.items())
+            hashes, by_repr = row_hashes(frame)
+            kinds = (tuple(frame.dtypes.items()), by_repr)
             known = frame["manager_id"].notna().to_numpy()
             ids = frame["manager_id"][known].to_numpy(dtype="int64")
             order = np.argsort(ids, kind="stable")  # each manager's rows in the frame's order
-            ids, hashes = ids[order], row_hashes(frame)[known][order]
+            ids, hashes = ids[order], hashes[known][order]
             edges = np.flatnonzero(np.diff(ids)) + 1
             parts = zip(np.split(ids, edges), np.split(hashes, edges), strict=True)
-            self._digests[key] = {int(i[0]): (dtypes, h.tobytes()) for i, h in parts if len(i)}
+            self._digests[key] = {int(i[0]): (kinds, h.tobytes()) for i, h in parts if len(i)}
         return self._digests[key]
 
 
-def row_hashes(frame: pd.DataFrame) -> np.ndarray:
-    """A 64-bit hash of each row's cells. pandas hashes an object cell by its text, so there
-    the text is its repr: 1, 1.0, True, "1" and None differ as they do on the tab."""
-    shown = {name: frame[name].map(repr) for name, kind in frame.dtypes.items() if kind == OBJECT}
-    return pd.util.hash_pandas_object(frame.assign(**shown), index=False).to_numpy()
+def row_hashes(frame: pd.DataFrame) -> tuple[np.ndarray, tuple[str, ...]]:
+    """A 64-bit hash of each row's cells, and the columns hashed by repr. pandas hashes an
+    object cell by its text, so in an object column of anything but text the text is the cell's
+    repr: 1, 1.0, True, "1" and None differ as they do on the tab (and, as the columns hashed so
+    are named, a "1" of a text column differs from a 1 hashed by repr)."""
+    shown = {
+        name: frame[name].map(repr)
+        for name, kind in frame.dtypes.items()
+        if kind == OBJECT and pd.api.types.infer_dtype(frame[name], skipna=False) != "string"
+    }
+    hashes = pd.util.hash_pandas_object(frame.assign(**shown), index=False).to_numpy()
+    return hashes, tuple(shown)
 
 
 @dataclass(frozen=True)
