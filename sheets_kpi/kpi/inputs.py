@@ -146,6 +146,10 @@ def conform(name: str, data: pd.DataFrame) -> pd.DataFrame:
     missing = [column for column in schema if column not in data.columns]
     if missing:
         raise ValueError(f"input frame {name!r} has no column(s): {', '.join(missing)}")
+    if list(data.columns) == list(schema) and all(
+        str(kind) == schema[column] for column, kind in data.dtypes.items()
+    ):
+        return data  # already conformed: `serve`'s kept frames stay the same objects
     typed = {column: _cast(data[column], dtype) for column, dtype in schema.items()}
     return pd.DataFrame(typed, copy=False)
 
