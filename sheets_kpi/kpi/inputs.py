@@ -147,7 +147,7 @@ def conform(name: str, data: pd.DataFrame) -> pd.DataFrame:
     if missing:
         raise ValueError(f"input frame {name!r} has no column(s): {', '.join(missing)}")
     if list(data.columns) == list(schema) and all(
-        str(kind) == schema[column] for column, kind in data.dtypes.items()
+        str(kind) == dtype for kind, dtype in zip(data.dtypes, schema.values(), strict=True)
     ):
         return data  # already conformed: `serve`'s kept frames stay the same objects
     typed = {column: _cast(data[column], dtype) for column, dtype in schema.items()}
