@@ -25,6 +25,7 @@ from sheets_kpi.errors import SheetsKpiError, SourceError, Stopped
 from sheets_kpi.kpi.engine import Results, compute
 from sheets_kpi.kpi.inputs import Inputs
 from sheets_kpi.kpi.issues import ISSUE_COLUMNS, Issue, issues_frame, place, shown_message
+from sheets_kpi.kpi.kept_facts import KeptFacts
 from sheets_kpi.kpi.kept_months import KeptMonths
 from sheets_kpi.kpi.rules import evaluate_deal_rules, onsets
 from sheets_kpi.locale import label
@@ -48,12 +49,13 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Kept:
-    """What `serve` keeps between cycles: the amoCRM frames, the ended months and the manager
-    tabs. Each hands out again only what the same inputs made, so a cycle computes with them
-    exactly what it computes without."""
+    """What `serve` keeps between cycles: the amoCRM frames, the ended months, the fact rows
+    that do not move with the clock and the manager tabs. Each hands out again only what the
+    same inputs made, so a cycle computes with them exactly what it computes without."""
 
     frames: KeptFrames = field(default_factory=KeptFrames)
     months: KeptMonths = field(default_factory=KeptMonths)
+    facts: KeptFacts = field(default_factory=KeptFacts)
     tabs: KeptTabs = field(default_factory=KeptTabs)
 
 
@@ -139,10 +141,17 @@ def run_cycle(
                 return report
         store.forget_output_state()
         amocrm = kept.frames.frames(store) if kept is not None else None
-        # the nightly cycle computes every month
+        # the nightly cycle computes everything
         months = kept.months if kept is not None and not reconcile else None
+        facts = kept.facts if kept is not None and not reconcile else None
         results = compute_results(
-            config, store, inputs.frames, now, amocrm=amocrm, kept_months=months
+            config,
+            store,
+            inputs.frames,
+            now,
+            amocrm=amocrm,
+            kept_months=months,
+            kept_facts=facts,
         )
         closing = close_periods(
             config, store, results, inputs.frames, inputs.actions, now, report.run_id, approvals
@@ -305,17 +314,18 @@ def compute_results(
     months_back: int | None = None,
     amocrm: dict[str, pd.DataFrame] | None = None,
     kept_months: KeptMonths | None = None,
+    kept_facts: KeptFacts | None = None,
 ) -> Results:
     """Violations are tracked first, then the pure engine runs on the store's frames (or the
     `amocrm` frames already read from it) and the parsed inputs; by default the months
-    approved and no longer watched are not computed, and those in `kept_months` with the same
-    inputs are not computed again."""
+    approved and no longer watched are not computed, and those in `kept_months` (the fact rows
+    in `kept_facts`) with the same inputs are not computed again."""
     frames = amocrm_frames(store) if amocrm is None else amocrm
     frames["deal_violations"] = track_violations(config, store, frames, now)
     frames["rule_evaluation"] = frame(store, "rule_evaluation")
     settled = settled_months(config, store, now) if months_back is None else frozenset()
     built = Inputs.build(**frames, **inputs)
-    return compute(built, config, pd.Timestamp(now), months_back, settled, kept_months)
+    return compute(built, config, pd.Timestamp(now), months_back, settled, kept_months, kept_facts)
 
 
 def _foreign_tabs(sheets: SheetsGateway, output: Output) -> list[str]:

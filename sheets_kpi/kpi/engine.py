@@ -19,6 +19,7 @@ from sheets_kpi.kpi.facts import (
 )
 from sheets_kpi.kpi.horizon import next_change
 from sheets_kpi.kpi.inputs import Inputs
+from sheets_kpi.kpi.kept_facts import KeptFacts
 from sheets_kpi.kpi.kept_months import KeptMonths, MonthBasis
 from sheets_kpi.kpi.metrics import parse_metric
 from sheets_kpi.kpi.periods import Period, period_start, to_utc, today
@@ -133,21 +134,25 @@ def compute(
     months_back: int | None = None,
     settled: frozenset[str] = frozenset(),
     kept: KeptMonths | None = None,
+    facts: KeptFacts | None = None,
 ) -> Results:
     """The current plan month (the one holding `now` in config.timezone), the ended months
     before it (`months_back`, default the strip or the watched months) and the analytics.
     `settled` months (approved in every department, no longer watched) are shown from their
     snapshots, so they are not computed: their figures are empty. `kept` (`serve`'s) hands out
-    an ended month of the last compute again when it is made of the same inputs."""
+    an ended month of the last compute again when it is made of the same inputs, and `facts`
+    a metric's fact rows when built from the same inputs and do not read the clock."""
     period = Period.of(today(now, config.timezone))
     previous = period.previous_same_point()
     people, roster_issues = issues.roster_in_scope(inputs, config)
     weeks_from = dynamics.first_week(period.today)
     history = period.ended(months_back or max(HISTORY_MONTHS, config.close.watch_months))
     since = min(history[-1].start, period_start(pd.Series([weeks_from]), "month").iloc[0])
-    daily = daily_facts(inputs, config, now, since)
+    if facts is not None:
+        facts.start(inputs)
+    daily = daily_facts(inputs, config, now, since, kept=facts)
     distinct = [m for m in configured_metrics(config) if parse_metric(m)[0].distinct]
-    by_week = daily_facts(inputs, config, now, weeks_from, "week", distinct)
+    by_week = daily_facts(inputs, config, now, weeks_from, "week", distinct, kept=facts)
     catalogue = kpi_catalogue(config)
     wins = won_records(inputs, config, now, since)
     measured = measured_from(inputs, config)
