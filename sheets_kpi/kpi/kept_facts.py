@@ -7,6 +7,10 @@ not read the clock (`facts.CLOCKED` names those that do) are made of the frames 
 but its `now`, so they are handed out again when every input frame and every other field of the
 context are exactly equal to what they were made of (frames compared whole, never assumed: any
 late-synced call may move any day). Anything else, and every clocked builder: built.
+
+A frame is the same when it is the very frame of the last compute (the engine only reads its
+frames, and `serve` hands the amoCRM ones out again while the store has not changed:
+`store.frames.KeptFrames`), else when it is equal as `kept_months.same_frame` tells.
 """
 
 from __future__ import annotations
@@ -56,12 +60,11 @@ class KeptFacts:
         frames were exactly these; after it, only its own parts are kept."""
         frames = {f.name: getattr(inputs, f.name) for f in dataclasses.fields(inputs)}
         same = bool(self._frames) and all(
-            same_frame(frame, self._frames[name]) for name, frame in frames.items()
+            frame is self._frames[name] or same_frame(frame, self._frames[name])
+            for name, frame in frames.items()
         )
         self._last = self._parts if same else {}
-        # Copy-on-write: shallow copies stay as they are whatever the caller does to its frames.
-        self._frames = {name: frame.copy(deep=False) for name, frame in frames.items()}
-        self._parts, self.reused = {}, 0
+        self._frames, self._parts, self.reused = frames, {}, 0
 
     def part(
         self, metric: str, context: Context, build: Callable[[], pd.DataFrame]
