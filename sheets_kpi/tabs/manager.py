@@ -443,9 +443,9 @@ class KeptTabs:
             kept[title][1] if title in kept and kept[title][0] == key else None
             for (_, title, _), key in zip(managers, keys, strict=True)
         ]
-        rows.only(m.manager_id for (m, _, _), tab in zip(managers, found, strict=True) if not tab)
+        rows.only(m.manager_id for (m, _, _), t in zip(managers, found, strict=True) if t is None)
         out = [
-            tab if tab else tab_of(rows.view(*manager), config)
+            tab if tab is not None else tab_of(rows.view(*manager), config)
             for manager, tab in zip(managers, found, strict=True)
         ]
         self._config, self.reused = config, sum(tab is not None for tab in found)
