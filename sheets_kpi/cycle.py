@@ -141,17 +141,8 @@ def run_cycle(
                 return report
         store.forget_output_state()
         amocrm = kept.frames.frames(store) if kept is not None else None
-        # the nightly cycle computes everything
-        months = kept.months if kept is not None and not reconcile else None
-        facts = kept.facts if kept is not None and not reconcile else None
-        results = compute_results(
-            config,
-            store,
-            inputs.frames,
-            now,
-            amocrm=amocrm,
-            kept_months=months,
-            kept_facts=facts,
+        results = compute_results(  # the nightly cycle computes everything afresh
+            config, store, inputs.frames, now, amocrm=amocrm, kept=None if reconcile else kept
         )
         closing = close_periods(
             config, store, results, inputs.frames, inputs.actions, now, report.run_id, approvals
@@ -313,19 +304,19 @@ def compute_results(
     now: datetime,
     months_back: int | None = None,
     amocrm: dict[str, pd.DataFrame] | None = None,
-    kept_months: KeptMonths | None = None,
-    kept_facts: KeptFacts | None = None,
+    kept: Kept | None = None,
 ) -> Results:
     """Violations are tracked first, then the pure engine runs on the store's frames (or the
     `amocrm` frames already read from it) and the parsed inputs; by default the months
-    approved and no longer watched are not computed, and those in `kept_months` (the fact rows
-    in `kept_facts`) with the same inputs are not computed again."""
+    approved and no longer watched are not computed, and the ended months and fact rows that
+    `kept` holds are not computed again where their inputs are the same."""
     frames = amocrm_frames(store) if amocrm is None else amocrm
     frames["deal_violations"] = track_violations(config, store, frames, now)
     frames["rule_evaluation"] = frame(store, "rule_evaluation")
     settled = settled_months(config, store, now) if months_back is None else frozenset()
     built = Inputs.build(**frames, **inputs)
-    return compute(built, config, pd.Timestamp(now), months_back, settled, kept_months, kept_facts)
+    months, facts = (kept.months, kept.facts) if kept is not None else (None, None)
+    return compute(built, config, pd.Timestamp(now), months_back, settled, months, facts)
 
 
 def _foreign_tabs(sheets: SheetsGateway, output: Output) -> list[str]:
