@@ -20,18 +20,42 @@ def test_token_file_is_written_atomically_with_mode_0600(tmp_path) -> None:
     assert TokenFile(path).load() == TokenPair("access-2", "refresh-2", 2000.0)
 
 
-def test_rate_limiter_spaces_requests() -> None:
+def _paced(rate: float, times: list[float]) -> list[float]:
+    """The moments requests go at when asked for at `times` (seconds)."""
     now = [0.0]
-    slept: list[float] = []
 
     def sleep(seconds: float) -> None:
-        slept.append(round(seconds, 6))
         now[0] += seconds
 
-    limiter = RateLimiter(4, clock=lambda: now[0], sleep=sleep)
-    for _ in range(5):
+    limiter = RateLimiter(rate, clock=lambda: now[0], sleep=sleep)
+    sent = []
+    for at in times:
+        now[0] = max(now[0], at)
         limiter.acquire()
-    assert slept == [round(1 / 3.8, 6)] * 4  # 4 per second with 5 % headroom
+        sent.append(round(now[0], 6))
+    return sent
+
+
+def test_rate_limiter_lets_a_burst_up_to_the_rate_go_at_once() -> None:
+    """A quiet cycle's few requests go without waiting; the fifth at 4 per second waits until
+    the first is a second old, with 5 % headroom (1 / 0.95 s), and so on."""
+    window = round(1 / 0.95, 6)
+    assert _paced(4, [0.0] * 9) == [0.0] * 4 + [window] * 4 + [round(2 / 0.95, 6)]
+
+
+def test_rate_limiter_counts_only_the_trailing_second() -> None:
+    """At 2 per second, after a burst of two: the request asked for at 0.5 s waits until the
+    first is a second old (with headroom); the one at 1.2 s goes at once, the request two
+    before it being old enough; a late one never waits."""
+    window = round(1 / 0.95, 6)
+    assert _paced(2, [0.0, 0.0, 0.5, 1.2, 3.0]) == [0.0, 0.0, window, 1.2, 3.0]
+
+
+def test_rate_limiter_below_one_per_second_and_fractional_rates() -> None:
+    """2.5 per second never puts 3 requests in a second (2 per window); 0.5 per second sends
+    one every 2 s."""
+    assert _paced(2.5, [0.0] * 3) == [0.0, 0.0, round(1 / 0.95, 6)]
+    assert _paced(0.5, [0.0] * 3) == [0.0, round(2 / 0.95, 6), round(4 / 0.95, 6)]
 
 
 def test_secrets_are_redacted() -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import math
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Protocol
 from urllib.parse import parse_qsl, urlsplit
@@ -42,7 +44,10 @@ PACING_HEADROOM = 0.95
 
 
 class RateLimiter:
-    """Space requests evenly under `rate` per second, shared by every thread of the process."""
+    """At most `rate` requests in any second (amoCRM's limit, as its trailing-second counter
+    applies it), shared by every thread of the process. Up to `rate` requests go at once, so a
+    quiet cycle's few requests are not spread over a second and more; any further one waits
+    until the request `rate` before it is a second old, with headroom."""
 
     def __init__(
         self,
@@ -50,19 +55,22 @@ class RateLimiter:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._interval = 1.0 / (rate * PACING_HEADROOM)
+        burst = max(1, math.floor(rate))
+        self._window = max(1.0, burst / rate) / PACING_HEADROOM
         self._clock = clock
         self._sleep = sleep
-        self._next = 0.0
+        self._sent: deque[float] = deque(maxlen=burst)  # the last `burst` requests' times
         self._lock = threading.Lock()
 
     def acquire(self) -> None:
         with self._lock:
             now = self._clock()
-            wait = self._next - now
-            self._next = max(now, self._next) + self._interval
-        if wait > 0:
-            self._sleep(wait)
+            at = now
+            if len(self._sent) == self._sent.maxlen:
+                at = max(now, self._sent[0] + self._window)
+            self._sent.append(at)
+        if at > now:
+            self._sleep(at - now)
 
 
 class AmoClient:
