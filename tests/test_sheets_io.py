@@ -695,3 +695,45 @@ def test_values_in_a_batch_that_got_no_answer_are_sent_again(emulator) -> None:
     assert calls(server) == {f"GET {BOOK}": 1, "values.batchUpdate": 1}
     sheet = next(s for s in state.get(BOOK).sheets if s.title == "data_kpi")
     assert sheet.cells == {(0, 0): "a", (0, 1): "b", (1, 0): 1, (1, 1): 2, (2, 0): 3, (2, 1): 4}
+
+
+def _data_tab(*moved: int, stamp: str = "10:00") -> TabLayout:
+    """A data tab of three blocks (1 200 rows) with a volatile stamp column; the `moved` rows
+    have a new value."""
+    rows: list[list[object]] = [["day", "value", "computed_at"]]
+    rows += [[i, 7 if i in moved else i * 2, stamp] for i in range(1, 1201)]
+    return TabLayout("data_kpi", rows, volatile_columns=(2,))
+
+
+def test_only_the_rows_that_moved_in_a_block_are_sent_and_the_tab_holds_every_cell(emulator):
+    """Row 700 moves, and every stamp with it: one row is written, the stamps of the others
+    stay as they were, as they do in a block that did not change."""
+    server, state = emulator
+    gateway = gateway_for(server)
+    gateway.write([_data_tab()])
+    server.reset_stats()
+    report = gateway.write([_data_tab(700, stamp="10:15")])
+    assert (report.blocks_written, report.rows_written) == (1, 1)
+    assert calls(server) == {f"GET {BOOK}": 1, "values.batchUpdate": 1}
+    sheet = next(s for s in state.get(BOOK).sheets if s.title == "data_kpi")
+    assert [sheet.cells[(700, col)] for col in range(3)] == [700, 7, "10:15"]
+    assert [sheet.cells[(699, col)] for col in range(3)] == [699, 1398, "10:00"]
+    assert gateway.write([_data_tab(700, stamp="10:30")]).blocks_written == 0
+
+
+def test_a_block_the_last_write_did_not_bring_is_sent_whole(emulator, monkeypatch) -> None:
+    """The tab does not hold what the cycle before meant to write (Google refused it), so the
+    rows that moved since then are not enough: row 700 would stay stale. The whole block goes."""
+    server, state = emulator
+    monkeypatch.setattr(CountingHTTPClient, "sleep", staticmethod(lambda s: None))
+    gateway = gateway_for(server)
+    gateway.write([_data_tab()])
+    plan = {"next": ["500"] * 10, "operation": "values.batchUpdate"}
+    requests.post(f"{server.url}/_emulator/faults", timeout=5, json=plan)
+    with pytest.raises(SheetsError, match="output values"):
+        gateway.write([_data_tab(700)])
+    requests.post(f"{server.url}/_emulator/faults", timeout=5, json={})
+    report = gateway.write([_data_tab(700, 701)])
+    assert (report.blocks_written, report.rows_written) == (1, 500)
+    sheet = next(s for s in state.get(BOOK).sheets if s.title == "data_kpi")
+    assert [sheet.cells[(row, 1)] for row in (699, 700, 701)] == [1398, 7, 7]

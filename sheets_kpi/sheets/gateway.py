@@ -301,7 +301,11 @@ class SheetsGateway:
         together = bool(structure) and not created and _cells(units, log_rows) <= TOGETHER_CELLS
         if together:
             structure.append(
-                [cell_rows(u.sheet_id, u.row, u.data[0]["values"]) for u in units if u.data]
+                [
+                    cell_rows(u.sheet_id, row, piece["values"])
+                    for u in units
+                    for row, piece in zip(u.starts, u.data, strict=True)
+                ]
                 + [cell_rows(self._log_sheet(), row, [cells]) for row, cells in log_rows]
             )
         whole = encode({"requests": [r for unit in structure for r in unit]})

@@ -198,13 +198,18 @@ class TabLayout:
 
     def _block_digest(self, start: int, block: list[list[Any]]) -> str:
         """The hash of one block of value rows, its volatile cells left out."""
+        return _hash(self._steady(start, block))
+
+    def _steady(self, start: int, block: list[list[Any]]) -> list[list[Any]]:
+        """A block of value rows (from row `start`) with its volatile cells as None: what
+        counts as a change."""
         cells = [
             (row - start, col)
             for row, col in self.volatile_cells
             if start <= row < start + len(block)
         ]
         if not self.volatile_columns and not cells:
-            return _hash(block)
+            return block
         steady = [list(row) for row in block]
         for steady_row in steady:
             for col in self.volatile_columns:
@@ -213,7 +218,7 @@ class TabLayout:
         for row, col in cells:
             if col < len(steady[row]):
                 steady[row][col] = None
-        return _hash(steady)
+        return steady
 
 
 def _value_block(
@@ -253,7 +258,9 @@ class KeptHashes:
     the same ones, and in a quiet cycle nearly every tab is. Of a tab that changed (`data_daily`:
     today's rows) only the blocks whose rows changed are worked out again; the others keep
     their RAW values, hashes and share of the fitted widths. The result is always what the
-    layout's own `hashed_values` and `structure_digest` give."""
+    layout's own `hashed_values` and `structure_digest` give; besides, each block worked out
+    again names the rows that moved in it since last cycle (`Hashed.changes`), so a tab
+    holding last cycle's block is sent only those."""
 
     def __init__(self) -> None:
         self._last: dict[str, _Kept] = {}
@@ -303,19 +310,28 @@ def _kept(layout: TabLayout, editors: tuple[str, ...], last: _Kept | None) -> _K
     contexts = layout._block_contexts(height, width, shown)
     cells: list[list[Any]] = []
     digests = []
+    changes: dict[int, BlockChange] = {}
     for i, context in enumerate(contexts):
         start = i * BLOCK_ROWS
         end = start + context[0]
-        if last and same[i] and i < len(last.contexts) and last.contexts[i] == context:
+        before = last.contexts[i] if last and i < len(last.contexts) else None
+        if last and same[i] and before == context:
             block = last.hashed.cells[start:end]
             digest = last.hashed.digests[i]
         else:
             block = _value_block(source, start, end, width, shown)
-            digest = layout._block_digest(start, block)
+            steady = layout._steady(start, block)
+            digest = _hash(steady)
+            # The same volatile cells as last cycle: its rows compare with these as they are.
+            if last and before is not None and before[3:] == context[3:]:
+                previous = last.hashed.digests[i]
+                if digest != previous:
+                    was = layout._steady(start, last.hashed.cells[start : start + before[0]])
+                    changes[i] = BlockChange(previous, _runs(start, steady, was))
         cells += block
         digests.append(digest)
     widths = layout.widths or _fitted(lengths)
-    hashed = Hashed(layout._structure_digest(editors, widths), cells, digests, widths)
+    hashed = Hashed(layout._structure_digest(editors, widths), cells, digests, widths, changes)
     return _Kept(hashed, settings, chunks, contexts, lengths)
 
 
@@ -341,6 +357,37 @@ class Hashed:
     #: The column widths the structure hash was made with, which a rebuild sends (None: the
     #: writer works them out).
     widths: dict[int, int] | None = field(default=None, compare=False)
+    #: Blocks worked out again since the cycle before, with the rows that moved in each.
+    changes: dict[int, BlockChange] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class BlockChange:
+    """A block of rows that differs from the cycle before: the hash it had then, and the runs
+    of its rows (first, end: rows of the tab) that differ from that cycle's. A tab holding
+    that hash needs only those rows written."""
+
+    previous: str
+    runs: tuple[tuple[int, int], ...]
+
+
+def _runs(
+    start: int, rows: list[list[Any]], before: list[list[Any]]
+) -> tuple[tuple[int, int], ...]:
+    """Runs of `rows` (from row `start`) that differ from `before`, typed as written: `True`,
+    `1` and `1.0`, `0.0` and `-0.0` differ."""
+    moved = [
+        at
+        for at, row in enumerate(rows)
+        if at >= len(before) or row != before[at] or repr(row) != repr(before[at])
+    ]
+    runs: list[tuple[int, int]] = []
+    for at in moved:
+        if runs and runs[-1][1] == start + at:
+            runs[-1] = (runs[-1][0], start + at + 1)
+        else:
+            runs.append((start + at, start + at + 1))
+    return tuple(runs)
 
 
 def _hash(payload: Any) -> str:

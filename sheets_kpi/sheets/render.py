@@ -21,7 +21,6 @@ from fractions import Fraction
 from typing import Any
 
 from sheets_kpi.sheets.layout import (
-    BLOCK_ROWS,
     Block,
     LineChart,
     TabLayout,
@@ -72,8 +71,9 @@ def cell(value: Any) -> dict[str, Any]:
 
 
 def cell_rows(sheet_id: int, row: int, rows: list[list[Any]]) -> dict[str, Any]:
-    """RAW rows (`value_ranges`' cells) as an `updateCells` from column A of `row`, typed as a
-    RAW write types them (text stays text, `=IMPORTXML(...)` included); a blank clears."""
+    """RAW rows (a `value_ranges` range's cells) as an `updateCells` from column A of `row`,
+    typed as a RAW write types them (text stays text, `=IMPORTXML(...)` included); a blank
+    clears."""
     return {
         "updateCells": {
             "start": {"sheetId": sheet_id, "rowIndex": row, "columnIndex": 0},
@@ -259,21 +259,21 @@ def _column_width(sheet_id: int, start: int, end: int, pixels: int) -> dict[str,
 
 
 def value_ranges(
-    layout: TabLayout, blocks: list[int], rows: list[list[Any]], blank: bool = False
+    layout: TabLayout, spans: list[tuple[int, int]], rows: list[list[Any]], blank: bool = False
 ) -> list[dict[str, Any]]:
-    """The `values.batchUpdate` data of these blocks of the tab (`rows`: its `value_rows`),
-    one range per block (BLOCK_ROWS rows of the whole width, blanks as "" to clear stale cells).
-    On a `blank` tab (just created) trailing blanks are left out, there being nothing to clear
-    (a block of blanks only has no values at all)."""
+    """The `values.batchUpdate` data of these spans (first, end) of the tab's rows (`rows`: its
+    `value_rows`), one range each, of the whole width, blanks as "" to clear stale cells. On a
+    `blank` tab (just created) trailing blanks are left out, there being nothing to clear (a
+    span of blanks only has no values at all)."""
     quoted = "'" + layout.title.replace("'", "''") + "'"
     ranges = []
-    for block in blocks:
-        piece = rows[block * BLOCK_ROWS :][:BLOCK_ROWS]
+    for first, end in spans:
+        piece = rows[first:end]
         if blank:
             piece = [_trimmed(row) for row in piece]
             while piece and not piece[-1]:
                 piece.pop()
-        ranges.append({"range": f"{quoted}!A{block * BLOCK_ROWS + 1}", "values": piece})
+        ranges.append({"range": f"{quoted}!A{first + 1}", "values": piece})
     return ranges
 
 

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sheets_kpi.sheets.layout import BLOCK_ROWS, KeptHashes, TabLayout
+from sheets_kpi.sheets.layout import BLOCK_ROWS, BlockChange, KeptHashes, TabLayout
 from sheets_kpi.sheets.render import (
     HASH_KEY,
     MARKER,
@@ -61,15 +61,16 @@ Ledger = dict[str, Written]
 
 @dataclass
 class ValueUnit:
-    """One block of one tab for `values.batchUpdate` (`data`: its range, none for a block of a
-    new tab with nothing in it), with the hash it brings; the tab's `sheet_id` and the block's
-    first `row` (0-based) place the same cells in an `updateCells`."""
+    """One block of one tab for `values.batchUpdate` (`data`: its ranges, the whole block or
+    the runs of rows that moved in it; none for a block of a new tab with nothing in it), with
+    the hash it brings; the tab's `sheet_id` and each range's first row (`starts`, 0-based)
+    place the same cells in an `updateCells`. A block's ranges land together or not at all."""
 
     title: str
     data: list[dict[str, Any]]
     blocks: dict[int, str]
     sheet_id: int
-    row: int
+    starts: list[int]
 
 
 @dataclass
@@ -180,19 +181,15 @@ def plan_writes(
         changed = [i for i, d in enumerate(digests) if i >= len(held) or held[i] != d]
         kept = tuple("" if i in changed else d for i, d in enumerate(digests))
         after[layout.title] = Written(sheet_id, structure, kept)
-        data = value_ranges(layout, changed, cells, blank=sheet is None)
-        values += [
-            ValueUnit(
-                layout.title,
-                [piece] if piece["values"] else [],
-                {i: digests[i]},
-                sheet_id,
-                i * BLOCK_ROWS,
-            )
-            for i, piece in zip(changed, data, strict=True)
-        ]
+        for i in changed:
+            spans = _spans(i, len(cells), held, hashed.changes.get(i))
+            ranges = value_ranges(layout, spans, cells, blank=sheet is None)
+            sent = [(first, r) for (first, _), r in zip(spans, ranges, strict=True) if r["values"]]
+            data = [r for _, r in sent]
+            starts = [first for first, _ in sent]
+            values.append(ValueUnit(layout.title, data, {i: digests[i]}, sheet_id, starts))
+            report.rows_written += sum(len(piece["values"]) for piece in data)  # as sent
         report.blocks_written += len(changed)
-        report.rows_written += sum(len(piece["values"]) for piece in data)  # as sent: blocks
         if changed or layout.title in report.structure_written:
             report.tabs_written.append(layout.title)
         else:
@@ -210,6 +207,16 @@ def plan_writes(
             units.append([{"deleteSheet": {"sheetId": sheet["properties"]["sheetId"]}}])
             report.tabs_removed.append(title)
     return Plan(units, values, after, report)
+
+
+def _spans(
+    block: int, height: int, held: tuple[str, ...], change: BlockChange | None
+) -> list[tuple[int, int]]:
+    """The rows (first, end) to write of a changed block: only those that moved since the
+    cycle before when the tab holds what that cycle wrote there, else the whole block."""
+    if change is not None and block < len(held) and held[block] == change.previous:
+        return list(change.runs)
+    return [(block * BLOCK_ROWS, min(height, (block + 1) * BLOCK_ROWS))]
 
 
 def landed(ledger: Ledger, units: list[ValueUnit]) -> None:
