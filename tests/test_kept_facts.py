@@ -18,6 +18,7 @@ import pytest
 
 from sheets_kpi.config import Config
 from sheets_kpi.cycle import Kept, run_cycle
+from sheets_kpi.kpi import lead_facts
 from sheets_kpi.kpi.engine import Results, compute
 from sheets_kpi.kpi.fact_base import Context
 from sheets_kpi.kpi.facts import BUILDERS, CLOCKED, configured_metrics
@@ -30,11 +31,14 @@ from tests.test_kept_months import AT, World, assert_identical, with_missed_call
 from tests.test_kept_months import world as world  # the generated account (a fixture)
 
 
-def kept_parts(config: Config) -> int:
+def kept_parts(config: Config, reading: frozenset[str] | None = None) -> int:
     """How many parts a compute may take from the last one: the metrics whose builder does not
-    read the clock, at the month grain, and those counted once per week again at the week's."""
+    read the clock, at the month grain, and those counted once per week again at the week's;
+    with `reading`, only those of the builders named."""
     metrics = [parse_metric(m)[0] for m in configured_metrics(config)]
-    steady = [m for m in metrics if m.name not in CLOCKED]
+    steady = [
+        m for m in metrics if m.name not in CLOCKED and (reading is None or m.name in reading)
+    ]
     return len(steady) + sum(m.distinct for m in steady)
 
 
@@ -70,7 +74,14 @@ def test_a_serve_day_gives_the_numbers_of_a_compute_without_kept_facts(world: Wo
     assert facts.reused == 0
 
 
-def changes(world: World) -> Iterator[tuple[str, dict[str, Any]]]:
+#: The builders that read the calls frame.
+CALLS = frozenset({"calls_missed_share", "callback_minutes", "calls_outgoing"})
+#: The builders that read the handovers: all through `lead_facts._owner`, none directly.
+OWNERS = frozenset({"stage_reached", "won_amount", "won_count", "deal_violations"})
+
+
+def changes(world: World) -> Iterator[tuple[str, dict[str, Any], frozenset[str] | None]]:
+    """Each change, with the builders whose parts it builds again (None: every one)."""
     plans = [dict(r) for r in world.sheet["plans"]]
     plans[0]["plan"] = plans[0]["plan"] * 2
     roster = [dict(r) for r in world.sheet["roster"]]
@@ -78,26 +89,139 @@ def changes(world: World) -> Iterator[tuple[str, dict[str, Any]]]:
     dept = world.config.departments[0]
     bonus = dept.bonus.model_copy(update={"base": dept.bonus.base + 1000})
     departments = [dept.model_copy(update={"bonus": bonus}), *world.config.departments[1:]]
-    yield "a new call", {"calls": with_missed_call(world, "2026-11-18 09:00", "70000000003")}
-    yield "a plan edit", {"plans": plans}
-    yield "a roster change", {"roster": roster}
+    calls = with_missed_call(world, "2026-11-18 09:00", "70000000003")
+    yield "a new call", {"calls": calls}, CALLS
+    yield "a plan edit", {"plans": plans}, frozenset()  # plans are read by the KPIs alone
+    yield "a manager made inactive", {"roster": roster}, frozenset()  # still in the roster
+    yield "a manager left", {"roster": world.sheet["roster"][1:]}, None
     yield (
         "a config change",
         {"config": world.config.model_copy(update={"departments": departments})},
+        None,
     )
 
 
 @pytest.mark.parametrize(
-    "name", ["a new call", "a plan edit", "a roster change", "a config change"]
+    "name",
+    [
+        "a new call",
+        "a plan edit",
+        "a manager made inactive",
+        "a manager left",
+        "a config change",
+    ],
 )
-def test_a_change_builds_every_part_again(world: World, name: str) -> None:
-    change = dict(changes(world))[name]
+def test_a_change_builds_the_parts_made_of_it_again(world: World, name: str) -> None:
+    change, rebuilt = {n: (c, r) for n, c, r in changes(world)}[name]
+    config = change.get("config", world.config)
     facts = KeptFacts()
     checked(world, facts, AT)
     checked(world, facts, AT + pd.Timedelta(minutes=15), **change)
-    assert facts.reused == 0
+    assert facts.reused == (
+        0 if rebuilt is None else kept_parts(config) - kept_parts(config, rebuilt)
+    )
     checked(world, facts, AT + pd.Timedelta(minutes=30), **change)  # and keeps the new ones
-    assert facts.reused == kept_parts(change.get("config", world.config))
+    assert facts.reused == kept_parts(config)
+
+
+def deal_rows(world: World, *first_seen: str) -> list[dict[str, Any]]:
+    """Open automatic deal violations first seen at `first_seen` (UTC), each on another lead
+    of a manager on the roster."""
+    leads = world.amocrm["leads"]
+    roster = [r["manager_id"] for r in world.sheet["roster"]]
+    owned = leads.loc[~leads["is_deleted"] & leads["responsible_user_id"].isin(roster), "lead_id"]
+    return [
+        {
+            "lead_id": int(lead),
+            "rule": "no_next_task",
+            "first_seen_at": pd.Timestamp(at, tz="UTC"),
+            "resolved_at": pd.NaT,
+            "backlog": False,
+        }
+        for lead, at in zip(owned, first_seen, strict=False)
+    ]
+
+
+def metric_rows(results: Results, metric: str) -> pd.DataFrame:
+    daily = results.daily
+    return daily[daily["metric"] == metric].reset_index(drop=True)
+
+
+@pytest.mark.parametrize("appealed", [False, True])
+def test_rules_firing_build_again_only_the_parts_that_read_deal_violations(
+    world: World, appealed: bool
+) -> None:
+    """As the clock moves the deal rules fire, and only the builders that read the automatic
+    violations are built again: that of the deal violations, and with appeals on the tab that
+    of the manual ones too (which violation a won appeal cancels depends on the automatic
+    ones); without appeals the manual violations are read alone."""
+    manager = world.manager("sales")
+    sheet: dict[str, Any] = {
+        "violations": [
+            {"date": pd.Timestamp("2026-11-10"), "manager_id": manager, "type": t, "ref": t}
+            for t in ("control", "regulation")
+        ],
+        "appeals": [
+            {"date": pd.Timestamp("2026-11-12"), "manager_id": manager, "ref": "control"}
+            | {"outcome": "won"}
+        ]
+        if appealed
+        else [],
+    }
+    facts = KeptFacts()
+    first = checked(world, facts, AT, deal_violations=deal_rows(world, "2026-11-16 08:00"), **sheet)
+    fired = deal_rows(world, "2026-11-16 08:00", "2026-11-18 10:20")
+    again = checked(world, facts, AT + pd.Timedelta(minutes=15), deal_violations=fired, **sheet)
+    reading = frozenset({"deal_violations", "violations"} if appealed else {"deal_violations"})
+    assert facts.reused == kept_parts(world.config) - kept_parts(world.config, reading)
+    assert len(metric_rows(again, "deal_violations")) > len(metric_rows(first, "deal_violations"))
+    checked(world, facts, AT + pd.Timedelta(minutes=30), deal_violations=fired, **sheet)
+    assert facts.reused == kept_parts(world.config)
+
+
+def test_a_frame_read_only_through_a_helper_builds_its_readers_again(world: World) -> None:
+    """The lead builders read the handovers only through `lead_facts._owner`: a handover just
+    before a win moves the sale to another manager, and every builder that asks for owners is
+    built again."""
+    inputs = world.inputs()
+    roster = frozenset(inputs.roster["manager_id"])
+    context = Context(world.config, AT, pd.Timestamp("2026-05-01"), "month", roster)
+    won = lead_facts.wins(inputs, context, None)
+    win = won[won["manager_id"].isin(roster) & (won["price"] > 0)].iloc[-1]
+    handover = {
+        "event_id": "handover",
+        "lead_id": win["lead_id"],
+        "created_at": win["moment"] - pd.Timedelta(minutes=1),
+        "before_user_id": win["manager_id"],
+        "after_user_id": next(m for m in sorted(roster) if m != win["manager_id"]),
+    }
+    handovers = pd.concat(
+        [world.amocrm["responsible_changes"], pd.DataFrame([handover])], ignore_index=True
+    )
+    facts = KeptFacts()
+    first = checked(world, facts, AT)
+    again = checked(world, facts, AT + pd.Timedelta(minutes=15), responsible_changes=handovers)
+    assert facts.reused == kept_parts(world.config) - kept_parts(world.config, OWNERS)
+    assert not same_frame(metric_rows(first, "won_amount"), metric_rows(again, "won_amount"))
+
+
+def test_each_compute_compares_with_the_one_before_it(world: World) -> None:
+    """Changes one after another, then taken back: each compute builds the parts that read a
+    frame changed since the compute before it (not since the one a kept part was built in),
+    and hands out the others, kept over several computes."""
+    calls = with_missed_call(world, "2026-11-18 09:00", "70000000003")
+    fired = deal_rows(world, "2026-11-18 10:20")
+    steps: list[tuple[dict[str, Any], frozenset[str]]] = [
+        ({"calls": calls}, CALLS),
+        ({"calls": calls, "deal_violations": fired}, frozenset({"deal_violations"})),
+        ({}, CALLS | {"deal_violations"}),  # as in the first compute again
+        ({}, frozenset()),
+    ]
+    facts, config = KeptFacts(), world.config
+    checked(world, facts, AT)
+    for minutes, (change, rebuilt) in enumerate(steps, start=1):
+        checked(world, facts, AT + pd.Timedelta(minutes=15 * minutes), **change)
+        assert facts.reused == kept_parts(config) - kept_parts(config, rebuilt), change.keys()
 
 
 def test_an_equal_config_of_another_object_takes_the_parts(world: World) -> None:
@@ -123,11 +247,11 @@ def test_what_the_caller_does_with_its_rows_does_not_reach_the_kept_ones(world: 
     context = Context(world.config, AT, pd.Timestamp("2026-05-01"), "month", frozenset())
     facts.start(inputs)
     built = BUILDERS["calls_outgoing"](inputs, context, None)
-    mine = facts.part("calls_outgoing", context, lambda: built.copy())
+    mine = facts.part("calls_outgoing", context, BUILDERS["calls_outgoing"], None)
     mine["num"] = -1.0
     facts.start(inputs)
     later = Context(world.config, AT + pd.Timedelta(hours=1), context.since, "month", frozenset())
-    again = facts.part("calls_outgoing", later, lambda: pytest.fail("built again"))
+    again = facts.part("calls_outgoing", later, lambda *_: pytest.fail("built again"), None)
     assert facts.reused == 1
     assert same_frame(again, built)
 

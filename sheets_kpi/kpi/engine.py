@@ -141,7 +141,8 @@ def compute(
     `settled` months (approved in every department, no longer watched) are shown from their
     snapshots, so they are not computed: their figures are empty. `kept` (`serve`'s) hands out
     an ended month of the last compute again when it is made of the same inputs, and `facts`
-    a metric's fact rows when built from the same inputs and do not read the clock."""
+    a metric's fact rows when its builder does not read the clock and the frames it read are
+    the same."""
     period = Period.of(today(now, config.timezone))
     previous = period.previous_same_point()
     people, roster_issues = issues.roster_in_scope(inputs, config)

@@ -9,7 +9,6 @@ keeps "sum over the days of one period" exact for that grain.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -81,7 +80,7 @@ def daily_facts(
 ) -> pd.DataFrame:
     """Facts of `metrics` (default: all configured) dated from `since` up to today; `kept`
     (`serve`'s, started on `inputs`) hands out the rows of a builder that does not read the
-    clock again when built from the same frames and context."""
+    clock again when the frames it read and the context are the same."""
     context = Context(
         config=config,
         now=now,
@@ -92,11 +91,11 @@ def daily_facts(
     parts = []
     for metric in configured_metrics(config) if metrics is None else metrics:
         measured, arg = parse_metric(metric)
-        build = functools.partial(BUILDERS[measured.name], inputs, context, arg)
+        builder = BUILDERS[measured.name]
         if kept is None or measured.name in CLOCKED:
-            part = build()
+            part = builder(inputs, context, arg)
         else:
-            part = kept.part(metric, context, build)
+            part = kept.part(metric, context, builder, arg)
         parts.append(part.assign(metric=metric))
     if not parts:
         return pd.DataFrame(
