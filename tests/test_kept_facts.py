@@ -21,7 +21,7 @@ from sheets_kpi.cycle import Kept, run_cycle
 from sheets_kpi.kpi import lead_facts
 from sheets_kpi.kpi.engine import Results, compute
 from sheets_kpi.kpi.fact_base import Context
-from sheets_kpi.kpi.facts import BUILDERS, CLOCKED, configured_metrics
+from sheets_kpi.kpi.facts import BUILDERS, CLOCKED, STAGED, configured_metrics
 from sheets_kpi.kpi.kept_facts import KeptFacts
 from sheets_kpi.kpi.kept_months import same_frame
 from sheets_kpi.kpi.metrics import parse_metric
@@ -37,7 +37,9 @@ def kept_parts(config: Config, reading: frozenset[str] | None = None) -> int:
     with `reading`, only those of the builders named."""
     metrics = [parse_metric(m)[0] for m in configured_metrics(config)]
     steady = [
-        m for m in metrics if m.name not in CLOCKED and (reading is None or m.name in reading)
+        m
+        for m in metrics
+        if (m.name not in CLOCKED or m.name in STAGED) and (reading is None or m.name in reading)
     ]
     return len(steady) + sum(m.distinct for m in steady)
 
@@ -314,6 +316,19 @@ def test_the_source_of_every_builder_agrees_with_clocked() -> None:
     assert found == CLOCKED
 
 
+def test_a_staged_builder_is_its_steady_part_and_the_clocks_step() -> None:
+    """The part kept of a staged builder does not read the clock; the builder is clocked and
+    reads nothing but its steady part and the clock's step on it."""
+    for name, (steady, at_now) in STAGED.items():
+        assert name in CLOCKED and not _reads_the_clock(steady, set())
+        called = {
+            node.func.id
+            for node in ast.walk(ast.parse(textwrap.dedent(inspect.getsource(BUILDERS[name]))))
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+        }
+        assert called == {steady.__name__, at_now.__name__}
+
+
 def test_a_quiet_serve_cycle_takes_the_steady_parts_and_the_nightly_one_builds(
     tmp_path: Path,
 ) -> None:
@@ -334,3 +349,23 @@ def test_a_quiet_serve_cycle_takes_the_steady_parts_and_the_nightly_one_builds(
         assert kept.facts.reused == kept_parts(world.config)
         cycle(30, reconcile=True)  # not asked: what it would take stays as it was
         assert kept.facts.reused == kept_parts(world.config)
+
+
+def test_an_open_missed_calls_minutes_move_with_the_clock_from_its_kept_callbacks(
+    world: World,
+) -> None:
+    """A missed call not called back: its minutes grow from cycle to cycle, up to the window
+    and past it, as a compute without kept facts gives them, while the steady part (the
+    minutes to each callback) is handed out again."""
+    calls = with_missed_call(world, str(AT.tz_localize(None) - pd.Timedelta(hours=1)), "7000005")
+    facts, whole = KeptFacts(), kept_parts(world.config)
+    minutes = []
+    for later in (0, 10, 60 * 22, 60 * 30):  # 1 h, 1 h 10 min, 23 h, 31 h after the miss
+        got = checked(world, facts, AT + pd.Timedelta(minutes=later), calls=calls)
+        assert facts.reused == (0 if later == 0 else whole)
+        daily = got.daily[
+            (got.daily["metric"] == "callback_minutes")
+            & (got.daily["manager_id"] == world.manager("leadgen"))
+        ]
+        minutes.append(daily["num"].sum())
+    assert minutes[0] < minutes[1] < minutes[2] < minutes[3]

@@ -38,10 +38,30 @@ def callback_minutes(inputs: Inputs, context: Context, arg: str | None) -> pd.Da
     elapsed so far, up to the window, so a fresh miss is not charged the whole window at once.
     Calls with neither a phone nor a contact cannot be called back and are left out.
     """
-    lost, best, elapsed = callback_gaps(_calls(inputs, context), context.config, context.now)
+    return callback_minutes_at(callbacks(inputs, context, arg), context)
+
+
+def callbacks(inputs: Inputs, context: Context, arg: str | None) -> pd.DataFrame:
+    """The part of `callback_minutes` the clock does not move: each missed call that can be
+    called back, its local date, manager and the minutes to its callback (inf: none yet)."""
+    lost, best = _callback_gaps(_calls(inputs, context), context.config)
+    return pd.DataFrame(
+        {
+            "created_at": lost["created_at"],
+            "date": local_date(lost["created_at"], context.zone),
+            "user_id": lost["user_id"],
+            "best": best,
+        }
+    )
+
+
+def callback_minutes_at(callbacks: pd.DataFrame, context: Context) -> pd.DataFrame:
+    """`callback_minutes` at `context.now` from its `callbacks`: a call not called back counts
+    the minutes elapsed so far, all capped at the window."""
+    elapsed = (context.now - callbacks["created_at"]).dt.total_seconds().to_numpy() / 60
     window = context.config.amocrm.callback_window_hours * 60
-    minutes = np.minimum(np.minimum(best, elapsed), window)
-    return rows(local_date(lost["created_at"], context.zone), lost["user_id"], minutes, 1.0)
+    minutes = np.minimum(np.minimum(callbacks["best"].to_numpy(), elapsed), window)
+    return rows(callbacks["date"], callbacks["user_id"], minutes, 1.0)
 
 
 def callback_gaps(
@@ -49,6 +69,12 @@ def callback_gaps(
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """The missed calls that can be called back (a phone or a contact), the minutes to their
     callback (inf: none yet) and the minutes elapsed by `now`."""
+    lost, best = _callback_gaps(calls, config)
+    return lost, best, (now - lost["created_at"]).dt.total_seconds().to_numpy() / 60
+
+
+def _callback_gaps(calls: pd.DataFrame, config: Config) -> tuple[pd.DataFrame, np.ndarray]:
+    """The missed calls that can be called back and the minutes to their callback."""
     lost = calls[missed(calls, config)]
     outgoing = calls[calls["direction"] == "out"]
     best = np.full(len(lost), np.inf)
@@ -59,8 +85,7 @@ def callback_gaps(
         best = np.fmin(
             best, _next_call(lost[has_key], outgoing[_has(outgoing[key])], key, len(lost), has_key)
         )
-    elapsed = (now - lost["created_at"]).dt.total_seconds().to_numpy() / 60
-    return lost[reachable], best[reachable], elapsed[reachable]
+    return lost[reachable], best[reachable]
 
 
 def _has(key: pd.Series) -> pd.Series:

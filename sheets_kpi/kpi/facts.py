@@ -50,6 +50,13 @@ CLOCKED = frozenset(
     {"callback_minutes", "deals_correct_share", "tasks_overdue", "tasks_overdue_share"}
 )
 
+#: Clocked builders made of a part the clock does not move, kept like the rows of a builder
+#: that does not read it, and the clock's step on that part: a missed call's minutes to its
+#: callback are the data's, those elapsed by now the clock's.
+STAGED: dict[str, tuple[Builder, Callable[[pd.DataFrame, Context], pd.DataFrame]]] = {
+    "callback_minutes": (activity_facts.callbacks, activity_facts.callback_minutes_at),
+}
+
 
 #: Metrics of the deal rules, measured from the rules' first evaluation only.
 RULE_METRICS = ("deal_violations", "deals_correct_share")
@@ -80,7 +87,8 @@ def daily_facts(
 ) -> pd.DataFrame:
     """Facts of `metrics` (default: all configured) dated from `since` up to today; `kept`
     (`serve`'s, started on `inputs`) hands out the rows of a builder that does not read the
-    clock again when the frames it read and the context are the same."""
+    clock again when the frames it read and the context are the same, and so the steady part
+    of a `STAGED` one."""
     context = Context(
         config=config,
         now=now,
@@ -92,7 +100,10 @@ def daily_facts(
     for metric in configured_metrics(config) if metrics is None else metrics:
         measured, arg = parse_metric(metric)
         builder = BUILDERS[measured.name]
-        if kept is None or measured.name in CLOCKED:
+        if kept is not None and measured.name in STAGED:
+            steady, at_now = STAGED[measured.name]
+            part = at_now(kept.part(f"{metric} steady", context, steady, arg), context)
+        elif kept is None or measured.name in CLOCKED:
             part = builder(inputs, context, arg)
         else:
             part = kept.part(metric, context, builder, arg)
