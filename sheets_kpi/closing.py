@@ -4,6 +4,7 @@ shown — approved ones read from their snapshot — is assembled here for the t
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from sheets_kpi.kpi.close import statement as statement_rows
 from sheets_kpi.kpi.engine import KPI_COLUMNS, STANDING_COLUMNS, PeriodFigures, Results
 from sheets_kpi.kpi.facts import WIN_COLUMNS
 from sheets_kpi.kpi.issues import Issue, place
+from sheets_kpi.kpi.kept_statements import KeptStatements
 from sheets_kpi.kpi.periods import Period, today
 from sheets_kpi.sheets.inputs import CloseAction
 from sheets_kpi.store.db import Snapshot, Store
@@ -65,8 +67,10 @@ def close_periods(
     now: datetime,
     run_id: int,
     approvals: tuple[Approval, ...] = (),
+    kept: KeptStatements | None = None,
 ) -> Closing:
-    """Act on new decisions and approvals, then assemble every statement and discrepancy."""
+    """Act on new decisions and approvals, then assemble every statement and discrepancy; the
+    draft lines `kept` holds are not built again where they are made of the same."""
     issues: list[Issue] = []
     figures = {f.period.label: f for f in results.past}
     # The store is read once, and again only after this cycle changed it.
@@ -75,7 +79,7 @@ def close_periods(
     decided = _decide(store, actions, found, results, snapshots, now, issues)
     if decided:
         decisions = decisions_frame(store)
-    statements = _statements(config, results, snapshots, decisions)
+    statements = _statements(config, results, snapshots, decisions, kept)
     typed = [Approval(a.period, a.department, a.who, a.comment) for a in actions]
     requests = [r for r, a in zip(typed, actions, strict=True) if a.action == "approve"]
     approved = _approve(
@@ -92,7 +96,7 @@ def close_periods(
     )
     if approved:
         snapshots = store.snapshots()
-        statements = _statements(config, results, snapshots, decisions)
+        statements = _statements(config, results, snapshots, decisions, kept)
     if approved or decided:
         found = _all_discrepancies(config, snapshots, decisions, results, figures)
     keys = [
@@ -166,12 +170,15 @@ def _statements(
     results: Results,
     snapshots: tuple[Snapshot, ...] | list[Snapshot],
     decisions: pd.DataFrame | None,
+    kept: KeptStatements | None = None,
 ) -> list[Statement]:
     """Oldest first, each statement's uncovered deduction carried into the next; returned
-    the last ended month first, the current one last."""
+    the last ended month first, the current one last. Without `kept`, every line is built."""
     figures = {f.period.label: f for f in results.past}
     approved = {(s.period, s.department): s for s in snapshots}
     decisions = decisions if decisions is not None else pd.DataFrame(columns=DECISION_COLUMNS)
+    kept = kept if kept is not None else KeptStatements()
+    kept.start(config, decisions)
     current = results.managers[STANDING_COLUMNS]
     chain = [*sorted(figures), results.period.label]
     carried = pd.Series(dtype=float)
@@ -179,8 +186,8 @@ def _statements(
     for label in chain:
         period = figures[label].period if label in figures else results.period
         standing = figures[label].managers if label in figures else current
+        month = kept.month(label, standing, carried)
         parts, statuses = [], []
-        departments = standing["department"].to_numpy()
         for dept in config.departments:
             snapshot = approved.get((label, dept.id))
             status = period_status(
@@ -195,15 +202,10 @@ def _statements(
                     department_status=status,
                 )
             else:
-                mine = standing[departments == dept.id]
-                adjustment = inflow(label, dept.id, decisions, carried)
-                rows = statement_rows(label, mine, config, adjustment).assign(
-                    approved_by="",
-                    approved_at="",
-                    approved_utc=pd.NaT,
-                    version=0,
-                    department_status=status,
+                build = functools.partial(
+                    _draft, label, standing, dept.id, config, decisions, carried, status
                 )
+                rows = month.draft(dept.id, status, build)
             parts.append(rows)
             statuses.append(status)
         rows = pd.concat(parts, ignore_index=True)
@@ -212,6 +214,27 @@ def _statements(
         order = ("current", "closed", "draft", "approved")
         built.append(Statement(period, min(statuses, key=order.index), rows))
     return [*reversed(built[:-1]), built[-1]]
+
+
+def _draft(
+    period: str,
+    standing: pd.DataFrame,
+    department: str,
+    config: Config,
+    decisions: pd.DataFrame,
+    carried: pd.Series,
+    status: str,
+) -> pd.DataFrame:
+    """A department's draft lines: its managers' standing with the adjustments it takes."""
+    mine = standing[standing["department"].to_numpy() == department]
+    adjustment = inflow(period, department, decisions, carried)
+    return statement_rows(period, mine, config, adjustment).assign(
+        approved_by="",
+        approved_at="",
+        approved_utc=pd.NaT,
+        version=0,
+        department_status=status,
+    )
 
 
 def _approve(

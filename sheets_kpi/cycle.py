@@ -27,6 +27,7 @@ from sheets_kpi.kpi.inputs import Inputs
 from sheets_kpi.kpi.issues import ISSUE_COLUMNS, Issue, issues_frame, place, shown_message
 from sheets_kpi.kpi.kept_facts import KeptFacts
 from sheets_kpi.kpi.kept_months import KeptMonths
+from sheets_kpi.kpi.kept_statements import KeptStatements
 from sheets_kpi.kpi.rules import evaluate_deal_rules, onsets
 from sheets_kpi.locale import label
 from sheets_kpi.progress import Progress
@@ -50,12 +51,14 @@ log = logging.getLogger(__name__)
 @dataclass
 class Kept:
     """What `serve` keeps between cycles: the amoCRM frames, the ended months, the fact rows
-    that do not move with the clock and the manager tabs. Each hands out again only what the
-    same inputs made, so a cycle computes with them exactly what it computes without."""
+    that do not move with the clock, the draft statement lines and the manager tabs. Each hands
+    out again only what the same inputs made, so a cycle computes with them exactly what it
+    computes without."""
 
     frames: KeptFrames = field(default_factory=KeptFrames)
     months: KeptMonths = field(default_factory=KeptMonths)
     facts: KeptFacts = field(default_factory=KeptFacts)
+    statements: KeptStatements = field(default_factory=KeptStatements)
     tabs: KeptTabs = field(default_factory=KeptTabs)
 
 
@@ -144,8 +147,17 @@ def run_cycle(
         results = compute_results(  # the nightly cycle computes everything afresh
             config, store, inputs.frames, now, amocrm=amocrm, kept=None if reconcile else kept
         )
+        statements = kept.statements if kept is not None and not reconcile else None
         closing = close_periods(
-            config, store, results, inputs.frames, inputs.actions, now, report.run_id, approvals
+            config,
+            store,
+            results,
+            inputs.frames,
+            inputs.actions,
+            now,
+            report.run_id,
+            approvals,
+            statements,
         )
         report.approved = closing.approved
         report.close_notes = [  # in the locale, as the data-issues tab says them
