@@ -273,9 +273,9 @@ def _require_input_tabs(config: Config, sheets) -> None:
 
 def serve_cycle(config: Config, store, amo, sheets):
     """`serve`'s cycle: without the input tabs it says so and skips the cycle (the worker goes
-    on and looks again next time), else one full cycle. The amoCRM frames, the ended months
-    and the manager tabs are kept between cycles while what they are made of stays the same
-    (`cycle.Kept`)."""
+    on and looks again next time), else one full cycle. What `cycle.Kept` holds (the amoCRM
+    frames, the ended months, fact rows, statement lines and manager tabs) is kept between
+    cycles while what it is made of stays the same."""
     from sheets_kpi.cycle import Kept, run_cycle
 
     progress = _progress()
