@@ -30,9 +30,16 @@ def test_a_task_falling_due_moves_the_overdue_counts_at_its_deadline() -> None:
     assert at(tasks=[task(1, A, "2026-11-18 09:00")]) == MIDNIGHT  # already due: no move
 
 
-def test_a_missed_call_waiting_for_its_callback_moves_every_instant() -> None:
+def test_a_missed_call_waiting_for_its_callback_moves_at_each_whole_minute() -> None:
+    """Its minutes are whole minutes waited: 60 at 10:00, 61 from 10:01; a call missed at
+    09:00:30 has waited 59 whole minutes until 10:00:30."""
     missed = call(1, "2026-11-18 09:00", A, "in", duration=0)
-    assert at(calls=[missed]) == NOW
+    assert at(calls=[missed]) == ts("2026-11-18 10:01")
+    half = call(5, "2026-11-18 09:00:30", A, "in", duration=0)
+    assert at(calls=[missed, half]) == ts("2026-11-18 10:00:30")
+    short = config(callback_window_hours=0.01)  # 36 s: the window comes before a minute
+    recent = call(6, "2026-11-18 09:59:50", A, "in", duration=0)
+    assert next_change(Inputs.build(calls=[recent]), short, NOW) == ts("2026-11-18 10:00:26")
     called_back = call(2, "2026-11-18 09:20", A, "out")
     assert at(calls=[missed, called_back]) == MIDNIGHT
     old = call(3, "2026-11-17 09:00", A, "in", duration=0)  # past the 24 h window: capped

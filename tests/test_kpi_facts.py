@@ -328,6 +328,16 @@ def test_missed_call_not_yet_called_back_counts_the_minutes_so_far() -> None:
     assert fact(results, A, "callback") == 45  # 11:15 → 12:00, the window is not over
 
 
+def test_a_missed_call_not_yet_called_back_counts_whole_minutes_one_called_back_exact_ones():
+    """11:15 → 12:00:40 is 45 whole minutes, the same all through that minute; a call called
+    back 12 min 30 s after the miss counts 12.5."""
+    waiting = [call(1, "2026-11-20 11:15", A, "in", phone="1", status=6, duration=0)]
+    for now in ("2026-11-20 12:00:01", "2026-11-20 12:00:40", "2026-11-20 12:00:59"):
+        assert fact(run(now=ts(now), calls=waiting), A, "callback") == 45
+    back = [*waiting, call(2, "2026-11-20 11:27:30", A, "out", phone="1")]
+    assert fact(run(now=ts("2026-11-20 12:00:40"), calls=back), A, "callback") == 12.5
+
+
 def test_missed_call_with_no_phone_or_contact_is_left_out_of_callback() -> None:
     results = run(
         calls=[

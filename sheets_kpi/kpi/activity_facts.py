@@ -34,9 +34,10 @@ def calls_missed_share(inputs: Inputs, context: Context, arg: str | None) -> pd.
 def callback_minutes(inputs: Inputs, context: Context, arg: str | None) -> pd.DataFrame:
     """Minutes from each missed call to the next outgoing call to the same phone or contact.
 
-    By anyone; capped at the window. A missed call not (yet) called back counts the minutes
-    elapsed so far, up to the window, so a fresh miss is not charged the whole window at once.
-    Calls with neither a phone nor a contact cannot be called back and are left out.
+    By anyone; capped at the window. A missed call not (yet) called back counts the whole
+    minutes elapsed so far, up to the window, so a fresh miss is not charged the whole window
+    at once and its minutes move once a minute, as they show, not at every instant. Calls with
+    neither a phone nor a contact cannot be called back and are left out.
     """
     return callback_minutes_at(callbacks(inputs, context, arg), context)
 
@@ -57,11 +58,17 @@ def callbacks(inputs: Inputs, context: Context, arg: str | None) -> pd.DataFrame
 
 def callback_minutes_at(callbacks: pd.DataFrame, context: Context) -> pd.DataFrame:
     """`callback_minutes` at `context.now` from its `callbacks`: a call not called back counts
-    the minutes elapsed so far, all capped at the window."""
+    the whole minutes elapsed so far (`waited`), all capped at the window."""
     elapsed = (context.now - callbacks["created_at"]).dt.total_seconds().to_numpy() / 60
+    best = callbacks["best"].to_numpy()
     window = context.config.amocrm.callback_window_hours * 60
-    minutes = np.minimum(np.minimum(callbacks["best"].to_numpy(), elapsed), window)
+    minutes = np.minimum(np.where(best <= elapsed, best, waited(elapsed)), window)
     return rows(callbacks["date"], callbacks["user_id"], minutes, 1.0)
+
+
+def waited(elapsed: np.ndarray) -> np.ndarray:
+    """The whole minutes a call not called back has waited (none before it was made)."""
+    return np.floor(np.maximum(elapsed, 0.0))
 
 
 def callback_gaps(

@@ -2,17 +2,18 @@
 
 With the same amoCRM data, inputs and config, the engine's output still moves with the clock:
 a new local day (periods, weeks, pace, grace days, rows dated after today), a task falling due,
-an open lead going stale, a deal leaving the analytics window, and every minute while a missed
+an open lead going stale, a deal leaving the analytics window, and each whole minute a missed
 call waits for its callback. A cycle may keep the last output until the earliest of these
 (`sheets_kpi/unchanged.py`); each clock-driven rule of the engine has its instant here.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from sheets_kpi.config import Config
-from sheets_kpi.kpi.activity_facts import callback_gaps
+from sheets_kpi.kpi.activity_facts import callback_gaps, waited
 from sheets_kpi.kpi.facts import configured_metrics
 from sheets_kpi.kpi.inputs import Inputs
 from sheets_kpi.kpi.periods import to_utc, today
@@ -20,10 +21,9 @@ from sheets_kpi.kpi.rules import stale_at, still_open
 
 
 def next_change(inputs: Inputs, config: Config, now: pd.Timestamp) -> pd.Timestamp:
-    """The first instant after `now` at which the output may differ; `now` itself while a
-    number moves continuously (an open callback's minutes)."""
-    if "callback_minutes" in configured_metrics(config) and _callback_open(inputs, config, now):
-        return now
+    """The first instant after `now` at which the output may differ (`now` itself when one
+    cannot be placed)."""
+    callbacks = "callback_minutes" in configured_metrics(config)
     midnight = to_utc([today(now, config.timezone) + pd.Timedelta(days=1)], config.timezone)[0]
     moments = [
         midnight,
@@ -32,6 +32,7 @@ def next_change(inputs: Inputs, config: Config, now: pd.Timestamp) -> pd.Timesta
         _first_after(inputs.stage_changes["created_at"], now),
         _first_after(inputs.calls["created_at"], now),
         _window_exit(inputs, config, now),
+        _next_callback_minute(inputs, config, now) if callbacks else None,
     ]
     if config.rules.stale_stage_days:
         opened = still_open(inputs.leads)
@@ -40,11 +41,18 @@ def next_change(inputs: Inputs, config: Config, now: pd.Timestamp) -> pd.Timesta
     return min(m for m in moments if m is not None)
 
 
-def _callback_open(inputs: Inputs, config: Config, now: pd.Timestamp) -> bool:
+def _next_callback_minute(inputs: Inputs, config: Config, now: pd.Timestamp) -> pd.Timestamp | None:
+    """When the first missed call waiting for its callback has waited one more whole minute,
+    or reaches the window."""
     window = config.amocrm.callback_window_hours * 60
     recent = inputs.calls[inputs.calls["created_at"] > now - pd.Timedelta(minutes=window)]
-    _, best, elapsed = callback_gaps(recent, config, now)
-    return bool(((best > elapsed) & (elapsed < window)).any())
+    lost, best, elapsed = callback_gaps(recent, config, now)
+    waiting = (best > elapsed) & (elapsed < window)
+    if not waiting.any():
+        return None
+    minutes = np.minimum(waited(elapsed[waiting]) + 1, window)
+    created = lost["created_at"].to_numpy(dtype="datetime64[ns]")[waiting]
+    return pd.Timestamp((created + (minutes * 60e9).astype("timedelta64[ns]")).min(), tz="UTC")
 
 
 def _window_exit(inputs: Inputs, config: Config, now: pd.Timestamp) -> pd.Timestamp | None:
