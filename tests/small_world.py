@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sheets_kpi.config import Config
-from sheets_kpi.cycle import CycleReport, run_cycle
+from sheets_kpi.cycle import CycleReport, Kept, run_cycle
 from sheets_kpi.emulators.amocrm import AmoState, generate_agency
 from sheets_kpi.emulators.amocrm import serve as serve_amocrm
 from sheets_kpi.emulators.server import EmulatorServer
@@ -47,6 +47,13 @@ class SmallWorld:
             self.gateway(),
             now or self.now,
         )
+
+    def serve_cycle(self, minutes: int, kept: Kept, reconcile: bool = False) -> None:
+        """A `serve` cycle `minutes` after `now` with its `kept` state; it must compute."""
+        at = self.now + timedelta(minutes=minutes)
+        amo = make_client(self.config.amocrm)
+        report = run_cycle(self.config, self.store, amo, self.gateway(), at, reconcile, kept=kept)
+        assert report.status == "ok" and report.kept_from is None  # it computed
 
     def worksheet(self, title: str, book: str | None = None):
         return self.gateway().client.open_by_key(book or self.book).worksheet(title)

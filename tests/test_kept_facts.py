@@ -9,7 +9,6 @@ import ast
 import inspect
 import textwrap
 from collections.abc import Callable, Iterator
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ import pandas as pd
 import pytest
 
 from sheets_kpi.config import Config
-from sheets_kpi.cycle import Kept, run_cycle
+from sheets_kpi.cycle import Kept
 from sheets_kpi.kpi import lead_facts
 from sheets_kpi.kpi.engine import Results, compute
 from sheets_kpi.kpi.fact_base import Context
@@ -25,7 +24,6 @@ from sheets_kpi.kpi.facts import BUILDERS, CLOCKED, STAGED, configured_metrics
 from sheets_kpi.kpi.kept_facts import KeptFacts
 from sheets_kpi.kpi.kept_months import same_frame
 from sheets_kpi.kpi.metrics import parse_metric
-from sheets_kpi.sources.amocrm import make_client
 from tests.small_world import small_world
 from tests.test_kept_months import AT, World, assert_identical, with_missed_call
 from tests.test_kept_months import world as world  # the generated account (a fixture)
@@ -334,20 +332,11 @@ def test_a_quiet_serve_cycle_takes_the_steady_parts_and_the_nightly_one_builds(
 ) -> None:
     with small_world(tmp_path) as world:
         kept = Kept()
-        amo = make_client(world.config.amocrm)
-
-        def cycle(minutes: int, reconcile: bool = False) -> None:
-            at = world.now + timedelta(minutes=minutes)
-            report = run_cycle(
-                world.config, world.store, amo, world.gateway(), at, reconcile, kept=kept
-            )
-            assert report.status == "ok" and report.kept_from is None  # it computed
-
-        cycle(0)
+        world.serve_cycle(0, kept)
         assert kept.facts.reused == 0
-        cycle(15)
+        world.serve_cycle(15, kept)
         assert kept.facts.reused == kept_parts(world.config)
-        cycle(30, reconcile=True)  # not asked: what it would take stays as it was
+        world.serve_cycle(30, kept, reconcile=True)  # not asked: what it would take stays as it was
         assert kept.facts.reused == kept_parts(world.config)
 
 

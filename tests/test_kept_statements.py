@@ -13,14 +13,13 @@ import pytest
 
 from sheets_kpi.closing import Approval, assemble, close_periods, decisions_frame
 from sheets_kpi.config import Config
-from sheets_kpi.cycle import Kept, run_cycle
+from sheets_kpi.cycle import Kept
 from sheets_kpi.kpi.close import Closing, Statement
 from sheets_kpi.kpi.engine import compute
 from sheets_kpi.kpi.inputs import Inputs
 from sheets_kpi.kpi.kept_months import same_frame
 from sheets_kpi.kpi.kept_statements import KeptStatements
 from sheets_kpi.sheets.inputs import CloseAction
-from sheets_kpi.sources.amocrm import make_client
 from sheets_kpi.store.db import Store
 from tests.kpi_fixtures import A, B
 from tests.small_world import small_world
@@ -220,18 +219,9 @@ def test_a_quiet_serve_cycle_takes_the_statements_and_the_nightly_one_builds(
 ) -> None:
     with small_world(tmp_path) as world_:
         kept = Kept()
-        amo = make_client(world_.config.amocrm)
-
-        def run(minutes: int, reconcile: bool = False) -> None:
-            at = world_.now + timedelta(minutes=minutes)
-            report = run_cycle(
-                world_.config, world_.store, amo, world_.gateway(), at, reconcile, kept=kept
-            )
-            assert report.status == "ok" and report.kept_from is None  # it computed
-
-        run(0)
+        world_.serve_cycle(0, kept)
         assert kept.statements.reused == 0
-        run(15)
+        world_.serve_cycle(15, kept)
         assert kept.statements.reused == SHOWN * len(world_.config.departments)
         monkeypatch.setattr(kept.statements, "start", lambda _: pytest.fail("asked at night"))
-        run(30, reconcile=True)  # assembled afresh
+        world_.serve_cycle(30, kept, reconcile=True)  # assembled afresh
