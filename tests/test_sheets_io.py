@@ -722,8 +722,8 @@ def test_only_the_rows_that_moved_in_a_block_are_sent_and_the_tab_holds_every_ce
 
 
 def test_a_block_the_last_write_did_not_bring_is_sent_whole(emulator, monkeypatch) -> None:
-    """The tab does not hold what the cycle before meant to write (Google refused it), so the
-    rows that moved since then are not enough: row 700 would stay stale. The whole block goes."""
+    """A write of the block was refused, so the ledger no longer vouches for what the tab
+    holds there, nor for its rows' hashes: the whole block goes."""
     server, state = emulator
     monkeypatch.setattr(CountingHTTPClient, "sleep", staticmethod(lambda s: None))
     gateway = gateway_for(server)
@@ -737,3 +737,20 @@ def test_a_block_the_last_write_did_not_bring_is_sent_whole(emulator, monkeypatc
     assert (report.blocks_written, report.rows_written) == (1, 500)
     sheet = next(s for s in state.get(BOOK).sheets if s.title == "data_kpi")
     assert [sheet.cells[(row, 1)] for row in (699, 700, 701)] == [1398, 7, 7]
+
+
+def test_a_new_process_sends_only_the_rows_that_moved_from_the_ledger_in_the_store(
+    emulator, tmp_path
+) -> None:
+    """`run` is a process per cycle: the rows' hashes it compares with are the store's."""
+    server, state = emulator
+    with Store(tmp_path / "store.db") as store:
+        first = gateway_for(server)
+        first.attach(store, 1)
+        first.write([_data_tab()])
+        later = gateway_for(server)
+        later.attach(store, 2)
+        report = later.write([_data_tab(3, 1100, stamp="10:15")])
+    assert (report.blocks_written, report.rows_written) == (2, 2)
+    sheet = next(s for s in state.get(BOOK).sheets if s.title == "data_kpi")
+    assert [sheet.cells[(row, 1)] for row in (3, 4, 1100)] == [7, 8, 7]

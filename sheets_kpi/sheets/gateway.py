@@ -67,12 +67,14 @@ METADATA_FIELDS = (
 
 class LedgerStore(Protocol):
     """Where the ledger of written blocks lives between cycles (the store): title → (sheet id,
-    structure hash, block hashes)."""
+    structure hash, block hashes, row hashes)."""
 
-    def sheet_ledger(self, spreadsheet_id: str) -> dict[str, tuple[int, str, tuple[str, ...]]]: ...
+    def sheet_ledger(
+        self, spreadsheet_id: str
+    ) -> dict[str, tuple[int, str, tuple[str, ...], bytes]]: ...
 
     def save_sheet_ledger(
-        self, spreadsheet_id: str, ledger: Mapping[str, tuple[int, str, Sequence[str]]]
+        self, spreadsheet_id: str, ledger: Mapping[str, tuple[int, str, Sequence[str], bytes]]
     ) -> None: ...
 
 
@@ -360,7 +362,8 @@ class SheetsGateway:
         if self._store is not None:
             ledger = self.ledger(spreadsheet_id)
             self._store.save_sheet_ledger(
-                spreadsheet_id, {t: (w.sheet_id, w.structure, w.blocks) for t, w in ledger.items()}
+                spreadsheet_id,
+                {t: (w.sheet_id, w.structure, w.blocks, w.rows) for t, w in ledger.items()},
             )
 
     def _log_rows(

@@ -200,6 +200,16 @@ class TabLayout:
         """The hash of one block of value rows, its volatile cells left out."""
         return _hash(self._steady(start, block))
 
+    def row_digests(self, start: int, rows: list[list[Any]]) -> bytes:
+        """An 8-byte hash of each of these value rows (from row `start`), its volatile cells
+        left out: what the writer compares a changed block with, row by row. Rows are hashed
+        as they pickle, which tells `True`, `1` and `1.0` apart (equal rows whose cells share
+        objects otherwise may pickle otherwise: such a row is only written again)."""
+        return b"".join(
+            hashlib.blake2b(pickle.dumps(row, pickle.HIGHEST_PROTOCOL), digest_size=8).digest()
+            for row in self._steady(start, rows)
+        )
+
     def _steady(self, start: int, block: list[list[Any]]) -> list[list[Any]]:
         """A block of value rows (from row `start`) with its volatile cells as None: what
         counts as a change."""
@@ -258,9 +268,7 @@ class KeptHashes:
     the same ones, and in a quiet cycle nearly every tab is. Of a tab that changed (`data_daily`:
     today's rows) only the blocks whose rows changed are worked out again; the others keep
     their RAW values, hashes and share of the fitted widths. The result is always what the
-    layout's own `hashed_values` and `structure_digest` give; besides, each block worked out
-    again names the rows that moved in it since last cycle (`Hashed.changes`), so a tab
-    holding last cycle's block is sent only those."""
+    layout's own `hashed_values` and `structure_digest` give."""
 
     def __init__(self) -> None:
         self._last: dict[str, _Kept] = {}
@@ -310,28 +318,19 @@ def _kept(layout: TabLayout, editors: tuple[str, ...], last: _Kept | None) -> _K
     contexts = layout._block_contexts(height, width, shown)
     cells: list[list[Any]] = []
     digests = []
-    changes: dict[int, BlockChange] = {}
     for i, context in enumerate(contexts):
         start = i * BLOCK_ROWS
         end = start + context[0]
-        before = last.contexts[i] if last and i < len(last.contexts) else None
-        if last and same[i] and before == context:
+        if last and same[i] and i < len(last.contexts) and last.contexts[i] == context:
             block = last.hashed.cells[start:end]
             digest = last.hashed.digests[i]
         else:
             block = _value_block(source, start, end, width, shown)
-            steady = layout._steady(start, block)
-            digest = _hash(steady)
-            # The same volatile cells as last cycle: its rows compare with these as they are.
-            if last and before is not None and before[3:] == context[3:]:
-                previous = last.hashed.digests[i]
-                if digest != previous:
-                    was = layout._steady(start, last.hashed.cells[start : start + before[0]])
-                    changes[i] = BlockChange(previous, _runs(start, steady, was))
+            digest = layout._block_digest(start, block)
         cells += block
         digests.append(digest)
     widths = layout.widths or _fitted(lengths)
-    hashed = Hashed(layout._structure_digest(editors, widths), cells, digests, widths, changes)
+    hashed = Hashed(layout._structure_digest(editors, widths), cells, digests, widths)
     return _Kept(hashed, settings, chunks, contexts, lengths)
 
 
@@ -357,37 +356,6 @@ class Hashed:
     #: The column widths the structure hash was made with, which a rebuild sends (None: the
     #: writer works them out).
     widths: dict[int, int] | None = field(default=None, compare=False)
-    #: Blocks worked out again since the cycle before, with the rows that moved in each.
-    changes: dict[int, BlockChange] = field(default_factory=dict, compare=False)
-
-
-@dataclass(frozen=True)
-class BlockChange:
-    """A block of rows that differs from the cycle before: the hash it had then, and the runs
-    of its rows (first, end: rows of the tab) that differ from that cycle's. A tab holding
-    that hash needs only those rows written."""
-
-    previous: str
-    runs: tuple[tuple[int, int], ...]
-
-
-def _runs(
-    start: int, rows: list[list[Any]], before: list[list[Any]]
-) -> tuple[tuple[int, int], ...]:
-    """Runs of `rows` (from row `start`) that differ from `before`, typed as written: `True`,
-    `1` and `1.0`, `0.0` and `-0.0` differ."""
-    moved = [
-        at
-        for at, row in enumerate(rows)
-        if at >= len(before) or row != before[at] or repr(row) != repr(before[at])
-    ]
-    runs: list[tuple[int, int]] = []
-    for at in moved:
-        if runs and runs[-1][1] == start + at:
-            runs[-1] = (runs[-1][0], start + at + 1)
-        else:
-            runs.append((start + at, start + at + 1))
-    return tuple(runs)
 
 
 def _hash(payload: Any) -> str:

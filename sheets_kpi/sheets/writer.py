@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sheets_kpi.sheets.layout import BLOCK_ROWS, BlockChange, KeptHashes, TabLayout
+from sheets_kpi.sheets.layout import BLOCK_ROWS, KeptHashes, TabLayout
 from sheets_kpi.sheets.render import (
     HASH_KEY,
     MARKER,
@@ -47,12 +47,14 @@ Unit = list[dict[str, Any]]
 
 @dataclass(frozen=True)
 class Written:
-    """What one of our tabs holds: its sheet id, the structure hash it was written under and a
-    hash per block of rows ("" for a block not known to be written)."""
+    """What one of our tabs holds: its sheet id, the structure hash it was written under, a
+    hash per block of rows ("" for a block not known to be written) and an 8-byte hash per row
+    (`TabLayout.row_digests`; those of a block count only while its block hash is known)."""
 
     sheet_id: int
     structure: str
     blocks: tuple[str, ...]
+    rows: bytes = b""
 
 
 #: Tab title → what it holds, for one spreadsheet.
@@ -61,16 +63,18 @@ Ledger = dict[str, Written]
 
 @dataclass
 class ValueUnit:
-    """One block of one tab for `values.batchUpdate` (`data`: its ranges, the whole block or
-    the runs of rows that moved in it; none for a block of a new tab with nothing in it), with
-    the hash it brings; the tab's `sheet_id` and each range's first row (`starts`, 0-based)
-    place the same cells in an `updateCells`. A block's ranges land together or not at all."""
+    """One block of one tab for `values.batchUpdate` (`data`: its ranges, the rows in it that
+    differ from what the tab holds, or the whole block; none for a block of a new tab with
+    nothing in it), with the hash it brings and its rows' hashes (`rows`); the tab's `sheet_id`
+    and each range's first row (`starts`, 0-based) place the same cells in an `updateCells`. A
+    block's ranges land together or not at all."""
 
     title: str
     data: list[dict[str, Any]]
     blocks: dict[int, str]
     sheet_id: int
     starts: list[int]
+    rows: bytes = b""
 
 
 @dataclass
@@ -147,6 +151,7 @@ def plan_writes(
         if sheet is not None and sheet["properties"]["title"] != layout.title:
             units.append([rename_request(sheet["properties"]["sheetId"], layout.title)])
         held: tuple[str, ...] = ()
+        held_rows = b""
         if sheet is None:
             sheet_id = sheet_id_for(layout.title, taken)
             taken.add(sheet_id)
@@ -163,7 +168,7 @@ def plan_writes(
             entry = known.get(layout.title)
             marked = digest_of(sheet)
             if entry and (entry.sheet_id, entry.structure) == (sheet_id, marked) and not force:
-                held = entry.blocks
+                held, held_rows = entry.blocks, entry.rows
         if sheet is None or digest_of(sheet) != structure or force:
             if sheet is not None:
                 # The old hash goes first: a write cut short leaves no hash, so the next cycle
@@ -180,14 +185,16 @@ def plan_writes(
         cells, digests = hashed.cells, hashed.digests
         changed = [i for i, d in enumerate(digests) if i >= len(held) or held[i] != d]
         kept = tuple("" if i in changed else d for i, d in enumerate(digests))
-        after[layout.title] = Written(sheet_id, structure, kept)
+        after[layout.title] = Written(sheet_id, structure, kept, held_rows[: 8 * len(cells)])
         for i in changed:
-            spans = _spans(i, len(cells), held, hashed.changes.get(i))
+            first, end = i * BLOCK_ROWS, min(len(cells), (i + 1) * BLOCK_ROWS)
+            rows = layout.row_digests(first, cells[first:end])
+            holds = i < len(held) and held[i] != ""  # the tab holds a known block there
+            spans = _moved(first, rows, held_rows) if holds else [(first, end)]
             ranges = value_ranges(layout, spans, cells, blank=sheet is None)
-            sent = [(first, r) for (first, _), r in zip(spans, ranges, strict=True) if r["values"]]
-            data = [r for _, r in sent]
-            starts = [first for first, _ in sent]
-            values.append(ValueUnit(layout.title, data, {i: digests[i]}, sheet_id, starts))
+            sent = [(at, r) for (at, _), r in zip(spans, ranges, strict=True) if r["values"]]
+            data, starts = [r for _, r in sent], [at for at, _ in sent]
+            values.append(ValueUnit(layout.title, data, {i: digests[i]}, sheet_id, starts, rows))
             report.rows_written += sum(len(piece["values"]) for piece in data)  # as sent
         report.blocks_written += len(changed)
         if changed or layout.title in report.structure_written:
@@ -209,26 +216,35 @@ def plan_writes(
     return Plan(units, values, after, report)
 
 
-def _spans(
-    block: int, height: int, held: tuple[str, ...], change: BlockChange | None
-) -> list[tuple[int, int]]:
-    """The rows (first, end) to write of a changed block: only those that moved since the
-    cycle before when the tab holds what that cycle wrote there, else the whole block."""
-    if change is not None and block < len(held) and held[block] == change.previous:
-        return list(change.runs)
-    return [(block * BLOCK_ROWS, min(height, (block + 1) * BLOCK_ROWS))]
+def _moved(first: int, rows: bytes, held: bytes) -> list[tuple[int, int]]:
+    """The runs of rows (first, end) from row `first` whose hashes (`rows`, 8 bytes each)
+    differ from those the tab holds (`held`, from its first row): a row past them differs."""
+    runs: list[tuple[int, int]] = []
+    for at in range(first, first + len(rows) // 8):
+        offset = 8 * (at - first)
+        if rows[offset : offset + 8] != held[8 * at : 8 * at + 8]:
+            if runs and runs[-1][1] == at:
+                runs[-1] = (runs[-1][0], at + 1)
+            else:
+                runs.append((at, at + 1))
+    return runs
 
 
 def landed(ledger: Ledger, units: list[ValueUnit]) -> None:
-    """Record in `ledger` the blocks of `units`, which Google has accepted."""
+    """Record in `ledger` the blocks of `units`, which Google has accepted, and their rows'
+    hashes."""
     for unit in units:
         entry = ledger.get(unit.title)
         if entry is None:
             continue
         blocks = list(entry.blocks)
+        rows = bytearray(entry.rows)
         for index, digest in unit.blocks.items():
             blocks[index] = digest
-        ledger[unit.title] = Written(entry.sheet_id, entry.structure, tuple(blocks))
+            offset = 8 * index * BLOCK_ROWS
+            rows.extend(bytes(max(0, offset - len(rows))))  # rows of blocks not known yet
+            rows[offset : offset + len(unit.rows)] = unit.rows
+        ledger[unit.title] = Written(entry.sheet_id, entry.structure, tuple(blocks), bytes(rows))
 
 
 def rename_request(sheet_id: int, title: str) -> dict[str, Any]:

@@ -414,31 +414,35 @@ class Store:
                 (key, epoch(now), outcome),
             )
 
-    def sheet_ledger(self, spreadsheet_id: str) -> dict[str, tuple[int, str, tuple[str, ...]]]:
+    def sheet_ledger(
+        self, spreadsheet_id: str
+    ) -> dict[str, tuple[int, str, tuple[str, ...], bytes]]:
         """What each output tab in the spreadsheet holds, as last confirmed by Google: title →
-        (sheet id, structure hash, a hash per block of rows)."""
+        (sheet id, structure hash, a hash per block of rows, 8 bytes of hash per row)."""
         rows = self.query(
-            "SELECT title, sheet_id, structure, blocks FROM sheet_written WHERE spreadsheet_id = ?",
+            "SELECT title, sheet_id, structure, blocks, rows FROM sheet_written "
+            "WHERE spreadsheet_id = ?",
             (spreadsheet_id,),
         )
         return {
-            title: (int(sheet_id), structure, tuple(blocks.split(",")) if blocks else ())
-            for title, sheet_id, structure, blocks in rows
+            title: (int(sheet_id), structure, tuple(blocks.split(",")) if blocks else (), hashes)
+            for title, sheet_id, structure, blocks, hashes in rows
         }
 
     def save_sheet_ledger(
-        self, spreadsheet_id: str, ledger: Mapping[str, tuple[int, str, Sequence[str]]]
+        self, spreadsheet_id: str, ledger: Mapping[str, tuple[int, str, Sequence[str], bytes]]
     ) -> None:
         with self.transaction():
             self._conn.execute(
                 "DELETE FROM sheet_written WHERE spreadsheet_id = ?", (spreadsheet_id,)
             )
             self._conn.executemany(
-                "INSERT INTO sheet_written (spreadsheet_id, title, sheet_id, structure, blocks) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO sheet_written "
+                "(spreadsheet_id, title, sheet_id, structure, blocks, rows) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
                 [
-                    (spreadsheet_id, title, sheet_id, structure, ",".join(blocks))
-                    for title, (sheet_id, structure, blocks) in ledger.items()
+                    (spreadsheet_id, title, sheet_id, structure, ",".join(blocks), hashes)
+                    for title, (sheet_id, structure, blocks, hashes) in ledger.items()
                 ],
             )
 

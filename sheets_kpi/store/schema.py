@@ -191,4 +191,7 @@ MIGRATIONS: tuple[str, ...] = (
             "leads": ("custom_fields",),
         }
     ),
+    # An 8-byte hash of each row a tab holds, beside its block hashes: of a changed block only
+    # the rows that differ are sent, in any process.
+    "ALTER TABLE sheet_written ADD COLUMN rows BLOB NOT NULL DEFAULT x''",
 )
