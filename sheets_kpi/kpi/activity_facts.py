@@ -45,7 +45,7 @@ def callback_minutes(inputs: Inputs, context: Context, arg: str | None) -> pd.Da
 def callbacks(inputs: Inputs, context: Context, arg: str | None) -> pd.DataFrame:
     """The part of `callback_minutes` the clock does not move: each missed call that can be
     called back, its local date, manager and the minutes to its callback (inf: none yet)."""
-    lost, best = _callback_gaps(_calls(inputs, context), context.config)
+    lost, best = callback_gaps(_calls(inputs, context), context.config)
     return pd.DataFrame(
         {
             "created_at": lost["created_at"],
@@ -59,11 +59,16 @@ def callbacks(inputs: Inputs, context: Context, arg: str | None) -> pd.DataFrame
 def callback_minutes_at(callbacks: pd.DataFrame, context: Context) -> pd.DataFrame:
     """`callback_minutes` at `context.now` from its `callbacks`: a call not called back counts
     the whole minutes elapsed so far (`waited`), all capped at the window."""
-    elapsed = (context.now - callbacks["created_at"]).dt.total_seconds().to_numpy() / 60
+    elapsed = minutes_since(callbacks["created_at"], context.now)
     best = callbacks["best"].to_numpy()
     window = context.config.amocrm.callback_window_hours * 60
     minutes = np.minimum(np.where(best <= elapsed, best, waited(elapsed)), window)
     return rows(callbacks["date"], callbacks["user_id"], minutes, 1.0)
+
+
+def minutes_since(instants: pd.Series, now: pd.Timestamp) -> np.ndarray:
+    """The minutes from each instant to `now`."""
+    return (now - instants).dt.total_seconds().to_numpy() / 60
 
 
 def waited(elapsed: np.ndarray) -> np.ndarray:
@@ -71,17 +76,9 @@ def waited(elapsed: np.ndarray) -> np.ndarray:
     return np.floor(np.maximum(elapsed, 0.0))
 
 
-def callback_gaps(
-    calls: pd.DataFrame, config: Config, now: pd.Timestamp
-) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """The missed calls that can be called back (a phone or a contact), the minutes to their
-    callback (inf: none yet) and the minutes elapsed by `now`."""
-    lost, best = _callback_gaps(calls, config)
-    return lost, best, (now - lost["created_at"]).dt.total_seconds().to_numpy() / 60
-
-
-def _callback_gaps(calls: pd.DataFrame, config: Config) -> tuple[pd.DataFrame, np.ndarray]:
-    """The missed calls that can be called back and the minutes to their callback."""
+def callback_gaps(calls: pd.DataFrame, config: Config) -> tuple[pd.DataFrame, np.ndarray]:
+    """The missed calls that can be called back (a phone or a contact) and the minutes to
+    their callback (inf: none yet)."""
     lost = calls[missed(calls, config)]
     outgoing = calls[calls["direction"] == "out"]
     best = np.full(len(lost), np.inf)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from sheets_kpi.config import Config
-from sheets_kpi.kpi.activity_facts import callback_gaps, waited
+from sheets_kpi.kpi.activity_facts import callback_gaps, minutes_since, waited
 from sheets_kpi.kpi.facts import configured_metrics
 from sheets_kpi.kpi.inputs import Inputs
 from sheets_kpi.kpi.periods import to_utc, today
@@ -46,7 +46,8 @@ def _next_callback_minute(inputs: Inputs, config: Config, now: pd.Timestamp) -> 
     or reaches the window."""
     window = config.amocrm.callback_window_hours * 60
     recent = inputs.calls[inputs.calls["created_at"] > now - pd.Timedelta(minutes=window)]
-    lost, best, elapsed = callback_gaps(recent, config, now)
+    lost, best = callback_gaps(recent, config)
+    elapsed = minutes_since(lost["created_at"], now)
     waiting = (best > elapsed) & (elapsed < window)
     if not waiting.any():
         return None
